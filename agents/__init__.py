@@ -1,0 +1,43 @@
+"""gymlab's agents, one algorithm per module, looked up by short name.
+
+    import agents
+    Agent = agents.get("q")          # imports only agents.q_learning
+    agent = Agent(env.observation_space, env.action_space, seed=0)
+
+The registry holds strings, so naming an agent imports nothing heavy: the
+tabular agent never pulls in torch.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+
+from agents.base import Agent, CheckpointError, SpaceError
+
+# CLI name -> "module:Class".
+REGISTRY: dict[str, str] = {
+    "q": "agents.q_learning:QLearning",
+}
+
+
+class UnknownAgentError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def names() -> list[str]:
+    return sorted(REGISTRY)
+
+
+def get(name: str) -> type[Agent]:
+    """The agent class registered under ``name``."""
+    if name not in REGISTRY:
+        close = difflib.get_close_matches(name, names(), n=2)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UnknownAgentError(f"unknown agent {name!r}.{hint} Valid agents: {', '.join(names())}")
+    module, cls = REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+__all__ = ["Agent", "CheckpointError", "SpaceError", "REGISTRY", "UnknownAgentError", "get", "names"]

@@ -1,0 +1,100 @@
+"""Checkpoints: one ``.npz`` file of named arrays plus a JSON header, written atomically.
+
+No pickle anywhere: a checkpoint loads with ``allow_pickle=False``, so opening
+one runs no code, and any agent's file can be read with numpy alone. Writes go
+to a temporary file in the same directory and then ``os.replace`` it over the
+target, so an interrupted run never leaves a half-written checkpoint behind:
+the last good one stays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+from gymnasium import spaces
+
+FORMAT = 1
+_META = "__meta__"
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, corrupt, or was written by another agent."""
+
+    def __init__(self, message: str, path=None, corrupt: bool = False):
+        super().__init__(message)
+        self.path = None if path is None else Path(path)
+        self.corrupt = corrupt  # unreadable, as opposed to missing or meant for another agent or env
+
+
+def atomic_write(path, write) -> None:
+    """Call ``write(file)`` on a temporary file, then move it to ``path`` in one step."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save(path, meta: dict, arrays: dict) -> None:
+    header = np.array(json.dumps({"format": FORMAT, **meta}, sort_keys=True))
+    atomic_write(path, lambda f: np.savez(f, **{_META: header}, **arrays))
+
+
+def load(path) -> tuple[dict, dict]:
+    """``(meta, arrays)`` from ``path``; ``CheckpointError`` if missing or unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint at {path}", path)
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path} is not a gymlab checkpoint (not an .npz archive; corrupt or another kind "
+                              f"of file)", path, corrupt=True)
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files}  # reading every array checks every CRC
+        meta = json.loads(str(arrays.pop(_META)))
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
+        raise CheckpointError(f"{path} is corrupt or not a gymlab checkpoint: {err}", path, corrupt=True) from err
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} has checkpoint format {meta.get('format')!r}; this gymlab reads {FORMAT}",
+                              path, corrupt=True)
+    return meta, arrays
+
+
+def short_space(space) -> str:
+    """``Box(shape=(4,), float32)`` rather than a Box's full bounds."""
+    if isinstance(space, spaces.Box):
+        return f"Box(shape={space.shape}, {space.dtype})"
+    return str(space)
+
+
+def describe_space(space) -> dict:
+    """A JSON description of a space, enough to compare it and rebuild it."""
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start), "repr": str(space)}
+    if isinstance(space, spaces.Box):
+        def bound(a):
+            return float(a.flat[0]) if np.all(a == a.flat[0]) else a.tolist()
+        return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
+                "low": bound(space.low), "high": bound(space.high), "repr": str(space)}
+    return {"type": type(space).__name__, "repr": str(space)}
+
+
+def rebuild_space(desc: dict):
+    if desc["type"] == "Discrete":
+        return spaces.Discrete(desc["n"], start=desc["start"])
+    if desc["type"] == "Box":
+        return spaces.Box(np.asarray(desc["low"]), np.asarray(desc["high"]), tuple(desc["shape"]), desc["dtype"])
+    raise CheckpointError(f"cannot rebuild a {desc['type']} space from a checkpoint")
