@@ -256,7 +256,7 @@ def run(args, agent_cls) -> int:
         print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {train_time:.2f} s "
               f"({summary['env_steps_per_s']} steps/s)")
     if len(eval_returns):
-        print(f"greedy evaluation over {len(eval_returns)} episodes: return "
+        print(f"evaluation over {len(eval_returns)} episodes (deterministic actions): return "
               f"{summary['eval']['return_mean']:.2f} +- {summary['eval']['return_std']:.2f}")
     print(f"run directory: {run_dir}")
     for line in report_lines:

@@ -18,6 +18,7 @@ from agents.base import Agent, CheckpointError, SpaceError
 # CLI name -> "module:Class".
 REGISTRY: dict[str, str] = {
     "q": "agents.q_learning:QLearning",
+    "random": "agents.random_agent:RandomAgent",
 }
 
 

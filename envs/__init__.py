@@ -26,11 +26,19 @@ _ENVS = {
         max_episode_steps=100,
         reward_threshold=100.0,  # optimum: every episode ends by entering room 5 (+100)
     ),
+    "gymlab/Pong-v0": dict(
+        entry_point="envs.pong:PongEnv",
+        vector_entry_point="envs.pong_vector:PongVectorEnv",
+        max_episode_steps=10_000,
+        reward_threshold=21.0,  # optimum: win 21-0
+    ),
 }
 
 # Short name -> (registered id, keyword arguments for gym.make).
 ALIASES: dict[str, tuple[str, dict]] = {
     "rooms": ("gymlab/Rooms-v0", {}),
+    "pong": ("gymlab/Pong-v0", {}),
+    "pong-pixels": ("gymlab/Pong-v0", {"obs_type": "pixels"}),
 }
 
 

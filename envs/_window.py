@@ -56,3 +56,35 @@ class Window:
             pygame = import_pygame()
             pygame.display.quit()
             self._screen = None
+
+
+class FrameRendering:
+    """``render`` and ``close`` for an env that draws itself as an RGB array in
+    ``_draw_frame()``: ``rgb_array`` returns the frame, ``human`` shows it at the
+    env's ``render_fps``. Mix in before ``gym.Env``."""
+
+    window_title = "gymlab"
+    _window: Window | None = None
+
+    def _draw_frame(self) -> np.ndarray:
+        raise NotImplementedError
+
+    def render(self):
+        if self.render_mode is None:
+            import gymnasium as gym
+
+            gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array" '
+                            'or "human".')
+            return None
+        frame = self._draw_frame()
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = Window(self.window_title, self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self):
+        if self._window is not None:
+            self._window.close()
+            self._window = None

@@ -6,7 +6,7 @@ import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
 
-from envs._window import Window, import_pygame
+from envs._window import FrameRendering, import_pygame
 
 N_ROOMS = 6
 OUTSIDE = 5
@@ -14,7 +14,7 @@ OUTSIDE = 5
 DOORS = ((0, 4), (1, 3), (1, 5), (2, 3), (3, 4), (4, 5), (5, 5))
 
 
-class RoomsEnv(gym.Env):
+class RoomsEnv(FrameRendering, gym.Env):
     """
     ## Description
 
@@ -93,6 +93,7 @@ class RoomsEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 4}
+    window_title = "gymlab: Rooms"
 
     def __init__(self, render_mode: str | None = None, start_room: int | None = None):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -122,7 +123,6 @@ class RoomsEnv(gym.Env):
         self._last = None  # (from_room, reward) of the last step, for the picture
         self._return = 0.0
         self._steps = 0
-        self._window: Window | None = None
 
     def action_mask(self, room: int) -> np.ndarray:
         return self.door[room].copy()
@@ -213,20 +213,3 @@ class RoomsEnv(gym.Env):
             status = small.render(f"step {self._steps}   return {self._return:g}{last}", True, ink)
             surf.blit(status, (10, 12))
         return np.transpose(pygame.surfarray.array3d(surf), (1, 0, 2)).copy()
-
-    def render(self):
-        if self.render_mode is None:
-            gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array" or "human".')
-            return None
-        frame = self._draw_frame()
-        if self.render_mode == "rgb_array":
-            return frame
-        if self._window is None:
-            self._window = Window("gymlab: Rooms", self.metadata["render_fps"])
-        self._window.show(frame)
-        return None
-
-    def close(self):
-        if self._window is not None:
-            self._window.close()
-            self._window = None

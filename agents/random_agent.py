@@ -1,0 +1,56 @@
+"""The uniform random policy: every env's floor, and the control every learner must beat.
+
+    python train.py --env pong --agent random --steps 20000
+
+It acts in any space (within ``info["action_mask"]`` when the env gives one),
+learns nothing, and saves a checkpoint like every other agent.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+from gymnasium import spaces
+
+from agents.base import Agent
+from agents.rollout import transitions
+
+
+@dataclass
+class RandomConfig:
+    pass
+
+
+class RandomAgent(Agent):
+    name = "random"
+    Config = RandomConfig
+
+    @classmethod
+    def check_spaces(cls, observation_space, action_space) -> None:
+        return None  # any space can be sampled
+
+    def __init__(self, observation_space, action_space, config=None, seed: int = 0):
+        super().__init__(observation_space, action_space, config, seed)
+        self._space = copy.deepcopy(action_space)  # our own copy, seeded: the env's space stays untouched
+        self._space.seed(seed)
+
+    def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
+        if action_mask is not None and isinstance(self._space, spaces.Discrete) and np.any(action_mask):
+            return self._space.sample(mask=np.asarray(action_mask, dtype=np.int8)), state
+        return self._space.sample(), state
+
+    def learn(self, env, budget, logger):
+        def policy(obs, info):
+            return self.predict(obs, action_mask=info.get("action_mask"))[0]
+
+        for _ in transitions(env, policy, budget, logger, seed=self.seed):
+            pass  # nothing to learn: the episodes it logs are the baseline
+        return self
+
+    def state_arrays(self):
+        return {}
+
+    def load_state_arrays(self, arrays):
+        pass
