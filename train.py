@@ -48,6 +48,10 @@ def add_config_flags(parser: argparse.ArgumentParser, agent_cls) -> None:
         if kind is bool:
             group.add_argument(_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
                                default=None, help=help_)
+        elif typing.get_origin(kind) is tuple:  # e.g. hidden layer sizes: --hidden 256,256
+            item = typing.get_args(kind)[0]
+            group.add_argument(_flag(f.name), dest=f.name, type=lambda v, item=item: tuple(map(item, v.split(","))),
+                               default=None, metavar="N,N", help=help_)
         else:
             group.add_argument(_flag(f.name), dest=f.name, type=kind, default=None, metavar=kind.__name__.upper(),
                                help=help_)
@@ -73,6 +77,9 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--load", type=Path, metavar="CKPT",
                    help="start from this checkpoint: evaluate it, or continue training with --steps/--episodes")
     p.add_argument("--eval-episodes", type=int, default=10, help="greedy evaluation episodes after training (default 10)")
+    p.add_argument("--eval-every", type=int, metavar="STEPS",
+                   help="evaluate (5 greedy episodes) and checkpoint every STEPS env steps "
+                        "(default: a tenth of a step budget; 0: never)")
     p.add_argument("--max-episode-steps", type=int,
                    help=f"time limit per episode (default: the env's own, else {DEFAULT_EPISODE_CAP})")
     p.add_argument("--render", action="store_true", help="show the evaluation episodes in a pygame window")
@@ -170,20 +177,22 @@ def run(args, agent_cls) -> int:
     except SpaceError as err:
         raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
 
-    config_defaults, default_budget = hyperparams.defaults(agent_cls.name, env_id)
+    config_defaults, default_budget = hyperparams.defaults(agent_cls.name, args.env, env_id)
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(agent_cls.Config)
                  if getattr(args, f.name) is not None}
-    if args.load is not None:
-        agent = agent_cls.load(args.load, env.observation_space, env.action_space, **overrides)
-        agent.seed = args.seed
-        budget = None
-    else:
-        try:
+    try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)
+        if args.load is not None:
+            agent = agent_cls.load(args.load, env.observation_space, env.action_space, **overrides)
+            agent.seed = args.seed
+            budget = None
+        else:
             config = agent_cls.Config(**{**config_defaults, **overrides})
-        except (TypeError, ValueError) as err:
-            raise UsageError(f"bad hyper-parameters for agent {agent_cls.name!r}: {err}") from err
-        agent = agent_cls(env.observation_space, env.action_space, config=config, seed=args.seed)
-        budget = Budget(**default_budget)
+            agent = agent_cls(env.observation_space, env.action_space, config=config, seed=args.seed)
+            budget = Budget(**default_budget)
+    except SpaceError as err:
+        raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
+    except (TypeError, ValueError) as err:
+        raise UsageError(f"bad hyper-parameters for agent {agent_cls.name!r}: {err}") from err
     if args.steps is not None or args.episodes is not None:
         budget = Budget(steps=args.steps, episodes=args.episodes)
 
@@ -195,6 +204,18 @@ def run(args, agent_cls) -> int:
     print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {args.seed}, "
           + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(args.load)))
     logger = RunLogger(run_dir, budget, progress=not args.no_progress, desc=f"{agent_cls.name} on {env_name}")
+    eval_every = args.eval_every
+    if eval_every is None:
+        eval_every = budget.steps // 10 if budget is not None and budget.steps else 0
+    if eval_every > 0:
+        periodic_env = make_env(env_id, env_kwargs, args.max_episode_steps)
+
+        def evaluate_and_checkpoint():
+            returns, _ = evaluate(agent, periodic_env, min(5, args.eval_episodes or 5), seed=args.seed + 2_000_000)
+            logger.log_eval(float(returns.mean()))
+            agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
+
+        logger.every(eval_every, evaluate_and_checkpoint)
     interrupted = False
     try:
         if budget is not None:
@@ -222,7 +243,7 @@ def run(args, agent_cls) -> int:
         from agents.plots import learning_curve
 
         learning_curve(run_dir / "learning_curve.png", logger.end_steps, logger.returns, logger.lengths,
-                       f"{agent_cls.name} on {env_id} (seed {args.seed})")
+                       f"{agent_cls.name} on {env_id} (seed {args.seed})", evals=logger.evals)
     env.close()
 
     summary = {
@@ -236,6 +257,7 @@ def run(args, agent_cls) -> int:
         "env_steps": logger.steps,
         "episodes": logger.episodes,
         "train_return_mean_last_100": _mean(logger.returns[-100:]),
+        "periodic_eval": [{"step": st, "return_mean": round(r, 6)} for st, r in logger.evals],
         "wall_time_s": round(train_time, 4),
         "env_steps_per_s": round(logger.steps / train_time, 1) if train_time > 0 else None,
         "eval": {

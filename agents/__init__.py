@@ -19,6 +19,12 @@ from agents.base import Agent, CheckpointError, SpaceError
 REGISTRY: dict[str, str] = {
     "q": "agents.q_learning:QLearning",
     "random": "agents.random_agent:RandomAgent",
+    "dqn": "agents.dqn:DQN",
+    "reinforce": "agents.reinforce:Reinforce",
+    "hill": "agents.hill_climbing:HillClimbing",
+    "sb3-dqn": "agents.sb3_agents:SB3DQN",
+    "sb3-ppo": "agents.sb3_agents:SB3PPO",
+    "sb3-a2c": "agents.sb3_agents:SB3A2C",
 }
 
 

@@ -110,7 +110,8 @@ class Agent:
         spaces_ = [checkpoint.rebuild_space(meta[k]) if s is None else s
                    for k, s in (("observation_space", observation_space), ("action_space", action_space))]
         fields = {f.name for f in dataclasses.fields(cls.Config)}
-        config = cls.Config(**{k: v for k, v in meta["config"].items() if k in fields})
+        config = cls.Config(**{k: tuple(v) if isinstance(v, list) else v  # JSON has no tuples
+                               for k, v in meta["config"].items() if k in fields})
         config = dataclasses.replace(config, **config_overrides)
         agent = cls(*spaces_, config=config, seed=meta.get("seed", 0))
         try:

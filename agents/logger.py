@@ -3,14 +3,22 @@
 ``episodes.csv`` has one row per finished episode (``global_step, episode,
 return, length``); ``metrics.csv`` has CleanRL-style scalars in long form
 (``global_step, key, value`` with keys such as ``charts/episodic_return``).
-Both are flushed as they are written, so a killed run keeps what it logged.
+Both are flushed as episodes end, so a killed run keeps what it logged. When
+torch is in use and ``tensorboard`` is installed, the same scalars go to
+TensorBoard event files in the run directory too (``tensorboard --logdir runs``).
+
+``every(n, fn)`` calls ``fn()`` each n env steps (periodic evaluation,
+checkpoints), from inside whatever loop the agent runs.
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
+import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 from tqdm import tqdm
 
@@ -22,17 +30,26 @@ class RunLogger:
         self.returns: list[float] = []
         self.lengths: list[int] = []
         self.end_steps: list[int] = []  # global step at which each episode ended
-        self._ep_return, self._ep_length = 0.0, 0
+        self._ep_return: dict[int, float] = {}  # per sub-env, for agents that step a vector env
+        self._ep_length: dict[int, int] = {}
         self._start = time.perf_counter()
         self._files = []
         self._episodes_csv = self._metrics_csv = None
+        self._tensorboard = None
+        self._every: list[tuple[int, Callable[[], None]]] = []
+        self.evals: list[tuple[int, float]] = []  # (global step, mean greedy return) of periodic evaluations
         if run_dir is not None:
             run_dir = Path(run_dir)
             run_dir.mkdir(parents=True, exist_ok=True)
             self._episodes_csv = self._open(run_dir / "episodes.csv", ["global_step", "episode", "return", "length"])
             self._metrics_csv = self._open(run_dir / "metrics.csv", ["global_step", "key", "value"])
+            # TensorBoard only where torch is loaded anyway: a tabular run must not pay for importing it.
+            if "torch" in sys.modules and importlib.util.find_spec("tensorboard") is not None:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._tensorboard = SummaryWriter(str(run_dir))
         self.budget = budget
-        self._bar = None
+        self._bar, self._postfix = None, {}
         if progress and budget is not None:
             # disable=None: a bar on a terminal, silence in CI logs and pipes.
             self._bar = tqdm(total=budget.total, unit=budget.unit[:-1], desc=desc, disable=None, leave=False)
@@ -45,39 +62,57 @@ class RunLogger:
         f.flush()
         return f, writer
 
-    def step(self, reward: float, done: bool) -> None:
+    def every(self, n_steps: int, fn: Callable[[], None]) -> None:
+        if n_steps > 0:
+            self._every.append((n_steps, fn))
+
+    def step(self, reward: float, done: bool, env: int = 0) -> None:
+        """Count one env step (of sub-env ``env``, when an agent steps several at once)."""
         self.steps += 1
-        self._ep_return += reward
-        self._ep_length += 1
+        self._ep_return[env] = self._ep_return.get(env, 0.0) + reward
+        self._ep_length[env] = self._ep_length.get(env, 0) + 1
         if self._bar is not None and self.budget.steps is not None:
             self._bar.update(1)
         if done:
-            self.end_episode()
+            self.end_episode(env)
+        for n, fn in self._every:
+            if self.steps % n == 0:
+                fn()
 
-    def end_episode(self) -> None:
+    def end_episode(self, env: int = 0) -> None:
+        ep_return, ep_length = self._ep_return.pop(env, 0.0), self._ep_length.pop(env, 0)
         self.episodes += 1
-        self.returns.append(self._ep_return)
-        self.lengths.append(self._ep_length)
+        self.returns.append(ep_return)
+        self.lengths.append(ep_length)
         self.end_steps.append(self.steps)
         if self._episodes_csv is not None:
             f, w = self._episodes_csv
-            w.writerow([self.steps, self.episodes, self._ep_return, self._ep_length])
+            w.writerow([self.steps, self.episodes, ep_return, ep_length])
             f.flush()
-        self.log("charts/episodic_return", self._ep_return)
-        self.log("charts/episodic_length", self._ep_length)
+        self.log("charts/episodic_return", ep_return)
+        self.log("charts/episodic_length", ep_length)
         if self._metrics_csv is not None:
             self._metrics_csv[0].flush()
         if self._bar is not None:
             if self.budget.episodes is not None:
                 self._bar.update(1)
             recent = self.returns[-20:]
-            self._bar.set_postfix(ret=f"{sum(recent) / len(recent):.3g}", refresh=False)
-        self._ep_return, self._ep_length = 0.0, 0
+            self._postfix["ret"] = f"{sum(recent) / len(recent):.3g}"
+            self._bar.set_postfix(self._postfix, refresh=False)
 
     def log(self, key: str, value: float, step: int | None = None) -> None:
+        step = self.steps if step is None else step
         if self._metrics_csv is not None:
-            f, w = self._metrics_csv
-            w.writerow([self.steps if step is None else step, key, value])
+            self._metrics_csv[1].writerow([step, key, value])
+        if self._tensorboard is not None:
+            self._tensorboard.add_scalar(key, value, step)
+
+    def log_eval(self, mean_return: float) -> None:
+        self.evals.append((self.steps, mean_return))
+        self.log("eval/return_mean", mean_return)
+        if self._bar is not None:
+            self._postfix["eval"] = f"{mean_return:.3g}"
+            self._bar.set_postfix(self._postfix, refresh=False)
 
     @property
     def elapsed(self) -> float:
@@ -89,3 +124,6 @@ class RunLogger:
         for f in self._files:
             f.close()
         self._files = []
+        if self._tensorboard is not None:
+            self._tensorboard.close()
+            self._tensorboard = None

@@ -16,8 +16,9 @@ def _pyplot():
     return plt
 
 
-def learning_curve(path: Path, end_steps, returns, lengths, title: str, window: int = 20) -> None:
-    """Episode returns and lengths against env steps, each with a moving average of ``window`` episodes."""
+def learning_curve(path: Path, end_steps, returns, lengths, title: str, window: int = 20, evals=()) -> None:
+    """Episode returns and lengths against env steps, each with a moving average of ``window``
+    episodes, and the periodic greedy evaluations ``evals`` as (step, mean return)."""
     plt = _pyplot()
     x = np.asarray(end_steps)
     fig, axes = plt.subplots(2, 1, figsize=(7, 5.5), dpi=100, sharex=True)
@@ -27,6 +28,8 @@ def learning_curve(path: Path, end_steps, returns, lengths, title: str, window: 
         if len(y) >= 2:
             w = min(window, len(y))
             ax.plot(x[w - 1:], np.convolve(y, np.ones(w) / w, mode="valid"), lw=2, label=f"mean of last {w}")
+        if name == "return" and len(evals):
+            ax.plot(*zip(*evals), "o-", color="black", ms=4, lw=1, label="greedy evaluation")
         ax.set(ylabel=f"episode {name}")
         ax.grid(alpha=0.3)
         ax.legend(loc="best", fontsize=8)

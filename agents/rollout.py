@@ -39,8 +39,55 @@ def transitions(env, policy: Callable[[Any, dict], Any], budget: Budget, logger,
             obs, info = next_obs, next_info
 
 
-def evaluate(agent, env, episodes: int, seed: int, should_stop: Callable[[], bool] = lambda: False
-             ) -> tuple[np.ndarray, np.ndarray]:
+def make_vector_env(env, num_envs: int):
+    """``num_envs`` copies of ``env`` (same id and arguments) as one Gymnasium vector env:
+    the env's own vector engine when it registers one, else a synchronous vector of copies."""
+    import gymnasium as gym
+
+    spec = env.spec
+    kwargs = {k: v for k, v in spec.kwargs.items() if k != "render_mode"}
+    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
+    if mode == "sync" and spec.max_episode_steps is not None:
+        kwargs["max_episode_steps"] = spec.max_episode_steps
+    return gym.make_vec(spec.id, num_envs=num_envs, vectorization_mode=mode, **kwargs)
+
+
+def vector_transitions(venv, act: Callable[[np.ndarray, np.ndarray], np.ndarray], budget: Budget, logger,
+                       seed: int | None = None) -> Iterator[tuple[int, Transition]]:
+    """``transitions`` for a vector env under Gymnasium's next-step autoreset: yields
+    ``(sub_env, transition)``, and leaves out the step that only resets a finished sub-env.
+    ``act(obs_batch, starts)`` gets which sub-envs begin an episode with this observation."""
+    obs, _ = venv.reset(seed=seed)
+    n = venv.num_envs
+    starts, resetting = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+    while not budget.spent(logger.steps, logger.episodes):
+        actions = act(obs, starts)
+        next_obs, rewards, terminated, truncated, _ = venv.step(actions)
+        done = terminated | truncated
+        for i in range(n):
+            if resetting[i]:
+                continue  # this step reset sub-env i; its action was ignored
+            yield i, Transition(obs[i], actions[i], float(rewards[i]), next_obs[i], bool(terminated[i]),
+                                bool(truncated[i]), {}, {})
+            logger.step(float(rewards[i]), bool(done[i]), env=i)
+        starts, resetting, obs = resetting, done, next_obs
+
+
+def run_episode(env, act: Callable[[Any, dict], Any], seed: int | None, logger=None) -> float:
+    """One whole episode from ``reset(seed=seed)`` with ``act(obs, info)``; its return.
+    Every step is counted by ``logger`` (when given), so it spends a training budget."""
+    obs, info = env.reset(seed=seed)
+    total, done = 0.0, False
+    while not done:
+        obs, reward, terminated, truncated, info = env.step(act(obs, info))
+        total += float(reward)
+        done = terminated or truncated
+        if logger is not None:
+            logger.step(float(reward), done)
+    return total
+
+
+def evaluate(agent, env, episodes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Greedy returns and lengths over ``episodes`` episodes, episode i reset with ``seed + i``."""
     returns, lengths = [], []
     for i in range(episodes):
@@ -54,6 +101,4 @@ def evaluate(agent, env, episodes: int, seed: int, should_stop: Callable[[], boo
             done = terminated or truncated
         returns.append(total)
         lengths.append(length)
-        if should_stop():
-            break
     return np.array(returns), np.array(lengths)

@@ -70,6 +70,7 @@ def test_same_seed_same_summary(rooms_run, tmp_path):
         a.pop(k), b.pop(k)
     assert a == b
     other = run("--env", "rooms", "--agent", "q", "--seed", "8", "--run-dir", str(tmp_path / "other"))
+    assert other.returncode == 0, other.stderr
     assert json.loads((tmp_path / "other" / "summary.json").read_text())["episodes"] != a["episodes"]
 
 
@@ -111,7 +112,7 @@ def test_render_in_a_headless_window(tmp_path):
 
 @pytest.mark.parametrize("args,code,words", [
     (["--env", "roms", "--agent", "q"], 2, ["unknown env 'roms'", "rooms", "CartPole-v1"]),
-    (["--env", "rooms", "--agent", "sarsa"], 2, ["unknown agent 'sarsa'", "Valid agents: q"]),
+    (["--env", "rooms", "--agent", "sarsa"], 2, ["unknown agent 'sarsa'", "Valid agents: dqn, hill, q, random"]),
     (["--env", "CartPole-v1", "--agent", "q"], 2, ["cannot act in CartPole-v1", "Discrete observation space", "Box"]),
     (["--env", "rooms"], 2, ["--agent is required"]),
     (["--env", "rooms", "--agent", "q", "--steps", "0"], 2, ["must be positive"]),

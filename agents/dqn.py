@@ -1,0 +1,216 @@
+"""Deep Q-learning with experience replay, as in the lecture, and its extensions as flags.
+
+    python train.py --env CartPole-v1 --agent dqn --steps 50000
+    python train.py --env pong --agent dqn
+    python train.py --env CartPole-v1 --agent dqn --prioritized --no-double-q --n-step 3 --dueling
+
+The network Q_w is trained to minimise [r + gamma max_b Q_w-(s', b) - Q_w(s, a)]^2
+(Huber by default) on minibatches from a replay database. Each extension is a
+switch, so its effect can be measured alone:
+
+- ``--double-q`` (on by default): the online network w selects argmax_b Q_w(s', b),
+  the older target network w- evaluates it (van Hasselt et al. 2016);
+- ``--prioritized``: sample by surprise |TD error|, with importance weights whose
+  exponent beta anneals to 1 (Schaul et al. 2016);
+- ``--dueling``: Q = V(s) + A(s, a) - mean_a A(s, a) (Wang et al. 2016);
+- ``--n-step N``: bootstrap after N rewards instead of one;
+- ``--tau``: 1 copies the target network every ``target_update_interval`` steps, less
+  than 1 moves it that fraction of the way (Polyak) at each of those steps.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.base import SpaceError
+from agents.networks import Network, check_observation_space
+from agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
+from agents.rollout import transitions
+from agents.schedules import linear
+from agents.torch_agent import TorchAgent
+
+
+@dataclass
+class DQNConfig:
+    policy: str = field(default="mlp", metadata={"help": "network: mlp (vectors) or cnn (pixel frames)"})
+    hidden: tuple[int, ...] = field(default=(64, 64), metadata={"help": "hidden layer sizes, e.g. 256,256"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Adam's step size"})
+    buffer_size: int = field(default=100_000, metadata={"help": "transitions the replay database holds"})
+    batch_size: int = field(default=64, metadata={"help": "transitions per gradient step"})
+    gamma: float = field(default=0.99, metadata={"help": "discount factor"})
+    learning_starts: int = field(default=1000, metadata={"help": "env steps of pure exploration before learning"})
+    train_freq: int = field(default=4, metadata={"help": "env steps between rounds of gradient steps"})
+    gradient_steps: int = field(default=1, metadata={"help": "gradient steps per round"})
+    target_update_interval: int = field(default=500, metadata={"help": "env steps between target-network updates"})
+    tau: float = field(default=1.0, metadata={"help": "target update: 1 copies, <1 moves that fraction (Polyak)"})
+    epsilon_start: float = field(default=1.0, metadata={"help": "exploration rate at the start"})
+    epsilon_end: float = field(default=0.05, metadata={"help": "exploration rate after the decay"})
+    exploration_fraction: float = field(default=0.2, metadata={"help": "fraction of the budget epsilon decays over"})
+    double_q: bool = field(default=True, metadata={"help": "double Q-learning: online net selects, target evaluates"})
+    prioritized: bool = field(default=False, metadata={"help": "prioritised replay by |TD error|"})
+    per_alpha: float = field(default=0.6, metadata={"help": "prioritised replay: how much priority counts (0 = uniform)"})
+    per_beta: float = field(default=0.4, metadata={"help": "prioritised replay: initial IS exponent, annealed to 1"})
+    dueling: bool = field(default=False, metadata={"help": "dueling heads: Q = V + A - mean(A)"})
+    n_step: int = field(default=1, metadata={"help": "n-step returns"})
+    huber: bool = field(default=True, metadata={"help": "Huber loss (else squared error)"})
+    max_grad_norm: float = field(default=10.0, metadata={"help": "clip the gradient to this norm (0: no clipping)"})
+    lr_anneal: bool = field(default=False, metadata={"help": "decay the learning rate linearly to 0 over the budget"})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+
+
+class QNetwork(nn.Module):
+    """Q-values for every action: a ``Network``, with an optional dueling head."""
+
+    def __init__(self, observation_space, n_actions: int, config: DQNConfig):
+        super().__init__()
+        self.dueling, self.n_actions = config.dueling, n_actions
+        self.net = Network(observation_space, n_actions + int(config.dueling), config.policy, tuple(config.hidden),
+                           activation=nn.ReLU)
+
+    def forward(self, obs) -> torch.Tensor:
+        out = self.net.head(self.net.body(self.net.prepare(obs)))
+        if not self.dueling:
+            return out
+        value, advantage = out[:, :1], out[:, 1:]
+        return value + advantage - advantage.mean(dim=1, keepdim=True)
+
+
+def adam(params, lr: float) -> torch.optim.Adam:
+    """Adam, fused into one kernel where this torch can (several times faster for small nets)."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, TypeError):
+        return torch.optim.Adam(params, lr=lr)
+
+
+def masked(q: torch.Tensor, masks) -> torch.Tensor:
+    """Q-values with disallowed actions pushed to -inf, so max and argmax skip them."""
+    if masks is None:
+        return q
+    return q.masked_fill(~torch.as_tensor(masks, dtype=torch.bool), -torch.inf)
+
+
+class DQN(TorchAgent):
+    name = "dqn"
+    Config = DQNConfig
+
+    discrete_because = "it learns a Q-value for each of finitely many actions"
+
+    def __init__(self, observation_space, action_space, config=None, seed: int = 0):
+        super().__init__(observation_space, action_space, config, seed)
+        c = self.config
+        if c.policy not in ("mlp", "cnn"):
+            raise SpaceError(f"DQN here is feed-forward: --policy mlp or cnn, not {c.policy!r}")
+        check_observation_space(observation_space, c.policy)
+        self.n_actions = int(action_space.n)
+        self.q = QNetwork(observation_space, self.n_actions, c)
+        self.q_target = QNetwork(observation_space, self.n_actions, c)
+        self.q_target.load_state_dict(self.q.state_dict())
+        self.optimizer = adam(self.q.parameters(), c.learning_rate)
+        self.epsilon = c.epsilon_start
+
+    def modules(self):
+        return {"q": self.q, "q_target": self.q_target}
+
+    # ---------------------------------------------------------------- acting
+    def _greedy(self, obs, mask) -> int:
+        with torch.no_grad():
+            q = masked(self.q(np.asarray(obs)[None]), None if mask is None else np.asarray(mask)[None])
+        return int(q.argmax(dim=1)[0])
+
+    def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
+        if not deterministic and self.rng.random() < self.epsilon:
+            allowed = np.arange(self.n_actions) if action_mask is None else np.flatnonzero(action_mask)
+            return int(self.rng.choice(allowed)), state
+        return self._greedy(obs, action_mask), state
+
+    # ---------------------------------------------------------------- learning
+    def learn(self, env, budget, logger):
+        c = self.config
+        buffer, n_step = None, NStep(c.n_step, c.gamma)
+        total = budget.total
+        progress = (lambda: logger.steps) if budget.steps is not None else (lambda: logger.episodes)
+        updates, start = 0, time.perf_counter()
+
+        def policy(obs, info):
+            self.epsilon = linear(c.epsilon_start, c.epsilon_end, c.exploration_fraction * total, progress())
+            return self.predict(obs, action_mask=info.get("action_mask"))[0]
+
+        for t in transitions(env, policy, budget, logger, seed=self.seed):
+            next_mask = t.next_info.get("action_mask")
+            if buffer is None:  # the first step tells whether this env hands out action masks
+                buffer = self.make_buffer(env.observation_space, masks=next_mask is not None)
+            for item in n_step.push(t.obs, t.action, t.reward, t.next_obs, t.terminated, t.truncated, next_mask):
+                buffer.add(*item)
+            step = logger.steps + 1  # this transition's number
+            if step > c.learning_starts and step % c.train_freq == 0:
+                frac = min(1.0, progress() / total)
+                if c.lr_anneal:
+                    for group in self.optimizer.param_groups:
+                        group["lr"] = c.learning_rate * (1.0 - frac)
+                beta = c.per_beta + (1.0 - c.per_beta) * frac
+                for _ in range(c.gradient_steps):
+                    loss = self.update(buffer.sample(c.batch_size, beta), buffer)
+                    updates += 1
+                if updates % 100 < c.gradient_steps:
+                    logger.log("losses/td_loss", loss.item())
+                    logger.log("losses/q_values", self.last_q_mean.mean().item())
+                    logger.log("charts/epsilon", self.epsilon)
+                    logger.log("charts/SPS", logger.steps / (time.perf_counter() - start))
+            if step % c.target_update_interval == 0:
+                self.update_target()
+        return self
+
+    def make_buffer(self, obs_space, masks: bool):
+        c = self.config
+        if c.prioritized:
+            return PrioritizedReplayBuffer(c.buffer_size, obs_space.shape, obs_space.dtype, self.n_actions, masks,
+                                           self.rng, alpha=c.per_alpha)
+        return ReplayBuffer(c.buffer_size, obs_space.shape, obs_space.dtype, self.n_actions, masks, self.rng)
+
+    def update(self, batch, buffer) -> torch.Tensor:
+        """One gradient step on a minibatch; returns the loss (a tensor: .item() only when logged)."""
+        c = self.config
+        actions = torch.as_tensor(batch.actions).view(-1, 1)
+        n = len(actions)
+        if c.double_q:  # one pass of the online net over s and s' together
+            q_online = self.q(np.concatenate([batch.obs, batch.next_obs]))
+            q_now, q_online_next = q_online[:n], q_online[n:].detach()
+        else:
+            q_now = self.q(batch.obs)
+        with torch.no_grad():
+            q_next_target = self.q_target(batch.next_obs)
+            if c.double_q:  # the online net selects the action, the target net evaluates it
+                best = masked(q_online_next, batch.next_masks).argmax(dim=1, keepdim=True)
+                q_next = q_next_target.gather(1, best).squeeze(1)
+            else:
+                q_next = masked(q_next_target, batch.next_masks).max(dim=1).values
+            # y = r + gamma^n max_b Q_w-(s', b), and just r after a terminal state (discount 0)
+            target = torch.as_tensor(batch.rewards) + torch.as_tensor(batch.discounts) * q_next
+        q_taken = q_now.gather(1, actions).squeeze(1)
+        loss_fn = nn.functional.smooth_l1_loss if c.huber else nn.functional.mse_loss
+        if c.prioritized:  # weight each sample's loss by its importance-sampling weight
+            loss = (torch.as_tensor(batch.weights) * loss_fn(q_taken, target, reduction="none")).mean()
+        else:
+            loss = loss_fn(q_taken, target)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.max_grad_norm > 0:
+            nn.utils.clip_grad_norm_(self.q.parameters(), c.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        if c.prioritized:  # new priorities: the surprise |r + gamma max_b Q(s', b) - Q(s, a)|
+            buffer.update_priorities(batch.index, (target - q_taken).detach().numpy())
+        self.last_q_mean = q_taken.detach()
+        return loss.detach()
+
+    def update_target(self) -> None:
+        tau = self.config.tau
+        with torch.no_grad():
+            for p, tp in zip(self.q.parameters(), self.q_target.parameters()):
+                tp.mul_(1.0 - tau).add_(p, alpha=tau) if tau < 1.0 else tp.copy_(p)

@@ -1,0 +1,102 @@
+"""Hill climbing, the lecture's evolution strategy, exactly as it writes it.
+
+    python train.py --env CartPole-v1 --agent hill                 # a linear policy
+    python train.py --env CartPole-v1 --agent hill --hidden 8
+
+    champion theta = 0
+    each trial:  mutant = champion + Gaussian noise (fixed sigma)
+                 evaluate champion and mutant on the same episodes (same seeds)
+                 if the mutant does better: champion <- (1 - alpha) champion + alpha mutant
+
+The policy is deterministic (argmax of the network's outputs), so its score on a
+given set of seeds is exact. Works with any of the networks (``--policy``); with
+no hidden layers (the default) it is a linear policy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch.nn.utils import parameters_to_vector, vector_to_parameters
+
+from agents.networks import Network
+from agents.rollout import run_episode
+from agents.torch_agent import TorchAgent
+
+
+@dataclass
+class HillConfig:
+    policy: str = field(default="mlp", metadata={"help": "network: mlp, cnn, lstm or gru"})
+    hidden: tuple[int, ...] = field(default=(), metadata={"help": "hidden layer sizes; none: a linear policy"})
+    sigma: float = field(default=0.5, metadata={"help": "standard deviation of the mutation noise"})
+    alpha: float = field(default=1.0, metadata={"help": "how far the champion moves toward a better mutant"})
+    episodes_per_trial: int = field(default=3, metadata={"help": "episodes (same seeds) each candidate plays"})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+
+
+class HillClimbing(TorchAgent):
+    name = "hill"
+    Config = HillConfig
+
+    discrete_because = "it acts by the argmax of one output per action"
+
+    def __init__(self, observation_space, action_space, config=None, seed: int = 0):
+        super().__init__(observation_space, action_space, config, seed)
+        c = self.config
+        self.n_actions = int(action_space.n)
+        self.net = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden))
+        with torch.no_grad():
+            self.champion = torch.zeros_like(parameters_to_vector(self.net.parameters()))  # the lecture: from 0
+            vector_to_parameters(self.champion, self.net.parameters())
+        self.champion_score = None
+
+    def modules(self):
+        return {"net": self.net}
+
+    def load_state_arrays(self, arrays):
+        super().load_state_arrays(arrays)
+        self.champion = parameters_to_vector(self.net.parameters()).detach().clone()
+
+    def predict(self, obs, state=None, episode_start=None, deterministic: bool = True, action_mask=None):
+        with torch.no_grad():
+            starts = self.batch_starts(episode_start) if state is not None else None
+            out, state = self.net(np.asarray(obs)[None], state, starts)
+        out = out[0].numpy()
+        if action_mask is not None and np.any(action_mask):
+            out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
+        return int(np.argmax(out)), state
+
+    def score(self, theta: torch.Tensor, env, seeds, logger) -> float:
+        """Mean return of the policy with parameters theta over episodes reset with ``seeds``."""
+        vector_to_parameters(theta, self.net.parameters())
+        total = 0.0
+        for seed in seeds:
+            memory = None
+
+            def act(obs, info):
+                nonlocal memory
+                action, memory = self.predict(obs, memory, action_mask=info.get("action_mask"))
+                return action
+
+            total += run_episode(env, act, int(seed), logger)
+        return total / len(seeds)
+
+    def learn(self, env, budget, logger):
+        c = self.config
+        with torch.no_grad():
+            while not budget.spent(logger.steps, logger.episodes):
+                seeds = self.rng.integers(0, 2**31 - 1, c.episodes_per_trial)
+                noise = torch.as_tensor(self.rng.standard_normal(len(self.champion)), dtype=self.champion.dtype)
+                mutant = self.champion + c.sigma * noise
+                champion_score = self.score(self.champion, env, seeds, logger)
+                mutant_score = self.score(mutant, env, seeds, logger)
+                if mutant_score > champion_score:
+                    # champion <- (1 - alpha) champion + alpha mutant
+                    self.champion = (1.0 - c.alpha) * self.champion + c.alpha * mutant
+                self.champion_score = max(champion_score, mutant_score)
+                logger.log("charts/champion_return", champion_score)
+                logger.log("charts/mutant_return", mutant_score)
+            vector_to_parameters(self.champion, self.net.parameters())
+        return self

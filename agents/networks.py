@@ -1,0 +1,137 @@
+"""Networks, defined once: an MLP for vectors, a small CNN for pixel frames, and the
+recurrent core shared with ``sequence_tasks`` (``--policy mlp|cnn|lstm|gru``).
+
+Every agent builds its function approximator with ``Network``:
+
+    body  (mlp or cnn)  ->  [recurrent core]  ->  linear head
+
+and calls it one step at a time while acting (``net(obs, state)``), or over whole
+episodes while learning (``net.sequence(obs)``). ``state`` carries what a policy
+needs to remember between steps: the recurrent core's hidden state, and for
+``frame_diff`` the previous frame (the policy sees the current frame minus the
+previous one, as Karpathy's pixel-Pong policy does).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+from gymnasium import spaces
+
+from agents.base import SpaceError
+from agents.checkpoint import short_space
+from sequence_tasks.backbone import RecurrentCore
+
+POLICIES = ("mlp", "cnn", "lstm", "gru")
+
+
+def mlp(sizes: list[int], activation=nn.Tanh, out_activation=None) -> nn.Sequential:
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        act = activation if i < len(sizes) - 2 else out_activation
+        if act is not None:
+            layers.append(act())
+    return nn.Sequential(*layers)
+
+
+def is_image(space) -> bool:
+    return isinstance(space, spaces.Box) and len(space.shape) == 3 and space.dtype == np.uint8
+
+
+def check_observation_space(space, policy: str) -> None:
+    """Raise SpaceError if ``policy`` cannot read observations from ``space``."""
+    if policy not in POLICIES:
+        raise SpaceError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
+    if not isinstance(space, (spaces.Box, spaces.Discrete)):
+        raise SpaceError(f"the networks read Box or Discrete observations, not {short_space(space)}")
+    if policy == "cnn" and not is_image(space):
+        raise SpaceError(f"--policy cnn needs image observations (H, W, C) uint8, not {short_space(space)}")
+
+
+class CNN(nn.Module):
+    """Two strided convolutions and a dense layer (after Mnih et al. 2013), for (H, W, C) frames."""
+
+    def __init__(self, shape: tuple[int, int, int], out_dim: int = 256):
+        super().__init__()
+        h, w, c = shape
+        self.convs = nn.Sequential(nn.Conv2d(c, 16, 8, stride=4), nn.ReLU(), nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),
+                                   nn.Flatten())
+        with torch.no_grad():
+            n = self.convs(torch.zeros(1, c, h, w)).shape[1]
+        self.dense = nn.Sequential(nn.Linear(n, out_dim), nn.ReLU())
+
+    def forward(self, x):  # x: (B, H, W, C) floats
+        return self.dense(self.convs(x.permute(0, 3, 1, 2)))
+
+
+class Network(nn.Module):
+    def __init__(self, observation_space, n_out: int, policy: str = "mlp", hidden: tuple[int, ...] = (64, 64),
+                 frame_diff: bool = False, activation=nn.Tanh):
+        super().__init__()
+        check_observation_space(observation_space, policy)
+        self.policy, self.frame_diff = policy, frame_diff
+        self.discrete_obs = isinstance(observation_space, spaces.Discrete)
+        self.n_obs = int(observation_space.n) if self.discrete_obs else None
+        self.image = is_image(observation_space)
+        if frame_diff and not self.image:
+            raise SpaceError(f"frame differences need image observations, not {short_space(observation_space)}")
+        if policy == "cnn":
+            self.body, width = CNN(observation_space.shape, hidden[-1] if hidden else 256), hidden[-1] if hidden else 256
+        else:  # no hidden layers: a linear policy on the raw inputs
+            n_in = self.n_obs if self.discrete_obs else int(np.prod(observation_space.shape))
+            self.body = mlp([n_in, *hidden], activation, activation) if hidden else nn.Identity()
+            width = hidden[-1] if hidden else n_in
+        self.core = RecurrentCore(policy, width, hidden[-1]) if policy in ("lstm", "gru") else None
+        self.head = nn.Linear(width, n_out)
+        self.width = width
+
+    @property
+    def stateful(self) -> bool:
+        return self.core is not None or self.frame_diff
+
+    def prepare(self, obs) -> torch.Tensor:
+        """Observations (numpy or torch, batch first) as float inputs: one-hot for Discrete,
+        [0, 1] for uint8 frames."""
+        x = torch.as_tensor(np.asarray(obs) if not torch.is_tensor(obs) else obs)
+        if self.discrete_obs:
+            return nn.functional.one_hot(x.long(), self.n_obs).float()
+        x = x.float()
+        if self.image:
+            x = x / 255.0
+        return x if self.policy == "cnn" else x.flatten(1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The body's output for prepared inputs of a batch."""
+        return self.body(x)
+
+    def forward(self, obs, state=None, starts=None):
+        """One step for a batch: ``(out, state)``. ``starts`` (B,) marks entries whose
+        episode begins now (their memory is cleared)."""
+        x = self.prepare(obs)
+        prev, core_state = state if state is not None else (None, None)
+        if starts is not None and state is not None:
+            s = torch.as_tensor(np.asarray(starts), dtype=torch.bool).view(-1)
+            if prev is not None:
+                prev = prev * (~s).float().view(-1, *([1] * (prev.dim() - 1)))
+            if core_state is not None:
+                core_state = self.core.reset_state(core_state, s)
+        if self.frame_diff:
+            x, prev = x - (prev if prev is not None else torch.zeros_like(x)), x
+        h = self.body(x)
+        if self.core is not None:
+            out, core_state = self.core(h.unsqueeze(0), core_state)
+            h = out.squeeze(0)
+        return self.head(h), ((prev, core_state) if self.stateful else None)
+
+    def sequence(self, obs) -> torch.Tensor:
+        """Outputs over one whole episode from its start, ``obs``: (T, ...) -> (T, n_out),
+        in one batched pass (the recurrent core runs over the time axis)."""
+        x = self.prepare(obs)
+        if self.frame_diff:
+            x = x - torch.cat([torch.zeros_like(x[:1]), x[:-1]])
+        h = self.body(x)
+        if self.core is not None:
+            h = self.core(h.unsqueeze(1))[0].squeeze(1)
+        return self.head(h)

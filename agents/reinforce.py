@@ -1,0 +1,208 @@
+"""REINFORCE with a baseline, as in the lecture (Williams 1992).
+
+    python train.py --env CartPole-v1 --agent reinforce
+    python train.py --env pong-pixels --agent reinforce            # CNN on frame differences
+    python train.py --env gymlab/Recall-v0 --agent reinforce --policy lstm
+
+Run a batch of episodes with the stochastic policy pi_theta, then for every step
+
+    theta <- theta + eta (G_t - b) grad log pi_theta(a_t | s_t)
+
+where G_t is the discounted reward to go from step t (with ``--no-reward-to-go``,
+the whole episode's return, the lecture's r_total) and b a baseline: a running
+mean of the returns, or a learned value V(s_t). An entropy bonus keeps the
+policy from collapsing early. Recurrent policies (``--policy lstm|gru``) carry
+their hidden state through an episode and start it afresh at each reset.
+A time-limit truncation ends the return there (REINFORCE has nothing to
+bootstrap from); with a value baseline, the return is topped up with V(s_T).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.networks import Network
+from agents.rollout import make_vector_env, transitions, vector_transitions
+from agents.torch_agent import TorchAgent
+
+BASELINES = ("none", "mean", "value")
+
+
+@dataclass
+class ReinforceConfig:
+    policy: str = field(default="mlp", metadata={"help": "network: mlp, cnn (pixels), lstm or gru"})
+    hidden: tuple[int, ...] = field(default=(64,), metadata={"help": "hidden layer sizes, e.g. 64,64"})
+    learning_rate: float = field(default=1e-2, metadata={"help": "Adam's step size, eta"})
+    gamma: float = field(default=0.99, metadata={"help": "discount factor"})
+    batch_episodes: int = field(default=8, metadata={"help": "episodes per update"})
+    baseline: str = field(default="mean", metadata={"help": "b: none, mean (running mean of returns) or value"})
+    reward_to_go: bool = field(default=True, metadata={"help": "weight each step by the return from it on"})
+    normalize_advantages: bool = field(default=True, metadata={"help": "scale G - b to zero mean, unit variance"})
+    entropy_coef: float = field(default=0.0, metadata={"help": "weight of the entropy bonus"})
+    value_coef: float = field(default=0.5, metadata={"help": "weight of the value loss (baseline=value)"})
+    frame_diff: bool = field(default=False, metadata={"help": "see the current frame minus the previous one"})
+    num_envs: int = field(default=1, metadata={"help": "episodes played side by side in a vector env "
+                                                        "(one batched forward pass per step)"})
+    max_grad_norm: float = field(default=0.0, metadata={"help": "clip the gradient to this norm (0: no clipping)"})
+    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+
+
+def discounted_cumsum(x: np.ndarray, gamma: float) -> np.ndarray:
+    """y_t = x_t + gamma x_t+1 + gamma^2 x_t+2 + ..."""
+    out, running = np.zeros(len(x), dtype=np.float64), 0.0
+    for t in range(len(x) - 1, -1, -1):
+        running = x[t] + gamma * running
+        out[t] = running
+    return out
+
+
+class Episode:
+    def __init__(self):
+        self.obs, self.actions, self.rewards, self.masks = [], [], [], []
+        self.truncated, self.last_obs = False, None
+
+
+class Reinforce(TorchAgent):
+    name = "reinforce"
+    Config = ReinforceConfig
+
+    discrete_because = "its policy is a softmax over finitely many actions"
+
+    def __init__(self, observation_space, action_space, config=None, seed: int = 0):
+        super().__init__(observation_space, action_space, config, seed)
+        c = self.config
+        if c.baseline not in BASELINES:
+            raise ValueError(f"baseline must be one of {BASELINES}, got {c.baseline!r}")
+        self.n_actions = int(action_space.n)
+        self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff)
+        params = list(self.pi.parameters())
+        self.value = None
+        if c.baseline == "value":
+            self.value = Network(observation_space, 1, c.policy, tuple(c.hidden), c.frame_diff)
+            params += list(self.value.parameters())
+        self.optimizer = torch.optim.Adam(params, lr=c.learning_rate)
+        self.mean_return = 0.0  # the running-mean baseline
+        self.updates = 0
+
+    def modules(self):
+        mods = {"pi": self.pi}
+        if self.value is not None:
+            mods["value"] = self.value
+        return mods
+
+    # ---------------------------------------------------------------- acting
+    def _logits(self, obs, state, episode_start, action_mask):
+        with torch.no_grad():
+            starts = self.batch_starts(episode_start)
+            logits, state = self.pi(np.asarray(obs)[None], state, starts if state is not None else None)
+        logits = logits[0].numpy().astype(np.float64)
+        if action_mask is not None and np.any(action_mask):
+            logits = np.where(np.asarray(action_mask, dtype=bool), logits, -np.inf)
+        return logits, state
+
+    def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
+        logits, state = self._logits(obs, state, episode_start, action_mask)
+        if deterministic:
+            return int(np.argmax(logits)), state
+        p = np.exp(logits - logits.max())
+        return int(self.rng.choice(self.n_actions, p=p / p.sum())), state
+
+    # ---------------------------------------------------------------- learning
+    def learn(self, env, budget, logger):
+        c = self.config
+        memory = None
+        if c.num_envs > 1:  # several episodes at once, one forward pass for all of them
+            venv = make_vector_env(env, c.num_envs)
+
+            def act(obs, starts):
+                nonlocal memory
+                with torch.no_grad():
+                    logits, memory = self.pi(obs, memory, starts if memory is not None else None)
+                p = torch.softmax(logits.double(), dim=1).numpy()
+                u = self.rng.random(len(p))[:, None]  # inverse-CDF sampling, one draw per sub-env
+                return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
+
+            steps = vector_transitions(venv, act, budget, logger, seed=self.seed)
+        else:
+            def policy(obs, info):
+                nonlocal memory
+                action, memory = self.predict(obs, memory, action_mask=info.get("action_mask"))
+                return action
+
+            steps = ((0, t) for t in transitions(env, policy, budget, logger, seed=self.seed))
+        episodes, batch = {}, []
+        for i, t in steps:
+            episode = episodes.setdefault(i, Episode())
+            episode.obs.append(t.obs)
+            episode.actions.append(t.action)
+            episode.rewards.append(t.reward)
+            episode.masks.append(t.info.get("action_mask"))
+            if t.terminated or t.truncated:
+                episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
+                batch.append(episodes.pop(i))
+                if c.num_envs == 1:
+                    memory = None  # the next episode starts with a clear memory
+                if len(batch) == c.batch_episodes:
+                    self.update(batch, logger)
+                    batch = []
+        return self
+
+    def _returns(self, ep: Episode) -> np.ndarray:
+        c = self.config
+        rewards = np.asarray(ep.rewards, dtype=np.float64)
+        if ep.truncated and self.value is not None:  # cut by a time limit: top up with V(s_T)
+            with torch.no_grad():
+                seq = self.value.sequence(np.asarray(ep.obs + [ep.last_obs]))
+            rewards = rewards.copy()
+            rewards[-1] += c.gamma * float(seq[-1, 0])
+        if c.reward_to_go:
+            return discounted_cumsum(rewards, c.gamma)
+        return np.full(len(rewards), discounted_cumsum(rewards, c.gamma)[0])  # the lecture's r_total
+
+    def update(self, batch: list[Episode], logger=None) -> float:
+        c = self.config
+        logps, entropies, returns, values = [], [], [], []
+        for ep in batch:
+            obs = np.asarray(ep.obs)
+            logits = self.pi.sequence(obs)
+            if ep.masks[0] is not None:
+                logits = logits.masked_fill(~torch.as_tensor(np.asarray(ep.masks, dtype=bool)), -1e9)
+            dist = torch.distributions.Categorical(logits=logits)
+            logps.append(dist.log_prob(torch.as_tensor(np.asarray(ep.actions))))
+            entropies.append(dist.entropy())
+            returns.append(self._returns(ep))
+            if self.value is not None:
+                values.append(self.value.sequence(obs).squeeze(-1))
+        logp, entropy = torch.cat(logps), torch.cat(entropies)
+        g = torch.as_tensor(np.concatenate(returns), dtype=torch.float32)
+        if c.baseline == "value":
+            v = torch.cat(values)
+            advantage = g - v.detach()
+        elif c.baseline == "mean":
+            advantage = g - self.mean_return
+        else:
+            advantage = g
+        if c.normalize_advantages and len(advantage) > 1:
+            advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+        # theta <- theta + eta (G_t - b) grad log pi(a_t | s_t): descend on its negative
+        loss = -(logp * advantage).mean() - c.entropy_coef * entropy.mean()
+        if c.baseline == "value":
+            loss = loss + c.value_coef * nn.functional.mse_loss(v, g)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.max_grad_norm > 0:
+            nn.utils.clip_grad_norm_([p for group in self.optimizer.param_groups for p in group["params"]],
+                                     c.max_grad_norm)
+        self.optimizer.step()
+        # The running-mean baseline follows the batch's returns.
+        self.updates += 1
+        self.mean_return += (float(g.mean()) - self.mean_return) / min(self.updates, 10)
+        if logger is not None:
+            logger.log("losses/policy_loss", loss.item())
+            logger.log("losses/entropy", entropy.mean().item())
+            logger.log("charts/baseline", self.mean_return if c.baseline != "value" else float(v.mean()))
+        return loss.item()

@@ -1,0 +1,157 @@
+"""Experience replay: the lecture's "replay database", uniform or prioritised by surprise.
+
+``ReplayBuffer`` stores transitions in preallocated numpy arrays (a ring);
+``PrioritizedReplayBuffer`` samples transition i with probability
+p_i^alpha / sum_k p_k^alpha, where p_i = |TD error| + eps (Schaul et al. 2016),
+through a sum tree, and returns importance-sampling weights
+(N * P(i))^-beta / max_j (N * P(j))^-beta to correct the bias this brings.
+``NStep`` turns single steps into n-step transitions before they are stored.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Batch(NamedTuple):
+    index: np.ndarray
+    obs: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    next_obs: np.ndarray
+    discounts: np.ndarray  # gamma^k for a k-step transition, 0 when it ended in a terminal state
+    next_masks: np.ndarray | None  # allowed actions in next_obs (None when the env gives no mask)
+    weights: np.ndarray  # importance-sampling weights (all 1 for uniform replay)
+
+
+class ReplayBuffer:
+    def __init__(self, capacity: int, obs_shape: tuple, obs_dtype, n_actions: int, masks: bool, rng):
+        self.capacity, self.rng = capacity, rng
+        self.obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
+        self.next_obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
+        self.actions = np.zeros(capacity, dtype=np.int64)
+        self.rewards = np.zeros(capacity, dtype=np.float32)
+        self.discounts = np.zeros(capacity, dtype=np.float32)
+        self.next_masks = np.ones((capacity, n_actions), dtype=bool) if masks else None
+        self.pos, self.size = 0, 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs, action, reward, next_obs, discount, next_mask=None) -> int:
+        i = self.pos
+        self.obs[i], self.actions[i], self.rewards[i] = obs, action, reward
+        self.next_obs[i], self.discounts[i] = next_obs, discount
+        if self.next_masks is not None and next_mask is not None:
+            self.next_masks[i] = np.asarray(next_mask, dtype=bool)
+        self.pos, self.size = (i + 1) % self.capacity, min(self.size + 1, self.capacity)
+        return i
+
+    def _batch(self, index: np.ndarray, weights: np.ndarray) -> Batch:
+        masks = None if self.next_masks is None else self.next_masks[index]
+        return Batch(index, self.obs[index], self.actions[index], self.rewards[index], self.next_obs[index],
+                     self.discounts[index], masks, weights)
+
+    def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
+        index = self.rng.integers(0, self.size, batch_size)
+        return self._batch(index, np.ones(batch_size, dtype=np.float32))
+
+    def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
+        pass  # uniform replay has none
+
+
+class SumTree:
+    """A binary tree whose leaves hold priorities and whose inner nodes hold the sums of their
+    children: set a leaf, or find the leaf where a running sum crosses a value, in O(log n)."""
+
+    def __init__(self, capacity: int):
+        self.leaves = 1 << max(1, int(np.ceil(np.log2(capacity))))
+        self.tree = np.zeros(2 * self.leaves)  # node k has children 2k and 2k+1; the root is node 1
+
+    @property
+    def total(self) -> float:
+        return float(self.tree[1])
+
+    def set(self, index: np.ndarray, priority: np.ndarray) -> None:
+        node = np.asarray(index) + self.leaves
+        self.tree[node] = priority
+        node = np.unique(node // 2)
+        while node[0] >= 1:  # recompute parents from their children: right even when indices repeat
+            self.tree[node] = self.tree[2 * node] + self.tree[2 * node + 1]
+            node = np.unique(node // 2)
+            if node[0] == 0:
+                break
+
+    def get(self, index: np.ndarray) -> np.ndarray:
+        return self.tree[np.asarray(index) + self.leaves]
+
+    def find(self, value: np.ndarray) -> np.ndarray:
+        """For each value in [0, total), the leaf whose prefix-sum interval holds it."""
+        node = np.ones(len(value), dtype=np.int64)
+        value = np.asarray(value, dtype=np.float64).copy()
+        while node[0] < self.leaves:
+            left = 2 * node
+            go_right = value >= self.tree[left]
+            value -= np.where(go_right, self.tree[left], 0.0)
+            node = left + go_right
+        return node - self.leaves
+
+
+class PrioritizedReplayBuffer(ReplayBuffer):
+    def __init__(self, capacity, obs_shape, obs_dtype, n_actions, masks, rng, alpha: float = 0.6,
+                 eps: float = 1e-6):
+        super().__init__(capacity, obs_shape, obs_dtype, n_actions, masks, rng)
+        self.alpha, self.eps = alpha, eps
+        self.tree = SumTree(capacity)
+        self.max_priority = 1.0
+
+    def add(self, *args, **kwargs) -> int:
+        i = super().add(*args, **kwargs)
+        self.tree.set(np.array([i]), np.array([self.max_priority ** self.alpha]))  # new: sure to be seen
+        return i
+
+    def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
+        # Stratified: one draw from each of batch_size equal slices of the total priority.
+        total = self.tree.total
+        bounds = np.linspace(0.0, total, batch_size + 1)
+        value = self.rng.uniform(bounds[:-1], bounds[1:])
+        index = np.minimum(self.tree.find(np.minimum(value, np.nextafter(total, 0))), self.size - 1)
+        probs = self.tree.get(index) / total
+        weights = (self.size * probs) ** -beta
+        return self._batch(index, (weights / weights.max()).astype(np.float32))
+
+    def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
+        priority = np.abs(td_errors) + self.eps  # the lecture's "surprise"
+        self.max_priority = max(self.max_priority, float(priority.max()))
+        self.tree.set(index, priority ** self.alpha)
+
+
+class NStep:
+    """Turns steps into n-step transitions: (s_t, a_t, r_t + g r_t+1 + ... + g^(k-1) r_t+k-1,
+    s_t+k, discount g^k, or 0 if the episode terminated within the k steps)."""
+
+    def __init__(self, n: int, gamma: float):
+        self.n, self.gamma = n, gamma
+        self.window: deque = deque()
+
+    def push(self, obs, action, reward, next_obs, terminated: bool, truncated: bool, next_mask=None) -> list[tuple]:
+        """Add a step; return the transitions now complete."""
+        self.window.append((obs, action, reward))
+        out = []
+        if len(self.window) == self.n:
+            out.append(self._emit(next_obs, terminated, next_mask))
+        if terminated or truncated:  # flush what is left of the episode
+            while self.window:
+                out.append(self._emit(next_obs, terminated, next_mask))
+        return out
+
+    def _emit(self, next_obs, terminated, next_mask):
+        ret = 0.0
+        for k, (_, _, r) in enumerate(self.window):
+            ret += self.gamma ** k * r
+        discount = 0.0 if terminated else self.gamma ** len(self.window)
+        obs, action, _ = self.window.popleft()
+        return obs, action, ret, next_obs, discount, next_mask
