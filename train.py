@@ -82,6 +82,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "(default: a tenth of a step budget; 0: never)")
     p.add_argument("--max-episode-steps", type=int,
                    help=f"time limit per episode (default: the env's own, else {DEFAULT_EPISODE_CAP})")
+    p.add_argument("--frame-stack", type=int, default=1, metavar="K",
+                   help="show the agent the last K observations at once (flattened); default 1")
     p.add_argument("--render", action="store_true", help="show the evaluation episodes in a pygame window")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     if agent_cls is not None:
@@ -98,7 +100,8 @@ def default_run_dir(env_name: str, agent: str, seed: int) -> Path:
     return run_dir
 
 
-def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mode: str | None = None):
+def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mode: str | None = None,
+             frame_stack: int = 1):
     import gymnasium as gym
 
     spec = gym.spec(env_id)
@@ -108,7 +111,12 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mo
         if modes is not None and modes and render_mode not in modes:
             raise UsageError(f"{env_id} cannot render in {render_mode!r} mode (it offers {modes})")
     cap = max_episode_steps or (None if spec.max_episode_steps else DEFAULT_EPISODE_CAP)
-    return gym.make(env_id, **kwargs, **({"max_episode_steps": cap} if cap else {}))
+    env = gym.make(env_id, **kwargs, **({"max_episode_steps": cap} if cap else {}))
+    if frame_stack > 1:  # the memoryless control: the last K observations side by side
+        from gymnasium.wrappers import FlattenObservation, FrameStackObservation
+
+        env = FlattenObservation(FrameStackObservation(env, frame_stack))
+    return env
 
 
 def parse(argv: list[str]):
@@ -171,7 +179,9 @@ def run(args, agent_cls) -> int:
     if args.eval_episodes < 0:
         raise UsageError("--eval-episodes cannot be negative")
 
-    env = make_env(env_id, env_kwargs, args.max_episode_steps)
+    if args.frame_stack < 1:
+        raise UsageError("--frame-stack must be at least 1")
+    env = make_env(env_id, env_kwargs, args.max_episode_steps, frame_stack=args.frame_stack)
     try:
         agent_cls.check_spaces(env.observation_space, env.action_space)
     except SpaceError as err:
@@ -208,7 +218,7 @@ def run(args, agent_cls) -> int:
     if eval_every is None:
         eval_every = budget.steps // 10 if budget is not None and budget.steps else 0
     if eval_every > 0:
-        periodic_env = make_env(env_id, env_kwargs, args.max_episode_steps)
+        periodic_env = make_env(env_id, env_kwargs, args.max_episode_steps, frame_stack=args.frame_stack)
 
         def evaluate_and_checkpoint():
             returns, _ = evaluate(agent, periodic_env, min(5, args.eval_episodes or 5), seed=args.seed + 2_000_000)
@@ -230,7 +240,8 @@ def run(args, agent_cls) -> int:
 
     eval_returns, eval_lengths = [], []
     if args.eval_episodes and not interrupted:
-        eval_env = make_env(env_id, env_kwargs, args.max_episode_steps, "human" if args.render else None)
+        eval_env = make_env(env_id, env_kwargs, args.max_episode_steps, "human" if args.render else None,
+                            args.frame_stack)
         try:
             eval_returns, eval_lengths = evaluate(agent, eval_env, args.eval_episodes, seed=args.seed + 1_000_000)
         except KeyboardInterrupt:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
@@ -44,12 +45,12 @@ def make_vector_env(env, num_envs: int):
     the env's own vector engine when it registers one, else a synchronous vector of copies."""
     import gymnasium as gym
 
-    spec = env.spec
-    kwargs = {k: v for k, v in spec.kwargs.items() if k != "render_mode"}
-    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
-    if mode == "sync" and spec.max_episode_steps is not None:
-        kwargs["max_episode_steps"] = spec.max_episode_steps
-    return gym.make_vec(spec.id, num_envs=num_envs, vectorization_mode=mode, **kwargs)
+    spec = env.spec  # with any wrappers applied after gym.make (e.g. a frame stack)
+    if spec.vector_entry_point is not None and not spec.additional_wrappers:
+        kwargs = {k: v for k, v in spec.kwargs.items() if k != "render_mode"}
+        return gym.make_vec(spec.id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    spec = dataclasses.replace(spec, kwargs={k: v for k, v in spec.kwargs.items() if k != "render_mode"})
+    return gym.make_vec(spec, num_envs=num_envs, vectorization_mode="sync")
 
 
 def vector_transitions(venv, act: Callable[[np.ndarray, np.ndarray], np.ndarray], budget: Budget, logger,

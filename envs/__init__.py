@@ -32,6 +32,11 @@ _ENVS = {
         max_episode_steps=10_000,
         reward_threshold=21.0,  # optimum: win 21-0
     ),
+    "gymlab/Recall-v0": dict(
+        entry_point="envs.recall:RecallEnv",
+        max_episode_steps=1000,
+        reward_threshold=1.0,  # optimum: always name the symbol
+    ),
 }
 
 # Short name -> (registered id, keyword arguments for gym.make).
@@ -39,6 +44,7 @@ ALIASES: dict[str, tuple[str, dict]] = {
     "rooms": ("gymlab/Rooms-v0", {}),
     "pong": ("gymlab/Pong-v0", {}),
     "pong-pixels": ("gymlab/Pong-v0", {"obs_type": "pixels"}),
+    "recall": ("gymlab/Recall-v0", {}),
 }
 
 

@@ -155,3 +155,13 @@ def test_interrupted_run_keeps_a_good_checkpoint(tmp_path):
     assert summary["interrupted"] and 0 < summary["env_steps"] < 100000000
     reload = run("--env", "rooms", "--load", str(tmp_path / "checkpoint.npz"), "--run-dir", str(tmp_path / "again"))
     assert reload.returncode == 0, reload.stderr
+
+
+def test_frame_stack_control(tmp_path):
+    proc = run("--env", "recall", "--agent", "reinforce", "--frame-stack", "4", "--num-envs", "2", "--steps", "300",
+               "--eval-episodes", "2", "--run-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    ckpt = np.load(tmp_path / "checkpoint.npz")
+    meta = json.loads(str(ckpt["__meta__"]))
+    assert meta["observation_space"]["shape"] == [24]  # 4 stacked observations of 6
+    assert run("--env", "recall", "--agent", "q", "--frame-stack", "0").returncode == 2
