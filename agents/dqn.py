@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from agents.base import SpaceError
-from agents.networks import Network, check_observation_space
+from agents.networks import Network
 from agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
 from agents.rollout import transitions
 from agents.schedules import linear
@@ -107,7 +107,6 @@ class DQN(TorchAgent):
         c = self.config
         if c.policy not in ("mlp", "cnn"):
             raise SpaceError(f"DQN here is feed-forward: --policy mlp or cnn, not {c.policy!r}")
-        check_observation_space(observation_space, c.policy)
         self.n_actions = int(action_space.n)
         self.q = QNetwork(observation_space, self.n_actions, c)
         self.q_target = QNetwork(observation_space, self.n_actions, c)

@@ -60,12 +60,7 @@ class HillClimbing(TorchAgent):
         self.champion = parameters_to_vector(self.net.parameters()).detach().clone()
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = True, action_mask=None):
-        with torch.no_grad():
-            starts = self.batch_starts(episode_start) if state is not None else None
-            out, state = self.net(np.asarray(obs)[None], state, starts)
-        out = out[0].numpy()
-        if action_mask is not None and np.any(action_mask):
-            out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
+        out, state = self.step_outputs(self.net, obs, state, episode_start, action_mask)
         return int(np.argmax(out)), state
 
     def score(self, theta: torch.Tensor, env, seeds, logger) -> float:

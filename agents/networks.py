@@ -102,10 +102,6 @@ class Network(nn.Module):
             x = x / 255.0
         return x if self.policy == "cnn" else x.flatten(1)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The body's output for prepared inputs of a batch."""
-        return self.body(x)
-
     def forward(self, obs, state=None, starts=None):
         """One step for a batch: ``(out, state)``. ``starts`` (B,) marks entries whose
         episode begins now (their memory is cleared)."""

@@ -95,17 +95,8 @@ class Reinforce(TorchAgent):
         return mods
 
     # ---------------------------------------------------------------- acting
-    def _logits(self, obs, state, episode_start, action_mask):
-        with torch.no_grad():
-            starts = self.batch_starts(episode_start)
-            logits, state = self.pi(np.asarray(obs)[None], state, starts if state is not None else None)
-        logits = logits[0].numpy().astype(np.float64)
-        if action_mask is not None and np.any(action_mask):
-            logits = np.where(np.asarray(action_mask, dtype=bool), logits, -np.inf)
-        return logits, state
-
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
-        logits, state = self._logits(obs, state, episode_start, action_mask)
+        logits, state = self.step_outputs(self.pi, obs, state, episode_start, action_mask)
         if deterministic:
             return int(np.argmax(logits)), state
         p = np.exp(logits - logits.max())

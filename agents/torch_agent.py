@@ -13,10 +13,6 @@ from agents.base import Agent, SpaceError
 from agents.checkpoint import short_space
 
 
-def seed_everything(seed: int) -> None:
-    torch.manual_seed(seed)
-
-
 class TorchAgent(Agent):
     """An agent whose learned numbers live in torch modules listed by ``modules()``.
     By default it reads observations through ``agents.networks`` and picks one of
@@ -36,7 +32,7 @@ class TorchAgent(Agent):
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         torch.set_num_threads(max(1, getattr(self.config, "threads", 1)))
-        seed_everything(seed)
+        torch.manual_seed(seed)  # the networks' initial weights come from the seed too
         self.rng = np.random.default_rng(seed)
 
     def modules(self) -> dict[str, torch.nn.Module]:
@@ -57,3 +53,14 @@ class TorchAgent(Agent):
         if episode_start is None:
             return np.zeros(n, dtype=bool)
         return np.asarray(episode_start, dtype=bool).reshape(-1)
+
+    def step_outputs(self, net, obs, state, episode_start, action_mask):
+        """One step of ``net`` for a single observation: its outputs as float64 numpy, with
+        actions the mask forbids at -inf, and the network's new memory."""
+        with torch.no_grad():
+            starts = self.batch_starts(episode_start) if state is not None else None
+            out, state = net(np.asarray(obs)[None], state, starts)
+        out = out[0].numpy().astype(np.float64)
+        if action_mask is not None and np.any(action_mask):
+            out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
+        return out, state
