@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
-import time
 import typing
 from pathlib import Path
 
@@ -89,15 +87,6 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     if agent_cls is not None:
         add_config_flags(p, agent_cls)
     return p
-
-
-def default_run_dir(env_name: str, agent: str, seed: int) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{env_name.replace('/', '-')}__{agent}__{seed}__{stamp}"
-    run_dir, k = base, 1
-    while run_dir.exists():
-        run_dir, k = Path(f"{base}-{k}"), k + 1
-    return run_dir
 
 
 def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mode: str | None = None,
@@ -167,7 +156,7 @@ def run(args, agent_cls) -> int:
     import envs
     from agents import SpaceError, hyperparams
     from agents.base import Budget
-    from agents.logger import RunLogger
+    from agents.logger import RunLogger, default_run_dir
     from agents.rollout import evaluate
 
     try:
@@ -281,9 +270,9 @@ def run(args, agent_cls) -> int:
         "checkpoint": ckpt.name,
         **figures,
     }
-    from agents.checkpoint import atomic_write
+    from agents.checkpoint import write_json
 
-    atomic_write(run_dir / "summary.json", lambda f: f.write(json.dumps(summary, indent=2).encode() + b"\n"))
+    write_json(run_dir / "summary.json", summary)
 
     if budget is not None:
         print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {train_time:.2f} s "

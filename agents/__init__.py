@@ -22,6 +22,7 @@ REGISTRY: dict[str, str] = {
     "dqn": "agents.dqn:DQN",
     "reinforce": "agents.reinforce:Reinforce",
     "hill": "agents.hill_climbing:HillClimbing",
+    "supervised": "agents.supervised:Supervised",
     "sb3-dqn": "agents.sb3_agents:SB3DQN",
     "sb3-ppo": "agents.sb3_agents:SB3PPO",
     "sb3-a2c": "agents.sb3_agents:SB3A2C",

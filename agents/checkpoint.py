@@ -48,6 +48,11 @@ def atomic_write(path, write) -> None:
         raise
 
 
+def write_json(path, obj) -> None:
+    """``obj`` as indented JSON at ``path``, written atomically."""
+    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2).encode() + b"\n"))
+
+
 def save(path, meta: dict, arrays: dict) -> None:
     header = np.array(json.dumps({"format": FORMAT, **meta}, sort_keys=True))
     atomic_write(path, lambda f: np.savez(f, **{_META: header}, **arrays))

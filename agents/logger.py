@@ -23,6 +23,16 @@ from typing import Callable
 from tqdm import tqdm
 
 
+def default_run_dir(*parts) -> Path:
+    """A new directory ``runs/<part>__<part>__...__<time>/`` (``-1``, ``-2``, ... if taken)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / "__".join([str(p).replace("/", "-") for p in parts] + [stamp])
+    run_dir, k = base, 1
+    while run_dir.exists():
+        run_dir, k = Path(f"{base}-{k}"), k + 1
+    return run_dir
+
+
 class RunLogger:
     def __init__(self, run_dir: Path | None = None, budget=None, progress: bool = True, desc: str = "train"):
         self.steps = 0

@@ -68,7 +68,7 @@ class CNN(nn.Module):
 
 class Network(nn.Module):
     def __init__(self, observation_space, n_out: int, policy: str = "mlp", hidden: tuple[int, ...] = (64, 64),
-                 frame_diff: bool = False, activation=nn.Tanh):
+                 frame_diff: bool = False, activation=nn.Tanh, forget_bias: float | None = None):
         super().__init__()
         check_observation_space(observation_space, policy)
         self.policy, self.frame_diff = policy, frame_diff
@@ -83,7 +83,7 @@ class Network(nn.Module):
             n_in = self.n_obs if self.discrete_obs else int(np.prod(observation_space.shape))
             self.body = mlp([n_in, *hidden], activation, activation) if hidden else nn.Identity()
             width = hidden[-1] if hidden else n_in
-        self.core = RecurrentCore(policy, width, hidden[-1]) if policy in ("lstm", "gru") else None
+        self.core = RecurrentCore(policy, width, hidden[-1], forget_bias=forget_bias) if policy in ("lstm", "gru") else None
         self.head = nn.Linear(width, n_out)
         self.width = width
 

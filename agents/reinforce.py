@@ -15,6 +15,11 @@ policy from collapsing early. Recurrent policies (``--policy lstm|gru``) carry
 their hidden state through an episode and start it afresh at each reset.
 A time-limit truncation ends the return there (REINFORCE has nothing to
 bootstrap from); with a value baseline, the return is topped up with V(s_T).
+
+Discrete actions: a softmax over the network's outputs. Box actions: a Gaussian
+whose mean is the network's output and whose log standard deviation is learned
+alongside (one per action dimension, state-independent, as in Williams' paper and
+SB3); the sample is clipped to the space's bounds before it is sent.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.networks import Network
-from agents.rollout import make_vector_env, transitions, vector_transitions
-from agents.torch_agent import TorchAgent
+from gymnasium import spaces
+
+from agents.base import SpaceError
+from agents.checkpoint import short_space
+from agents.networks import Network, check_observation_space
+from agents.torch_agent import Episode, TorchAgent
 
 BASELINES = ("none", "mean", "value")
 
@@ -47,6 +55,11 @@ class ReinforceConfig:
     frame_diff: bool = field(default=False, metadata={"help": "see the current frame minus the previous one"})
     num_envs: int = field(default=1, metadata={"help": "episodes played side by side in a vector env "
                                                         "(one batched forward pass per step)"})
+    forget_bias: float = field(default=0.0, metadata={"help": "initial bias of the LSTM's forget gates "
+                                                                  "(sigma(b) of the memory kept per step; 0: torch's init)"})
+    log_std_init: float = field(default=-1.0, metadata={"help": "Box actions: the Gaussian's initial log sigma "
+                                                                "(-1: sigma 0.37; samples are clipped to the bounds, "
+                                                                "so a wide start pulls the mean outside them)"})
     max_grad_norm: float = field(default=0.0, metadata={"help": "clip the gradient to this norm (0: no clipping)"})
     threads: int = field(default=1, metadata={"help": "torch CPU threads"})
 
@@ -60,29 +73,36 @@ def discounted_cumsum(x: np.ndarray, gamma: float) -> np.ndarray:
     return out
 
 
-class Episode:
-    def __init__(self):
-        self.obs, self.actions, self.rewards, self.masks = [], [], [], []
-        self.truncated, self.last_obs = False, None
-
-
 class Reinforce(TorchAgent):
     name = "reinforce"
     Config = ReinforceConfig
 
-    discrete_because = "its policy is a softmax over finitely many actions"
+    @classmethod
+    def check_spaces(cls, observation_space, action_space) -> None:
+        box = isinstance(action_space, spaces.Box) and len(action_space.shape) == 1 and np.all(
+            np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))
+        if not (isinstance(action_space, spaces.Discrete) or box):
+            raise SpaceError(f"{cls.name}: its policy is a softmax over Discrete actions or a Gaussian over a "
+                             f"bounded 1-D Box, not {short_space(action_space)}")
+        check_observation_space(observation_space, "mlp")
 
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         c = self.config
         if c.baseline not in BASELINES:
             raise ValueError(f"baseline must be one of {BASELINES}, got {c.baseline!r}")
-        self.n_actions = int(action_space.n)
-        self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff)
+        self.continuous = isinstance(action_space, spaces.Box)
+        self.n_actions = action_space.shape[0] if self.continuous else int(action_space.n)
+        self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff,
+                          forget_bias=c.forget_bias or None)
+        if self.continuous:  # log sigma, learned with the rest; saved with the policy's weights
+            self.pi.register_parameter("log_std", nn.Parameter(torch.full((self.n_actions,), c.log_std_init)))
+            self.low, self.high = action_space.low, action_space.high
         params = list(self.pi.parameters())
         self.value = None
         if c.baseline == "value":
-            self.value = Network(observation_space, 1, c.policy, tuple(c.hidden), c.frame_diff)
+            self.value = Network(observation_space, 1, c.policy, tuple(c.hidden), c.frame_diff,
+                                 forget_bias=c.forget_bias or None)
             params += list(self.value.parameters())
         self.optimizer = torch.optim.Adam(params, lr=c.learning_rate)
         self.mean_return = 0.0  # the running-mean baseline
@@ -95,51 +115,41 @@ class Reinforce(TorchAgent):
         return mods
 
     # ---------------------------------------------------------------- acting
+    def _gaussian(self, mean: np.ndarray, deterministic: bool) -> np.ndarray:
+        if not deterministic:
+            mean = mean + np.exp(self.pi.log_std.detach().numpy()) * self.rng.standard_normal(mean.shape)
+        return np.clip(mean, self.low, self.high).astype(np.float32)
+
+    def dist(self, out):
+        if self.continuous:
+            return torch.distributions.Normal(out, self.pi.log_std.exp())
+        return torch.distributions.Categorical(logits=out)
+
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         logits, state = self.step_outputs(self.pi, obs, state, episode_start, action_mask)
+        if self.continuous:
+            return self._gaussian(logits, deterministic), state
         if deterministic:
             return int(np.argmax(logits)), state
         p = np.exp(logits - logits.max())
         return int(self.rng.choice(self.n_actions, p=p / p.sum())), state
 
     # ---------------------------------------------------------------- learning
+    def _sample(self, logits: torch.Tensor) -> np.ndarray:
+        """One action per row of a batch of outputs."""
+        if self.continuous:
+            return self._gaussian(logits.double().numpy(), False)
+        p = torch.softmax(logits.double(), dim=1).numpy()
+        u = self.rng.random(len(p))[:, None]  # inverse-CDF sampling, one draw per sub-env
+        return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
+
     def learn(self, env, budget, logger):
-        c = self.config
-        memory = None
-        if c.num_envs > 1:  # several episodes at once, one forward pass for all of them
-            venv = make_vector_env(env, c.num_envs)
-
-            def act(obs, starts):
-                nonlocal memory
-                with torch.no_grad():
-                    logits, memory = self.pi(obs, memory, starts if memory is not None else None)
-                p = torch.softmax(logits.double(), dim=1).numpy()
-                u = self.rng.random(len(p))[:, None]  # inverse-CDF sampling, one draw per sub-env
-                return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
-
-            steps = vector_transitions(venv, act, budget, logger, seed=self.seed)
-        else:
-            def policy(obs, info):
-                nonlocal memory
-                action, memory = self.predict(obs, memory, action_mask=info.get("action_mask"))
-                return action
-
-            steps = ((0, t) for t in transitions(env, policy, budget, logger, seed=self.seed))
-        episodes, batch = {}, []
-        for i, t in steps:
-            episode = episodes.setdefault(i, Episode())
-            episode.obs.append(t.obs)
-            episode.actions.append(t.action)
-            episode.rewards.append(t.reward)
-            episode.masks.append(t.info.get("action_mask"))
-            if t.terminated or t.truncated:
-                episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
-                batch.append(episodes.pop(i))
-                if c.num_envs == 1:
-                    memory = None  # the next episode starts with a clear memory
-                if len(batch) == c.batch_episodes:
-                    self.update(batch, logger)
-                    batch = []
+        batch = []
+        for episode in self.play_episodes(env, budget, logger, self.pi, self._sample, self.config.num_envs):
+            batch.append(episode)
+            if len(batch) == self.config.batch_episodes:
+                self.update(batch, logger)
+                batch = []
         return self
 
     def _returns(self, ep: Episode) -> np.ndarray:
@@ -162,9 +172,13 @@ class Reinforce(TorchAgent):
             logits = self.pi.sequence(obs)
             if ep.masks[0] is not None:
                 logits = logits.masked_fill(~torch.as_tensor(np.asarray(ep.masks, dtype=bool)), -1e9)
-            dist = torch.distributions.Categorical(logits=logits)
-            logps.append(dist.log_prob(torch.as_tensor(np.asarray(ep.actions))))
-            entropies.append(dist.entropy())
+            dist = self.dist(logits)
+            logp = dist.log_prob(torch.as_tensor(np.asarray(ep.actions)))
+            entropy = dist.entropy()
+            if self.continuous:  # independent dimensions: log-probabilities and entropies add up
+                logp, entropy = logp.sum(-1), entropy.sum(-1)
+            logps.append(logp)
+            entropies.append(entropy)
             returns.append(self._returns(ep))
             if self.value is not None:
                 values.append(self.value.sequence(obs).squeeze(-1))

@@ -11,6 +11,15 @@ from gymnasium import spaces
 
 from agents.base import Agent, SpaceError
 from agents.checkpoint import short_space
+from agents.rollout import make_vector_env, transitions, vector_transitions
+
+
+class Episode:
+    """One finished episode, step by step: what the agent saw, did and got."""
+
+    def __init__(self):
+        self.obs, self.actions, self.rewards, self.masks = [], [], [], []
+        self.truncated, self.last_obs = False, None  # cut by a time limit; the observation after the last step
 
 
 class TorchAgent(Agent):
@@ -64,3 +73,37 @@ class TorchAgent(Agent):
         if action_mask is not None and np.any(action_mask):
             out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
         return out, state
+
+    def play_episodes(self, env, budget, logger, net, choose, num_envs: int = 1):
+        """Play until ``budget`` is spent, yielding each finished ``Episode``. With one env the
+        agent acts through ``predict``; with ``num_envs`` > 1, copies of ``env`` run side by side
+        and ``choose(outputs)`` turns ``net``'s batched outputs into actions (one forward pass a
+        step). A recurrent ``net``'s memory starts afresh with every episode."""
+        memory = None
+        if num_envs > 1:
+            def act(obs, starts):
+                nonlocal memory
+                with torch.no_grad():
+                    out, memory = net(obs, memory, starts if memory is not None else None)
+                return choose(out)
+
+            steps = vector_transitions(make_vector_env(env, num_envs), act, budget, logger, seed=self.seed)
+        else:
+            def policy(obs, info):
+                nonlocal memory
+                action, memory = self.predict(obs, memory, action_mask=info.get("action_mask"))
+                return action
+
+            steps = ((0, t) for t in transitions(env, policy, budget, logger, seed=self.seed))
+        episodes = {}
+        for i, t in steps:
+            episode = episodes.setdefault(i, Episode())
+            episode.obs.append(t.obs)
+            episode.actions.append(t.action)
+            episode.rewards.append(t.reward)
+            episode.masks.append(t.info.get("action_mask"))
+            if t.terminated or t.truncated:
+                episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
+                if num_envs == 1:
+                    memory = None  # the next episode starts with a clear memory
+                yield episodes.pop(i)

@@ -37,6 +37,14 @@ _ENVS = {
         max_episode_steps=1000,
         reward_threshold=1.0,  # optimum: always name the symbol
     ),
+    "gymlab/SinePredict-v0": dict(
+        entry_point="envs.sine_predict:SinePredictEnv",
+        max_episode_steps=1000,
+    ),
+    "gymlab/CharPredict-v0": dict(
+        entry_point="envs.char_predict:CharPredictEnv",
+        max_episode_steps=1000,
+    ),
 }
 
 # Short name -> (registered id, keyword arguments for gym.make).
@@ -45,6 +53,8 @@ ALIASES: dict[str, tuple[str, dict]] = {
     "pong": ("gymlab/Pong-v0", {}),
     "pong-pixels": ("gymlab/Pong-v0", {"obs_type": "pixels"}),
     "recall": ("gymlab/Recall-v0", {}),
+    "sine": ("gymlab/SinePredict-v0", {}),
+    "chars": ("gymlab/CharPredict-v0", {}),
 }
 
 

@@ -1,6 +1,15 @@
-"""Supervised sequence models on the recurrent backbone the recurrent policies share.
+"""The supervised side of the suite: the recurrent backbone (``backbone``), the models
+built on it (``models``), the data generators shared with the RL envs (``data``),
+and the lecture's experiments, each one command:
 
-The lecture's experiments (sine prediction, wave generation with teacher
-forcing, a character-level language model) land here with the sequence-tasks
-issue; until then the package only reserves its name in the distribution.
+    python -m sequence_tasks sine      # next-value prediction of sines, LSTM 2x51
+    python -m sequence_tasks cosine    # cosine generation with a teacher-forcing schedule
+    python -m sequence_tasks chars     # a character-level language model
 """
+
+# name -> (module, one line); the modules are imported only when used
+EXPERIMENTS = {
+    "sine": ("sequence_tasks.sine", "the lecture's sine prediction (2x51 LSTM)"),
+    "cosine": ("sequence_tasks.cosine", "cosine generation with a teacher-forcing schedule"),
+    "chars": ("sequence_tasks.chars", "a character-level language model"),
+}

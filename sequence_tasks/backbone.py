@@ -103,7 +103,8 @@ class HandwrittenRecurrent(nn.Module):
 
 
 class RecurrentCore(nn.Module):
-    def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1, impl: str = "fused"):
+    def __init__(self, kind: str, input_size: int, hidden_size: int, num_layers: int = 1, impl: str = "fused",
+                 forget_bias: float | None = None):
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -114,6 +115,20 @@ class RecurrentCore(nn.Module):
             self.rnn = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind](input_size, hidden_size, num_layers)
         else:
             self.rnn = HandwrittenRecurrent(kind, input_size, hidden_size, num_layers)
+        if forget_bias is not None:
+            self.set_forget_bias(forget_bias)
+
+    @torch.no_grad()
+    def set_forget_bias(self, value: float):
+        """Start the LSTM's forget gates at sigma(value) (torch starts them at about
+        sigma(0) = 0.5, so a memory fades by half each step; value 1 to 3 keeps it longer,
+        Gers et al. 2000, Jozefowicz et al. 2015). A no-op for the other kinds."""
+        if self.kind != "lstm":
+            return
+        h = self.hidden_size
+        for layer in range(self.num_layers):
+            getattr(self.rnn, f"bias_ih_l{layer}")[h:2 * h] = 0.0  # torch's gate order: i, f, g, o
+            getattr(self.rnn, f"bias_hh_l{layer}")[h:2 * h] = value
 
     def initial_state(self, batch: int, device=None, dtype=None):
         zeros = torch.zeros(self.num_layers, batch, self.hidden_size, device=device, dtype=dtype)

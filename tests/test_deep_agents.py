@@ -180,7 +180,8 @@ def test_sb3_references_through_train_py(name, tmp_path):
 
 @pytest.mark.parametrize("agent,env,words", [
     ("dqn", "Pendulum-v1", ["Discrete action space", "Box(shape=(1,)"]),
-    ("reinforce", "Pendulum-v1", ["Discrete action space"]),
+    ("hill", "Pendulum-v1", ["Discrete action space"]),
+    ("supervised", "CartPole-v1", ["next observation"]),
     ("dqn", "pong-pixels --policy lstm", ["feed-forward"]),
     ("reinforce", "CartPole-v1 --policy cnn", ["image observations"]),
 ])

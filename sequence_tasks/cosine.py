@@ -1,0 +1,129 @@
+"""cosine: the cosine-generation assignment (seed 003), with the lecture's teacher-forcing schedule.
+
+Data: cosines A cos(10/99 t + phi) with phi uniform in [0, 2 pi) and A uniform
+in [0.5, 1.5], sampled every 10/99 radians as in the lecture's sine example
+(``np.linspace(0, 10, 100)``). Every training batch is freshly drawn, so the
+answer to the assignment's "how much data do you need?" is printed as the
+number of waves seen.
+
+Training (the lecture's SineRNN loop): at each step the model reads the true
+previous value with probability 1 - p, else its own last output; p starts at 0
+and rises by 0.1 every ``--p-every`` iterations up to ``--p-max`` (0.85); the
+loss counts after 20 warm-up steps; Adam.
+
+Validation: 1000 fresh cosines of 1000 steps. The model reads the first 100
+values (the warm-up), then runs free on its own outputs for the remaining 900;
+the MSE is taken over those 900 steps, where prediction and real wave overlap.
+Reported: ``val_mse`` (the mean over the 1000 waves), ``best_mse`` and
+``worst_mse``, with plots of the best and the worst wave.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from sequence_tasks.common import add_backbone_arguments
+from sequence_tasks.data import random_cosines
+from sequence_tasks.models import NextValue
+
+
+def add_arguments(p):
+    p.add_argument("--iterations", type=int, default=2000, help="Adam steps (default %(default)s)")
+    p.add_argument("--batch", type=int, default=32, help="waves per step (default %(default)s)")
+    p.add_argument("--seq-len", type=int, default=200, help="steps per training wave (default %(default)s)")
+    p.add_argument("--warmup", type=int, default=20, help="training steps before the loss counts (default 20)")
+    p.add_argument("--p-every", type=int, default=100, help="raise p by 0.1 every this many iterations")
+    p.add_argument("--p-max", type=float, default=0.85, help="the largest p (default 0.85)")
+    p.add_argument("--lr", type=float, default=3e-3, help="Adam's step size, cosine-annealed to 0 (default 3e-3)")
+    p.add_argument("--clip", type=float, default=1.0, help="clip the gradient to this norm (default 1)")
+    add_backbone_arguments(p, hidden=64)
+    p.add_argument("--val-waves", type=int, default=1000, help="validation cosines (default 1000)")
+    p.add_argument("--val-len", type=int, default=1000, help="steps per validation cosine (default 1000)")
+    p.add_argument("--val-warmup", type=int, default=100, help="true values read before generating (default 100)")
+    p.add_argument("--eval-every", type=int, default=200, help="validate on 100 waves every this many iterations")
+
+
+def _tensor(a):
+    return torch.from_numpy(np.ascontiguousarray(a.T[:, :, None]))  # (n, T) -> (T, n, 1)
+
+
+@torch.no_grad()
+def generate(model, waves: np.ndarray, warmup: int) -> np.ndarray:
+    """Read the first ``warmup`` values, then run free: predictions of steps warmup .. end."""
+    pred, state = model(_tensor(waves[:, :warmup]))
+    rest, _ = model.free_run(pred[-1:], state, waves.shape[1] - warmup - 1)
+    return torch.cat([pred[-1:], rest])[:, :, 0].T.numpy()
+
+
+def per_wave_mse(model, waves, warmup) -> tuple[np.ndarray, np.ndarray]:
+    gen = np.concatenate([generate(model, waves[i:i + 250], warmup) for i in range(0, len(waves), 250)])
+    return ((gen - waves[:, warmup:]) ** 2).mean(axis=1), gen
+
+
+def plot(exp, val, gen, mse, warmup):
+    plt, path = exp.figure("best_and_worst.png")
+    fig, axes = plt.subplots(2, 1, figsize=(11, 5.5), dpi=100, sharex=True)
+    t = np.arange(val.shape[1])
+    for ax, i, name in ((axes[0], int(np.argmin(mse)), "best"), (axes[1], int(np.argmax(mse)), "worst")):
+        ax.plot(t, val[i], color="0.6", lw=2.5, label="real cosine")
+        ax.plot(t[warmup:], gen[i], "--", color="tab:red", lw=1.2, label="generated")
+        ax.axvspan(0, warmup, color="tab:blue", alpha=0.08, label=f"warm-up ({warmup} true values)")
+        ax.set(ylabel="x", title=f"{name} of {len(val)} validation cosines: MSE {mse[i]:.2e}")
+        ax.legend(loc="upper right", fontsize=8)
+    axes[1].set_xlabel("t")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path.name
+
+
+def plot_training(exp, losses, evals):
+    plt, path = exp.figure("training.png")
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    ax.semilogy(np.arange(1, len(losses) + 1), losses, lw=0.6, alpha=0.6, label="training loss (scheduled inputs)")
+    if evals:
+        ax.semilogy(*zip(*evals), "o-", color="black", ms=4, label="validation MSE (100 waves, free running)")
+    ax.set(xlabel="iteration", ylabel="MSE", title="cosine generation")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path.name
+
+
+def run(exp, args) -> dict:
+    if args.val_len <= args.val_warmup + 1:
+        raise ValueError("--val-len must exceed --val-warmup + 1")
+    val = random_cosines(exp.rng, args.val_waves, args.val_len)  # drawn first: the same set for any training
+    model = NextValue(args.kind, args.hidden, args.layers)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(args.iterations, 1))
+    p, losses, evals = 0.0, [], []
+    bar = exp.progress(args.iterations, "cosine (iterations)")
+    for it in range(args.iterations):
+        if it > 0 and it % args.p_every == 0:
+            p = min(p + 0.1, args.p_max)  # the schedule: lean more and more on the model's own outputs
+        x = _tensor(random_cosines(exp.rng, args.batch, args.seq_len + 1))
+        pred = model.scheduled(x[:-1], p, exp.rng, warmup=args.warmup)
+        loss = torch.mean((pred[args.warmup:] - x[args.warmup + 1:]) ** 2)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if args.eval_every and (it + 1) % args.eval_every == 0:
+            evals.append((it + 1, float(per_wave_mse(model, val[:100], args.val_warmup)[0].mean())))
+            bar.set_postfix(p=p, val=f"{evals[-1][1]:.4f}")
+        bar.update()
+    bar.close()
+    mse, gen = per_wave_mse(model, val, args.val_warmup)
+    figures = [plot(exp, val, gen, mse, args.val_warmup), plot_training(exp, losses, evals)]
+    print(f"validation over {len(val)} cosines, {args.val_len - args.val_warmup} generated steps each: "
+          f"MSE {mse.mean():.4f} (best {mse.min():.2e}, worst {mse.max():.2e})")
+    return {"val_mse": float(mse.mean()), "best_mse": float(mse.min()), "worst_mse": float(mse.max()),
+            "iterations": args.iterations, "waves_seen": args.iterations * args.batch, "final_p": p,
+            "val_curve": evals, "figures": figures}

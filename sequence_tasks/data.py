@@ -1,0 +1,97 @@
+"""The data of the sequence experiments, made by plain numpy generators.
+
+The supervised experiments (``python -m sequence_tasks ...``) and the RL envs
+(``gymlab/SinePredict-v0``, ``gymlab/CharPredict-v0``) draw from these same
+functions, so a wave or a text window an agent sees is one a supervised model
+could have been trained on. No torch here: the envs import this module.
+
+    >>> import numpy as np
+    >>> lecture_sines(np.random.default_rng(0), n=4, length=5).shape
+    (4, 5)
+    >>> waves = random_cosines(np.random.default_rng(0), n=3, length=8)
+    >>> bool(np.all(np.abs(waves) <= 1.5))
+    True
+    >>> v = Vocabulary("hello")
+    >>> v.chars, v.encode("hello").tolist()
+    (['e', 'h', 'l', 'o'], [1, 0, 2, 2, 3])
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+SONNETS = Path(__file__).with_name("data") / "sonnets.txt"
+
+# The lecture's sine example (seed 000): x = sin((t + shift) / T), shift in [-4T, 4T).
+SINE_PERIOD_SCALE = 20
+# The teacher-forcing example and the cosine assignment (seed 003): np.linspace(0, 10, 100),
+# a step of 10/99 radians (about 62 samples a period).
+COSINE_STEP = 10 / 99
+AMPLITUDES = (0.5, 1.5)
+
+
+def lecture_sines(rng: np.random.Generator, n: int = 100, length: int = 1000,
+                  period_scale: float = SINE_PERIOD_SCALE) -> np.ndarray:
+    """``n`` waves of ``length`` steps, ``sin((t + shift) / period_scale)`` with an integer
+    shift in ``[-4 period_scale, 4 period_scale)``: the lecture's data, float64, (n, length)."""
+    shifts = rng.integers(-4 * period_scale, 4 * period_scale, size=(n, 1))
+    return np.sin((np.arange(length) + shifts) / period_scale)
+
+
+def sine_continuation(first: np.ndarray, start: int, length: int,
+                      period_scale: float = SINE_PERIOD_SCALE) -> np.ndarray:
+    """The true values ``start .. start+length-1`` of lecture waves whose step 0 is ``first``
+    (recovers each wave's shift from its first two values)."""
+    # sin(s / T) = first[0] and the sign of the slope tell s modulo 2 pi T.
+    shift = np.round(np.arcsin(np.clip(first[:, 0], -1, 1)) * period_scale)
+    rising = first[:, 1] >= first[:, 0]
+    shift = np.where(rising, shift, np.pi * period_scale - shift)
+    return np.sin((np.arange(start, start + length) + shift[:, None]) / period_scale)
+
+
+def random_cosines(rng: np.random.Generator, n: int, length: int, step: float = COSINE_STEP,
+                   amplitudes: tuple[float, float] = AMPLITUDES) -> np.ndarray:
+    """``n`` waves ``A cos(step t + phi)``, phase uniform in [0, 2 pi), amplitude ``A`` uniform
+    in ``amplitudes``: the cosine assignment's data, float32, (n, length)."""
+    phase = rng.uniform(0.0, 2 * np.pi, size=(n, 1))
+    amplitude = rng.uniform(*amplitudes, size=(n, 1))
+    return (amplitude * np.cos(step * np.arange(length) + phase)).astype(np.float32)
+
+
+def load_text(path: str | Path | None = None) -> str:
+    """The text of ``path``, or the bundled sonnets (Shakespeare 1-75, public domain)."""
+    return Path(path or SONNETS).read_text(encoding="utf-8")
+
+
+def split_text(text: str, held_out: float = 0.1) -> tuple[str, str]:
+    """``(train, test)``: the test part is the last ``held_out`` of the text."""
+    cut = int(round(len(text) * (1.0 - held_out)))
+    return text[:cut], text[cut:]
+
+
+class Vocabulary:
+    """Characters <-> integer ids, in sorted order."""
+
+    def __init__(self, text: str):
+        self.chars = sorted(set(text))
+        self.index = {ch: i for i, ch in enumerate(self.chars)}
+
+    def __len__(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> np.ndarray:
+        try:
+            return np.fromiter((self.index[ch] for ch in text), dtype=np.int64, count=len(text))
+        except KeyError as e:
+            raise ValueError(f"character {e.args[0]!r} is not in the vocabulary") from None
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+
+def text_windows(rng: np.random.Generator, ids: np.ndarray, n: int, length: int) -> np.ndarray:
+    """``n`` random windows of ``length`` consecutive ids, (n, length)."""
+    starts = rng.integers(0, len(ids) - length + 1, size=n)
+    return ids[starts[:, None] + np.arange(length)]

@@ -1,0 +1,83 @@
+"""The supervised sequence models: the backbone with a linear read-out.
+
+    NextValue   a wave in, its next value out (regression); free-running generation
+    CharModel   a character in (one-hot), the next character's logits out; sampling
+
+Both run over (T, B, ...) tensors, time first, like torch's recurrent modules, and
+return their state so that a caller can carry it on (truncated BPTT, generation).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from sequence_tasks.backbone import RecurrentCore
+
+
+class NextValue(nn.Module):
+    """y_t = W_hy h_t + b_y, a prediction of x_t+1 from x_1 .. x_t."""
+
+    def __init__(self, kind: str = "lstm", hidden: int = 51, layers: int = 2, impl: str = "fused"):
+        super().__init__()
+        self.core = RecurrentCore(kind, 1, hidden, layers, impl)
+        self.head = nn.Linear(hidden, 1)
+
+    def forward(self, x, state=None):
+        """x: (T, B, 1) -> predictions of the next values (T, B, 1), state."""
+        out, state = self.core(x, state)
+        return self.head(out), state
+
+    def free_run(self, y, state, steps: int):
+        """Feed the model its own last output ``y`` (1, B, 1) for ``steps`` steps:
+        the next ``steps`` predictions (steps, B, 1) and the state."""
+        outs = []
+        for _ in range(steps):
+            y, state = self(y, state)
+            outs.append(y)
+        return torch.cat(outs), state
+
+    def scheduled(self, x, p_own: float, rng: np.random.Generator, warmup: int = 0):
+        """Teacher forcing with a schedule (the lecture's SineRNN.forward): at each step the
+        input is the true previous value with probability 1 - ``p_own``, else the model's own
+        last output; the first ``warmup`` inputs are always true. x: (T, B, 1) -> (T, B, 1)."""
+        state, y, outs = None, None, []
+        own = rng.random((x.shape[0], x.shape[1], 1)) < p_own
+        for t in range(x.shape[0]):
+            inp = x[t:t + 1]
+            if t >= warmup and y is not None:
+                inp = torch.where(torch.from_numpy(own[t:t + 1]), y, inp)
+            y, state = self(inp, state)
+            outs.append(y)
+        return torch.cat(outs)
+
+
+class CharModel(nn.Module):
+    """A character-level language model: one-hot in, softmax over the next character out."""
+
+    def __init__(self, vocab_size: int, kind: str = "lstm", hidden: int = 128, layers: int = 1, impl: str = "fused",
+                 dropout: float = 0.0):
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.core = RecurrentCore(kind, vocab_size, hidden, layers, impl)
+        self.dropout = nn.Dropout(dropout)  # on the core's outputs, in training only
+        self.head = nn.Linear(hidden, vocab_size)
+
+    def forward(self, ids, state=None):
+        """ids: (T, B) int64 -> logits (T, B, V), state."""
+        x = nn.functional.one_hot(ids, self.vocab_size).float()
+        out, state = self.core(x, state)
+        return self.head(self.dropout(out)), state
+
+    @torch.no_grad()
+    def sample(self, prime: list[int], n: int, temperature: float, generator: torch.Generator) -> list[int]:
+        """``n`` ids drawn one at a time from softmax(logits / temperature), after reading ``prime``."""
+        logits, state = self(torch.tensor(prime).view(-1, 1))
+        out = []
+        for _ in range(n):
+            p = torch.softmax(logits[-1, 0] / max(temperature, 1e-6), dim=-1)
+            i = int(torch.multinomial(p, 1, generator=generator))
+            out.append(i)
+            logits, state = self(torch.tensor([[i]]), state)
+        return out
