@@ -32,7 +32,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import table, write_json  # noqa: E402
+from benchmarks._common import RESULTS, table, write_json  # noqa: E402
 
 # env alias -> (figure name, return -> figure, steps per episode)
 ENVS = {
@@ -110,7 +110,10 @@ def main(argv=None) -> int:
             records.append({"env": env, "label": label, "return_mean": ret, name: figure(ret)})
     rows.sort(key=lambda r: list(ENVS).index(r[0]))
     print(table(["env", "agent", "env steps", "eval return", "figure", "value"], rows))
-    write_json("rl_vs_supervised", {"seed": args.seed, "runs": records}, args.json)
+    path = args.json or RESULTS / "rl_vs_supervised.json"
+    if args.only and path.exists():  # keep the other envs' rows of the last full run
+        records = [r for r in json.loads(path.read_text())["runs"] if r["env"] != args.only] + records
+    write_json("rl_vs_supervised", {"seed": args.seed, "runs": records}, path)
     return 0 if all(np.isfinite(r["return_mean"]) for r in records) else 1
 
 

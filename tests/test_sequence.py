@@ -51,6 +51,14 @@ def test_experiment_end_to_end(name, tmp_path, capsys):
     assert "wall time" in capsys.readouterr().out
 
 
+def test_sine_lecture_recipe_with_hand_written_cells(tmp_path):
+    args = ["--recipe", "lecture", "--lbfgs-steps", "1", "--float64", "--impl", "cells", "--waves", "6",
+            "--length", "40", "--future", "10", "--hidden", "6"]
+    assert main(["sine", "--run-dir", str(tmp_path), "--no-progress", "--threads", "1", *args]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["recipe"] == "lecture" and summary["lbfgs_steps"] == 1 and np.isfinite(summary["test_mse"])
+
+
 def test_same_seed_same_numbers(tmp_path):
     args, keys = TINY["sine"]
     runs = []
