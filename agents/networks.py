@@ -83,7 +83,9 @@ class Network(nn.Module):
             n_in = self.n_obs if self.discrete_obs else int(np.prod(observation_space.shape))
             self.body = mlp([n_in, *hidden], activation, activation) if hidden else nn.Identity()
             width = hidden[-1] if hidden else n_in
-        self.core = RecurrentCore(policy, width, hidden[-1], forget_bias=forget_bias) if policy in ("lstm", "gru") else None
+        self.core = None
+        if policy in ("lstm", "gru"):
+            self.core = RecurrentCore(policy, width, hidden[-1], forget_bias=forget_bias)
         self.head = nn.Linear(width, n_out)
         self.width = width
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only, never a window
@@ -19,7 +19,7 @@ def _pyplot():
 def learning_curve(path: Path, end_steps, returns, lengths, title: str, window: int = 20, evals=()) -> None:
     """Episode returns and lengths against env steps, each with a moving average of ``window``
     episodes, and the periodic greedy evaluations ``evals`` as (step, mean return)."""
-    plt = _pyplot()
+    plt = pyplot()
     x = np.asarray(end_steps)
     fig, axes = plt.subplots(2, 1, figsize=(7, 5.5), dpi=100, sharex=True)
     for ax, values, name in ((axes[0], returns, "return"), (axes[1], lengths, "length")):
@@ -42,7 +42,7 @@ def learning_curve(path: Path, end_steps, returns, lengths, title: str, window: 
 
 def heatmap(path: Path, matrix, title: str, xlabel: str, ylabel: str) -> None:
     """A matrix as colours, annotated with its values when it is small enough to read."""
-    plt = _pyplot()
+    plt = pyplot()
     m = np.asarray(matrix, dtype=float)
     rows, cols = m.shape
     fig, ax = plt.subplots(figsize=(max(4, 0.6 * cols + 2), max(3, 0.22 * rows + 1.5)), dpi=100)

@@ -55,8 +55,8 @@ class ReinforceConfig:
     frame_diff: bool = field(default=False, metadata={"help": "see the current frame minus the previous one"})
     num_envs: int = field(default=1, metadata={"help": "episodes played side by side in a vector env "
                                                         "(one batched forward pass per step)"})
-    forget_bias: float = field(default=0.0, metadata={"help": "initial bias of the LSTM's forget gates "
-                                                                  "(sigma(b) of the memory kept per step; 0: torch's init)"})
+    forget_bias: float = field(default=0.0, metadata={"help": "initial bias b of the LSTM's forget gates, which "
+                                                              "keep sigma(b) of the memory a step (0: torch's init)"})
     log_std_init: float = field(default=-1.0, metadata={"help": "Box actions: the Gaussian's initial log sigma "
                                                                 "(-1: sigma 0.37; samples are clipped to the bounds, "
                                                                 "so a wide start pulls the mean outside them)"})
@@ -144,12 +144,8 @@ class Reinforce(TorchAgent):
         return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
 
     def learn(self, env, budget, logger):
-        batch = []
-        for episode in self.play_episodes(env, budget, logger, self.pi, self._sample, self.config.num_envs):
-            batch.append(episode)
-            if len(batch) == self.config.batch_episodes:
-                self.update(batch, logger)
-                batch = []
+        for batch in self.episode_batches(env, budget, logger, self.pi, self._sample):
+            self.update(batch, logger)
         return self
 
     def _returns(self, ep: Episode) -> np.ndarray:

@@ -83,13 +83,8 @@ class Supervised(TorchAgent):
         return (action if self.regression else int(action)), state
 
     def learn(self, env, budget, logger):
-        batch = []
-        choose = lambda out: self._act(out.double().numpy())  # noqa: E731 (one line, used once)
-        for episode in self.play_episodes(env, budget, logger, self.net, choose, self.config.num_envs):
-            batch.append(episode)
-            if len(batch) == self.config.batch_episodes:
-                self.update(batch, logger)
-                batch = []
+        for batch in self.episode_batches(env, budget, logger, self.net, lambda out: self._act(out.double().numpy())):
+            self.update(batch, logger)
         return self
 
     def update(self, batch, logger=None) -> float:

@@ -74,6 +74,17 @@ class TorchAgent(Agent):
             out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
         return out, state
 
+    def episode_batches(self, env, budget, logger, net, choose):
+        """``play_episodes`` gathered into lists of ``config.batch_episodes`` finished episodes,
+        played ``config.num_envs`` at a time: what an agent that learns from whole episodes
+        updates on."""
+        batch = []
+        for episode in self.play_episodes(env, budget, logger, net, choose, self.config.num_envs):
+            batch.append(episode)
+            if len(batch) == self.config.batch_episodes:
+                yield batch
+                batch = []
+
     def play_episodes(self, env, budget, logger, net, choose, num_envs: int = 1):
         """Play until ``budget`` is spent, yielding each finished ``Episode``. With one env the
         agent acts through ``predict``; with ``num_envs`` > 1, copies of ``env`` run side by side

@@ -34,11 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks._common import RESULTS, table, write_json  # noqa: E402
 
-# env alias -> (figure name, return -> figure, steps per episode)
+# env alias -> (figure name, return -> figure)
 ENVS = {
-    "recall": ("success rate", lambda r: r, 12),
-    "sine": ("MSE a step", lambda r: -r / 200, 200),
-    "chars": ("accuracy", lambda r: r / 100, 100),
+    "recall": ("success rate", lambda r: r),
+    "sine": ("MSE a step", lambda r: -r / 200),  # 200 steps an episode
+    "chars": ("accuracy", lambda r: r / 100),  # 100 characters an episode
 }
 RUNS = [  # (env, agent, label, extra flags)
     ("recall", "reinforce", "REINFORCE, LSTM 64", []),
@@ -99,13 +99,13 @@ def main(argv=None) -> int:
         results = list(pool.map(lambda r: run(r[0], r[1], r[3], args.seed), runs))
     rows, records = [], []
     for (env, agent, label, extra), res in zip(runs, results):
-        name, figure, _ = ENVS[env]
+        name, figure = ENVS[env]
         rows.append([env, label, res["steps"], res["return_mean"], name, figure(res["return_mean"])])
         records.append({"env": env, "agent": agent, "label": label, "flags": extra, **res,
                         name: figure(res["return_mean"])})
     for env, label, ret in no_learning_baselines(args.seed):
         if args.only in (None, env):
-            name, figure, _ = ENVS[env]
+            name, figure = ENVS[env]
             rows.append([env, label, 0, ret, name, figure(ret)])
             records.append({"env": env, "label": label, "return_mean": ret, name: figure(ret)})
     rows.sort(key=lambda r: list(ENVS).index(r[0]))

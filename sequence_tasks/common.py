@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from agents.checkpoint import write_json
 from agents.logger import default_run_dir
-from agents.plots import _pyplot
+from agents.plots import pyplot
 
 
 class Experiment:
@@ -43,7 +43,12 @@ class Experiment:
 
     def figure(self, name: str):
         """``(plt, path)`` for a PNG called ``name`` in the run directory."""
-        return _pyplot(), self.run_dir / name
+        return pyplot(), self.run_dir / name
+
+
+def time_major(waves: np.ndarray, dtype=None) -> torch.Tensor:
+    """Waves (n, T) as the recurrent modules' input (T, n, 1)."""
+    return torch.as_tensor(np.ascontiguousarray(waves.T[:, :, None]), dtype=dtype)
 
 
 def add_backbone_arguments(p, hidden: int, layers: int = 1, impl: bool = False) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sequence_tasks.common import add_backbone_arguments
+from sequence_tasks.common import add_backbone_arguments, time_major
 from sequence_tasks.data import random_cosines
 from sequence_tasks.models import NextValue
 
@@ -45,14 +45,10 @@ def add_arguments(p):
     p.add_argument("--eval-every", type=int, default=200, help="validate on 100 waves every this many iterations")
 
 
-def _tensor(a):
-    return torch.from_numpy(np.ascontiguousarray(a.T[:, :, None]))  # (n, T) -> (T, n, 1)
-
-
 @torch.no_grad()
 def generate(model, waves: np.ndarray, warmup: int) -> np.ndarray:
     """Read the first ``warmup`` values, then run free: predictions of steps warmup .. end."""
-    pred, state = model(_tensor(waves[:, :warmup]))
+    pred, state = model(time_major(waves[:, :warmup]))
     rest, _ = model.free_run(pred[-1:], state, waves.shape[1] - warmup - 1)
     return torch.cat([pred[-1:], rest])[:, :, 0].T.numpy()
 
@@ -106,7 +102,7 @@ def run(exp, args) -> dict:
     for it in range(args.iterations):
         if it > 0 and it % args.p_every == 0:
             p = min(p + 0.1, args.p_max)  # the schedule: lean more and more on the model's own outputs
-        x = _tensor(random_cosines(exp.rng, args.batch, args.seq_len + 1))
+        x = time_major(random_cosines(exp.rng, args.batch, args.seq_len + 1))
         pred = model.scheduled(x[:-1], p, exp.rng, warmup=args.warmup)
         loss = torch.mean((pred[args.warmup:] - x[args.warmup + 1:]) ** 2)
         opt.zero_grad(set_to_none=True)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sequence_tasks.common import add_backbone_arguments, parse_schedule
+from sequence_tasks.common import add_backbone_arguments, parse_schedule, time_major
 from sequence_tasks.data import lecture_sines
 from sequence_tasks.models import NextValue
 
@@ -51,10 +51,6 @@ def add_arguments(p):
     p.add_argument("--future", type=int, default=1000, help="free-running steps of the forecast")
 
 
-def _tensor(a, dtype):
-    return torch.as_tensor(np.ascontiguousarray(a.T[:, :, None]), dtype=dtype)  # (n, T) -> (T, n, 1)
-
-
 def _lbfgs(model, closure, steps, lr, line_search, progress, log):
     opt = torch.optim.LBFGS(model.parameters(), lr=lr, line_search_fn=line_search)
     for _ in range(steps):
@@ -74,7 +70,7 @@ def train_windows(model, train, args, exp, dtype, log):
     if span > train.shape[1]:
         raise ValueError(f"window {args.window} + free-running {longest} steps do not fit in {train.shape[1]}")
     starts = exp.rng.integers(0, train.shape[1] - span + 1, size=len(train))
-    seg = _tensor(train[np.arange(len(train))[:, None], starts[:, None] + np.arange(span)], dtype)
+    seg = time_major(train[np.arange(len(train))[:, None], starts[:, None] + np.arange(span)], dtype)
     w = args.window
     progress = exp.progress(sum(n for _, n in stages), "sine (LBFGS steps)")
     for stage, (free, steps) in enumerate(stages):
@@ -98,7 +94,7 @@ def train_windows(model, train, args, exp, dtype, log):
 
 def train_lecture(model, train, args, exp, dtype, log):
     """The lecture's recipe: LBFGS lr 0.4 on whole waves, teacher forced."""
-    x, y = _tensor(train[:, :-1], dtype), _tensor(train[:, 1:], dtype)
+    x, y = time_major(train[:, :-1], dtype), time_major(train[:, 1:], dtype)
 
     def closure():
         model.zero_grad()
@@ -114,10 +110,10 @@ def train_lecture(model, train, args, exp, dtype, log):
 @torch.no_grad()
 def evaluate(model, test, length, future, dtype):
     """``(test_mse, forecast_mse, predictions)``: predictions (n, length - 1 + future) of x_1 on."""
-    x, y = _tensor(test[:, :length - 1], dtype), _tensor(test[:, 1:length], dtype)
+    x, y = time_major(test[:, :length - 1], dtype), time_major(test[:, 1:length], dtype)
     pred, state = model(x)
     forecast, _ = model.free_run(pred[-1:], state, future)
-    truth = _tensor(test[:, length:length + future], dtype)
+    truth = time_major(test[:, length:length + future], dtype)
     test_mse = float(torch.mean((pred - y) ** 2))
     forecast_mse = float(torch.mean((forecast - truth) ** 2))
     return test_mse, forecast_mse, torch.cat([pred, forecast])[:, :, 0].T.double().numpy()
@@ -132,7 +128,8 @@ def plot(exp, test, predictions, length, test_mse, forecast_mse):
         ax.plot(t[:length - 1], predictions[i, :length - 1], color=colour, lw=1.2)
         ax.plot(t[length - 1:], predictions[i, length - 1:], color=colour, lw=1.2, ls="--")
     ax.axvline(length - 0.5, color="black", lw=0.8)
-    ax.set(xlabel="t", ylabel="x", title=f"sine: next-step predictions (solid), {predictions.shape[1] - length + 1}-step "
+    future = predictions.shape[1] - length + 1
+    ax.set(xlabel="t", ylabel="x", title=f"sine: next-step predictions (solid), {future}-step "
                                          f"forecast (dashed), truth (grey); test MSE {test_mse:.2e}, "
                                          f"forecast MSE {forecast_mse:.2e}")
     ax.title.set_fontsize(10)
