@@ -24,12 +24,14 @@ import sys
 import typing
 from pathlib import Path
 
-EXIT_OK, EXIT_CHECKPOINT, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+try:
+    from gymlab.cli import EXIT_CHECKPOINT, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, guarded
+except KeyboardInterrupt:  # Ctrl-C while the suite is still being imported: quietly, as at any moment
+    raise SystemExit(130) from None
+
 DEFAULT_EPISODE_CAP = 1000  # for envs registered without a time limit (e.g. CliffWalking-v1)
 
 
-class UsageError(Exception):
-    """Bad input from the user: reported in one line, exit 2."""
 
 
 def _flag(name: str) -> str:
@@ -56,8 +58,8 @@ def add_config_flags(parser: argparse.ArgumentParser, agent_cls) -> None:
 
 
 def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentParser:
-    import agents
-    import envs
+    from gymlab import agents
+    from gymlab import envs
 
     p = argparse.ArgumentParser(
         prog="train.py", description=__doc__.split("\n\n")[0], add_help=for_help,
@@ -111,8 +113,8 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mo
 def parse(argv: list[str]):
     """Parse in two passes: the agent (named, or read from --load's checkpoint) decides
     which hyper-parameter flags exist. Returns ``(args, agent_cls)``."""
-    import agents
-    from agents import checkpoint
+    from gymlab import agents
+    from gymlab.agents import checkpoint
 
     known, _ = build_parser(for_help=False).parse_known_args(argv)
     wants_help = "-h" in argv or "--help" in argv
@@ -137,27 +139,28 @@ def parse(argv: list[str]):
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents import CheckpointError
+    """The command line (``python train.py``, ``gymlab train``, ``gymlab-train``): exit codes as in
+    ``gymlab/cli.py``; no input ends in a traceback."""
+    return guarded("train.py", lambda: _main(list(sys.argv[1:] if argv is None else argv)))
 
-    argv = list(sys.argv[1:] if argv is None else argv)
+
+def _main(argv: list[str]) -> int:
+    from gymlab.agents import CheckpointError
+
     try:
         args, agent_cls = parse(argv)
         return run(args, agent_cls)
-    except UsageError as err:
-        print(f"usage: train.py --env ENV --agent AGENT [options]  (train.py --help for all)\n"
-              f"train.py: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
     except CheckpointError as err:
         print(f"train.py: checkpoint error: {err}", file=sys.stderr)
         return EXIT_CHECKPOINT if err.corrupt else EXIT_USAGE
 
 
 def run(args, agent_cls) -> int:
-    import envs
-    from agents import SpaceError, hyperparams
-    from agents.base import Budget
-    from agents.logger import RunLogger, default_run_dir
-    from agents.rollout import evaluate
+    from gymlab import envs
+    from gymlab.agents import SpaceError, hyperparams
+    from gymlab.agents.base import Budget
+    from gymlab.agents.logger import RunLogger, default_run_dir
+    from gymlab.agents.rollout import evaluate
 
     try:
         env_id, env_kwargs = envs.resolve(args.env)
@@ -240,7 +243,7 @@ def run(args, agent_cls) -> int:
 
     figures, report_lines = agent.report(env, run_dir)
     if logger.returns:
-        from agents.plots import learning_curve
+        from gymlab.agents.plots import learning_curve
 
         learning_curve(run_dir / "learning_curve.png", logger.end_steps, logger.returns, logger.lengths,
                        f"{agent_cls.name} on {env_id} (seed {args.seed})", evals=logger.evals)
@@ -270,7 +273,7 @@ def run(args, agent_cls) -> int:
         "checkpoint": ckpt.name,
         **figures,
     }
-    from agents.checkpoint import write_json
+    from gymlab.agents.checkpoint import write_json
 
     write_json(run_dir / "summary.json", summary)
 
@@ -296,10 +299,4 @@ def _std(xs):
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # e.g. `python train.py ... | head`: stop quietly, as Unix tools do
-        import os
-
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    sys.exit(main())

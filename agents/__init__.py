@@ -1,6 +1,6 @@
 """gymlab's agents, one algorithm per module, looked up by short name.
 
-    import agents
+    from gymlab import agents
     Agent = agents.get("q")          # imports only agents.q_learning
     agent = Agent(env.observation_space, env.action_space, seed=0)
 
@@ -13,16 +13,16 @@ from __future__ import annotations
 import difflib
 import importlib
 
-from agents.base import Agent, CheckpointError, SpaceError
+from gymlab.agents.base import Agent, CheckpointError, SpaceError
 
 # CLI name -> "module:Class".
 REGISTRY: dict[str, str] = {
-    "q": "agents.q_learning:QLearning",
-    "random": "agents.random_agent:RandomAgent",
-    "dqn": "agents.dqn:DQN",
-    "reinforce": "agents.reinforce:Reinforce",
-    "hill": "agents.hill_climbing:HillClimbing",
-    "supervised": "agents.supervised:Supervised",
+    "q": "gymlab.agents.q_learning:QLearning",
+    "random": "gymlab.agents.random_agent:RandomAgent",
+    "dqn": "gymlab.agents.dqn:DQN",
+    "reinforce": "gymlab.agents.reinforce:Reinforce",
+    "hill": "gymlab.agents.hill_climbing:HillClimbing",
+    "supervised": "gymlab.agents.supervised:Supervised",
     "sb3-dqn": "agents.sb3_agents:SB3DQN",
     "sb3-ppo": "agents.sb3_agents:SB3PPO",
     "sb3-a2c": "agents.sb3_agents:SB3A2C",

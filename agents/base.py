@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from agents import checkpoint
-from agents.checkpoint import CheckpointError
+from gymlab.agents import checkpoint
+from gymlab.agents.checkpoint import CheckpointError
 
 
 class SpaceError(ValueError):

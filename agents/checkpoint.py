@@ -10,13 +10,13 @@ the last good one stays.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 from gymnasium import spaces
+
+from gymlab.runs import atomic_write, write_json  # noqa: F401  (write_json: re-exported)
 
 FORMAT = 1
 _META = "__meta__"
@@ -29,28 +29,6 @@ class CheckpointError(RuntimeError):
         super().__init__(message)
         self.path = None if path is None else Path(path)
         self.corrupt = corrupt  # unreadable, as opposed to missing or meant for another agent or env
-
-
-def atomic_write(path, write) -> None:
-    """Call ``write(file)`` on a temporary file, then move it to ``path`` in one step."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_json(path, obj) -> None:
-    """``obj`` as indented JSON at ``path``, written atomically."""
-    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2).encode() + b"\n"))
 
 
 def save(path, meta: dict, arrays: dict) -> None:

@@ -27,12 +27,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from agents.base import SpaceError
-from agents.networks import Network
-from agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
-from agents.rollout import transitions
-from agents.schedules import linear
-from agents.torch_agent import TorchAgent
+from gymlab.agents.base import SpaceError
+from gymlab.agents.networks import Network
+from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
+from gymlab.agents.rollout import transitions
+from gymlab.agents.schedules import linear
+from gymlab.agents.torch_agent import TorchAgent
 
 
 @dataclass

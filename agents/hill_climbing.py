@@ -21,9 +21,9 @@ import numpy as np
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from agents.networks import Network
-from agents.rollout import run_episode
-from agents.torch_agent import TorchAgent
+from gymlab.agents.networks import Network
+from gymlab.agents.rollout import run_episode
+from gymlab.agents.torch_agent import TorchAgent
 
 
 @dataclass

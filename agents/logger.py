@@ -22,15 +22,7 @@ from typing import Callable
 
 from tqdm import tqdm
 
-
-def default_run_dir(*parts) -> Path:
-    """A new directory ``runs/<part>__<part>__...__<time>/`` (``-1``, ``-2``, ... if taken)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / "__".join([str(p).replace("/", "-") for p in parts] + [stamp])
-    run_dir, k = base, 1
-    while run_dir.exists():
-        run_dir, k = Path(f"{base}-{k}"), k + 1
-    return run_dir
+from gymlab.runs import default_run_dir  # noqa: F401  (re-exported)
 
 
 class RunLogger:

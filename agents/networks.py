@@ -19,9 +19,9 @@ import torch
 from torch import nn
 from gymnasium import spaces
 
-from agents.base import SpaceError
-from agents.checkpoint import short_space
-from sequence_tasks.backbone import RecurrentCore
+from gymlab.agents.base import SpaceError
+from gymlab.agents.checkpoint import short_space
+from gymlab.sequence_tasks.backbone import RecurrentCore
 
 POLICIES = ("mlp", "cnn", "lstm", "gru")
 

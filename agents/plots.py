@@ -6,14 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-
-def pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    return plt
+from gymlab.runs import pyplot
 
 
 def learning_curve(path: Path, end_steps, returns, lengths, title: str, window: int = 20, evals=()) -> None:

@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 from gymnasium import spaces
 
-from agents.base import Agent, SpaceError
-from agents.checkpoint import short_space
-from agents.rollout import transitions
-from agents.schedules import linear
+from gymlab.agents.base import Agent, SpaceError
+from gymlab.agents.checkpoint import short_space
+from gymlab.agents.rollout import transitions
+from gymlab.agents.schedules import linear
 
 
 @dataclass
@@ -151,7 +151,7 @@ class QLearning(Agent):
             figures["q_table"] = np.round(self.q, 6).tolist()
         lines = []
         if run_dir is not None:
-            from agents.plots import heatmap
+            from gymlab.agents.plots import heatmap
 
             heatmap(Path(run_dir) / "q_table.png", norm, "Q-table (normalised, largest = 100)",
                     "action", "state")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from agents.base import Agent
-from agents.rollout import transitions
+from gymlab.agents.base import Agent
+from gymlab.agents.rollout import transitions
 
 
 @dataclass

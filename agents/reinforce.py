@@ -32,10 +32,10 @@ from torch import nn
 
 from gymnasium import spaces
 
-from agents.base import SpaceError
-from agents.checkpoint import short_space
-from agents.networks import Network, check_observation_space
-from agents.torch_agent import Episode, TorchAgent
+from gymlab.agents.base import SpaceError
+from gymlab.agents.checkpoint import short_space
+from gymlab.agents.networks import Network, check_observation_space
+from gymlab.agents.torch_agent import Episode, TorchAgent
 
 BASELINES = ("none", "mean", "value")
 

@@ -7,7 +7,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from agents.base import Budget
+from gymlab.agents.base import Budget
 
 
 class Transition(NamedTuple):

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import gymnasium as gym
 from gymnasium import spaces
 
-from agents.base import SpaceError
-from agents.checkpoint import short_space
-from agents.torch_agent import TorchAgent
+from gymlab.agents.base import SpaceError
+from gymlab.agents.checkpoint import short_space
+from gymlab.agents.torch_agent import TorchAgent
 
 
 @dataclass
@@ -100,7 +100,7 @@ class SB3Agent(TorchAgent):
 
     def _build(self, env):
         import stable_baselines3 as sb3
-        from agents.networks import is_image
+        from gymlab.agents.networks import is_image
 
         kwargs = dataclasses.asdict(self.config)
         kwargs.pop("threads")

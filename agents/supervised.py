@@ -26,10 +26,10 @@ import torch
 from gymnasium import spaces
 from torch import nn
 
-from agents.base import SpaceError
-from agents.checkpoint import short_space
-from agents.networks import Network, check_observation_space
-from agents.torch_agent import TorchAgent
+from gymlab.agents.base import SpaceError
+from gymlab.agents.checkpoint import short_space
+from gymlab.agents.networks import Network, check_observation_space
+from gymlab.agents.torch_agent import TorchAgent
 
 
 @dataclass

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from agents.base import Agent, SpaceError
-from agents.checkpoint import short_space
-from agents.rollout import make_vector_env, transitions, vector_transitions
+from gymlab.agents.base import Agent, SpaceError
+from gymlab.agents.checkpoint import short_space
+from gymlab.agents.rollout import make_vector_env, transitions, vector_transitions
 
 
 class Episode:
@@ -31,7 +31,7 @@ class TorchAgent(Agent):
 
     @classmethod
     def check_spaces(cls, observation_space, action_space) -> None:
-        from agents.networks import check_observation_space
+        from gymlab.agents.networks import check_observation_space
 
         if not isinstance(action_space, spaces.Discrete):
             raise SpaceError(f"{cls.name}: {cls.discrete_because}, so it needs a Discrete action space, "

@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import table, write_json  # noqa: E402
-from sequence_tasks.backbone import KINDS, RecurrentCore  # noqa: E402
+from gymlab.sequence_tasks.backbone import KINDS, RecurrentCore  # noqa: E402
 
 SIZES = (32, 128, 512)
 STEPS, BATCH = 100, 32

@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks._common import table, write_json  # noqa: E402
-from sequence_tasks.data import Vocabulary, load_text, split_text  # noqa: E402
+from gymlab.sequence_tasks.data import Vocabulary, load_text, split_text  # noqa: E402
 
 
 class MinCharRNN:

@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import train  # noqa: E402
-from agents import hyperparams  # noqa: E402
+from gymlab import train  # noqa: E402
+from gymlab.agents import hyperparams  # noqa: E402
 from benchmarks._common import table, write_json  # noqa: E402
 
 SOLVED = 475.0
@@ -55,7 +55,7 @@ def flags(settings: dict) -> list[str]:
 
 
 def contestants() -> dict[str, tuple[str, list[str]]]:
-    from agents.dqn import DQNConfig
+    from gymlab.agents.dqn import DQNConfig
 
     ours, _ = hyperparams.defaults("dqn", "CartPole-v1")
     full = {**DQNConfig().__dict__, **ours}  # every setting, so the translation misses none

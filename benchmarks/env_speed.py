@@ -22,7 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import envs  # noqa: E402,F401  (registers gymlab/*)
+from gymlab import envs  # noqa: E402,F401  (registers gymlab/*)
 from benchmarks._common import table, write_json  # noqa: E402
 
 VECTOR_SIZES = (16, 64, 256)

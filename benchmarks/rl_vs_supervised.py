@@ -61,7 +61,7 @@ def no_learning_baselines(seed: int, episodes: int = 100) -> list[tuple[str, str
     """Returns of policies that need no training, on the same evaluation seeds as train.py."""
     import gymnasium as gym
 
-    import envs  # noqa: F401
+    from gymlab import envs  # noqa: F401
 
     out = []
     for alias, env_id, label in (("sine", "gymlab/SinePredict-v0", "no change (predict the current value)"),

@@ -30,7 +30,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks._common import table, write_json  # noqa: E402
-from sequence_tasks.data import lecture_sines  # noqa: E402
+from gymlab.sequence_tasks.data import lecture_sines  # noqa: E402
 
 LECTURE_STEPS_TO_1E5 = 8  # the lecture's log: 8.5e-6 after 8 steps, its first test MSE under 1e-5
 

@@ -1,7 +1,7 @@
 """gymlab's environments, registered with Gymnasium under the ``gymlab/`` namespace.
 
     import gymnasium as gym
-    import envs                      # registers every gymlab env
+    from gymlab import envs                      # registers every gymlab env
     env = gym.make("gymlab/Rooms-v0")
 
 or, without the import, ``gym.make("envs:gymlab/Rooms-v0")``.
@@ -22,27 +22,27 @@ NAMESPACE = "gymlab"
 # until an env is made.
 _ENVS = {
     "gymlab/Rooms-v0": dict(
-        entry_point="envs.rooms:RoomsEnv",
+        entry_point="gymlab.envs.rooms:RoomsEnv",
         max_episode_steps=100,
         reward_threshold=100.0,  # optimum: every episode ends by entering room 5 (+100)
     ),
     "gymlab/Pong-v0": dict(
-        entry_point="envs.pong:PongEnv",
-        vector_entry_point="envs.pong_vector:PongVectorEnv",
+        entry_point="gymlab.envs.pong:PongEnv",
+        vector_entry_point="gymlab.envs.pong_vector:PongVectorEnv",
         max_episode_steps=10_000,
         reward_threshold=21.0,  # optimum: win 21-0
     ),
     "gymlab/Recall-v0": dict(
-        entry_point="envs.recall:RecallEnv",
+        entry_point="gymlab.envs.recall:RecallEnv",
         max_episode_steps=1000,
         reward_threshold=1.0,  # optimum: always name the symbol
     ),
     "gymlab/SinePredict-v0": dict(
-        entry_point="envs.sine_predict:SinePredictEnv",
+        entry_point="gymlab.envs.sine_predict:SinePredictEnv",
         max_episode_steps=1000,
     ),
     "gymlab/CharPredict-v0": dict(
-        entry_point="envs.char_predict:CharPredictEnv",
+        entry_point="gymlab.envs.char_predict:CharPredictEnv",
         max_episode_steps=1000,
     ),
 }

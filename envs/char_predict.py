@@ -6,8 +6,8 @@ import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
 
-from envs._window import FrameRendering, import_pygame
-from sequence_tasks.data import Vocabulary, load_text, split_text
+from gymlab.envs._window import FrameRendering, import_pygame
+from gymlab.sequence_tasks.data import Vocabulary, load_text, split_text
 
 SPLITS = ("train", "test", "all")
 _COLS, _ROWS, _CELL_W, _CELL_H = 40, 5, 8, 16

@@ -2,9 +2,11 @@
 
 Play it yourself (arrow keys, Esc quits):
 
-    python -m envs.pong                                  # you against the scripted opponent
-    python -m envs.pong --against runs/X/checkpoint.npz  # you (left) against a trained agent
-    python -m envs.pong --screenshot shots/              # save a human-mode frame and a pixel obs
+    gymlab play                                   # you against the scripted opponent
+    gymlab play --against runs/X/checkpoint.npz   # you (left) against a trained agent
+    gymlab play --screenshot shots/               # save a human-mode frame and a pixel obs
+
+(``python -m gymlab play ...`` from a source checkout.)
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
 
-from envs import pong_engine as engine
-from envs._window import FrameRendering
+from gymlab.envs import pong_engine as engine
+from gymlab.envs._window import FrameRendering
 
 OBS_TYPES = ("features", "pixels")
 
@@ -182,10 +184,3 @@ class PongEnv(FrameRendering, gym.Env):
             self.render()
         return self._obs(), float(self._s[0, engine.REWARD]), bool(self._s[0, engine.DONE]), False, {}
 
-
-if __name__ == "__main__":
-    import sys
-
-    from envs.pong_play import main
-
-    sys.exit(main())

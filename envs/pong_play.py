@@ -1,27 +1,25 @@
-"""Play gymlab's Pong with the keyboard, or save screenshots of it.
+"""Keyboard play and screenshots for gymlab's Pong: the pieces ``gymlab play`` puts together.
 
-    python -m envs.pong                                   # you (right, orange) against the scripted opponent
-    python -m envs.pong --difficulty 0.8 --points 5       # a harder, shorter game
-    python -m envs.pong --against runs/X/checkpoint.npz   # you (left, blue) against a trained agent
-    python -m envs.pong --screenshot shots/               # save a human-mode frame and a pixel observation
+- ``AgainstAgent``: the game from the left paddle's side, against anything with
+  a ``predict(obs, state, episode_start, deterministic)`` (a trained agent);
+- ``play_keyboard(env)``: arrow keys move your paddle, Esc or closing the
+  window quits, a new game starts when one ends (Gymnasium's ``utils.play``);
+- ``save_screenshots(dir)``: a human-mode frame and a pixel observation.
 
-Arrow keys move your paddle (up, down); Esc or closing the window quits. A new
-game starts when one ends. The window is Gymnasium's ``utils.play``.
+This module knows nothing of the agents: loading a checkpoint to play
+against is the command line's job (``gymlab/play.py``).
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-import envs  # noqa: F401  (registers gymlab/*)
-from envs import pong_engine as engine
-from envs.pong import PongEnv
+from gymlab.envs import pong_engine as engine
+from gymlab.envs.pong import PongEnv
 
 
 class AgainstAgent(gym.Env):
@@ -55,21 +53,6 @@ class AgainstAgent(gym.Env):
         return self.game.render()
 
 
-def load_opponent(path: Path):
-    """The agent in a checkpoint, and which of Pong's observation types it was trained on."""
-    import agents
-    from agents import checkpoint
-    from envs.pong import observation_space
-
-    meta, _ = checkpoint.load(path)
-    agent_cls = agents.get(meta["agent"])
-    for obs_type in ("features", "pixels"):
-        if checkpoint.describe_space(observation_space(obs_type)) == meta["observation_space"]:
-            return agent_cls.load(path, observation_space(obs_type), gym.spaces.Discrete(3)), obs_type
-    raise checkpoint.CheckpointError(
-        f"{path} was trained on observations {meta['observation_space']['repr']}, which are not Pong's", path)
-
-
 def save_screenshots(out_dir: Path, seed: int = 0, steps: int = 60) -> list[Path]:
     """Play a few steps (the agent following the ball), then save what the human-mode window
     shows and the 80x80 pixel observation at that moment (scaled up 4x to be seen)."""
@@ -93,34 +76,15 @@ def save_screenshots(out_dir: Path, seed: int = 0, steps: int = 60) -> list[Path
     return [human, pixels]
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m envs.pong", description=__doc__.split("\n\n")[0],
-                                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--against", type=Path, metavar="CKPT", help="play the left paddle against this trained agent")
-    p.add_argument("--difficulty", type=float, default=0.5, help="the scripted opponent, 0 to 1 (default 0.5)")
-    p.add_argument("--points", type=int, default=21, help="points to win a game (default 21)")
-    p.add_argument("--zoom", type=float, default=1.0, help="window scale (default 1)")
-    p.add_argument("--max-steps", type=int, help="quit after this many steps (for demos and tests)")
-    p.add_argument("--screenshot", type=Path, metavar="DIR", help="save pong_human.png and pong_pixels.png, then quit")
-    args = p.parse_args(argv)
+def has_display() -> bool:
+    """Whether a pygame window can be seen here: a display, or a video driver chosen on purpose
+    (``SDL_VIDEODRIVER=dummy`` draws off-screen, as the tests do)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
 
-    if args.screenshot:
-        for path in save_screenshots(args.screenshot):
-            print(path)
-        return 0
-    if args.against:
-        from agents import CheckpointError
 
-        try:
-            agent, obs_type = load_opponent(args.against)
-        except CheckpointError as err:
-            print(f"python -m envs.pong: {err}", file=sys.stderr)
-            return 1 if err.corrupt else 2
-        env = AgainstAgent(agent, obs_type, args.points)
-    else:
-        env = gym.make("gymlab/Pong-v0", render_mode="rgb_array", difficulty=args.difficulty,
-                       points_to_win=args.points)
-
+def play_keyboard(env: gym.Env, zoom: float = 1.0, max_steps: int | None = None) -> int:
+    """Play ``env`` (Pong, ``rgb_array`` mode) with the arrow keys until Esc, the window is
+    closed, or ``max_steps``; returns the steps played."""
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     import pygame
     from gymnasium.utils.play import play
@@ -129,14 +93,13 @@ def main(argv: list[str] | None = None) -> int:
 
     def count(*_):
         steps[0] += 1
-        if args.max_steps is not None and steps[0] >= args.max_steps:
+        if max_steps is not None and steps[0] >= max_steps:
             pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_ESCAPE))
 
     pygame.display.init()
-    play(env, keys_to_action={(pygame.K_UP,): engine.UP, (pygame.K_DOWN,): engine.DOWN}, noop=engine.STAY,
-         zoom=args.zoom, callback=count)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        play(env, keys_to_action={(pygame.K_UP,): engine.UP, (pygame.K_DOWN,): engine.DOWN}, noop=engine.STAY,
+             zoom=zoom, callback=count)
+    finally:
+        pygame.display.quit()
+    return steps[0]

@@ -18,8 +18,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 from gymnasium import spaces
 
-from envs import pong_engine as engine
-from envs.pong import check_arguments, observation_space
+from gymlab.envs import pong_engine as engine
+from gymlab.envs.pong import check_arguments, observation_space
 
 _NONE = np.zeros(0, dtype=np.int64)
 

@@ -6,7 +6,7 @@ import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
 
-from envs._window import FrameRendering
+from gymlab.envs._window import FrameRendering
 
 # Colours of the symbols in the picture (more symbols than colours reuse them).
 _COLOURS = np.array([(230, 80, 70), (70, 160, 230), (90, 200, 110), (240, 200, 60),

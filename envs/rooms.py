@@ -6,7 +6,7 @@ import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
 
-from envs._window import FrameRendering, import_pygame
+from gymlab.envs._window import FrameRendering, import_pygame
 
 N_ROOMS = 6
 OUTSIDE = 5

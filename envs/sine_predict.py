@@ -6,8 +6,8 @@ import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
 
-from envs._window import FrameRendering
-from sequence_tasks.data import AMPLITUDES, COSINE_STEP, random_cosines
+from gymlab.envs._window import FrameRendering
+from gymlab.sequence_tasks.data import AMPLITUDES, COSINE_STEP, random_cosines
 
 _W, _H = 192, 96
 

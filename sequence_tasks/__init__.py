@@ -9,7 +9,7 @@ and the lecture's experiments, each one command:
 
 # name -> (module, one line); the modules are imported only when used
 EXPERIMENTS = {
-    "sine": ("sequence_tasks.sine", "the lecture's sine prediction (2x51 LSTM)"),
-    "cosine": ("sequence_tasks.cosine", "cosine generation with a teacher-forcing schedule"),
-    "chars": ("sequence_tasks.chars", "a character-level language model"),
+    "sine": ("gymlab.sequence_tasks.sine", "the lecture's sine prediction (2x51 LSTM)"),
+    "cosine": ("gymlab.sequence_tasks.cosine", "cosine generation with a teacher-forcing schedule"),
+    "chars": ("gymlab.sequence_tasks.chars", "a character-level language model"),
 }

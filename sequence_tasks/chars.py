@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from sequence_tasks.backbone import detach_state
-from sequence_tasks.common import add_backbone_arguments
-from sequence_tasks.data import Vocabulary, load_text, split_text
-from sequence_tasks.models import CharModel
+from gymlab.sequence_tasks.backbone import detach_state
+from gymlab.sequence_tasks.common import add_backbone_arguments
+from gymlab.sequence_tasks.data import Vocabulary, load_text, split_text
+from gymlab.sequence_tasks.models import CharModel
 
 
 def add_arguments(p):

@@ -9,9 +9,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from agents.checkpoint import write_json
-from agents.logger import default_run_dir
-from agents.plots import pyplot
+from gymlab.runs import default_run_dir, pyplot, write_json
 
 
 class Experiment:

@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from sequence_tasks.common import add_backbone_arguments, time_major
-from sequence_tasks.data import random_cosines
-from sequence_tasks.models import NextValue
+from gymlab.sequence_tasks.common import add_backbone_arguments, time_major
+from gymlab.sequence_tasks.data import random_cosines
+from gymlab.sequence_tasks.models import NextValue
 
 
 def add_arguments(p):

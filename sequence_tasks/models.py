@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sequence_tasks.backbone import RecurrentCore
+from gymlab.sequence_tasks.backbone import RecurrentCore
 
 
 class NextValue(nn.Module):

@@ -28,9 +28,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from sequence_tasks.common import add_backbone_arguments, parse_schedule, time_major
-from sequence_tasks.data import lecture_sines
-from sequence_tasks.models import NextValue
+from gymlab.sequence_tasks.common import add_backbone_arguments, parse_schedule, time_major
+from gymlab.sequence_tasks.data import lecture_sines
+from gymlab.sequence_tasks.models import NextValue
 
 N_TEST = 3
 

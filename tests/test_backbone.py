@@ -4,7 +4,7 @@ outputs, final states and every gradient, in float64 to 1e-8."""
 import pytest
 import torch
 
-from sequence_tasks.backbone import KINDS, RecurrentCore, detach_state
+from gymlab.sequence_tasks.backbone import KINDS, RecurrentCore, detach_state
 
 
 def _pair(kind, layers, seed=0):

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-import agents
-from agents.base import Budget
-from agents.dqn import DQN, DQNConfig
-from agents.logger import RunLogger
-from agents.replay import Batch, ReplayBuffer
-from agents.rollout import evaluate
+from gymlab import agents
+from gymlab.agents.base import Budget
+from gymlab.agents.dqn import DQN, DQNConfig
+from gymlab.agents.logger import RunLogger
+from gymlab.agents.replay import Batch, ReplayBuffer
+from gymlab.agents.rollout import evaluate
 from tiny_envs import CORRIDOR_ID, OPTIMAL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def test_terminated_and_truncated_transitions_in_the_buffer():
 
 
 def test_recurrent_memory_resets_at_episode_start():
-    from agents.reinforce import Reinforce, ReinforceConfig
+    from gymlab.agents.reinforce import Reinforce, ReinforceConfig
 
     env = gym.make(CORRIDOR_ID)
     agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(policy="lstm", hidden=(16,)), seed=0)
@@ -151,7 +151,7 @@ def test_recurrent_memory_resets_at_episode_start():
 
 
 def test_frame_differences_step_and_sequence_agree():
-    from agents.networks import Network
+    from gymlab.agents.networks import Network
 
     space = gym.spaces.Box(0, 255, (12, 12, 1), np.uint8)
     net = Network(space, 3, "mlp", (8,), frame_diff=True)
@@ -201,7 +201,7 @@ def test_reinforce_with_episodes_side_by_side():
 
 
 def test_vector_transitions_skip_the_autoreset_step():
-    from agents.rollout import make_vector_env, vector_transitions
+    from gymlab.agents.rollout import make_vector_env, vector_transitions
 
     venv = make_vector_env(gym.make(CORRIDOR_ID, length=3), 2)
     logger = RunLogger(progress=False)

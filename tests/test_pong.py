@@ -10,9 +10,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs  # noqa: F401
-from envs import pong_engine as E
-from envs.pong import PongEnv
+from gymlab import envs  # noqa: F401
+from gymlab.envs import pong_engine as E
+from gymlab.envs.pong import PongEnv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -154,7 +154,7 @@ def test_bad_arguments():
 
 
 def test_screenshot_command(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "envs.pong", "--screenshot", str(tmp_path)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "gymlab.envs.pong", "--screenshot", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
     assert proc.returncode == 0, proc.stderr
@@ -167,14 +167,14 @@ def test_screenshot_command(tmp_path):
 
 def test_keyboard_play_starts_and_quits(tmp_path):
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    proc = subprocess.run([sys.executable, "-m", "envs.pong", "--max-steps", "30", "--points", "1"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "gymlab.envs.pong", "--max-steps", "30", "--points", "1"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0, proc.stderr
 
 
 def test_play_against_a_checkpoint(tmp_path):
-    from agents.random_agent import RandomAgent
-    from envs.pong_play import AgainstAgent, load_opponent
+    from gymlab.agents.random_agent import RandomAgent
+    from gymlab.envs.pong_play import AgainstAgent, load_opponent
 
     ckpt = tmp_path / "pixels.npz"
     pixels_env = gym.make("gymlab/Pong-v0", obs_type="pixels")

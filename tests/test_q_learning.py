@@ -7,12 +7,12 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs  # noqa: F401
-from agents import CheckpointError, SpaceError, hyperparams
-from agents.base import Budget
-from agents.logger import RunLogger
-from agents.q_learning import QConfig, QLearning
-from agents.rollout import evaluate
+from gymlab import envs  # noqa: F401
+from gymlab.agents import CheckpointError, SpaceError, hyperparams
+from gymlab.agents.base import Budget
+from gymlab.agents.logger import RunLogger
+from gymlab.agents.q_learning import QConfig, QLearning
+from gymlab.agents.rollout import evaluate
 
 # The lecture's converged table (seed 001), normalised so the largest entry is 100.
 LECTURE_Q = np.array([

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from agents.replay import NStep, PrioritizedReplayBuffer, SumTree
+from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, SumTree
 
 
 def test_sum_tree_sums_and_finds():

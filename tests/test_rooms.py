@@ -4,7 +4,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import envs  # noqa: F401  (registers gymlab/*)
+from gymlab import envs  # noqa: F401  (registers gymlab/*)
 
 # The lecture's reward table R (seed 001), row = from-room, column = to-room.
 LECTURE_R = np.array([

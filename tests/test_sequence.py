@@ -10,16 +10,16 @@ import numpy as np
 import pytest
 import torch
 
-import envs  # noqa: F401  (registers the gymlab ids)
-from agents import get
-from agents.base import Budget
-from agents.logger import RunLogger
-from agents.rollout import evaluate
-from sequence_tasks import EXPERIMENTS
-from sequence_tasks.__main__ import main
-from sequence_tasks.backbone import RecurrentCore
-from sequence_tasks.data import Vocabulary, lecture_sines, load_text, random_cosines, split_text
-from sequence_tasks.models import CharModel, NextValue
+from gymlab import envs  # noqa: F401  (registers the gymlab ids)
+from gymlab.agents import get
+from gymlab.agents.base import Budget
+from gymlab.agents.logger import RunLogger
+from gymlab.agents.rollout import evaluate
+from gymlab.sequence_tasks import EXPERIMENTS
+from gymlab.sequence_tasks.cli import main
+from gymlab.sequence_tasks.backbone import RecurrentCore
+from gymlab.sequence_tasks.data import Vocabulary, lecture_sines, load_text, random_cosines, split_text
+from gymlab.sequence_tasks.models import CharModel, NextValue
 
 ROOT = Path(__file__).resolve().parents[1]
 

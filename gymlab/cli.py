@@ -1,0 +1,95 @@
+"""The ``gymlab`` command, and the rules every command of the suite keeps.
+
+    gymlab train --env rooms --agent q       # train.py (also installed as gymlab-train)
+    gymlab seq sine|cosine|chars [...]       # the supervised experiments (python -m sequence_tasks)
+    gymlab play [--against CKPT] [...]       # Pong with the keyboard
+
+From a source checkout, ``python -m gymlab ...`` is the same command.
+
+Exit codes, for every command: 0 done; 1 a checkpoint that cannot be read;
+2 a usage error (one line on stderr, nothing written); 70 an internal error
+(a bug: one line, and the traceback saved as ``crash.txt`` in the run
+directory, or a temporary file); 130 interrupted (Ctrl-C); 141 the reader of
+the output went away (``| head``), quietly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+EXIT_OK, EXIT_CHECKPOINT, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 70, 130, 141
+
+COMMANDS = {
+    "train": ("gymlab.train", "train, evaluate and report an agent on an env (train.py)"),
+    "seq": ("gymlab.sequence_tasks.cli", "the lecture's supervised sequence experiments"),
+    "play": ("gymlab.play", "play Pong with the keyboard, against the script or a checkpoint"),
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit 2."""
+
+
+def guarded(prog: str, body) -> int:
+    """Run ``body()`` (which returns an exit code) under the suite's exit-code rules: no
+    traceback reaches the user, whatever happens."""
+    try:
+        try:
+            return body()
+        except UsageError as err:
+            print(f"{prog}: error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt:
+            print(f"\n{prog}: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except BrokenPipeError:
+            _silence_stdout()
+            return EXIT_PIPE
+        except SystemExit:
+            raise
+        except Exception as err:  # a bug: say so in one line, keep the traceback
+            from gymlab import runs
+
+            where = runs.save_crash(runs.current_run_dir)
+            saved = f"; traceback in {where}" if where else ""
+            print(f"{prog}: internal error: {type(err).__name__}: {err}{saved} (please report it)", file=sys.stderr)
+            return EXIT_INTERNAL
+    except KeyboardInterrupt:  # a second Ctrl-C while the first was being handled
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE
+
+
+def _silence_stdout() -> None:
+    """After the reader of stdout went away: point it at /dev/null so that Python's final
+    flush does not complain."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    import importlib
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage(), file=sys.stdout if argv else sys.stderr)
+        return EXIT_OK if argv else EXIT_USAGE
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        print(f"gymlab: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
+        return EXIT_USAGE
+    return guarded("gymlab " + name, lambda: importlib.import_module(COMMANDS[name][0]).main(rest))
+
+
+def _usage() -> str:
+    lines = ["usage: gymlab COMMAND [options]   (gymlab COMMAND --help for its options)", "", "commands:"]
+    lines += [f"  {name:6s} {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

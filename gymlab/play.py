@@ -1,0 +1,124 @@
+"""Play gymlab's Pong with the keyboard, or save screenshots of it.
+
+    gymlab play                                   # you (right, orange) against the scripted opponent
+    gymlab play --difficulty 0.8 --points 5       # a harder, shorter game
+    gymlab play --against runs/X/checkpoint.npz   # you (left, blue) against a trained agent
+    gymlab play --screenshot shots/               # save a human-mode frame and a pixel observation
+
+(``python -m gymlab play ...`` from a source checkout.) Arrow keys move your
+paddle (up, down); Esc or closing the window quits. A new game starts when one
+ends. Without a display it says so and stops; ``--screenshot`` needs none.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from gymlab.cli import EXIT_CHECKPOINT, EXIT_OK, EXIT_USAGE, UsageError, guarded
+
+
+def load_opponent(path: Path):
+    """The agent in a checkpoint, and which of Pong's observation types it was trained on."""
+    import gymnasium as gym
+
+    from gymlab import agents
+    from gymlab.agents import checkpoint
+    from gymlab.envs.pong import observation_space
+
+    meta, _ = checkpoint.load(path)
+    try:
+        agent_cls = agents.get(meta.get("agent", "?"))
+    except agents.UnknownAgentError as err:
+        raise checkpoint.CheckpointError(f"{path}: {err}", path, corrupt=True) from err
+    for obs_type in ("features", "pixels"):
+        if checkpoint.describe_space(observation_space(obs_type)) == meta.get("observation_space"):
+            return agent_cls.load(path, observation_space(obs_type), gym.spaces.Discrete(3)), obs_type
+    raise checkpoint.CheckpointError(
+        f"{path} was trained on observations {meta.get('observation_space', {}).get('repr')}, which are not "
+        f"Pong's", path)
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _zoom(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0.1 to 10, got {text!r}") from None
+    if not (math.isfinite(value) and 0.1 <= value <= 10):
+        raise argparse.ArgumentTypeError(f"expected a number from 0.1 to 10, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gymlab play", description=__doc__.split("\n\n")[0],
+                                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--against", type=Path, metavar="CKPT", help="play the left paddle against this trained agent")
+    p.add_argument("--difficulty", type=_fraction, default=0.5, help="the scripted opponent, 0 to 1 (default 0.5)")
+    p.add_argument("--points", type=_positive_int, default=21, help="points to win a game (default 21)")
+    p.add_argument("--zoom", type=_zoom, default=1.0, help="window scale, 0.1 to 10 (default 1)")
+    p.add_argument("--max-steps", type=_positive_int, help="quit after this many steps (for demos and tests)")
+    p.add_argument("--screenshot", type=Path, metavar="DIR", help="save pong_human.png and pong_pixels.png, then quit")
+    return p
+
+
+def play(args) -> int:
+    import gymnasium as gym
+
+    from gymlab.agents import CheckpointError
+    from gymlab.envs import pong_play
+
+    if args.screenshot is not None:
+        if args.screenshot.exists() and not args.screenshot.is_dir():
+            raise UsageError(f"--screenshot {args.screenshot} is a file, not a directory")
+        try:
+            paths = pong_play.save_screenshots(args.screenshot)
+        except OSError as err:
+            raise UsageError(f"--screenshot {args.screenshot}: cannot write there ({err.strerror or err})") from err
+        for path in paths:
+            print(path)
+        return EXIT_OK
+    if not pong_play.has_display():
+        raise UsageError("no display to show the game in (DISPLAY is not set); run it on a desktop, or save "
+                         "frames with --screenshot DIR")
+    if args.against is not None:
+        try:
+            agent, obs_type = load_opponent(args.against)
+        except CheckpointError as err:
+            print(f"gymlab play: checkpoint error: {err}", file=sys.stderr)
+            return EXIT_CHECKPOINT if err.corrupt else EXIT_USAGE
+        env = pong_play.AgainstAgent(agent, obs_type, args.points)
+    else:
+        env = gym.make("gymlab/Pong-v0", render_mode="rgb_array", difficulty=args.difficulty,
+                       points_to_win=args.points)
+    pong_play.play_keyboard(env, zoom=args.zoom, max_steps=args.max_steps)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    return guarded("gymlab play", lambda: play(build_parser().parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

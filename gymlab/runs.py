@@ -1,0 +1,167 @@
+"""Run directories and the files in them, for every command of the suite.
+
+``train.py`` (the RL side) and ``sequence_tasks`` (the supervised side) both
+write runs through this module, so neither imports the other:
+
+- ``prepare_run_dir(path, force)``: check a ``--run-dir`` (or make the
+  default ``runs/<part>__...__<time>/``) before anything is written, and
+  refuse, with a ``RunDirError`` that reads as one line, an existing file, an
+  impossible or unwritable path, or a directory that already holds a run
+  (unless ``force``, which clears that earlier run's files first);
+- ``atomic_write`` / ``write_json``: a temporary file moved over the target
+  in one step, so an interrupted run never leaves half a file, with the same
+  permission mode as every other file the run writes;
+- ``pyplot()``: matplotlib for files only, imported when a figure is drawn;
+- ``save_crash(run_dir)``: the traceback of an error nobody foresaw.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+# What a run directory may hold; --force clears these (and nothing else).
+RUN_FILES = ("summary.json", "checkpoint.npz", "episodes.csv", "metrics.csv", "learning_curve.png",
+             "crash.txt", "resume.npz")
+RUN_PATTERNS = ("*.png", "*.csv", "*.json", "*.npz", "*.gif", "*.mp4", "events.out.tfevents.*", ".*.tmp")
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+FILE_MODE = 0o666 & ~_UMASK  # what open() gives a new file; mkstemp's 0600 is changed to this
+
+
+current_run_dir: Path | None = None  # the run being written, where a crash report goes
+
+
+class RunDirError(ValueError):
+    """A run directory that cannot be used, said in one line."""
+
+
+def default_run_dir(*parts) -> Path:
+    """A new directory name ``runs/<part>__<part>__...__<time>/`` (``-1``, ``-2``, ... if taken)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / "__".join([str(p).replace("/", "-").replace(":", "-") for p in parts] + [stamp])
+    run_dir, k = base, 1
+    while run_dir.exists():
+        run_dir, k = Path(f"{base}-{k}"), k + 1
+    return run_dir
+
+
+def is_run_dir(path: Path) -> bool:
+    """Whether ``path`` holds what an earlier gymlab run wrote."""
+    return any((path / name).is_file() for name in ("summary.json", "checkpoint.npz", "episodes.csv"))
+
+
+def check_run_dir(path: Path, force: bool = False, flag: str = "--run-dir") -> Path:
+    """Refuse a path that cannot become this run's directory, writing nothing."""
+    path = Path(path)
+    if str(path).strip() == "":
+        raise RunDirError(f"{flag} is empty")
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"{flag} {path} is a file, not a directory")
+    nearest = path
+    while not nearest.exists() and nearest != nearest.parent:
+        nearest = nearest.parent  # the nearest existing ancestor must be a writable directory
+    if path.is_dir():
+        entries = [p for p in path.iterdir()]
+        if entries and not force:
+            what = "an earlier run" if is_run_dir(path) else f"{len(entries)} other entries"
+            raise RunDirError(f"{flag} {path} already holds {what}; choose a new directory, or pass --force "
+                              f"to replace that run")
+        if entries and not is_run_dir(path):
+            raise RunDirError(f"{flag} {path} is not empty and holds no gymlab run; --force only replaces a run")
+        probe_dir = path
+    else:
+        probe_dir = nearest
+        if not nearest.is_dir():
+            raise RunDirError(f"{flag} {path}: {nearest} is a file, not a directory")
+    if not os.access(probe_dir, os.W_OK | os.X_OK) or _read_only_fs(probe_dir):
+        raise RunDirError(f"{flag} {path}: {probe_dir} is not writable")
+    return path
+
+
+def _read_only_fs(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return True
+
+
+def prepare_run_dir(path: Path | None, default_parts=(), force: bool = False, flag: str = "--run-dir") -> Path:
+    """Check ``path`` (or a new default one), clear an earlier run there if ``force``, make it."""
+    path = check_run_dir(path if path is not None else default_run_dir(*default_parts), force, flag)
+    try:
+        if force and path.is_dir():
+            for pattern in RUN_PATTERNS:
+                for p in path.glob(pattern):
+                    if p.is_file():
+                        p.unlink()
+            for sub in path.iterdir():  # e.g. an earlier sweep's trials/
+                if sub.is_dir() and is_run_dir(sub):
+                    shutil.rmtree(sub)
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".gymlab-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise RunDirError(f"{flag} {path}: cannot write there ({err.strerror or err})") from err
+    global current_run_dir
+    current_run_dir = path
+    return path
+
+
+def atomic_write(path, write) -> None:
+    """Call ``write(file)`` on a temporary file, then move it to ``path`` in one step."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path, obj) -> None:
+    """``obj`` as indented JSON at ``path``, written atomically."""
+    atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2).encode() + b"\n"))
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend: files only, never a window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_crash(run_dir: Path | None) -> Path | None:
+    """Write the traceback being handled to ``run_dir/crash.txt`` (or a temporary file when
+    there is no run directory yet); returns where it went, or None if nowhere could take it."""
+    text = traceback.format_exc()
+    for target in ([Path(run_dir) / "crash.txt"] if run_dir is not None and Path(run_dir).is_dir() else []):
+        try:
+            atomic_write(target, lambda f: f.write(text.encode()))
+            return target
+        except OSError:
+            pass
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="gymlab-crash-", suffix=".txt")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return Path(tmp)
+    except OSError:
+        return None
