@@ -15,6 +15,8 @@ the output went away (``| head``), quietly.
 
 from __future__ import annotations
 
+import argparse
+import math
 import os
 import sys
 
@@ -29,6 +31,37 @@ COMMANDS = {
 
 class UsageError(Exception):
     """Bad input from the user: reported in one line, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a mistake is one line (``prog: error: argument --seed: ...``), exit 2,
+    through ``guarded``, instead of a usage block."""
+
+    def error(self, message):
+        raise UsageError(f"{message} ({self.prog} --help lists the options)")
+
+
+def number(kind=float, lo=None, hi=None, lo_open=False, hi_open=False):
+    """An argparse ``type`` for a finite number in a range, whose refusal names the range:
+    ``number(int, lo=0)`` for a seed, ``number(float, lo=0, lo_open=True)`` for a rate."""
+    span = " and ".join(
+        ([f"{'>' if lo_open else '>='} {lo}"] if lo is not None else [])
+        + ([f"{'<' if hi_open else '<='} {hi}"] if hi is not None else []))
+    what = ("a whole number" if kind is int else "a number") + (f" {span}" if span else "")
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except (TypeError, ValueError):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if kind is float and not math.isfinite(value) or \
+                lo is not None and (value <= lo if lo_open else value < lo) or \
+                hi is not None and (value >= hi if hi_open else value > hi):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what  # what argparse would print for a failed conversion
+    return parse
 
 
 def guarded(prog: str, body) -> int:
