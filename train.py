@@ -2,44 +2,64 @@
 
     python train.py --env rooms --agent q                      # the lecture's Q-table
     python train.py --env CliffWalking-v1 --agent q --seed 1   # any registered Gymnasium id
+    python train.py --env my_package:MyEnv-v0 --agent dqn      # an env that a module registers
+    python train.py --env pong --agent dqn --env-kwargs difficulty=0.8 points_to_win=5
     python train.py --env rooms --agent q --gamma 0.9          # override a hyper-parameter
-    python train.py --env rooms --agent q --load runs/X/checkpoint.npz            # evaluate
-    python train.py --env rooms --agent q --load runs/X/checkpoint.npz --steps 500  # continue
+    python train.py --load runs/X/checkpoint.npz               # evaluate (env and agent from the checkpoint)
+    python train.py --load runs/X/checkpoint.npz --steps 500   # a new run starting from these weights
     python train.py --agent q --help                           # also lists the agent's flags
 
-Every run writes a run directory (default ``runs/<env>__<agent>__<seed>__<time>/``):
-``checkpoint.npz``, ``episodes.csv``, ``metrics.csv``, ``learning_curve.png``, any
-agent figures (the tabular agent's ``q_table.png``) and ``summary.json``.
+Installed, the same command is ``gymlab train ...`` (or ``gymlab-train ...``).
+
+Every run writes a run directory (default ``runs/<env>__<agent>__<seed>__<time>/``;
+an existing one is refused unless ``--force``): ``checkpoint.npz``,
+``episodes.csv``, ``metrics.csv``, ``learning_curve.png``, any agent figures
+(the tabular agent's ``q_table.png``) and ``summary.json``.
 
 Exit codes: 0 done; 1 a checkpoint that cannot be read; 2 a usage error (an unknown
-env or agent, an agent that cannot act in the env, a bad flag or path); 130 when
-interrupted (the last good checkpoint is kept and the partial run summarised).
+env or agent, an agent that cannot act in the env, a bad flag, value or path: one
+line, nothing written); 70 an internal error (a bug; the traceback is saved as
+``crash.txt`` in the run directory); 130 interrupted (the last good checkpoint is
+kept and the partial run summarised).
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import sys
-import typing
-from pathlib import Path
+try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any later moment
+    import argparse
+    import dataclasses
+    import sys
+    import typing
+    from pathlib import Path
 
-try:
     from gymlab.cli import EXIT_CHECKPOINT, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, guarded
-except KeyboardInterrupt:  # Ctrl-C while the suite is still being imported: quietly, as at any moment
+except KeyboardInterrupt:
     raise SystemExit(130) from None
 
 DEFAULT_EPISODE_CAP = 1000  # for envs registered without a time limit (e.g. CliffWalking-v1)
-
-
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _sizes(item):
+    """An argparse type for hidden layer sizes: ``64,64`` -> ``(64, 64)``; ``""`` -> ``()``."""
+    def parse(text: str):
+        try:
+            return tuple(item(v) for v in text.split(",") if v.strip() != "")
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected sizes separated by commas, e.g. 64,64, got {text!r}") from None
+
+    parse.__name__ = "sizes"
+    return parse
+
+
 def add_config_flags(parser: argparse.ArgumentParser, agent_cls) -> None:
-    """One flag per field of the agent's Config dataclass, defaulting to None (= not given)."""
+    """One flag per field of the agent's Config dataclass, defaulting to None (= not given).
+    The values' ranges are the Config's own to check."""
+    from gymlab.cli import number
+
     group = parser.add_argument_group(f"hyper-parameters of agent {agent_cls.name!r}")
     hints = typing.get_type_hints(agent_cls.Config)
     for f in dataclasses.fields(agent_cls.Config):
@@ -49,40 +69,51 @@ def add_config_flags(parser: argparse.ArgumentParser, agent_cls) -> None:
             group.add_argument(_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
                                default=None, help=help_)
         elif typing.get_origin(kind) is tuple:  # e.g. hidden layer sizes: --hidden 256,256
-            item = typing.get_args(kind)[0]
-            group.add_argument(_flag(f.name), dest=f.name, type=lambda v, item=item: tuple(map(item, v.split(","))),
+            group.add_argument(_flag(f.name), dest=f.name, type=_sizes(typing.get_args(kind)[0]),
                                default=None, metavar="N,N", help=help_)
+        elif kind in (int, float):
+            group.add_argument(_flag(f.name), dest=f.name, type=number(kind), default=None,
+                               metavar=kind.__name__.upper(), help=help_)
         else:
             group.add_argument(_flag(f.name), dest=f.name, type=kind, default=None, metavar=kind.__name__.upper(),
                                help=help_)
 
 
 def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentParser:
-    from gymlab import agents
-    from gymlab import envs
+    from gymlab import agents, envs
+    from gymlab.cli import Parser, number, path_arg
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="train.py", description=__doc__.split("\n\n")[0], add_help=for_help,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="env aliases: " + ", ".join(sorted(envs.ALIASES)) + "\nagents: " + ", ".join(agents.names()),
     )
-    p.add_argument("--env", required=for_help, help="an alias (rooms, ...) or any registered Gymnasium id")
+    p.add_argument("--env", help="an alias (rooms, ...), any registered Gymnasium id, or module:id (imports the "
+                   "module, which registers the id); may be left out with --load, which knows its env")
+    p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
+                   help="arguments for gym.make, values read as Python literals (else as strings), "
+                        "e.g. --env-kwargs difficulty=0.8 points_to_win=5")
     p.add_argument("--agent", help="agent name (" + ", ".join(agents.names()) + "); "
                    "may be left out with --load, which knows its agent")
     budget = p.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, help="train for this many env steps (default: per env and agent)")
-    budget.add_argument("--episodes", type=int, help="train for this many episodes instead")
-    p.add_argument("--seed", type=int, default=0, help="seeds the env, the agent and the evaluation (default 0)")
-    p.add_argument("--run-dir", type=Path, help="where to write the run (default runs/<env>__<agent>__<seed>__<time>)")
-    p.add_argument("--load", type=Path, metavar="CKPT",
-                   help="start from this checkpoint: evaluate it, or continue training with --steps/--episodes")
-    p.add_argument("--eval-episodes", type=int, default=10, help="greedy evaluation episodes after training (default 10)")
-    p.add_argument("--eval-every", type=int, metavar="STEPS",
+    budget.add_argument("--steps", type=number(int, lo=1), help="train for this many env steps (default: per env "
+                        "and agent)")
+    budget.add_argument("--episodes", type=number(int, lo=1), help="train for this many episodes instead")
+    p.add_argument("--seed", type=number(int, lo=0), default=0,
+                   help="seeds the env, the agent and the evaluation (default 0)")
+    p.add_argument("--run-dir", type=path_arg, help="where to write the run (default runs/<env>__<agent>__<seed>__<time>)")
+    p.add_argument("--force", action="store_true", help="replace an earlier run in --run-dir (refused otherwise)")
+    p.add_argument("--load", type=path_arg, metavar="CKPT",
+                   help="start from this checkpoint (its weights, its env unless --env is given): evaluate it, "
+                        "or train a new run from it with --steps/--episodes")
+    p.add_argument("--eval-episodes", type=number(int, lo=0, hi=1_000_000), default=10,
+                   help="greedy evaluation episodes after training (default 10)")
+    p.add_argument("--eval-every", type=number(int, lo=0), metavar="STEPS",
                    help="evaluate (5 greedy episodes) and checkpoint every STEPS env steps "
                         "(default: a tenth of a step budget; 0: never)")
-    p.add_argument("--max-episode-steps", type=int,
+    p.add_argument("--max-episode-steps", type=number(int, lo=1),
                    help=f"time limit per episode (default: the env's own, else {DEFAULT_EPISODE_CAP})")
-    p.add_argument("--frame-stack", type=int, default=1, metavar="K",
+    p.add_argument("--frame-stack", type=number(int, lo=1, hi=1024), default=1, metavar="K",
                    help="show the agent the last K observations at once (flattened); default 1")
     p.add_argument("--render", action="store_true", help="show the evaluation episodes in a pygame window")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -91,8 +122,74 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     return p
 
 
+def parse_env_kwargs(items: list[str] | None) -> dict:
+    """``["difficulty=0.8", "obs_type=pixels"]`` -> ``{"difficulty": 0.8, "obs_type": "pixels"}``:
+    each value read as a Python literal, else kept as a string."""
+    import ast
+
+    kwargs = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key.isidentifier():
+            raise UsageError(f"--env-kwargs takes KEY=VALUE pairs, got {item!r}")
+        if key in kwargs:
+            raise UsageError(f"--env-kwargs gives {key!r} twice")
+        if key in ("render_mode", "max_episode_steps"):
+            raise UsageError(f"--env-kwargs {key}: use --{'render' if key == 'render_mode' else 'max-episode-steps'}")
+        try:
+            kwargs[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            kwargs[key] = text
+    return kwargs
+
+
+def check_env_kwargs(env_id: str, kwargs: dict) -> None:
+    """Refuse keyword arguments the env's constructor does not take, naming the ones it does."""
+    import inspect
+
+    import gymnasium as gym
+    from gymnasium.envs.registration import load_env_creator
+
+    spec = gym.spec(env_id)
+    try:
+        creator = load_env_creator(spec.entry_point) if isinstance(spec.entry_point, str) else spec.entry_point
+        params = inspect.signature(creator).parameters
+    except gym.error.DependencyNotInstalled as err:
+        raise UsageError(missing_dependency(env_id, err)) from err
+    except (TypeError, ValueError):  # no signature to read: let the env itself judge
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [n for n, p in params.items() if n not in ("self", "render_mode")
+                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [k for k in kwargs if k not in accepted]
+    if unknown:
+        raise UsageError(f"{env_id} does not take {', '.join(map(repr, unknown))} (--env-kwargs); it takes: "
+                         + (", ".join(accepted) or "no arguments"))
+
+
+def missing_dependency(env_id: str, err) -> str:
+    """One line for an env whose optional dependency is missing. Gymnasium suggests its extras
+    (``gymnasium[box2d]``), which pull pygame-ce, and that clashes with gymlab's pygame: name the
+    package itself where we know it."""
+    text = str(err).split("\n")[0]
+    for needle, package in (("Box2D", "swig box2d"), ("MuJoCo", "mujoco"), ("ale_py", "ale-py")):
+        if needle.lower() in text.lower():
+            return f"{env_id} needs {needle}, which is not installed: pip install {package}"
+    return f"{env_id} needs a package that is not installed: {text}"
+
+
+def has_display() -> bool:
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
+
+
 def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mode: str | None = None,
              frame_stack: int = 1):
+    """``gym.make`` with the run's time limit and frame stack; a missing optional dependency
+    or arguments the env refuses become a ``UsageError``."""
     import gymnasium as gym
 
     spec = gym.spec(env_id)
@@ -102,7 +199,15 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mo
         if modes is not None and modes and render_mode not in modes:
             raise UsageError(f"{env_id} cannot render in {render_mode!r} mode (it offers {modes})")
     cap = max_episode_steps or (None if spec.max_episode_steps else DEFAULT_EPISODE_CAP)
-    env = gym.make(env_id, **kwargs, **({"max_episode_steps": cap} if cap else {}))
+    try:
+        env = gym.make(env_id, **kwargs, **({"max_episode_steps": cap} if cap else {}))
+    except gym.error.DependencyNotInstalled as err:
+        raise UsageError(missing_dependency(env_id, err)) from err
+    except (TypeError, ValueError, gym.error.Error) as err:
+        if not kwargs:
+            raise  # the env fails with no arguments of ours: a bug, reported as one
+        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        raise UsageError(f"{env_id} refused the arguments {shown}: {err}") from err
     if frame_stack > 1:  # the memoryless control: the last K observations side by side
         from gymnasium.wrappers import FlattenObservation, FrameStackObservation
 
@@ -112,13 +217,13 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mo
 
 def parse(argv: list[str]):
     """Parse in two passes: the agent (named, or read from --load's checkpoint) decides
-    which hyper-parameter flags exist. Returns ``(args, agent_cls)``."""
+    which hyper-parameter flags exist. Returns ``(args, agent_cls, loaded_meta)``."""
     from gymlab import agents
     from gymlab.agents import checkpoint
 
     known, _ = build_parser(for_help=False).parse_known_args(argv)
     wants_help = "-h" in argv or "--help" in argv
-    agent_name = known.agent
+    agent_name, meta = known.agent, None
     if known.load is not None and not wants_help:
         meta, _ = checkpoint.load(known.load)  # CheckpointError: missing or corrupt
         if agent_name is None:
@@ -132,10 +237,17 @@ def parse(argv: list[str]):
         except agents.UnknownAgentError as err:
             if not wants_help:
                 raise UsageError(str(err)) from err
-    args = build_parser(agent_cls).parse_args(argv)  # --help and malformed flags exit here
+    args = build_parser(agent_cls).parse_args(argv)  # --help and malformed flags end here
     if agent_cls is None:
         raise UsageError("--agent is required (valid agents: " + ", ".join(agents.names()) + ")")
-    return args, agent_cls
+    if args.env is None:
+        if meta is None or not meta.get("env"):
+            raise UsageError("--env is required" + (" (this checkpoint does not say which env it learned)"
+                                                    if meta is not None else ""))
+        args.env = meta["env"]
+        if args.env_kwargs is None:
+            args.env_kwargs = [f"{k}={v!r}" for k, v in meta.get("env_kwargs", {}).items()]
+    return args, agent_cls, meta
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +260,7 @@ def _main(argv: list[str]) -> int:
     from gymlab.agents import CheckpointError
 
     try:
-        args, agent_cls = parse(argv)
+        args, agent_cls, _ = parse(argv)
         return run(args, agent_cls)
     except CheckpointError as err:
         print(f"train.py: checkpoint error: {err}", file=sys.stderr)
@@ -156,23 +268,21 @@ def _main(argv: list[str]) -> int:
 
 
 def run(args, agent_cls) -> int:
-    from gymlab import envs
+    from gymlab import envs, runs
     from gymlab.agents import SpaceError, hyperparams
     from gymlab.agents.base import Budget
-    from gymlab.agents.logger import RunLogger, default_run_dir
+    from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
 
+    # 1. Everything is checked before anything is written.
     try:
         env_id, env_kwargs = envs.resolve(args.env)
     except envs.UnknownEnvError as err:
         raise UsageError(str(err)) from err
-    if args.steps is not None and args.steps <= 0 or args.episodes is not None and args.episodes <= 0:
-        raise UsageError("--steps and --episodes must be positive")
-    if args.eval_episodes < 0:
-        raise UsageError("--eval-episodes cannot be negative")
-
-    if args.frame_stack < 1:
-        raise UsageError("--frame-stack must be at least 1")
+    env_kwargs = {**env_kwargs, **parse_env_kwargs(args.env_kwargs)}
+    check_env_kwargs(env_id, env_kwargs)
+    if args.render and not has_display():
+        raise UsageError("--render needs a display, and there is none here (DISPLAY is not set)")
     env = make_env(env_id, env_kwargs, args.max_episode_steps, frame_stack=args.frame_stack)
     try:
         agent_cls.check_spaces(env.observation_space, env.action_space)
@@ -195,13 +305,23 @@ def run(args, agent_cls) -> int:
         raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
     except (TypeError, ValueError) as err:
         raise UsageError(f"bad hyper-parameters for agent {agent_cls.name!r}: {err}") from err
+    except MemoryError as err:
+        raise UsageError(f"not enough memory for agent {agent_cls.name!r} with these hyper-parameters "
+                         f"({', '.join(_flag(k) for k in overrides) or 'the defaults'}): {err}") from err
     if args.steps is not None or args.episodes is not None:
         budget = Budget(steps=args.steps, episodes=args.episodes)
+    warning = _budget_warning(agent.config, budget)
+    if warning:
+        print(f"train.py: warning: {warning}", file=sys.stderr)
 
+    # 2. The run directory: refused if it holds an earlier run (unless --force).
     env_name = args.env if "/" not in args.env else env_id
-    run_dir = args.run_dir or default_run_dir(env_name, agent_cls.name, args.seed)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir = runs.prepare_run_dir(args.run_dir, (env_name, agent_cls.name, args.seed), force=args.force)
+    except runs.RunDirError as err:
+        raise UsageError(str(err)) from err
     ckpt = run_dir / "checkpoint.npz"
+    agent.env_spec = {"env": args.env if ":" in args.env else env_id, "env_kwargs": env_kwargs}
 
     print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {args.seed}, "
           + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(args.load)))
@@ -217,7 +337,7 @@ def run(args, agent_cls) -> int:
             logger.log_eval(float(returns.mean()))
             agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
 
-        logger.every(eval_every, evaluate_and_checkpoint)
+        logger.every(eval_every, evaluate_and_checkpoint)  # its time is not counted as training time
     interrupted = False
     try:
         if budget is not None:
@@ -227,7 +347,7 @@ def run(args, agent_cls) -> int:
         print("\ninterrupted: saving what was learned so far", file=sys.stderr)
     finally:
         logger.close()
-    train_time = logger.elapsed
+    wall_time, train_time = logger.elapsed, logger.train_elapsed
     agent.save(ckpt)
 
     eval_returns, eval_lengths = [], []
@@ -242,15 +362,15 @@ def run(args, agent_cls) -> int:
             eval_env.close()
 
     figures, report_lines = agent.report(env, run_dir)
-    if logger.returns:
-        from gymlab.agents.plots import learning_curve
+    from gymlab.agents.plots import learning_curve
 
-        learning_curve(run_dir / "learning_curve.png", logger.end_steps, logger.returns, logger.lengths,
-                       f"{agent_cls.name} on {env_id} (seed {args.seed})", evals=logger.evals)
+    learning_curve(run_dir / "learning_curve.png", logger.end_steps, logger.returns, logger.lengths,
+                   f"{agent_cls.name} on {env_id} (seed {args.seed})", evals=logger.evals,
+                   final_eval=eval_returns)
     env.close()
 
     summary = {
-        "env": env_id,
+        "env": agent.env_spec["env"],
         "env_kwargs": env_kwargs,
         "agent": agent_cls.name,
         "seed": args.seed,
@@ -261,7 +381,8 @@ def run(args, agent_cls) -> int:
         "episodes": logger.episodes,
         "train_return_mean_last_100": _mean(logger.returns[-100:]),
         "periodic_eval": [{"step": st, "return_mean": round(r, 6)} for st, r in logger.evals],
-        "wall_time_s": round(train_time, 4),
+        "wall_time_s": round(wall_time, 4),
+        "periodic_eval_time_s": round(wall_time - train_time, 4),
         "env_steps_per_s": round(logger.steps / train_time, 1) if train_time > 0 else None,
         "eval": {
             "episodes": len(eval_returns),
@@ -273,13 +394,11 @@ def run(args, agent_cls) -> int:
         "checkpoint": ckpt.name,
         **figures,
     }
-    from gymlab.agents.checkpoint import write_json
-
-    write_json(run_dir / "summary.json", summary)
+    runs.write_json(run_dir / "summary.json", summary)
 
     if budget is not None:
-        print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {train_time:.2f} s "
-              f"({summary['env_steps_per_s']} steps/s)")
+        print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {wall_time:.2f} s "
+              f"({summary['env_steps_per_s']} steps/s of training, periodic evaluations aside)")
     if len(eval_returns):
         print(f"evaluation over {len(eval_returns)} episodes (deterministic actions): return "
               f"{summary['eval']['return_mean']:.2f} +- {summary['eval']['return_std']:.2f}")
@@ -287,6 +406,15 @@ def run(args, agent_cls) -> int:
     for line in report_lines:
         print(line)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _budget_warning(config, budget) -> str | None:
+    """A budget too small to learn anything, said before the run spends it."""
+    starts = getattr(config, "learning_starts", None)
+    if budget is not None and budget.steps is not None and starts is not None and budget.steps <= starts:
+        return (f"--steps {budget.steps} ends before --learning-starts {starts}: the agent will only explore "
+                f"and never learn (raise --steps or lower --learning-starts)")
+    return None
 
 
 def _mean(xs):

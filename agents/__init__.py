@@ -23,9 +23,9 @@ REGISTRY: dict[str, str] = {
     "reinforce": "gymlab.agents.reinforce:Reinforce",
     "hill": "gymlab.agents.hill_climbing:HillClimbing",
     "supervised": "gymlab.agents.supervised:Supervised",
-    "sb3-dqn": "agents.sb3_agents:SB3DQN",
-    "sb3-ppo": "agents.sb3_agents:SB3PPO",
-    "sb3-a2c": "agents.sb3_agents:SB3A2C",
+    "sb3-dqn": "gymlab.agents.sb3_agents:SB3DQN",
+    "sb3-ppo": "gymlab.agents.sb3_agents:SB3PPO",
+    "sb3-a2c": "gymlab.agents.sb3_agents:SB3A2C",
 }
 
 

@@ -13,14 +13,26 @@ into a command-line flag). It answers:
 - ``save(path)`` / ``load(path)``: an atomic, self-describing checkpoint;
 - ``report(env, run_dir)``: agent-specific figures for ``summary.json`` and
   lines to print after training (empty by default).
+
+Each Config field is declared with ``param``, which keeps the values it accepts
+beside it; the Config's ``__post_init__`` calls ``validate``, so a bad value is
+refused where it is defined, in one line that names the flag and the range:
+``--gamma must be in [0, 1], got 1.5``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+import functools
+import math
+import numbers
+import re
+import typing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+
+import numpy as np
 
 from gymlab.agents import checkpoint
 from gymlab.agents.checkpoint import CheckpointError
@@ -28,6 +40,131 @@ from gymlab.agents.checkpoint import CheckpointError
 
 class SpaceError(ValueError):
     """An agent cannot act in an env with these observation or action spaces."""
+
+
+# ------------------------------------------------------------------ hyper-parameters
+WIDTHS = "[1, 65536]"  # a hidden layer's width: wider would not fit in memory beside another layer
+THREADS = "[1, 1024]"  # torch CPU threads
+# Adam and RMSprop move each weight by about the learning rate a step, whatever the gradient's
+# scale: above 1, by more than a weight's whole initial range (and at 1e30, into float32's inf).
+LEARNING_RATE = "(0, 1]"
+
+
+def param(default, help: str, rule: str | None = None, *, choices=(), why: str = "", empty: bool = False,
+          arch: bool = False):
+    """A Config field: its default, its help (the flag's ``--help``) and the values it accepts.
+
+    - ``rule``: the range of a number, or of each size in a tuple: ``"> 0"``, ``">= 1"``,
+      ``"[0, 1]"``, ``"(0, 1]"``, ``"finite"``; a float is always refused NaN and infinities;
+    - ``choices``: the strings accepted; ``why``: why only those (said when a value is refused);
+    - ``empty``: a tuple of sizes may be empty (no hidden layers: a linear policy);
+    - ``arch``: the value shapes the network, so a checkpoint cannot be loaded with another.
+    """
+    if rule is not None:
+        _parse_rule(rule)  # a typo in a rule fails at import, not at the first bad value
+        help = f"{help} ({'each ' if isinstance(default, tuple) else ''}{_must_be(rule)})"
+    return field(default=default, metadata={"help": help, "rule": rule, "choices": tuple(choices), "why": why,
+                                            "empty": empty, "arch": arch})
+
+
+def validate(config) -> None:
+    """Check every field of a Config against its ``param`` declaration (type, range, choices),
+    and store each value as a plain Python value (a list of sizes becomes a tuple, a numpy
+    integer an int). Called by each Config's ``__post_init__``; raises ``ValueError`` naming
+    the flag and what it accepts."""
+    types = _types(type(config))
+    for f in dataclasses.fields(config):
+        setattr(config, f.name, _checked(f.name, types[f.name], getattr(config, f.name), f.metadata))
+
+
+def require(ok: bool, message: str) -> None:
+    """A rule between fields, e.g. ``require(self.batch_size <= self.buffer_size, "...")``."""
+    if not ok:
+        raise ValueError(message)
+
+
+def flag(name: str) -> str:
+    """The command-line flag of a Config field, as ``train.py`` makes it: ``batch_size`` -> ``--batch-size``."""
+    return "--" + name.replace("_", "-")
+
+
+def as_flags(values: dict) -> str:
+    """``{"hidden": (64, 64), "dueling": False}`` -> ``--hidden 64,64 --no-dueling``: settings as typed."""
+    out = []
+    for name, value in values.items():
+        if isinstance(value, bool):
+            out.append(flag(name) if value else "--no-" + flag(name)[2:])
+        elif isinstance(value, (tuple, list)):
+            sizes = ",".join(map(str, value)) or '""'
+            out.append(f"{flag(name)} {sizes}")
+        else:
+            out.append(f"{flag(name)} {value}")
+    return " ".join(out)
+
+
+def _checked(name: str, kind, value, meta):
+    """``value`` for the field ``name`` of type ``kind``, as a plain Python value; ``ValueError`` if refused."""
+    what, rule = flag(name), meta.get("rule")
+    if kind is bool:
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{what} must be True or False, got {value!r}")
+        return bool(value)
+    if kind is int or kind is float:
+        whole = kind is int
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
+            raise ValueError(f"{what} must be {'a whole number' if whole else 'a number'}, got {value!r}")
+        value = int(value) if whole else float(value)
+        if not whole and not math.isfinite(value) or rule is not None and not _in_range(value, rule):
+            raise ValueError(f"{what} must be {_must_be(rule or 'finite')}, got {value!r}")
+        return value
+    if kind is str:
+        choices = meta.get("choices")
+        if not isinstance(value, str) or choices and value not in choices:
+            why = f" ({meta['why']})" if meta.get("why") else ""
+            raise ValueError(f"{what} must be " + (f"one of {', '.join(choices)}{why}" if choices else "a string")
+                             + f", got {value!r}")
+        return value
+    if typing.get_origin(kind) is tuple:  # sizes, e.g. hidden layers (64, 64)
+        if not isinstance(value, (tuple, list)) or any(isinstance(v, bool) or not isinstance(v, numbers.Integral)
+                                                       for v in value):
+            raise ValueError(f"{what} must be whole numbers separated by commas, e.g. 64,64, got {value!r}")
+        value = tuple(int(v) for v in value)
+        if not value and not meta.get("empty"):
+            raise ValueError(f"{what} needs at least one size, e.g. 64,64, got ()")
+        if rule is not None and not all(_in_range(v, rule) for v in value):
+            raise ValueError(f"{what} sizes must each be {_must_be(rule)}, got {value!r}")
+        return value
+    raise TypeError(f"{what}: no check for a field of type {kind!r}")
+
+
+@functools.cache
+def _types(config_cls) -> dict:
+    return typing.get_type_hints(config_cls)
+
+
+_BOUND = re.compile(r"(>=|>|<=|<)\s*(\S+)")
+_INTERVAL = re.compile(r"([\[(])\s*(\S+)\s*,\s*(\S+)\s*([\])])")
+
+
+def _parse_rule(rule: str) -> tuple:
+    """``"> 0"`` -> ``(0, True, inf, False)``, ``"[0, 1]"`` -> ``(0, False, 1, False)``: (lo, lo_open, hi, hi_open)."""
+    if rule == "finite":
+        return -math.inf, False, math.inf, False
+    if m := _BOUND.fullmatch(rule):
+        op, x = m.group(1), float(m.group(2))
+        return (x, op == ">", math.inf, False) if op[0] == ">" else (-math.inf, False, x, op == "<")
+    if m := _INTERVAL.fullmatch(rule):
+        return float(m.group(2)), m.group(1) == "(", float(m.group(3)), m.group(4) == ")"
+    raise ValueError(f"not a range: {rule!r} (write e.g. '> 0', '>= 1', '[0, 1]', '(0, 1]' or 'finite')")
+
+
+def _in_range(value, rule: str) -> bool:
+    lo, lo_open, hi, hi_open = _parse_rule(rule)
+    return (lo < value if lo_open else lo <= value) and (value < hi if hi_open else value <= hi)
+
+
+def _must_be(rule: str) -> str:
+    return "finite" if rule == "finite" else f"in {rule}" if rule[0] in "[(" else rule
 
 
 @dataclass
@@ -94,6 +231,7 @@ class Agent:
             "observation_space": checkpoint.describe_space(self.observation_space),
             "action_space": checkpoint.describe_space(self.action_space),
             "seed": self.seed,
+            **getattr(self, "env_spec", {}),  # the env it learned ("env", "env_kwargs"), when train.py says
         }
         checkpoint.save(path, meta, self.state_arrays())
 
@@ -109,14 +247,32 @@ class Agent:
                     f"{path} was trained with {which} {meta[which]['repr']}, but this env has {space}", path)
         spaces_ = [checkpoint.rebuild_space(meta[k]) if s is None else s
                    for k, s in (("observation_space", observation_space), ("action_space", action_space))]
-        fields = {f.name for f in dataclasses.fields(cls.Config)}
-        config = cls.Config(**{k: tuple(v) if isinstance(v, list) else v  # JSON has no tuples
-                               for k, v in meta["config"].items() if k in fields})
-        config = dataclasses.replace(config, **config_overrides)
+        fields = {f.name: f for f in dataclasses.fields(cls.Config)}
+        stored = {k: tuple(v) if isinstance(v, list) else v  # JSON has no tuples
+                  for k, v in meta["config"].items() if k in fields}
+        try:
+            config = cls.Config(**{**stored, **config_overrides})
+        except ValueError as err:
+            if config_overrides:
+                raise  # the message names the flag, which the user can set to a good value
+            raise CheckpointError(f"{path} was saved with a setting this gymlab refuses: {err}", path) from err
+        # A flag that shapes the network cannot be changed: the weights would not fit.
+        changed = [k for k in config_overrides
+                   if fields[k].metadata.get("arch") and k in stored and getattr(config, k) != stored[k]]
+        if changed:
+            raise CheckpointError(
+                f"{path} holds a network built with {as_flags({k: stored[k] for k in changed})}; "
+                f"{as_flags({k: getattr(config, k) for k in changed})} {'does' if len(changed) == 1 else 'do'} "
+                f"not fit it (leave architecture flags out when loading)", path)
         agent = cls(*spaces_, config=config, seed=meta.get("seed", 0))
         try:
             agent.load_state_arrays(arrays)
         except (KeyError, ValueError) as err:
+            differs = {k: getattr(config, k) for k in config_overrides if getattr(config, k) != stored.get(k)}
+            if differs:  # weights that may not fit what the overrides built
+                raise CheckpointError(f"{path} does not fit the network that {as_flags(differs)} "
+                                      f"{'builds' if len(differs) == 1 else 'build'} ({err}); leave architecture "
+                                      f"flags out when loading", path) from err
             raise CheckpointError(f"{path} does not hold what a {cls.name!r} agent needs: {err}", path,
                                   corrupt=True) from err
         return agent

@@ -41,7 +41,9 @@ def load(path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}", path)
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(path):  # a broken .npz is a corrupt checkpoint; any other file, a wrong path
+        if path.suffix != ".npz":
+            raise CheckpointError(f"{path} is not a checkpoint (a gymlab checkpoint is an .npz file)", path)
         raise CheckpointError(f"{path} is not a gymlab checkpoint (not an .npz archive; corrupt or another kind "
                               f"of file)", path, corrupt=True)
     try:

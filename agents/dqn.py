@@ -21,13 +21,13 @@ switch, so its effect can be measured alone:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
-from gymlab.agents.base import SpaceError
+from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, param, require, validate
 from gymlab.agents.networks import Network
 from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
 from gymlab.agents.rollout import transitions
@@ -37,30 +37,36 @@ from gymlab.agents.torch_agent import TorchAgent
 
 @dataclass
 class DQNConfig:
-    policy: str = field(default="mlp", metadata={"help": "network: mlp (vectors) or cnn (pixel frames)"})
-    hidden: tuple[int, ...] = field(default=(64, 64), metadata={"help": "hidden layer sizes, e.g. 256,256"})
-    learning_rate: float = field(default=1e-3, metadata={"help": "Adam's step size"})
-    buffer_size: int = field(default=100_000, metadata={"help": "transitions the replay database holds"})
-    batch_size: int = field(default=64, metadata={"help": "transitions per gradient step"})
-    gamma: float = field(default=0.99, metadata={"help": "discount factor"})
-    learning_starts: int = field(default=1000, metadata={"help": "env steps of pure exploration before learning"})
-    train_freq: int = field(default=4, metadata={"help": "env steps between rounds of gradient steps"})
-    gradient_steps: int = field(default=1, metadata={"help": "gradient steps per round"})
-    target_update_interval: int = field(default=500, metadata={"help": "env steps between target-network updates"})
-    tau: float = field(default=1.0, metadata={"help": "target update: 1 copies, <1 moves that fraction (Polyak)"})
-    epsilon_start: float = field(default=1.0, metadata={"help": "exploration rate at the start"})
-    epsilon_end: float = field(default=0.05, metadata={"help": "exploration rate after the decay"})
-    exploration_fraction: float = field(default=0.2, metadata={"help": "fraction of the budget epsilon decays over"})
-    double_q: bool = field(default=True, metadata={"help": "double Q-learning: online net selects, target evaluates"})
-    prioritized: bool = field(default=False, metadata={"help": "prioritised replay by |TD error|"})
-    per_alpha: float = field(default=0.6, metadata={"help": "prioritised replay: how much priority counts (0 = uniform)"})
-    per_beta: float = field(default=0.4, metadata={"help": "prioritised replay: initial IS exponent, annealed to 1"})
-    dueling: bool = field(default=False, metadata={"help": "dueling heads: Q = V + A - mean(A)"})
-    n_step: int = field(default=1, metadata={"help": "n-step returns"})
-    huber: bool = field(default=True, metadata={"help": "Huber loss (else squared error)"})
-    max_grad_norm: float = field(default=10.0, metadata={"help": "clip the gradient to this norm (0: no clipping)"})
-    lr_anneal: bool = field(default=False, metadata={"help": "decay the learning rate linearly to 0 over the budget"})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    policy: str = param("mlp", "network: mlp (vectors) or cnn (pixel frames)", choices=("mlp", "cnn"),
+                        why="DQN here is feed-forward", arch=True)
+    hidden: tuple[int, ...] = param((64, 64), "hidden layer sizes, e.g. 256,256", WIDTHS, arch=True)
+    learning_rate: float = param(1e-3, "Adam's step size", LEARNING_RATE)
+    buffer_size: int = param(100_000, "transitions the replay database holds", "[1, 1e9]")
+    batch_size: int = param(64, "transitions per gradient step", ">= 1")
+    gamma: float = param(0.99, "discount factor", "[0, 1]")
+    learning_starts: int = param(1000, "env steps of pure exploration before learning", ">= 0")
+    train_freq: int = param(4, "env steps between rounds of gradient steps", ">= 1")
+    gradient_steps: int = param(1, "gradient steps per round", ">= 1")
+    target_update_interval: int = param(500, "env steps between target-network updates", ">= 1")
+    tau: float = param(1.0, "target update: 1 copies, <1 moves that fraction (Polyak)", "(0, 1]")
+    epsilon_start: float = param(1.0, "exploration rate at the start", "[0, 1]")
+    epsilon_end: float = param(0.05, "exploration rate after the decay", "[0, 1]")
+    exploration_fraction: float = param(0.2, "fraction of the budget epsilon decays over", "[0, 1]")
+    double_q: bool = param(True, "double Q-learning: online net selects, target evaluates")
+    prioritized: bool = param(False, "prioritised replay by |TD error|")
+    per_alpha: float = param(0.6, "prioritised replay: how much priority counts (0 = uniform)", ">= 0")
+    per_beta: float = param(0.4, "prioritised replay: initial IS exponent, annealed to 1", "[0, 1]")
+    dueling: bool = param(False, "dueling heads: Q = V + A - mean(A)", arch=True)
+    n_step: int = param(1, "n-step returns", ">= 1")
+    huber: bool = param(True, "Huber loss (else squared error)")
+    max_grad_norm: float = param(10.0, "clip the gradient to this norm (0: no clipping)", ">= 0")
+    lr_anneal: bool = param(False, "decay the learning rate linearly to 0 over the budget")
+    threads: int = param(1, "torch CPU threads", THREADS)
+
+    def __post_init__(self):
+        validate(self)
+        require(self.batch_size <= self.buffer_size, f"--batch-size ({self.batch_size}) must be <= --buffer-size "
+                f"({self.buffer_size}): a minibatch is drawn from the replay database")
 
 
 class QNetwork(nn.Module):
@@ -105,8 +111,6 @@ class DQN(TorchAgent):
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         c = self.config
-        if c.policy not in ("mlp", "cnn"):
-            raise SpaceError(f"DQN here is feed-forward: --policy mlp or cnn, not {c.policy!r}")
         self.n_actions = int(action_space.n)
         self.q = QNetwork(observation_space, self.n_actions, c)
         self.q_target = QNetwork(observation_space, self.n_actions, c)
@@ -148,7 +152,8 @@ class DQN(TorchAgent):
             for item in n_step.push(t.obs, t.action, t.reward, t.next_obs, t.terminated, t.truncated, next_mask):
                 buffer.add(*item)
             step = logger.steps + 1  # this transition's number
-            if step > c.learning_starts and step % c.train_freq == 0:
+            # len(buffer): n-step transitions reach the buffer n - 1 steps late, even with --learning-starts 0
+            if step > c.learning_starts and step % c.train_freq == 0 and len(buffer):
                 frac = min(1.0, progress() / total)
                 if c.lr_anneal:
                     for group in self.optimizer.param_groups:

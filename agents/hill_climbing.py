@@ -15,25 +15,33 @@ no hidden layers (the default) it is a linear policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.nn.utils import parameters_to_vector, vector_to_parameters
 
-from gymlab.agents.networks import Network
+from gymlab.agents.base import THREADS, WIDTHS, param, require, validate
+from gymlab.agents.networks import POLICIES, Network
 from gymlab.agents.rollout import run_episode
 from gymlab.agents.torch_agent import TorchAgent
 
 
 @dataclass
 class HillConfig:
-    policy: str = field(default="mlp", metadata={"help": "network: mlp, cnn, lstm or gru"})
-    hidden: tuple[int, ...] = field(default=(), metadata={"help": "hidden layer sizes; none: a linear policy"})
-    sigma: float = field(default=0.5, metadata={"help": "standard deviation of the mutation noise"})
-    alpha: float = field(default=1.0, metadata={"help": "how far the champion moves toward a better mutant"})
-    episodes_per_trial: int = field(default=3, metadata={"help": "episodes (same seeds) each candidate plays"})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    policy: str = param("mlp", "network: mlp, cnn, lstm or gru", choices=POLICIES, arch=True)
+    hidden: tuple[int, ...] = param((), "hidden layer sizes; none: a linear policy", WIDTHS, empty=True, arch=True)
+    sigma: float = param(0.5, "standard deviation of the mutation noise", "> 0")
+    alpha: float = param(1.0, "how far the champion moves toward a better mutant", "(0, 1]")
+    # The budget is looked at between trials: a trial longer than this would overrun any budget.
+    episodes_per_trial: int = param(3, "episodes (same seeds) each candidate plays", "[1, 10000]")
+    threads: int = param(1, "torch CPU threads", THREADS)
+
+    def __post_init__(self):
+        validate(self)
+        require(self.hidden or self.policy not in ("lstm", "gru"),
+                f"--policy {self.policy} needs a hidden layer for its memory (e.g. --hidden 32); "
+                f"only mlp and cnn can do without")
 
 
 class HillClimbing(TorchAgent):

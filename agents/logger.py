@@ -8,7 +8,9 @@ torch is in use and ``tensorboard`` is installed, the same scalars go to
 TensorBoard event files in the run directory too (``tensorboard --logdir runs``).
 
 ``every(n, fn)`` calls ``fn()`` each n env steps (periodic evaluation,
-checkpoints), from inside whatever loop the agent runs.
+checkpoints), from inside whatever loop the agent runs; the time those calls
+take is kept apart, so ``train_elapsed`` (and the steps per second a run
+reports) counts training only.
 """
 
 from __future__ import annotations
@@ -34,11 +36,12 @@ class RunLogger:
         self.end_steps: list[int] = []  # global step at which each episode ended
         self._ep_return: dict[int, float] = {}  # per sub-env, for agents that step a vector env
         self._ep_length: dict[int, int] = {}
-        self._start = time.perf_counter()
+        self._start, self._end = time.perf_counter(), None
         self._files = []
         self._episodes_csv = self._metrics_csv = None
         self._tensorboard = None
         self._every: list[tuple[int, Callable[[], None]]] = []
+        self._every_time = 0.0  # seconds spent in the every() calls
         self.evals: list[tuple[int, float]] = []  # (global step, mean greedy return) of periodic evaluations
         if run_dir is not None:
             run_dir = Path(run_dir)
@@ -79,7 +82,9 @@ class RunLogger:
             self.end_episode(env)
         for n, fn in self._every:
             if self.steps % n == 0:
+                start = time.perf_counter()
                 fn()
+                self._every_time += time.perf_counter() - start
 
     def end_episode(self, env: int = 0) -> None:
         ep_return, ep_length = self._ep_return.pop(env, 0.0), self._ep_length.pop(env, 0)
@@ -118,9 +123,16 @@ class RunLogger:
 
     @property
     def elapsed(self) -> float:
-        return time.perf_counter() - self._start
+        """Seconds since the logger started (or until it was closed)."""
+        return (self._end or time.perf_counter()) - self._start
+
+    @property
+    def train_elapsed(self) -> float:
+        """``elapsed`` less the time spent in the ``every`` calls (periodic evaluations)."""
+        return self.elapsed - self._every_time
 
     def close(self) -> None:
+        self._end = self._end or time.perf_counter()
         if self._bar is not None:
             self._bar.close()
         for f in self._files:

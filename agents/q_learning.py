@@ -16,13 +16,13 @@ Q(s,a) = R(s,a) + gamma max_b Q(s',b).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from gymnasium import spaces
 
-from gymlab.agents.base import Agent, SpaceError
+from gymlab.agents.base import Agent, SpaceError, param, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.rollout import transitions
 from gymlab.agents.schedules import linear
@@ -30,15 +30,18 @@ from gymlab.agents.schedules import linear
 
 @dataclass
 class QConfig:
-    learning_rate: float = field(default=0.5, metadata={
-        "help": "eta, the step size; 1 is the lecture's rule for a deterministic world"})
-    gamma: float = field(default=0.99, metadata={"help": "discount factor (the lecture uses 0.8 on Rooms)"})
-    epsilon_start: float = field(default=1.0, metadata={"help": "exploration rate at the start"})
-    epsilon_end: float = field(default=0.05, metadata={"help": "exploration rate after the decay"})
-    exploration_fraction: float = field(default=0.5, metadata={
-        "help": "fraction of the budget over which epsilon falls linearly from start to end"})
-    use_action_mask: bool = field(default=True, metadata={
-        "help": "explore and maximise only over actions allowed by info['action_mask']"})
+    # Above 1 each update overshoots its target: the table oscillates instead of converging.
+    learning_rate: float = param(0.5, "eta, the step size; 1 is the lecture's rule for a deterministic world",
+                                 "(0, 1]")
+    gamma: float = param(0.99, "discount factor (the lecture uses 0.8 on Rooms)", "[0, 1]")
+    epsilon_start: float = param(1.0, "exploration rate at the start", "[0, 1]")
+    epsilon_end: float = param(0.05, "exploration rate after the decay", "[0, 1]")
+    exploration_fraction: float = param(0.5, "fraction of the budget over which epsilon falls linearly from start "
+                                             "to end", "[0, 1]")
+    use_action_mask: bool = param(True, "explore and maximise only over actions allowed by info['action_mask']")
+
+    def __post_init__(self):
+        validate(self)
 
 
 class QLearning(Agent):

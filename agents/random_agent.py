@@ -14,13 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from gymlab.agents.base import Agent
+from gymlab.agents.base import Agent, validate
 from gymlab.agents.rollout import transitions
 
 
 @dataclass
 class RandomConfig:
-    pass
+    """No hyper-parameters: the uniform random policy has nothing to tune."""
+
+    def __post_init__(self):
+        validate(self)
 
 
 class RandomAgent(Agent):

@@ -24,7 +24,7 @@ SB3); the sample is clipped to the space's bounds before it is sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -32,9 +32,9 @@ from torch import nn
 
 from gymnasium import spaces
 
-from gymlab.agents.base import SpaceError
+from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
 from gymlab.agents.checkpoint import short_space
-from gymlab.agents.networks import Network, check_observation_space
+from gymlab.agents.networks import POLICIES, Network, check_observation_space
 from gymlab.agents.torch_agent import Episode, TorchAgent
 
 BASELINES = ("none", "mean", "value")
@@ -42,26 +42,33 @@ BASELINES = ("none", "mean", "value")
 
 @dataclass
 class ReinforceConfig:
-    policy: str = field(default="mlp", metadata={"help": "network: mlp, cnn (pixels), lstm or gru"})
-    hidden: tuple[int, ...] = field(default=(64,), metadata={"help": "hidden layer sizes, e.g. 64,64"})
-    learning_rate: float = field(default=1e-2, metadata={"help": "Adam's step size, eta"})
-    gamma: float = field(default=0.99, metadata={"help": "discount factor"})
-    batch_episodes: int = field(default=8, metadata={"help": "episodes per update"})
-    baseline: str = field(default="mean", metadata={"help": "b: none, mean (running mean of returns) or value"})
-    reward_to_go: bool = field(default=True, metadata={"help": "weight each step by the return from it on"})
-    normalize_advantages: bool = field(default=True, metadata={"help": "scale G - b to zero mean, unit variance"})
-    entropy_coef: float = field(default=0.0, metadata={"help": "weight of the entropy bonus"})
-    value_coef: float = field(default=0.5, metadata={"help": "weight of the value loss (baseline=value)"})
-    frame_diff: bool = field(default=False, metadata={"help": "see the current frame minus the previous one"})
-    num_envs: int = field(default=1, metadata={"help": "episodes played side by side in a vector env "
-                                                        "(one batched forward pass per step)"})
-    forget_bias: float = field(default=0.0, metadata={"help": "initial bias b of the LSTM's forget gates, which "
-                                                              "keep sigma(b) of the memory a step (0: torch's init)"})
-    log_std_init: float = field(default=-1.0, metadata={"help": "Box actions: the Gaussian's initial log sigma "
-                                                                "(-1: sigma 0.37; samples are clipped to the bounds, "
-                                                                "so a wide start pulls the mean outside them)"})
-    max_grad_norm: float = field(default=0.0, metadata={"help": "clip the gradient to this norm (0: no clipping)"})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    policy: str = param("mlp", "network: mlp, cnn (pixels), lstm or gru", choices=POLICIES, arch=True)
+    hidden: tuple[int, ...] = param((64,), "hidden layer sizes, e.g. 64,64", WIDTHS, arch=True)
+    learning_rate: float = param(1e-2, "Adam's step size, eta", LEARNING_RATE)
+    gamma: float = param(0.99, "discount factor", "[0, 1]")
+    batch_episodes: int = param(8, "episodes per update", ">= 1")
+    baseline: str = param("mean", "b: none, mean (running mean of returns) or value", choices=BASELINES)
+    reward_to_go: bool = param(True, "weight each step by the return from it on")
+    normalize_advantages: bool = param(True, "scale G - b to zero mean, unit variance")
+    entropy_coef: float = param(0.0, "weight of the entropy bonus", ">= 0")
+    value_coef: float = param(0.5, "weight of the value loss (baseline=value)", ">= 0")
+    frame_diff: bool = param(False, "see the current frame minus the previous one")
+    num_envs: int = param(1, "episodes played side by side in a vector env (one batched forward pass per step)",
+                          "[1, 1024]")
+    # Beyond +-20, sigma(b) is 0 or 1 in float32 anyway.
+    forget_bias: float = param(0.0, "initial bias b of the LSTM's forget gates, which keep sigma(b) of the memory "
+                                    "a step (0: torch's init)", "[-20, 20]")
+    # sigma = e^log_std_init: from 2e-9 to 5e8.
+    log_std_init: float = param(-1.0, "Box actions: the Gaussian's initial log sigma (-1: sigma 0.37; samples are "
+                                      "clipped to the bounds, so a wide start pulls the mean outside them)",
+                                "[-20, 20]")
+    max_grad_norm: float = param(0.0, "clip the gradient to this norm (0: no clipping)", ">= 0")
+    threads: int = param(1, "torch CPU threads", THREADS)
+
+    def __post_init__(self):
+        validate(self)
+        require(self.forget_bias == 0 or self.policy == "lstm",
+                f"--forget-bias sets an LSTM's forget gates, so it needs --policy lstm, not {self.policy}")
 
 
 def discounted_cumsum(x: np.ndarray, gamma: float) -> np.ndarray:
@@ -89,8 +96,6 @@ class Reinforce(TorchAgent):
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         c = self.config
-        if c.baseline not in BASELINES:
-            raise ValueError(f"baseline must be one of {BASELINES}, got {c.baseline!r}")
         self.continuous = isinstance(action_space, spaces.Box)
         self.n_actions = action_space.shape[0] if self.continuous else int(action_space.n)
         self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff,

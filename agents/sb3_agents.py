@@ -13,61 +13,79 @@ pickle), so they load like every other agent's.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import gymnasium as gym
 from gymnasium import spaces
 
-from gymlab.agents.base import SpaceError
+from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.torch_agent import TorchAgent
 
 
 @dataclass
 class SB3DQNConfig:
-    learning_rate: float = field(default=1e-4, metadata={"help": "SB3 DQN learning_rate"})
-    buffer_size: int = field(default=1_000_000, metadata={"help": "SB3 DQN buffer_size"})
-    learning_starts: int = field(default=100, metadata={"help": "SB3 DQN learning_starts"})
-    batch_size: int = field(default=32, metadata={"help": "SB3 DQN batch_size"})
-    tau: float = field(default=1.0, metadata={"help": "SB3 DQN tau"})
-    gamma: float = field(default=0.99, metadata={"help": "SB3 DQN gamma"})
-    train_freq: int = field(default=4, metadata={"help": "SB3 DQN train_freq (steps)"})
-    gradient_steps: int = field(default=1, metadata={"help": "SB3 DQN gradient_steps"})
-    target_update_interval: int = field(default=10_000, metadata={"help": "SB3 DQN target_update_interval"})
-    exploration_fraction: float = field(default=0.1, metadata={"help": "SB3 DQN exploration_fraction"})
-    exploration_initial_eps: float = field(default=1.0, metadata={"help": "SB3 DQN exploration_initial_eps"})
-    exploration_final_eps: float = field(default=0.05, metadata={"help": "SB3 DQN exploration_final_eps"})
-    max_grad_norm: float = field(default=10.0, metadata={"help": "SB3 DQN max_grad_norm"})
-    n_steps: int = field(default=1, metadata={"help": "SB3 DQN n_steps (n-step returns)"})
-    lr_anneal: bool = field(default=False, metadata={"help": "decay the learning rate linearly to 0 (a schedule)"})
-    net_arch: tuple[int, ...] = field(default=(64, 64), metadata={"help": "hidden layers of the Q-network"})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    learning_rate: float = param(1e-4, "SB3 DQN learning_rate", LEARNING_RATE)
+    buffer_size: int = param(1_000_000, "SB3 DQN buffer_size", "[1, 1e9]")
+    learning_starts: int = param(100, "SB3 DQN learning_starts", ">= 0")
+    batch_size: int = param(32, "SB3 DQN batch_size", ">= 1")
+    tau: float = param(1.0, "SB3 DQN tau", "(0, 1]")
+    gamma: float = param(0.99, "SB3 DQN gamma", "[0, 1]")
+    train_freq: int = param(4, "SB3 DQN train_freq (steps)", ">= 1")
+    gradient_steps: int = param(1, "SB3 DQN gradient_steps", ">= 1")
+    target_update_interval: int = param(10_000, "SB3 DQN target_update_interval", ">= 1")
+    # SB3 divides by it (its epsilon schedule), so 0 is not "no decay" but a ZeroDivisionError.
+    exploration_fraction: float = param(0.1, "SB3 DQN exploration_fraction", "(0, 1]")
+    exploration_initial_eps: float = param(1.0, "SB3 DQN exploration_initial_eps", "[0, 1]")
+    exploration_final_eps: float = param(0.05, "SB3 DQN exploration_final_eps", "[0, 1]")
+    # SB3 always clips, so 0 would scale every gradient to nothing.
+    max_grad_norm: float = param(10.0, "SB3 DQN max_grad_norm", "> 0")
+    n_steps: int = param(1, "SB3 DQN n_steps (n-step returns)", ">= 1")
+    lr_anneal: bool = param(False, "decay the learning rate linearly to 0 (a schedule)")
+    net_arch: tuple[int, ...] = param((64, 64), "hidden layers of the Q-network", WIDTHS, arch=True)
+    threads: int = param(1, "torch CPU threads", THREADS)
+
+    def __post_init__(self):
+        validate(self)
+        require(self.batch_size <= self.buffer_size, f"--batch-size ({self.batch_size}) must be <= --buffer-size "
+                f"({self.buffer_size}): a minibatch is drawn from the replay buffer")
+        require(self.n_steps <= self.buffer_size, f"--n-steps ({self.n_steps}) must be <= --buffer-size "
+                f"({self.buffer_size}): an n-step return is read from n consecutive stored steps")
 
 
 @dataclass
 class SB3PPOConfig:
-    learning_rate: float = field(default=3e-4, metadata={"help": "SB3 PPO learning_rate"})
-    n_steps: int = field(default=2048, metadata={"help": "SB3 PPO n_steps"})
-    batch_size: int = field(default=64, metadata={"help": "SB3 PPO batch_size"})
-    n_epochs: int = field(default=10, metadata={"help": "SB3 PPO n_epochs"})
-    gamma: float = field(default=0.99, metadata={"help": "SB3 PPO gamma"})
-    gae_lambda: float = field(default=0.95, metadata={"help": "SB3 PPO gae_lambda"})
-    clip_range: float = field(default=0.2, metadata={"help": "SB3 PPO clip_range"})
-    ent_coef: float = field(default=0.0, metadata={"help": "SB3 PPO ent_coef"})
-    net_arch: tuple[int, ...] = field(default=(64, 64), metadata={"help": "hidden layers of policy and value"})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    learning_rate: float = param(3e-4, "SB3 PPO learning_rate", LEARNING_RATE)
+    # SB3 normalises advantages over a rollout and over each minibatch: one sample has no spread.
+    n_steps: int = param(2048, "SB3 PPO n_steps", "[2, 1e9]")
+    batch_size: int = param(64, "SB3 PPO batch_size", ">= 2")
+    n_epochs: int = param(10, "SB3 PPO n_epochs", ">= 1")
+    gamma: float = param(0.99, "SB3 PPO gamma", "[0, 1]")
+    gae_lambda: float = param(0.95, "SB3 PPO gae_lambda", "[0, 1]")
+    clip_range: float = param(0.2, "SB3 PPO clip_range", "> 0")
+    ent_coef: float = param(0.0, "SB3 PPO ent_coef", ">= 0")
+    net_arch: tuple[int, ...] = param((64, 64), "hidden layers of policy and value", WIDTHS, arch=True)
+    threads: int = param(1, "torch CPU threads", THREADS)
+
+    def __post_init__(self):
+        validate(self)
+        require(self.batch_size <= self.n_steps, f"--batch-size ({self.batch_size}) must be <= --n-steps "
+                f"({self.n_steps}): minibatches are cut from each rollout of n-steps steps (one env)")
 
 
 @dataclass
 class SB3A2CConfig:
-    learning_rate: float = field(default=7e-4, metadata={"help": "SB3 A2C learning_rate"})
-    n_steps: int = field(default=5, metadata={"help": "SB3 A2C n_steps"})
-    gamma: float = field(default=0.99, metadata={"help": "SB3 A2C gamma"})
-    gae_lambda: float = field(default=1.0, metadata={"help": "SB3 A2C gae_lambda"})
-    ent_coef: float = field(default=0.0, metadata={"help": "SB3 A2C ent_coef"})
-    vf_coef: float = field(default=0.5, metadata={"help": "SB3 A2C vf_coef"})
-    net_arch: tuple[int, ...] = field(default=(64, 64), metadata={"help": "hidden layers of policy and value"})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    learning_rate: float = param(7e-4, "SB3 A2C learning_rate", LEARNING_RATE)
+    n_steps: int = param(5, "SB3 A2C n_steps", "[1, 1e9]")
+    gamma: float = param(0.99, "SB3 A2C gamma", "[0, 1]")
+    gae_lambda: float = param(1.0, "SB3 A2C gae_lambda", "[0, 1]")
+    ent_coef: float = param(0.0, "SB3 A2C ent_coef", ">= 0")
+    vf_coef: float = param(0.5, "SB3 A2C vf_coef", ">= 0")
+    net_arch: tuple[int, ...] = param((64, 64), "hidden layers of policy and value", WIDTHS, arch=True)
+    threads: int = param(1, "torch CPU threads", THREADS)
+
+    def __post_init__(self):
+        validate(self)
 
 
 class _SpacesOnly(gym.Env):

@@ -19,14 +19,14 @@ instead of being scored on its guess.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from gymnasium import spaces
 from torch import nn
 
-from gymlab.agents.base import SpaceError
+from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.networks import Network, check_observation_space
 from gymlab.agents.torch_agent import TorchAgent
@@ -34,13 +34,17 @@ from gymlab.agents.torch_agent import TorchAgent
 
 @dataclass
 class SupervisedConfig:
-    policy: str = field(default="lstm", metadata={"help": "network: mlp, lstm or gru"})
-    hidden: tuple[int, ...] = field(default=(64,), metadata={"help": "hidden layer sizes, e.g. 64,64"})
-    learning_rate: float = field(default=3e-3, metadata={"help": "Adam's step size"})
-    batch_episodes: int = field(default=16, metadata={"help": "episodes per update"})
-    num_envs: int = field(default=16, metadata={"help": "episodes played side by side in a vector env"})
-    max_grad_norm: float = field(default=1.0, metadata={"help": "clip the gradient to this norm (0: no clipping)"})
-    threads: int = field(default=1, metadata={"help": "torch CPU threads"})
+    # No cnn: the action space must be the observation space, a 1-D Box or Discrete, never frames.
+    policy: str = param("lstm", "network: mlp, lstm or gru", choices=("mlp", "lstm", "gru"), arch=True)
+    hidden: tuple[int, ...] = param((64,), "hidden layer sizes, e.g. 64,64", WIDTHS, arch=True)
+    learning_rate: float = param(3e-3, "Adam's step size", LEARNING_RATE)
+    batch_episodes: int = param(16, "episodes per update", ">= 1")
+    num_envs: int = param(16, "episodes played side by side in a vector env", "[1, 1024]")
+    max_grad_norm: float = param(1.0, "clip the gradient to this norm (0: no clipping)", ">= 0")
+    threads: int = param(1, "torch CPU threads", THREADS)
+
+    def __post_init__(self):
+        validate(self)
 
 
 class Supervised(TorchAgent):

@@ -55,7 +55,12 @@ class TorchAgent(Agent):
         for name, module in self.modules().items():
             prefix = f"{name}/"
             state = {k[len(prefix):]: torch.as_tensor(v) for k, v in arrays.items() if k.startswith(prefix)}
-            module.load_state_dict(state)  # raises on missing, extra or misshapen weights
+            try:
+                module.load_state_dict(state)  # raises on missing, extra or misshapen weights
+            except RuntimeError as err:  # torch says it in many lines: keep the first problem, count the rest
+                problems = [line.strip() for line in str(err).splitlines()[1:] if line.strip()] or [str(err)]
+                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+                raise ValueError(f"{name}: {problems[0]}{more}") from err
 
     @staticmethod
     def batch_starts(episode_start, n: int = 1) -> np.ndarray:

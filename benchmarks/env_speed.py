@@ -1,7 +1,7 @@
 """Env steps per second of gymlab's Pong, side by side with Gymnasium's CartPole-v1, in one run.
 
     python benchmarks/env_speed.py            # about a minute; writes benchmarks/results/env_speed.json
-    python benchmarks/env_speed.py --quick    # a few seconds, rougher
+    python benchmarks/env_speed.py --quick    # a few seconds, rougher (to env_speed_quick.json, untracked)
 
 Single envs go through ``gym.make`` (with its wrappers, as a user gets them);
 vector envs through ``gym.make_vec(..., vectorization_mode="vector_entry_point")``,
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gymlab import envs  # noqa: E402,F401  (registers gymlab/*)
-from benchmarks._common import table, write_json  # noqa: E402
+from benchmarks._common import RESULTS, table, write_json  # noqa: E402
 
 VECTOR_SIZES = (16, 64, 256)
 THRESHOLDS = {  # the Pong issue's acceptance, as ratios to CartPole in the same run
@@ -104,8 +104,10 @@ def main(argv=None) -> int:
                             "cartpole_steps_per_s": round(ref), "ratio": round(ratio, 3),
                             "threshold": need, "passed": None if need is None else ratio >= need})
     print(table(["gymlab", "env steps/s", "reference (same run)", "env steps/s", "ratio", "acceptance"], rows))
+    # A --quick look is rougher than the tracked figures: it goes to its own file unless --json says where.
+    out = args.json or (RESULTS / "env_speed_quick.json" if args.quick else None)
     path = write_json("env_speed", {"rounds": rounds, "single_steps": single_steps, "vector_env_steps": vector_steps,
-                                    "results": records}, args.json)
+                                    "quick": args.quick, "results": records}, out)
     print(f"\nwritten: {path}")
     return 0 if all(r["passed"] is not False for r in records) else 1
 

@@ -7,12 +7,15 @@
 or, without the import, ``gym.make("envs:gymlab/Rooms-v0")``.
 
 Short names for the command line (``train.py --env rooms``) live here too, in
-``ALIASES``, and ``resolve`` turns a name into ``(env_id, kwargs)``.
+``ALIASES``, and ``resolve`` turns a name (an alias, a registered id, or
+Gymnasium's ``module:id``, which imports the module first) into
+``(env_id, kwargs)``.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 
 import gymnasium as gym
 
@@ -80,18 +83,34 @@ class UnknownEnvError(KeyError):
 
 
 def resolve(name: str) -> tuple[str, dict]:
-    """Map an alias (``rooms``) or any registered Gymnasium id to ``(env_id, kwargs)``."""
+    """Map an alias (``rooms``), any registered Gymnasium id, or ``module:id`` (the module is
+    imported, as ``gym.make`` does, and must register the id) to ``(env_id, kwargs)``.
+    An unknown name raises ``UnknownEnvError`` with a one-line message."""
     if name in ALIASES:
         env_id, kwargs = ALIASES[name]
         return env_id, dict(kwargs)
+    if ":" in name:
+        module, _, env_id = name.partition(":")
+        if not module or not env_id:
+            raise UnknownEnvError(f"--env {name!r}: expected module:EnvId, e.g. my_package:MyEnv-v0")
+        before = set(gym.envs.registry)
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as err:
+            raise UnknownEnvError(f"--env {name!r}: cannot import module {module!r} ({err})") from err
+        except Exception as err:  # the user's module failed to import: their error, said in one line
+            raise UnknownEnvError(f"--env {name!r}: importing {module!r} failed: {type(err).__name__}: {err}") from err
+        if env_id not in gym.envs.registry:
+            added = sorted(set(gym.envs.registry) - before)
+            raise UnknownEnvError(f"--env {name!r}: module {module!r} registers no env {env_id!r}"
+                                  + (f" (it registers {', '.join(added)})" if added else ""))
+        return env_id, {}
     if name in gym.envs.registry:
         return name, {}
     known = sorted(ALIASES) + gymlab_ids()
     close = difflib.get_close_matches(name, known + sorted(gym.envs.registry), n=3)
     hint = f" Did you mean {', '.join(close)}?" if close else ""
     raise UnknownEnvError(
-        f"unknown env {name!r}.{hint}\n"
-        f"  aliases: {', '.join(sorted(ALIASES))}\n"
-        f"  gymlab ids: {', '.join(gymlab_ids())}\n"
-        f"  or any registered Gymnasium id, e.g. CartPole-v1, FrozenLake-v1, CliffWalking-v1"
+        f"unknown env {name!r}.{hint} Give an alias ({', '.join(sorted(ALIASES))}), a gymlab id "
+        f"(gymlab/Rooms-v0, ...), any registered Gymnasium id (CartPole-v1, FrozenLake-v1, ...) or module:EnvId"
     )

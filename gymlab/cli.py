@@ -64,9 +64,24 @@ def number(kind=float, lo=None, hi=None, lo_open=False, hi_open=False):
     return parse
 
 
+def path_arg(text: str):
+    """An argparse ``type`` for a path that may not be empty (``Path("")`` would be ``.``)."""
+    from pathlib import Path
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty string")
+    return Path(text)
+
+
+path_arg.__name__ = "path"
+
+
 def guarded(prog: str, body) -> int:
     """Run ``body()`` (which returns an exit code) under the suite's exit-code rules: no
     traceback reaches the user, whatever happens."""
+    from gymlab import runs
+
+    runs.current_run_dir = None  # set once this command has made its run directory
     try:
         try:
             return body()
@@ -79,11 +94,15 @@ def guarded(prog: str, body) -> int:
         except BrokenPipeError:
             _silence_stdout()
             return EXIT_PIPE
+        except MemoryError:  # settings too big for this machine: the user's to change, said in one line
+            print(f"{prog}: error: out of memory with these settings (smaller sizes will fit)", file=sys.stderr)
+            return EXIT_USAGE
         except SystemExit:
             raise
         except Exception as err:  # a bug: say so in one line, keep the traceback
-            from gymlab import runs
-
+            if isinstance(err, RuntimeError) and "can't allocate memory" in str(err):  # torch's MemoryError
+                print(f"{prog}: error: out of memory with these settings (smaller sizes will fit)", file=sys.stderr)
+                return EXIT_USAGE
             where = runs.save_crash(runs.current_run_dir)
             saved = f"; traceback in {where}" if where else ""
             print(f"{prog}: internal error: {type(err).__name__}: {err}{saved} (please report it)", file=sys.stderr)

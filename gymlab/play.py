@@ -13,11 +13,10 @@ ends. Without a display it says so and stops; ``--screenshot`` needs none.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
-from gymlab.cli import EXIT_CHECKPOINT, EXIT_OK, EXIT_USAGE, UsageError, guarded
+from gymlab.cli import EXIT_CHECKPOINT, EXIT_OK, EXIT_USAGE, Parser, UsageError, guarded, number, path_arg
 
 
 def load_opponent(path: Path):
@@ -41,45 +40,15 @@ def load_opponent(path: Path):
         f"Pong's", path)
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
-def _zoom(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number from 0.1 to 10, got {text!r}") from None
-    if not (math.isfinite(value) and 0.1 <= value <= 10):
-        raise argparse.ArgumentTypeError(f"expected a number from 0.1 to 10, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gymlab play", description=__doc__.split("\n\n")[0],
+    p = Parser(prog="gymlab play", description=__doc__.split("\n\n")[0],
                                 epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--against", type=Path, metavar="CKPT", help="play the left paddle against this trained agent")
-    p.add_argument("--difficulty", type=_fraction, default=0.5, help="the scripted opponent, 0 to 1 (default 0.5)")
-    p.add_argument("--points", type=_positive_int, default=21, help="points to win a game (default 21)")
-    p.add_argument("--zoom", type=_zoom, default=1.0, help="window scale, 0.1 to 10 (default 1)")
-    p.add_argument("--max-steps", type=_positive_int, help="quit after this many steps (for demos and tests)")
-    p.add_argument("--screenshot", type=Path, metavar="DIR", help="save pong_human.png and pong_pixels.png, then quit")
+    p.add_argument("--against", type=path_arg, metavar="CKPT", help="play the left paddle against this trained agent")
+    p.add_argument("--difficulty", type=number(float, lo=0, hi=1), default=0.5, help="the scripted opponent, 0 to 1 (default 0.5)")
+    p.add_argument("--points", type=number(int, lo=1, hi=10_000), default=21, help="points to win a game (default 21)")
+    p.add_argument("--zoom", type=number(float, lo=0.1, hi=10), default=1.0, help="window scale, 0.1 to 10 (default 1)")
+    p.add_argument("--max-steps", type=number(int, lo=1), help="quit after this many steps (for demos and tests)")
+    p.add_argument("--screenshot", type=path_arg, metavar="DIR", help="save pong_human.png and pong_pixels.png, then quit")
     return p
 
 
@@ -99,9 +68,6 @@ def play(args) -> int:
         for path in paths:
             print(path)
         return EXIT_OK
-    if not pong_play.has_display():
-        raise UsageError("no display to show the game in (DISPLAY is not set); run it on a desktop, or save "
-                         "frames with --screenshot DIR")
     if args.against is not None:
         try:
             agent, obs_type = load_opponent(args.against)
@@ -112,6 +78,9 @@ def play(args) -> int:
     else:
         env = gym.make("gymlab/Pong-v0", render_mode="rgb_array", difficulty=args.difficulty,
                        points_to_win=args.points)
+    if not pong_play.has_display():
+        raise UsageError("no display to show the game in (DISPLAY is not set); run it on a desktop, or save "
+                         "frames with --screenshot DIR")
     pong_play.play_keyboard(env, zoom=args.zoom, max_steps=args.max_steps)
     return EXIT_OK
 

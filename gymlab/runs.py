@@ -59,7 +59,13 @@ def is_run_dir(path: Path) -> bool:
 
 def check_run_dir(path: Path, force: bool = False, flag: str = "--run-dir") -> Path:
     """Refuse a path that cannot become this run's directory, writing nothing."""
-    path = Path(path)
+    try:
+        return _check_run_dir(Path(path), force, flag)
+    except OSError as err:  # e.g. a name too long for the file system, a directory we may not read
+        raise RunDirError(f"{flag} {path}: {err.strerror or err}") from err
+
+
+def _check_run_dir(path: Path, force: bool, flag: str) -> Path:
     if str(path).strip() == "":
         raise RunDirError(f"{flag} is empty")
     if path.exists() and not path.is_dir():

@@ -16,39 +16,111 @@ Reported: ``loss`` (training cross-entropy, nats per character, over the last
 and ``bits_per_char`` on the held-out tail (read from a zero state),
 text sampled at ``--temperature``, and the lecture's "hello" example as a tiny
 check: with vocabulary [h, e, l, o], a model that reads "hell" must learn to
-answer "ello".
+answer "ello". ``training.png`` plots bits per character against training
+time: on the training chunks, on the validation tenth, and the held-out score
+of the kept weights.
 """
 
 from __future__ import annotations
 
+import collections
 import math
+import stat
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from gymlab.cli import UsageError, number
 from gymlab.sequence_tasks.backbone import detach_state
-from gymlab.sequence_tasks.common import add_backbone_arguments
+from gymlab.sequence_tasks.common import (GATES, MAX_COUNT, MAX_SIZE, activations, add_backbone_arguments,
+                                          check_memory, core_parameters, flags, path_arg)
 from gymlab.sequence_tasks.data import Vocabulary, load_text, split_text
 from gymlab.sequence_tasks.models import CharModel
 
+ITERATIONS = 1500  # chunks of training, unless --seconds says how long instead
+MAX_SECONDS = 30 * 24 * 3600
+MAX_TEXT_BYTES = 256 * 2**20  # the whole text is held in memory, as characters and as ids
+EVAL_CHUNK = 4096  # characters scored at once (the state carried from one to the next)
+
 
 def add_arguments(p):
-    p.add_argument("--text", help="a UTF-8 text file to learn (default: the bundled sonnets)")
-    p.add_argument("--iterations", type=int, default=1500, help="chunks of training (default %(default)s)")
-    p.add_argument("--seconds", type=float, default=0.0,
-                   help="stop after this much training time instead (0: no limit; a time limit makes the run "
-                        "depend on the machine's speed)")
-    p.add_argument("--batch", type=int, default=32, help="parallel streams (default %(default)s)")
-    p.add_argument("--seq-len", type=int, default=64, help="characters per chunk, the BPTT length (default 64)")
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam's step size (default %(default)s)")
-    p.add_argument("--clip", type=float, default=5.0, help="clip the gradient to this norm (default 5)")
+    p.add_argument("--text", type=path_arg, help="a UTF-8 text file to learn (default: the bundled sonnets)")
+    p.add_argument("--iterations", type=number(int, lo=1, hi=MAX_COUNT), default=None,
+                   help=f"chunks of training (default {ITERATIONS}, or as many as --seconds allows)")
+    p.add_argument("--seconds", type=number(float, lo=0, lo_open=True, hi=MAX_SECONDS), default=None,
+                   help="stop after this much training time instead (with --iterations too: whichever comes "
+                        "first; a time limit makes the run depend on the machine's speed)")
+    size = number(int, lo=1, hi=MAX_SIZE)
+    p.add_argument("--batch", type=size, default=32, help="parallel streams (default %(default)s)")
+    p.add_argument("--seq-len", type=size, default=64, help="characters per chunk, the BPTT length (default 64)")
+    p.add_argument("--lr", type=number(float, lo=0, lo_open=True), default=3e-3,
+                   help="Adam's step size (default %(default)s)")
+    p.add_argument("--clip", type=number(float, lo=0, lo_open=True), default=5.0,
+                   help="clip the gradient to this norm (default 5)")
     add_backbone_arguments(p, hidden=256)
-    p.add_argument("--dropout", type=float, default=0.3, help="dropout on the LSTM's outputs (default %(default)s)")
-    p.add_argument("--eval-every", type=int, default=50, help="validate every this many chunks (default 50)")
-    p.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default %(default)s)")
-    p.add_argument("--sample-len", type=int, default=400, help="characters to sample (default %(default)s)")
+    p.add_argument("--dropout", type=number(float, lo=0, hi=1, hi_open=True), default=0.3,
+                   help="dropout on the LSTM's outputs, a probability in [0, 1) (default %(default)s)")
+    p.add_argument("--eval-every", type=number(int, lo=1, hi=MAX_COUNT), default=50,
+                   help="validate every this many chunks (default 50)")
+    p.add_argument("--temperature", type=number(float, lo=0, lo_open=True), default=0.8,
+                   help="sampling temperature (default %(default)s)")
+    p.add_argument("--sample-len", type=number(int, lo=0, hi=100_000), default=400,
+                   help="characters to sample, 0 to 100000 (default %(default)s)")
+
+
+def read_text(path: Path | None) -> str:
+    """The text of ``--text`` (or the bundled sonnets), refused in one line if it is not a
+    readable UTF-8 text file of sane size."""
+    if path is None:
+        return load_text()
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UsageError(f"--text {path}: no such file") from None
+    except OSError as err:
+        raise UsageError(f"--text {path}: cannot read it ({err.strerror or err})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UsageError(f"--text {path} is a directory, not a text file")
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"--text {path} is not a regular file")
+    if info.st_size > MAX_TEXT_BYTES:
+        raise UsageError(f"--text {path} holds {info.st_size / 2**20:,.0f} MB; at most {MAX_TEXT_BYTES // 2**20} MB "
+                         f"(the whole text is kept in memory)")
+    try:
+        text = load_text(path)
+    except UnicodeDecodeError as err:
+        raise UsageError(f"--text {path} is not UTF-8 text (byte {err.start}: {err.reason})") from None
+    except OSError as err:
+        raise UsageError(f"--text {path}: cannot read it ({err.strerror or err})") from None
+    if "\0" in text:
+        raise UsageError(f"--text {path} holds NUL characters: a binary file, not text")
+    return text
+
+
+def check(args) -> dict:
+    """The text, how the options fit it, and whether the run fits in memory: before anything
+    is written. Returns ``{"text": ...}`` for ``run``."""
+    text = read_text(args.text)
+    train_text, test_text = split_text(text)
+    train_text, val_text = split_text(train_text, 1 / 9)
+    if len(train_text) < args.batch * (args.seq_len + 1) or len(val_text) < 2 or len(test_text) < 2:
+        raise UsageError(f"--text: the text ({len(text)} characters) is too short for --batch {args.batch} "
+                         f"--seq-len {args.seq_len} (its first 80% must hold --batch x (--seq-len + 1) "
+                         f"characters)")
+    vocab = len(set(text))
+    params = core_parameters(args.kind, vocab, args.hidden, args.layers) + (args.hidden + 1) * vocab
+    tokens = args.seq_len * args.batch
+    numbers = (4 * params  # weights, gradients, Adam's two moments
+               + activations(args.kind, args.seq_len, args.batch, args.hidden, args.layers)
+               + tokens * (4 * vocab + 2 * args.hidden)  # one-hot inputs, logits and their gradients, dropout
+               + EVAL_CHUNK * (3 * vocab + args.hidden * args.layers * (GATES[args.kind] + 2)))
+    data = 48 * len(text)  # the text as characters, and as ids three times over
+    check_memory(4 * numbers + data, flags(args, "hidden", "layers", "batch", "seq_len") + f" and {vocab} "
+                 f"distinct characters", "the model and a chunk of one-hot characters")
+    return {"text": text}
 
 
 def streams(ids: np.ndarray, batch: int) -> torch.Tensor:
@@ -58,21 +130,28 @@ def streams(ids: np.ndarray, batch: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def bits_per_char(model, ids: np.ndarray) -> float:
-    """Mean cross-entropy (bits) of predicting each character of ``ids`` from those before it."""
+def bits_per_char(model, ids: np.ndarray, chunk: int = EVAL_CHUNK) -> float:
+    """Mean cross-entropy (bits) of predicting each character of ``ids`` from those before it,
+    read ``chunk`` characters at a time with the state carried on (memory independent of length)."""
     x = torch.from_numpy(ids).view(-1, 1)
-    logits, _ = model(x[:-1])
-    return float(nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), x[1:].view(-1))) / math.log(2)
+    state, total = None, 0.0
+    for start in range(0, len(ids) - 1, chunk):
+        targets = x[start + 1:start + chunk + 1]
+        logits, state = model(x[start:start + len(targets)], state)
+        total += float(nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1),
+                                                   reduction="sum"))
+    return total / (len(ids) - 1) / math.log(2)
 
 
 def validate(model, val_ids, iteration, best):
-    """``best`` (bits/char, iteration, weights) updated with the model's score on ``val_ids``."""
+    """``(bits/char, best)``: the model's score on ``val_ids``, and ``best`` (bits/char,
+    iteration, weights) updated with it."""
     model.eval()
     bpc = bits_per_char(model, val_ids)
     model.train()
     if bpc < best[0]:
-        return bpc, iteration, {k: v.clone() for k, v in model.state_dict().items()}
-    return best
+        return bpc, (bpc, iteration, {k: v.clone() for k, v in model.state_dict().items()})
+    return bpc, best
 
 
 def hello(kind: str, seed: int) -> dict:
@@ -94,25 +173,55 @@ def hello(kind: str, seed: int) -> dict:
     return {"input": "hell", "answer": answer, "steps": step, "loss": round(loss.item(), 4)}
 
 
-def run(exp, args) -> dict:
-    text = load_text(args.text)
+def plot(exp, curve, best, bpc, train_time):
+    """Bits per character against training time: the training chunks (since the previous point,
+    with dropout), the validation tenth, the kept weights, and their score on the held-out tail."""
+    plt, path = exp.figure("training.png")
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    seconds = [c[1] for c in curve]
+    ax.plot(seconds, [c[2] for c in curve], lw=1, color="tab:blue", alpha=0.8, label="training chunks")
+    ax.plot(seconds, [c[3] for c in curve], "o-", ms=3, lw=1, color="black", label="validation tenth")
+    kept = next((c for c in curve if c[0] == best[1]), None)
+    if kept is not None:
+        ax.plot([kept[1]], [kept[3]], "s", ms=8, mfc="none", color="tab:green",
+                label=f"kept weights (chunk {best[1]}): {best[0]:.3f}")
+    ax.plot([train_time], [bpc], "*", ms=12, color="tab:red", label=f"held-out tail, kept weights: {bpc:.3f}")
+    ax.set(xlabel="training time (s)", ylabel="bits per character", title="chars: bits per character")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path.name
+
+
+def run(exp, args, text: str | None = None) -> dict:
+    """The experiment, on options ``check`` has passed (``text``: the text it read)."""
+    text = read_text(args.text) if text is None else text
     vocab = Vocabulary(text)
     train_text, test_text = split_text(text)
     train_text, val_text = split_text(train_text, 1 / 9)  # the tenth of the text before the test tail
-    if len(train_text) < args.batch * (args.seq_len + 1) or len(val_text) < 2 or len(test_text) < 2:
-        raise ValueError(f"the text ({len(text)} characters) is too short for --batch {args.batch} "
-                         f"--seq-len {args.seq_len}")
     data = streams(vocab.encode(train_text), args.batch)
     model = CharModel(len(vocab), args.kind, args.hidden, args.layers, dropout=args.dropout)
     val_ids = vocab.encode(val_text)
     best = (float("inf"), 0, None)  # validation bits/char, iteration, weights
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    state, pos, losses, chars_seen = None, 0, [], 0
-    bar = exp.progress(args.iterations, "chars (chunks)")
+    iterations = args.iterations or (MAX_COUNT if args.seconds else ITERATIONS)
+    state, pos, chars_seen, done = None, 0, 0, 0
+    recent = collections.deque(maxlen=100)  # the last 100 chunks' losses: the reported loss
+    since, curve = [], []  # losses since the last validation; (chunk, seconds, training bpc, validation bpc)
+
+    def checkpoint():
+        nonlocal best
+        bpc, best = validate(model, val_ids, done, best)
+        curve.append((done, round(time.perf_counter() - start, 3), float(np.mean(since)) / math.log(2), bpc))
+        since.clear()
+
+    bar = exp.progress(None if args.iterations is None and args.seconds else iterations, "chars (chunks)")
     start = time.perf_counter()
-    for it in range(args.iterations):
-        if args.seconds and time.perf_counter() - start >= args.seconds:
-            break
+    for it in range(iterations):
+        if args.seconds and done and time.perf_counter() - start >= args.seconds:
+            break  # (after one chunk at least, however short the limit)
         if pos + args.seq_len + 1 > len(data):
             state, pos = None, 0  # the end of the streams: start over from a clear memory
         chunk = data[pos:pos + args.seq_len + 1]
@@ -123,30 +232,38 @@ def run(exp, args) -> dict:
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
+        value = loss.item()
+        if not math.isfinite(value):
+            raise UsageError(f"the loss diverged ({value}) at chunk {it + 1}; lower --lr (now {args.lr:g})")
         pos += args.seq_len
         chars_seen += args.seq_len * args.batch
-        losses.append(loss.item())
-        if (it + 1) % args.eval_every == 0:
-            best = validate(model, val_ids, it + 1, best)
-            bar.set_postfix(loss=f"{np.mean(losses[-50:]):.3f}", val_bpc=f"{best[0]:.3f}")
+        done += 1
+        recent.append(value)
+        since.append(value)
+        if done % args.eval_every == 0:
+            checkpoint()
+            bar.set_postfix(loss=f"{np.mean(list(recent)[-50:]):.3f}", val_bpc=f"{best[0]:.3f}")
         bar.update()
     bar.close()
-    best = validate(model, val_ids, len(losses), best)
+    if since:  # the chunks since the last validation
+        checkpoint()
     model.load_state_dict(best[2])  # early stopping: the weights that validated best
     model.eval()
     train_time = time.perf_counter() - start
     bpc = bits_per_char(model, vocab.encode(test_text))
+    figure = plot(exp, curve, best, bpc, train_time)
     generator = torch.Generator().manual_seed(exp.seed)
     sample = vocab.decode(model.sample(list(vocab.encode(text[0])), args.sample_len, args.temperature, generator))
     toy = hello(args.kind, exp.seed)
-    loss = float(np.mean(losses[-100:]))
+    loss = float(np.mean(recent))
     print(f"--- sample at temperature {args.temperature} ---\n{text[0]}{sample}\n---")
-    print(f"kept the weights of chunk {best[1]} of {len(losses)}: validation {best[0]:.3f} bits/char")
+    print(f"kept the weights of chunk {best[1]} of {done}: validation {best[0]:.3f} bits/char")
     print(f"training loss {loss:.3f} nats/char ({loss / math.log(2):.3f} bits); held-out tail "
           f"({len(test_text)} chars): {bpc:.3f} bits/char; {chars_seen / train_time:.0f} chars/s")
     print(f"hello: reads {toy['input']!r}, answers {toy['answer']!r} after {toy['steps']} steps")
     return {"loss": loss, "bits_per_char": bpc, "val_bits_per_char": best[0], "best_iteration": best[1],
-            "iterations": len(losses), "chars_trained": chars_seen,
+            "iterations": done, "chars_trained": chars_seen,
             "train_time_s": round(train_time, 3), "chars_per_s": round(chars_seen / train_time, 1),
             "vocab_size": len(vocab), "text_chars": len(text), "held_out_chars": len(test_text),
-            "temperature": args.temperature, "sample": text[0] + sample, "hello": toy}
+            "temperature": args.temperature, "sample": text[0] + sample, "hello": toy,
+            "val_curve": [[c[0], c[1], round(c[3], 4)] for c in curve], "figures": [figure]}

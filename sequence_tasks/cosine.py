@@ -24,25 +24,56 @@ import numpy as np
 import torch
 from torch import nn
 
-from gymlab.sequence_tasks.common import add_backbone_arguments, time_major
+from gymlab.cli import UsageError, number
+from gymlab.sequence_tasks.common import (MAX_COUNT, MAX_SIZE, activations, add_backbone_arguments, check_memory,
+                                          core_parameters, flags, time_major)
 from gymlab.sequence_tasks.data import random_cosines
 from gymlab.sequence_tasks.models import NextValue
 
 
 def add_arguments(p):
-    p.add_argument("--iterations", type=int, default=2000, help="Adam steps (default %(default)s)")
-    p.add_argument("--batch", type=int, default=32, help="waves per step (default %(default)s)")
-    p.add_argument("--seq-len", type=int, default=200, help="steps per training wave (default %(default)s)")
-    p.add_argument("--warmup", type=int, default=20, help="training steps before the loss counts (default 20)")
-    p.add_argument("--p-every", type=int, default=100, help="raise p by 0.1 every this many iterations")
-    p.add_argument("--p-max", type=float, default=0.85, help="the largest p (default 0.85)")
-    p.add_argument("--lr", type=float, default=3e-3, help="Adam's step size, cosine-annealed to 0 (default 3e-3)")
-    p.add_argument("--clip", type=float, default=1.0, help="clip the gradient to this norm (default 1)")
+    count, size = number(int, lo=1, hi=MAX_COUNT), number(int, lo=1, hi=MAX_SIZE)
+    p.add_argument("--iterations", type=count, default=2000, help="Adam steps (default %(default)s)")
+    p.add_argument("--batch", type=size, default=32, help="waves per step (default %(default)s)")
+    p.add_argument("--seq-len", type=size, default=200, help="steps per training wave (default %(default)s)")
+    p.add_argument("--warmup", type=number(int, lo=0, hi=MAX_SIZE), default=20,
+                   help="training steps before the loss counts, fewer than --seq-len (default 20)")
+    p.add_argument("--p-every", type=count, default=100, help="raise p by 0.1 every this many iterations")
+    p.add_argument("--p-max", type=number(float, lo=0, hi=1), default=0.85,
+                   help="the largest p, a probability in [0, 1] (default 0.85)")
+    p.add_argument("--lr", type=number(float, lo=0, lo_open=True), default=3e-3,
+                   help="Adam's step size, cosine-annealed to 0 (default 3e-3)")
+    p.add_argument("--clip", type=number(float, lo=0, lo_open=True), default=1.0,
+                   help="clip the gradient to this norm (default 1)")
     add_backbone_arguments(p, hidden=64)
-    p.add_argument("--val-waves", type=int, default=1000, help="validation cosines (default 1000)")
-    p.add_argument("--val-len", type=int, default=1000, help="steps per validation cosine (default 1000)")
-    p.add_argument("--val-warmup", type=int, default=100, help="true values read before generating (default 100)")
-    p.add_argument("--eval-every", type=int, default=200, help="validate on 100 waves every this many iterations")
+    p.add_argument("--val-waves", type=size, default=1000, help="validation cosines (default 1000)")
+    p.add_argument("--val-len", type=number(int, lo=3, hi=MAX_SIZE), default=1000,
+                   help="steps per validation cosine, more than --val-warmup + 1 (default 1000)")
+    p.add_argument("--val-warmup", type=size, default=100, help="true values read before generating (default 100)")
+    p.add_argument("--eval-every", type=number(int, lo=0, hi=MAX_COUNT), default=200,
+                   help="validate on 100 waves every this many iterations (default 200; 0: only at the end)")
+
+
+VAL_CHUNK = 250  # validation cosines generated at once
+
+
+def check(args) -> dict:
+    """How the options fit together, and whether the run fits in memory: before anything is written."""
+    if args.warmup >= args.seq_len:
+        raise UsageError(f"--warmup {args.warmup} leaves no step of --seq-len {args.seq_len} for the loss; "
+                         f"make --warmup smaller than --seq-len")
+    if args.val_len <= args.val_warmup + 1:
+        raise UsageError(f"--val-len {args.val_len} must exceed --val-warmup {args.val_warmup} + 1")
+    params = core_parameters(args.kind, 1, args.hidden, args.layers) + args.hidden + 1
+    chunk = min(args.val_waves, VAL_CHUNK)
+    numbers = (4 * params  # weights, gradients, Adam's two moments
+               + activations(args.kind, args.seq_len, args.batch, args.hidden, args.layers)
+               + 3 * args.val_waves * args.val_len  # the validation set, its generation, the errors
+               + chunk * (args.val_warmup * args.hidden * args.layers + 2 * args.val_len))
+    data = 3 * 8 * args.batch * (args.seq_len + 1) + 48 * args.iterations  # a batch's waves, the loss log
+    check_memory(4 * numbers + data, flags(args, "hidden", "layers", "batch", "seq_len", "val_waves", "val_len"),
+                 "the model, a batch and the validation set")
+    return {}
 
 
 @torch.no_grad()
@@ -54,7 +85,7 @@ def generate(model, waves: np.ndarray, warmup: int) -> np.ndarray:
 
 
 def per_wave_mse(model, waves, warmup) -> tuple[np.ndarray, np.ndarray]:
-    gen = np.concatenate([generate(model, waves[i:i + 250], warmup) for i in range(0, len(waves), 250)])
+    gen = np.concatenate([generate(model, waves[i:i + VAL_CHUNK], warmup) for i in range(0, len(waves), VAL_CHUNK)])
     return ((gen - waves[:, warmup:]) ** 2).mean(axis=1), gen
 
 
@@ -91,8 +122,7 @@ def plot_training(exp, losses, evals):
 
 
 def run(exp, args) -> dict:
-    if args.val_len <= args.val_warmup + 1:
-        raise ValueError("--val-len must exceed --val-warmup + 1")
+    """The experiment, on options ``check`` has passed."""
     val = random_cosines(exp.rng, args.val_waves, args.val_len)  # drawn first: the same set for any training
     model = NextValue(args.kind, args.hidden, args.layers)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -111,6 +141,8 @@ def run(exp, args) -> dict:
         opt.step()
         sched.step()
         losses.append(loss.item())
+        if not np.isfinite(losses[-1]):
+            raise UsageError(f"the loss diverged ({losses[-1]}) at iteration {it + 1}; lower --lr (now {args.lr:g})")
         if args.eval_every and (it + 1) % args.eval_every == 0:
             evals.append((it + 1, float(per_wave_mse(model, val[:100], args.val_warmup)[0].mean())))
             bar.set_postfix(p=p, val=f"{evals[-1][1]:.4f}")

@@ -28,7 +28,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gymlab.sequence_tasks.common import add_backbone_arguments, parse_schedule, time_major
+from gymlab.cli import UsageError, number
+from gymlab.sequence_tasks.common import (MAX_SIZE, activations, add_backbone_arguments, check_memory,
+                                          core_parameters, flags, schedule, time_major)
 from gymlab.sequence_tasks.data import lecture_sines
 from gymlab.sequence_tasks.models import NextValue
 
@@ -39,16 +41,47 @@ def add_arguments(p):
     p.add_argument("--recipe", choices=("windows", "lecture"), default="windows",
                    help="windows: LBFGS on 100-step windows, then free-running continuations (default); "
                         "lecture: LBFGS lr 0.4 on whole waves")
-    p.add_argument("--schedule", default="0:10,20:2,50:2,100:2",
+    p.add_argument("--schedule", type=schedule(), default="0:10,20:2,50:2,100:2",
                    help="windows recipe: FREE:STEPS stages, LBFGS steps with FREE free-running steps "
                         "after each window (default %(default)s)")
-    p.add_argument("--window", type=int, default=100, help="windows recipe: teacher-forced steps per window")
-    p.add_argument("--lbfgs-steps", type=int, default=15, help="lecture recipe: LBFGS steps (default 15)")
+    p.add_argument("--window", type=number(int, lo=1, hi=MAX_SIZE), default=100,
+                   help="windows recipe: teacher-forced steps per window (default 100)")
+    p.add_argument("--lbfgs-steps", type=number(int, lo=1, hi=10_000), default=15,
+                   help="lecture recipe: LBFGS steps, 1 to 10000 (default 15)")
     add_backbone_arguments(p, hidden=51, layers=2, impl=True)
     p.add_argument("--float64", action="store_true", help="train in double precision, as the lecture does")
-    p.add_argument("--waves", type=int, default=100, help="waves in all (3 of them for the test)")
-    p.add_argument("--length", type=int, default=1000, help="steps per wave")
-    p.add_argument("--future", type=int, default=1000, help="free-running steps of the forecast")
+    p.add_argument("--waves", type=number(int, lo=N_TEST + 1, hi=MAX_SIZE), default=100,
+                   help=f"waves in all, {N_TEST} of them for the test (at least {N_TEST + 1}; default 100)")
+    p.add_argument("--length", type=number(int, lo=2, hi=MAX_SIZE), default=1000,
+                   help="steps per wave (default 1000)")
+    p.add_argument("--future", type=number(int, lo=1, hi=MAX_SIZE), default=1000,
+                   help="free-running steps of the forecast (default 1000)")
+
+
+LBFGS_HISTORY = 100  # torch's LBFGS keeps up to this many pairs of past steps, each the model's size
+
+
+def check(args) -> dict:
+    """How the options fit together, and whether the run fits in memory: before anything is written."""
+    if args.recipe == "windows":
+        longest = max(free for free, _ in args.schedule)
+        span = args.window + longest + 1
+        if span > args.length:
+            raise UsageError(f"--window {args.window} + the longest free run of --schedule ({longest}) + 1 = "
+                             f"{span} steps do not fit in --length {args.length}")
+        steps = span - 1
+    else:
+        steps = args.length - 1
+    size = 8 if args.float64 else 4
+    n_train = args.waves - N_TEST
+    params = core_parameters(args.kind, 1, args.hidden, args.layers) + args.hidden + 1
+    numbers = (params * (2 * LBFGS_HISTORY + 6)
+               + activations(args.kind, steps, n_train, args.hidden, args.layers, args.impl)
+               + (args.length + args.future) * N_TEST * args.hidden * 2)  # the evaluation's outputs
+    data = args.waves * (args.length + args.future) * 8 * 3  # float64 waves, and their copies
+    names = ("hidden", "layers", "waves", "length", "future") + (("window",) if args.recipe == "windows" else ())
+    check_memory(numbers * size + data, flags(args, *names), "the model, LBFGS's memory and the waves")
+    return {}
 
 
 def _lbfgs(model, closure, steps, lr, line_search, progress, log):
@@ -59,16 +92,15 @@ def _lbfgs(model, closure, steps, lr, line_search, progress, log):
         progress.set_postfix(loss=f"{loss:.2e}")
         progress.update()
         if not np.isfinite(loss):
-            raise FloatingPointError("the loss diverged; try another --seed or recipe")
+            raise UsageError(f"the loss diverged ({loss}) at LBFGS step {len(log)}; try another --seed or "
+                             f"--recipe")
 
 
 def train_windows(model, train, args, exp, dtype, log):
     """LBFGS on one window per training wave, teacher forced, then with free-running tails."""
-    stages = parse_schedule(args.schedule)
+    stages = args.schedule  # FREE:STEPS pairs, checked against the wave length by ``check``
     longest = max(free for free, _ in stages)
     span = args.window + longest + 1
-    if span > train.shape[1]:
-        raise ValueError(f"window {args.window} + free-running {longest} steps do not fit in {train.shape[1]}")
     starts = exp.rng.integers(0, train.shape[1] - span + 1, size=len(train))
     seg = time_major(train[np.arange(len(train))[:, None], starts[:, None] + np.arange(span)], dtype)
     w = args.window
@@ -140,6 +172,7 @@ def plot(exp, test, predictions, length, test_mse, forecast_mse):
 
 
 def run(exp, args) -> dict:
+    """The experiment, on options ``check`` has passed."""
     dtype = torch.float64 if args.float64 else torch.float32
     # Waves twice as long as trained on: the second half is the forecast's ground truth.
     waves = lecture_sines(exp.rng, args.waves, args.length + args.future)

@@ -14,7 +14,7 @@ import pytest
 from test_q_learning import LECTURE_Q
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMINGS = {"wall_time_s", "env_steps_per_s"}
+TIMINGS = {"wall_time_s", "env_steps_per_s", "periodic_eval_time_s"}
 
 
 def run(*args, cwd=None, timeout=120):
@@ -115,8 +115,8 @@ def test_render_in_a_headless_window(tmp_path):
     (["--env", "rooms", "--agent", "sarsa"], 2, ["unknown agent 'sarsa'", "Valid agents: dqn, hill, q, random"]),
     (["--env", "CartPole-v1", "--agent", "q"], 2, ["cannot act in CartPole-v1", "Discrete observation space", "Box"]),
     (["--env", "rooms"], 2, ["--agent is required"]),
-    (["--env", "rooms", "--agent", "q", "--steps", "0"], 2, ["must be positive"]),
-    (["--env", "rooms", "--agent", "q", "--gamma", "high"], 2, ["invalid float value"]),
+    (["--env", "rooms", "--agent", "q", "--steps", "0"], 2, ["--steps", "expected a whole number >= 1"]),
+    (["--env", "rooms", "--agent", "q", "--gamma", "high"], 2, ["--gamma", "expected a number, got 'high'"]),
     (["--env", "rooms", "--agent", "q", "--load", "no/such/file.npz"], 2, ["no checkpoint at no/such/file.npz"]),
 ])
 def test_bad_input_is_a_clear_error(args, code, words, tmp_path):
@@ -165,3 +165,100 @@ def test_frame_stack_control(tmp_path):
     meta = json.loads(str(ckpt["__meta__"]))
     assert meta["observation_space"]["shape"] == [24]  # 4 stacked observations of 6
     assert run("--env", "recall", "--agent", "q", "--frame-stack", "0").returncode == 2
+
+
+MY_PACKAGE = '''
+import gymnasium as gym
+from gymnasium import spaces
+
+
+class Corridor(gym.Env):
+    """Walk right to the end of a corridor of ``length`` cells."""
+
+    def __init__(self, length: int = 4):
+        self.length = length
+        self.observation_space, self.action_space = spaces.Discrete(length), spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.pos = 0
+        return self.pos, {}
+
+    def step(self, action):
+        self.pos = max(0, min(self.length - 1, self.pos + (1 if action == 1 else -1)))
+        done = self.pos == self.length - 1
+        return self.pos, float(done), done, False, {}
+
+
+gym.register("MyEnv-v0", entry_point=Corridor, max_episode_steps=50)
+'''
+
+
+def test_an_env_from_a_module_only_the_test_puts_on_the_path(tmp_path):
+    """--env module:id imports the module (Gymnasium's form); --env-kwargs reach gym.make; both are kept
+    in summary.json and the checkpoint, so --load rebuilds the same env with no --env."""
+    (tmp_path / "my_package").mkdir()
+    (tmp_path / "my_package" / "__init__.py").write_text(MY_PACKAGE)
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+    def go(*args):
+        return subprocess.run([sys.executable, str(ROOT / "train.py"), "--no-progress", *args], capture_output=True,
+                              text=True, cwd=tmp_path, timeout=120, env=env)
+
+    proc = go("--env", "my_package:MyEnv-v0", "--agent", "q", "--env-kwargs", "length=6", "--run-dir", "a")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["env"] == "my_package:MyEnv-v0" and summary["env_kwargs"] == {"length": 6}
+    assert summary["eval"]["return_mean"] == 1.0 and summary["eval"]["length_mean"] == 5.0  # 5 steps right
+    proc = go("--load", "a/checkpoint.npz", "--run-dir", "b")  # no --env: the checkpoint knows it
+    assert proc.returncode == 0, proc.stderr
+    again = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert again["env"] == "my_package:MyEnv-v0" and again["env_kwargs"] == {"length": 6}
+    assert again["eval"]["length_mean"] == 5.0
+    for args, words in ((["--env", "my_package:Other-v0"], "registers no env 'Other-v0'"),
+                        (["--env", "not_my_package:MyEnv-v0"], "cannot import module 'not_my_package'"),
+                        (["--env", "my_package:MyEnv-v0", "--env-kwargs", "width=3"], "it takes: length")):
+        proc = go(*args, "--agent", "q", "--run-dir", "c")
+        assert proc.returncode == 2 and words in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+        assert not (tmp_path / "c").exists()
+
+
+def test_env_kwargs_reach_the_env_and_the_checkpoint(tmp_path):
+    proc = run("--env", "pong", "--agent", "random", "--env-kwargs", "points_to_win=1", "difficulty=1.0",
+               "--steps", "500", "--eval-episodes", "3", "--run-dir", str(tmp_path / "a"))
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert summary["env_kwargs"] == {"points_to_win": 1, "difficulty": 1.0}
+    assert summary["eval"]["return_mean"] in (-1.0, 1.0) or abs(summary["eval"]["return_mean"]) <= 1  # one point
+    meta = json.loads(str(np.load(tmp_path / "a" / "checkpoint.npz")["__meta__"]))
+    assert meta["env"] == "gymlab/Pong-v0" and meta["env_kwargs"] == {"points_to_win": 1, "difficulty": 1.0}
+
+
+def test_steps_per_second_leave_the_periodic_evaluations_out(tmp_path):
+    proc = run("--env", "CartPole-v1", "--agent", "random", "--steps", "3000", "--eval-every", "300",
+               "--eval-episodes", "1", "--run-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    s = json.loads((tmp_path / "summary.json").read_text())
+    assert len(s["periodic_eval"]) == 10 and s["periodic_eval_time_s"] > 0
+    train_time = s["wall_time_s"] - s["periodic_eval_time_s"]
+    assert s["env_steps_per_s"] == pytest.approx(3000 / train_time, rel=0.01)
+
+
+def test_every_run_writes_its_curve_and_files_share_one_mode(rooms_run, tmp_path):
+    """An evaluation of a checkpoint (no training episode) still draws learning_curve.png, and every
+    file in a run directory has the same permission mode (mkstemp's 0600 used to differ)."""
+    _, run_dir = rooms_run
+    proc = run("--load", str(run_dir / "checkpoint.npz"), "--run-dir", str(tmp_path / "eval"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "eval" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+    for d in (run_dir, tmp_path / "eval"):
+        modes = {p.name: oct(p.stat().st_mode & 0o777) for p in d.iterdir() if p.is_file()}
+        assert len(set(modes.values())) == 1, modes
+
+
+def test_a_budget_too_small_to_learn_is_said(tmp_path):
+    proc = run("--env", "CartPole-v1", "--agent", "dqn", "--steps", "500", "--learning-starts", "1000",
+               "--eval-episodes", "1", "--run-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1 and "--learning-starts 1000" in warnings[0]

@@ -154,7 +154,7 @@ def test_bad_arguments():
 
 
 def test_screenshot_command(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "gymlab.envs.pong", "--screenshot", str(tmp_path)], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "gymlab", "play", "--screenshot", str(tmp_path)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
     assert proc.returncode == 0, proc.stderr
@@ -167,14 +167,40 @@ def test_screenshot_command(tmp_path):
 
 def test_keyboard_play_starts_and_quits(tmp_path):
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
-    proc = subprocess.run([sys.executable, "-m", "gymlab.envs.pong", "--max-steps", "30", "--points", "1"], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "gymlab", "play", "--max-steps", "30", "--points", "1"], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--difficulty", "2"], "--difficulty"), (["--difficulty", "nan"], "--difficulty"),
+    (["--points", "0"], "--points"), (["--points", "x"], "--points"), (["--zoom", "-1"], "--zoom"),
+    (["--max-steps", "-5"], "--max-steps"), ([], "no display"), (["--against", "/no/such.npz"], "no checkpoint"),
+])
+def test_keyboard_play_refuses_bad_input_in_one_line(args, words):
+    """Headless (no DISPLAY, no SDL driver chosen), and with bad values: one line, exit 2."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    proc = subprocess.run([sys.executable, "-m", "gymlab", "play", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert words in proc.stderr and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_envs_import_nothing_of_the_agents():
+    """The layers: envs and sequence_tasks never import agents (nor the command line)."""
+    code = ("import sys, gymnasium as gym, gymlab, gymlab.envs.pong_play, gymlab.envs.pong_vector, "
+            "gymlab.sequence_tasks.common, gymlab.sequence_tasks.models, gymlab.sequence_tasks.data; "
+            "[gym.make(i) for i in gymlab.envs.gymlab_ids()]; "
+            "bad = [m for m in sys.modules if m.startswith(('gymlab.agents', 'gymlab.train', 'gymlab.play'))]; "
+            "assert not bad, bad")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
 
 
 def test_play_against_a_checkpoint(tmp_path):
     from gymlab.agents.random_agent import RandomAgent
-    from gymlab.envs.pong_play import AgainstAgent, load_opponent
+    from gymlab.envs.pong_play import AgainstAgent
+    from gymlab.play import load_opponent
 
     ckpt = tmp_path / "pixels.npz"
     pixels_env = gym.make("gymlab/Pong-v0", obs_type="pixels")
