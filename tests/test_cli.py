@@ -244,6 +244,22 @@ def test_steps_per_second_leave_the_periodic_evaluations_out(tmp_path):
     assert s["env_steps_per_s"] == pytest.approx(3000 / train_time, rel=0.01)
 
 
+def test_render_without_a_display_is_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--env", "rooms", "--agent", "q", "--render",
+                           "--run-dir", str(tmp_path / "r")], capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 2 and "--render needs a display" in proc.stderr and proc.stderr.count("\n") == 1
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_run_in_which_no_episode_ended_still_draws_its_curve(tmp_path):
+    proc = run("--env", "CartPole-v1", "--agent", "random", "--steps", "3", "--eval-episodes", "0",
+               "--run-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "summary.json").read_text())["episodes"] == 0
+    assert (tmp_path / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_every_run_writes_its_curve_and_files_share_one_mode(rooms_run, tmp_path):
     """An evaluation of a checkpoint (no training episode) still draws learning_curve.png, and every
     file in a run directory has the same permission mode (mkstemp's 0600 used to differ)."""

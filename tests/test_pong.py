@@ -2,8 +2,10 @@
 says, and the vector engine plays exactly the single env's games."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import gymnasium as gym
@@ -184,6 +186,27 @@ def test_keyboard_play_refuses_bad_input_in_one_line(args, words):
                           text=True, timeout=120, env=env)
     assert proc.returncode == 2, proc.stderr
     assert words in proc.stderr and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_keyboard_play_quits_cleanly_on_ctrl_c():
+    proc = subprocess.Popen([sys.executable, "-m", "gymlab", "play"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
+    time.sleep(4)  # well into the game loop
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+
+
+def test_envs_and_sequence_tasks_name_nothing_of_the_agents_or_the_command_line():
+    """The layers, read from the source: no import of gymlab.agents, train or play below envs/ or
+    sequence_tasks/ (and none at run time either: the test below)."""
+    import re
+
+    crossing = re.compile(r"^\s*(from|import)\s+(gymlab\.agents|gymlab\.train|gymlab\.play|agents|train)\b|"
+                          r"^\s*from\s+gymlab\s+import\s+.*\b(agents|train|play)\b", re.M)
+    offenders = [str(p.relative_to(ROOT)) for d in ("envs", "sequence_tasks") for p in (ROOT / d).rglob("*.py")
+                 if crossing.search(p.read_text())]
+    assert offenders == []
 
 
 def test_envs_import_nothing_of_the_agents():
