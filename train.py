@@ -289,7 +289,7 @@ def run(args, agent_cls) -> int:
     except SpaceError as err:
         raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
 
-    config_defaults, default_budget = hyperparams.defaults(agent_cls.name, args.env, env_id)
+    config_defaults, default_budget = hyperparams.defaults(agent_cls.name, env_id, env_kwargs)  # by task, not spelling
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(agent_cls.Config)
                  if getattr(args, f.name) is not None}
     try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)

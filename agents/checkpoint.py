@@ -31,7 +31,16 @@ class CheckpointError(RuntimeError):
         self.corrupt = corrupt  # unreadable, as opposed to missing or meant for another agent or env
 
 
+_RESERVED = (_META, "file", "allow_pickle")  # the header's name and np.savez's own parameters
+
+
 def save(path, meta: dict, arrays: dict) -> None:
+    """Write ``arrays`` (named numpy arrays) and ``meta`` (JSON) to ``path``, atomically. Array
+    names are zip entry names: text without NUL or lone surrogates, none of ``_RESERVED``."""
+    for name in arrays:
+        if name in _RESERVED or "\x00" in name or not name.encode("utf-8", "surrogatepass").decode("utf-8", "ignore") \
+                == name:
+            raise ValueError(f"cannot store an array named {name!r} in a checkpoint")
     header = np.array(json.dumps({"format": FORMAT, **meta}, sort_keys=True))
     atomic_write(path, lambda f: np.savez(f, **{_META: header}, **arrays))
 
@@ -71,7 +80,7 @@ def describe_space(space) -> dict:
         return {"type": "Discrete", "n": int(space.n), "start": int(space.start), "repr": str(space)}
     if isinstance(space, spaces.Box):
         def bound(a):
-            return float(a.flat[0]) if np.all(a == a.flat[0]) else a.tolist()
+            return float(a.flat[0]) if a.size and np.all(a == a.flat[0]) else a.tolist()
         return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
                 "low": bound(space.low), "high": bound(space.high), "repr": str(space)}
     return {"type": type(space).__name__, "repr": str(space)}
@@ -81,5 +90,8 @@ def rebuild_space(desc: dict):
     if desc["type"] == "Discrete":
         return spaces.Discrete(desc["n"], start=desc["start"])
     if desc["type"] == "Box":
-        return spaces.Box(np.asarray(desc["low"]), np.asarray(desc["high"]), tuple(desc["shape"]), desc["dtype"])
+        # describe_space keeps a bound that is the same everywhere as one number: spread it over the shape.
+        shape, dtype = tuple(desc["shape"]), np.dtype(desc["dtype"])
+        low, high = (np.broadcast_to(np.asarray(desc[k], dtype=dtype), shape) for k in ("low", "high"))
+        return spaces.Box(low, high, shape, dtype)
     raise CheckpointError(f"cannot rebuild a {desc['type']} space from a checkpoint")

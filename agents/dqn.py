@@ -12,7 +12,8 @@ switch, so its effect can be measured alone:
   the older target network w- evaluates it (van Hasselt et al. 2016);
 - ``--prioritized``: sample by surprise |TD error|, with importance weights whose
   exponent beta anneals to 1 (Schaul et al. 2016);
-- ``--dueling``: Q = V(s) + A(s, a) - mean_a A(s, a) (Wang et al. 2016);
+- ``--dueling``: Q = V(s) + A(s, a) - mean_a A(s, a) (Wang et al. 2016), the value and the
+  advantage each from its own stream (its own hidden layer) after a shared trunk;
 - ``--n-step N``: bootstrap after N rewards instead of one;
 - ``--tau``: 1 copies the target network every ``target_update_interval`` steps, less
   than 1 moves it that fraction of the way (Polyak) at each of those steps.
@@ -54,9 +55,11 @@ class DQNConfig:
     exploration_fraction: float = param(0.2, "fraction of the budget epsilon decays over", "[0, 1]")
     double_q: bool = param(True, "double Q-learning: online net selects, target evaluates")
     prioritized: bool = param(False, "prioritised replay by |TD error|")
-    per_alpha: float = param(0.6, "prioritised replay: how much priority counts (0 = uniform)", ">= 0")
+    per_alpha: float = param(0.6, "prioritised replay: how much priority counts (0 = uniform, 1 = "
+                             "proportional; above 1, (|TD| + eps)^alpha leaves float range)", "[0, 1]")
     per_beta: float = param(0.4, "prioritised replay: initial IS exponent, annealed to 1", "[0, 1]")
-    dueling: bool = param(False, "dueling heads: Q = V + A - mean(A)", arch=True)
+    dueling: bool = param(False, "dueling streams: Q = V + A - mean(A), V and A each with its own hidden layer",
+                          arch=True)
     n_step: int = param(1, "n-step returns", ">= 1")
     huber: bool = param(True, "Huber loss (else squared error)")
     max_grad_norm: float = param(10.0, "clip the gradient to this norm (0: no clipping)", ">= 0")
@@ -70,20 +73,16 @@ class DQNConfig:
 
 
 class QNetwork(nn.Module):
-    """Q-values for every action: a ``Network``, with an optional dueling head."""
+    """Q-values for every action: a ``Network``, whose head is a ``DuelingHead`` with --dueling."""
 
     def __init__(self, observation_space, n_actions: int, config: DQNConfig):
         super().__init__()
         self.dueling, self.n_actions = config.dueling, n_actions
-        self.net = Network(observation_space, n_actions + int(config.dueling), config.policy, tuple(config.hidden),
-                           activation=nn.ReLU)
+        self.net = Network(observation_space, n_actions, config.policy, tuple(config.hidden), activation=nn.ReLU,
+                           dueling=config.dueling)
 
     def forward(self, obs) -> torch.Tensor:
-        out = self.net.head(self.net.body(self.net.prepare(obs)))
-        if not self.dueling:
-            return out
-        value, advantage = out[:, :1], out[:, 1:]
-        return value + advantage - advantage.mean(dim=1, keepdim=True)
+        return self.net.head(self.net.body(self.net.prepare(obs)))
 
 
 def adam(params, lr: float) -> torch.optim.Adam:
@@ -96,10 +95,14 @@ def adam(params, lr: float) -> torch.optim.Adam:
 
 
 def masked(q: torch.Tensor, masks) -> torch.Tensor:
-    """Q-values with disallowed actions pushed to -inf, so max and argmax skip them."""
+    """Q-values with disallowed actions pushed to -inf, so max and argmax skip them. A mask that
+    allows nothing restricts nothing (as for every agent here): the agent still acts in that state,
+    and max over an all -inf row would make the target -inf, and 0 * -inf = NaN after a terminal."""
     if masks is None:
         return q
-    return q.masked_fill(~torch.as_tensor(masks, dtype=torch.bool), -torch.inf)
+    allowed = torch.as_tensor(np.asarray(masks), dtype=torch.bool)
+    allowed = allowed | ~allowed.any(dim=-1, keepdim=True)
+    return q.masked_fill(~allowed, -torch.inf)
 
 
 class DQN(TorchAgent):
@@ -129,7 +132,8 @@ class DQN(TorchAgent):
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         if not deterministic and self.rng.random() < self.epsilon:
-            allowed = np.arange(self.n_actions) if action_mask is None else np.flatnonzero(action_mask)
+            allowed = np.flatnonzero(action_mask) if action_mask is not None and np.any(action_mask) \
+                else np.arange(self.n_actions)
             return int(self.rng.choice(allowed)), state
         return self._greedy(obs, action_mask), state
 
@@ -195,7 +199,8 @@ class DQN(TorchAgent):
                 q_next = q_next_target.gather(1, best).squeeze(1)
             else:
                 q_next = masked(q_next_target, batch.next_masks).max(dim=1).values
-            # y = r + gamma^n max_b Q_w-(s', b), and just r after a terminal state (discount 0)
+            # y = r + gamma^n max_b Q_w-(s', b), b over the actions allowed in s' (all, if the mask
+            # allows none), and just r after a terminal state (discount 0)
             target = torch.as_tensor(batch.rewards) + torch.as_tensor(batch.discounts) * q_next
         q_taken = q_now.gather(1, actions).squeeze(1)
         loss_fn = nn.functional.smooth_l1_loss if c.huber else nn.functional.mse_loss

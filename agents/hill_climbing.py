@@ -11,6 +11,11 @@
 The policy is deterministic (argmax of the network's outputs), so its score on a
 given set of seeds is exact. Works with any of the networks (``--policy``); with
 no hidden layers (the default) it is a linear policy.
+
+The mutant plays in a network of its own: ``self.net``, the one the agent acts,
+evaluates and saves with, holds the champion at every moment, even when a
+periodic evaluation, a checkpoint or Ctrl-C comes in the middle of the
+mutant's episodes.
 """
 
 from __future__ import annotations
@@ -54,11 +59,12 @@ class HillClimbing(TorchAgent):
         super().__init__(observation_space, action_space, config, seed)
         c = self.config
         self.n_actions = int(action_space.n)
-        self.net = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden))
+        self.net = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden))  # the champion
+        self.mutant_net = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden))
         with torch.no_grad():
             self.champion = torch.zeros_like(parameters_to_vector(self.net.parameters()))  # the lecture: from 0
             vector_to_parameters(self.champion, self.net.parameters())
-        self.champion_score = None
+        self.champion_score = None  # its mean return on the last trial's episodes (None: not played yet)
 
     def modules(self):
         return {"net": self.net}
@@ -68,19 +74,21 @@ class HillClimbing(TorchAgent):
         self.champion = parameters_to_vector(self.net.parameters()).detach().clone()
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = True, action_mask=None):
-        out, state = self.step_outputs(self.net, obs, state, episode_start, action_mask)
+        return self.act(self.net, obs, state, episode_start, action_mask)
+
+    def act(self, net, obs, state=None, episode_start=None, action_mask=None):
+        out, state = self.step_outputs(net, obs, state, episode_start, action_mask)
         return int(np.argmax(out)), state
 
-    def score(self, theta: torch.Tensor, env, seeds, logger) -> float:
-        """Mean return of the policy with parameters theta over episodes reset with ``seeds``."""
-        vector_to_parameters(theta, self.net.parameters())
+    def score(self, net, env, seeds, logger) -> float:
+        """Mean return of ``net``'s policy over episodes reset with ``seeds``."""
         total = 0.0
         for seed in seeds:
             memory = None
 
             def act(obs, info):
                 nonlocal memory
-                action, memory = self.predict(obs, memory, action_mask=info.get("action_mask"))
+                action, memory = self.act(net, obs, memory, action_mask=info.get("action_mask"))
                 return action
 
             total += run_episode(env, act, int(seed), logger)
@@ -93,13 +101,20 @@ class HillClimbing(TorchAgent):
                 seeds = self.rng.integers(0, 2**31 - 1, c.episodes_per_trial)
                 noise = torch.as_tensor(self.rng.standard_normal(len(self.champion)), dtype=self.champion.dtype)
                 mutant = self.champion + c.sigma * noise
-                champion_score = self.score(self.champion, env, seeds, logger)
-                mutant_score = self.score(mutant, env, seeds, logger)
+                vector_to_parameters(mutant, self.mutant_net.parameters())
+                champion_score = self.score(self.net, env, seeds, logger)
+                mutant_score = self.score(self.mutant_net, env, seeds, logger)
+                self.champion_score = champion_score
                 if mutant_score > champion_score:
                     # champion <- (1 - alpha) champion + alpha mutant
-                    self.champion = (1.0 - c.alpha) * self.champion + c.alpha * mutant
-                self.champion_score = max(champion_score, mutant_score)
+                    champion = (1.0 - c.alpha) * self.champion + c.alpha * mutant
+                    vector_to_parameters(champion, self.net.parameters())
+                    self.champion = champion
+                    # With alpha = 1 the champion is now the mutant, scored on these very episodes. A
+                    # blend has not played them: unknown until it plays them (its steps count).
+                    self.champion_score = mutant_score if c.alpha == 1.0 else None
+                    if self.champion_score is None:
+                        self.champion_score = self.score(self.net, env, seeds, logger)
                 logger.log("charts/champion_return", champion_score)
                 logger.log("charts/mutant_return", mutant_score)
-            vector_to_parameters(self.champion, self.net.parameters())
         return self

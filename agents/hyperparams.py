@@ -1,13 +1,23 @@
 """Per-env default hyper-parameters and budgets, in one readable place.
 
-``defaults(agent, env_name, env_id)`` gives the settings a run starts from,
-looked up by the name as typed (an alias such as ``pong-pixels``) and then by
-the env id; anything here can be overridden on the command line
-(``--gamma 0.9``, ``--steps 500``). An env missing from an agent's table runs
+``defaults(agent, env_id, env_kwargs)`` gives the settings a run starts from.
+They are looked up by the task, never by how it was spelled: ``pong``,
+``gymlab/Pong-v0`` and ``gymlab/Pong-v0`` with ``obs_type='features'`` are one
+task (key ``gymlab/Pong-v0``), ``pong-pixels`` and ``obs_type='pixels'`` another
+(key ``gymlab/Pong-v0 obs_type=pixels``). Only the env arguments in
+``TASK_KWARGS`` make another task; the rest (Pong's ``difficulty``) keep the
+env's entry. Anything here can be overridden on the command line
+(``--gamma 0.9``, ``--steps 500``). A task missing from an agent's table runs
 with the agent's own Config defaults and the agent's ``"*"`` budget.
 """
 
 from __future__ import annotations
+
+# The env arguments that change what an agent sees (another observation space), with the
+# env's own defaults for them: settings tuned on one observation type do not carry over.
+TASK_KWARGS: dict[str, dict] = {
+    "gymlab/Pong-v0": {"obs_type": "features"},
+}
 
 TABLE: dict[str, dict[str, dict]] = {
     "q": {
@@ -31,19 +41,23 @@ TABLE: dict[str, dict[str, dict]] = {
                             buffer_size=100_000, learning_starts=1000, train_freq=2, gradient_steps=1,
                             target_update_interval=250, n_step=3, exploration_fraction=0.1, epsilon_end=0.01,
                             steps=50_000),
-        "pong": dict(hidden=(128, 128), learning_rate=5e-4, lr_anneal=True, n_step=3, train_freq=4,
-                     target_update_interval=1000, learning_starts=5000, exploration_fraction=0.2,
-                     epsilon_end=0.02, steps=150_000),
+        "gymlab/Pong-v0": dict(hidden=(128, 128), learning_rate=5e-4, lr_anneal=True, n_step=3, train_freq=4,
+                               target_update_interval=1000, learning_starts=5000, exploration_fraction=0.2,
+                               epsilon_end=0.02, steps=150_000),
+        # No tuned entry for pixel Pong ("gymlab/Pong-v0 obs_type=pixels"): it gets "*" below,
+        # never the features entry above, whose MLP was tuned on 6 numbers, not 6400 pixels.
         "*": dict(steps=100_000),
     },
     "reinforce": {
         "CartPole-v1": dict(hidden=(64,), learning_rate=1e-2, batch_episodes=8, steps=100_000),
         # Karpathy's pixel Pong, on our court: the CNN sees frame differences; 8 games side by
-        # side, an update every 2 finished games; gamma 0.97 keeps a point's credit mostly to
+        # side, an update every 8 finished games (an update drops the games still in flight, which
+        # older weights began: with an update every 2 games that was three games in four); gamma 0.97 keeps a point's credit mostly to
         # the rally that won or lost it; a small entropy bonus (without it, or at lr 1e-3, the
         # policy collapsed to one action within 1.3M steps in our trials).
-        "pong-pixels": dict(policy="cnn", hidden=(128,), frame_diff=True, learning_rate=5e-4, batch_episodes=2,
-                            num_envs=8, gamma=0.97, entropy_coef=0.005, threads=1, steps=2_000_000),
+        "gymlab/Pong-v0 obs_type=pixels": dict(policy="cnn", hidden=(128,), frame_diff=True, learning_rate=5e-4,
+                                               batch_episodes=8, num_envs=8, gamma=0.97, entropy_coef=0.005,
+                                               threads=1, steps=2_000_000),
         # An LSTM of 64 that must carry the symbol over 10 blank steps. Its forget gates start
         # at sigma(3) = 0.95 (at torch's sigma(0) = 0.5 the memory fades by half a step and the
         # policy stayed at chance, or at 0.5, through 1.2M steps); an entropy bonus keeps it
@@ -85,10 +99,30 @@ TABLE: dict[str, dict[str, dict]] = {
 BUDGET_KEYS = ("steps", "episodes")
 
 
-def defaults(agent: str, env_name: str, env_id: str | None = None) -> tuple[dict, dict]:
-    """``(config_overrides, budget)`` for ``agent`` on the env called ``env_name`` (id ``env_id``)."""
+def task_key(env_id: str, env_kwargs: dict | None = None) -> str:
+    """The table key of a task: the env id, then each ``TASK_KWARGS`` argument that differs
+    from the env's default, e.g. ``gymlab/Pong-v0 obs_type=pixels``."""
+    given = env_kwargs or {}
+    return " ".join([env_id] + [f"{k}={given[k]}" for k, default in TASK_KWARGS.get(env_id, {}).items()
+                                if k in given and given[k] != default])
+
+
+def parse_key(key: str) -> tuple[str, dict]:
+    """``task_key`` read back: ``(env_id, env_kwargs)``."""
+    env_id, *pairs = key.split(" ")
+    return env_id, dict(pair.split("=", 1) for pair in pairs)
+
+
+def defaults(agent: str, env_id: str, env_kwargs: dict | None = None) -> tuple[dict, dict]:
+    """``(config_overrides, budget)`` for ``agent`` on the env ``env_id`` made with ``env_kwargs``.
+    An alias (``pong-pixels``) is read as the id and arguments it stands for."""
+    from gymlab.envs import ALIASES
+
+    if env_id in ALIASES:
+        alias_id, alias_kwargs = ALIASES[env_id]
+        env_id, env_kwargs = alias_id, {**alias_kwargs, **(env_kwargs or {})}
     table = TABLE.get(agent, {})
-    settings = dict(table.get(env_name, table.get(env_id, table.get("*", {}))))
+    settings = dict(table.get(task_key(env_id, env_kwargs), table.get("*", {})))
     budget = {k: settings.pop(k) for k in BUDGET_KEYS if k in settings}
     if not budget:
         budget = {k: v for k, v in table.get("*", {}).items() if k in BUDGET_KEYS} or {"steps": 50_000}

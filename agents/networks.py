@@ -3,7 +3,7 @@ recurrent core shared with ``sequence_tasks`` (``--policy mlp|cnn|lstm|gru``).
 
 Every agent builds its function approximator with ``Network``:
 
-    body  (mlp or cnn)  ->  [recurrent core]  ->  linear head
+    body  (mlp or cnn)  ->  [recurrent core]  ->  linear head  (or a dueling head)
 
 and calls it one step at a time while acting (``net(obs, state)``), or over whole
 episodes while learning (``net.sequence(obs)``). ``state`` carries what a policy
@@ -51,24 +51,47 @@ def check_observation_space(space, policy: str) -> None:
 
 
 class CNN(nn.Module):
-    """Two strided convolutions and a dense layer (after Mnih et al. 2013), for (H, W, C) frames."""
+    """Two strided convolutions and a dense layer (after Mnih et al. 2013), for (H, W, C) frames;
+    ``out_dim=None``: the convolutions alone (``out_dim`` is then the flattened features' size)."""
 
-    def __init__(self, shape: tuple[int, int, int], out_dim: int = 256):
+    def __init__(self, shape: tuple[int, int, int], out_dim: int | None = 256):
         super().__init__()
         h, w, c = shape
         self.convs = nn.Sequential(nn.Conv2d(c, 16, 8, stride=4), nn.ReLU(), nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),
                                    nn.Flatten())
         with torch.no_grad():
             n = self.convs(torch.zeros(1, c, h, w)).shape[1]
-        self.dense = nn.Sequential(nn.Linear(n, out_dim), nn.ReLU())
+        self.dense = nn.Sequential(nn.Linear(n, out_dim), nn.ReLU()) if out_dim is not None else nn.Identity()
+        self.out_dim = out_dim if out_dim is not None else n
 
     def forward(self, x):  # x: (B, H, W, C) floats
         return self.dense(self.convs(x.permute(0, 3, 1, 2)))
 
 
+class DuelingHead(nn.Module):
+    """Wang et al. (2016): from the trunk's features h, a value stream V(h) and an advantage
+    stream A(h, a), each with its own hidden layers, combined as
+    Q(s, a) = V(s) + A(s, a) - mean_b A(s, b)  (the mean pins down which part is V)."""
+
+    def __init__(self, n_in: int, hidden: tuple[int, ...], n_out: int, activation=nn.ReLU):
+        super().__init__()
+        self.value = mlp([n_in, *hidden, 1], activation)
+        self.advantage = mlp([n_in, *hidden, n_out], activation)
+
+    def forward(self, h):
+        advantage = self.advantage(h)
+        return self.value(h) + advantage - advantage.mean(dim=-1, keepdim=True)
+
+
 class Network(nn.Module):
+    """``dueling=True`` replaces the linear head by a ``DuelingHead``: the body's last hidden layer
+    (the CNN's dense layer) moves into each of the two streams, so the trunk they share is the
+    MLP's other layers (none with one hidden layer) or the CNN's convolutions; a recurrent
+    network keeps its body and core as the trunk, and each stream gets a layer of hidden[-1]."""
+
     def __init__(self, observation_space, n_out: int, policy: str = "mlp", hidden: tuple[int, ...] = (64, 64),
-                 frame_diff: bool = False, activation=nn.Tanh, forget_bias: float | None = None):
+                 frame_diff: bool = False, activation=nn.Tanh, forget_bias: float | None = None,
+                 dueling: bool = False):
         super().__init__()
         check_observation_space(observation_space, policy)
         self.policy, self.frame_diff = policy, frame_diff
@@ -77,16 +100,23 @@ class Network(nn.Module):
         self.image = is_image(observation_space)
         if frame_diff and not self.image:
             raise SpaceError(f"frame differences need image observations, not {short_space(observation_space)}")
+        recurrent = policy in ("lstm", "gru")
+        body_hidden, stream_hidden = tuple(hidden), ()
+        if dueling:  # the last hidden layer goes to the streams, one copy each
+            stream_hidden = (hidden[-1] if hidden else 256,) if policy == "cnn" else tuple(hidden[-1:])
+            body_hidden = hidden if recurrent else tuple(hidden[:-1])
         if policy == "cnn":
-            self.body, width = CNN(observation_space.shape, hidden[-1] if hidden else 256), hidden[-1] if hidden else 256
+            self.body = CNN(observation_space.shape, None if dueling else (hidden[-1] if hidden else 256))
+            width = self.body.out_dim
         else:  # no hidden layers: a linear policy on the raw inputs
             n_in = self.n_obs if self.discrete_obs else int(np.prod(observation_space.shape))
-            self.body = mlp([n_in, *hidden], activation, activation) if hidden else nn.Identity()
-            width = hidden[-1] if hidden else n_in
+            self.body = mlp([n_in, *body_hidden], activation, activation) if body_hidden else nn.Identity()
+            width = body_hidden[-1] if body_hidden else n_in
         self.core = None
-        if policy in ("lstm", "gru"):
+        if recurrent:
             self.core = RecurrentCore(policy, width, hidden[-1], forget_bias=forget_bias)
-        self.head = nn.Linear(width, n_out)
+            width = hidden[-1]
+        self.head = DuelingHead(width, stream_hidden, n_out, activation) if dueling else nn.Linear(width, n_out)
         self.width = width
 
     @property

@@ -130,13 +130,14 @@ class QLearning(Agent):
         return np.rint(100 * self.q / scale).astype(int) if scale > 0 else np.zeros(self.q.shape, int)
 
     def greedy_route(self, env, start: int, max_len: int = 100) -> tuple[list[int], bool]:
-        """States visited by the greedy policy from ``start``, following the env's own
-        transition table ``P[s][a]`` (most likely outcome); and whether it ended the episode."""
+        """States visited by the greedy policy from state ``start``, following the env's own
+        transition table ``P[s][a]`` (most likely outcome); and whether it ended the episode.
+        States and actions are the spaces' own values (a space may start at 1), not table rows."""
         P = env.unwrapped.P
         mask_of = getattr(env.unwrapped, "action_mask", None)
         route, s = [start], start
         for _ in range(max_len):
-            a = self._greedy(s, mask_of(s) if mask_of else None, tie_break=False)
+            a, _ = self.predict(s, deterministic=True, action_mask=mask_of(s) if mask_of else None)
             _, s, _, terminated = max(P[s][a], key=lambda outcome: outcome[0])
             s = int(s)
             route.append(s)
@@ -159,13 +160,16 @@ class QLearning(Agent):
             heatmap(Path(run_dir) / "q_table.png", norm, "Q-table (normalised, largest = 100)",
                     "action", "state")
         if n_states <= 16 and n_actions <= 16:
-            lines.append("Q-table, normalised so that the largest entry is 100 (row = state, column = action):")
+            s0, a0 = int(self.observation_space.start), int(self.action_space.start)
+            rows, columns = ("state", "action") if s0 == a0 == 0 else (
+                f"state {s0}-{s0 + n_states - 1}", f"action {a0}-{a0 + n_actions - 1}")
+            lines.append(f"Q-table, normalised so that the largest entry is 100 (row = {rows}, column = {columns}):")
             lines += ["".join(f"{v:5d}" for v in row) for row in norm]
         if hasattr(env.unwrapped, "P"):
             if n_states <= 16:
-                starts = range(n_states)
+                starts = range(int(self.observation_space.start), int(self.observation_space.start) + n_states)
             else:  # a big world: only the route from where a reset puts the agent
-                starts = [self._state(env.reset(seed=self.seed)[0])]
+                starts = [int(env.reset(seed=self.seed)[0])]
             lines.append("Greedy route from " + ("each state:" if n_states <= 16 else "the start state:"))
             routes = {}
             for s in starts:

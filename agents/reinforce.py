@@ -9,17 +9,30 @@ Run a batch of episodes with the stochastic policy pi_theta, then for every step
     theta <- theta + eta (G_t - b) grad log pi_theta(a_t | s_t)
 
 where G_t is the discounted reward to go from step t (with ``--no-reward-to-go``,
-the whole episode's return, the lecture's r_total) and b a baseline: a running
-mean of the returns, or a learned value V(s_t). An entropy bonus keeps the
+the whole episode's return, the lecture's r_total) and b the baseline
+(``--baseline``): none (b = 0), the running mean of earlier batches' returns
+(``mean``; the first batch, with none before it, uses its own mean), or a
+learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
+G_t - b is then divided by its standard deviation over the batch: a per-batch
+step size, which leaves the direction and what b subtracted as they were (it
+does not centre G_t - b to mean 0: that would subtract the batch's mean return,
+a baseline of its own, whatever ``--baseline`` says). An entropy bonus keeps the
 policy from collapsing early. Recurrent policies (``--policy lstm|gru``) carry
 their hidden state through an episode and start it afresh at each reset.
 A time-limit truncation ends the return there (REINFORCE has nothing to
 bootstrap from); with a value baseline, the return is topped up with V(s_T).
+With ``--num-envs`` > 1 an update learns only from episodes its weights played
+from the start: those still running at an update are played out (their steps
+count) and left out.
 
-Discrete actions: a softmax over the network's outputs. Box actions: a Gaussian
-whose mean is the network's output and whose log standard deviation is learned
-alongside (one per action dimension, state-independent, as in Williams' paper and
-SB3); the sample is clipped to the space's bounds before it is sent.
+Discrete actions: a softmax over the network's outputs (over the allowed ones,
+where the env gives ``info["action_mask"]``, in acting and in the update alike).
+Box actions: a Gaussian whose mean is the network's output and whose log standard
+deviation is learned alongside (one per action dimension, state-independent, as in
+Williams' paper and SB3). The env gets the sample clipped to the space's bounds, but
+the update scores the sample itself: the clipping belongs to the env, and log pi of
+the clipped value under the unclipped Gaussian is not the action's log-probability
+(with the mean outside the bounds it even points the gradient the wrong way).
 """
 
 from __future__ import annotations
@@ -35,7 +48,7 @@ from gymnasium import spaces
 from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.networks import POLICIES, Network, check_observation_space
-from gymlab.agents.torch_agent import Episode, TorchAgent
+from gymlab.agents.torch_agent import Episode, TorchAgent, allowed_actions
 
 BASELINES = ("none", "mean", "value")
 
@@ -47,9 +60,11 @@ class ReinforceConfig:
     learning_rate: float = param(1e-2, "Adam's step size, eta", LEARNING_RATE)
     gamma: float = param(0.99, "discount factor", "[0, 1]")
     batch_episodes: int = param(8, "episodes per update", ">= 1")
-    baseline: str = param("mean", "b: none, mean (running mean of returns) or value", choices=BASELINES)
+    baseline: str = param("mean", "b: none, mean (running mean of earlier batches' returns) or value (learned V(s))",
+                          choices=BASELINES)
     reward_to_go: bool = param(True, "weight each step by the return from it on")
-    normalize_advantages: bool = param(True, "scale G - b to zero mean, unit variance")
+    normalize_advantages: bool = param(True, "divide G - b by its standard deviation over the batch (a step size; "
+                                             "it does not centre it, so b stays the only thing subtracted)")
     entropy_coef: float = param(0.0, "weight of the entropy bonus", ">= 0")
     value_coef: float = param(0.5, "weight of the value loss (baseline=value)", ">= 0")
     frame_diff: bool = param(False, "see the current frame minus the previous one")
@@ -120,10 +135,10 @@ class Reinforce(TorchAgent):
         return mods
 
     # ---------------------------------------------------------------- acting
-    def _gaussian(self, mean: np.ndarray, deterministic: bool) -> np.ndarray:
-        if not deterministic:
-            mean = mean + np.exp(self.pi.log_std.detach().numpy()) * self.rng.standard_normal(mean.shape)
-        return np.clip(mean, self.low, self.high).astype(np.float32)
+    def _gaussian(self, mean: np.ndarray) -> np.ndarray:
+        """a ~ N(mean, sigma), unclipped: the action the update scores."""
+        return (mean + np.exp(self.pi.log_std.detach().numpy()) * self.rng.standard_normal(mean.shape)).astype(
+            np.float32)
 
     def dist(self, out):
         if self.continuous:
@@ -133,7 +148,8 @@ class Reinforce(TorchAgent):
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         logits, state = self.step_outputs(self.pi, obs, state, episode_start, action_mask)
         if self.continuous:
-            return self._gaussian(logits, deterministic), state
+            action = logits if deterministic else self._gaussian(logits)
+            return np.clip(action, self.low, self.high).astype(np.float32), state
         if deterministic:
             return int(np.argmax(logits)), state
         p = np.exp(logits - logits.max())
@@ -141,15 +157,15 @@ class Reinforce(TorchAgent):
 
     # ---------------------------------------------------------------- learning
     def _sample(self, logits: torch.Tensor) -> np.ndarray:
-        """One action per row of a batch of outputs."""
+        """One action per row of a batch of outputs (a Gaussian's unclipped: the env clips it)."""
         if self.continuous:
-            return self._gaussian(logits.double().numpy(), False)
+            return self._gaussian(logits.double().numpy())
         p = torch.softmax(logits.double(), dim=1).numpy()
         u = self.rng.random(len(p))[:, None]  # inverse-CDF sampling, one draw per sub-env
         return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
 
     def learn(self, env, budget, logger):
-        for batch in self.episode_batches(env, budget, logger, self.pi, self._sample):
+        for batch in self.episode_batches(env, budget, logger, self.pi, self._sample, version=lambda: self.updates):
             self.update(batch, logger)
         return self
 
@@ -171,8 +187,9 @@ class Reinforce(TorchAgent):
         for ep in batch:
             obs = np.asarray(ep.obs)
             logits = self.pi.sequence(obs)
-            if ep.masks[0] is not None:
-                logits = logits.masked_fill(~torch.as_tensor(np.asarray(ep.masks, dtype=bool)), -1e9)
+            allowed = None if self.continuous else allowed_actions(ep.masks, self.n_actions)
+            if allowed is not None:  # the softmax the actions were drawn from: over the allowed ones
+                logits = logits.masked_fill(~allowed, -1e9)
             dist = self.dist(logits)
             logp = dist.log_prob(torch.as_tensor(np.asarray(ep.actions)))
             entropy = dist.entropy()
@@ -185,15 +202,17 @@ class Reinforce(TorchAgent):
                 values.append(self.value.sequence(obs).squeeze(-1))
         logp, entropy = torch.cat(logps), torch.cat(entropies)
         g = torch.as_tensor(np.concatenate(returns), dtype=torch.float32)
+        if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean
+            self.mean_return = float(g.mean())
         if c.baseline == "value":
             v = torch.cat(values)
-            advantage = g - v.detach()
+            advantage = g - v.detach()  # G_t - V(s_t)
         elif c.baseline == "mean":
-            advantage = g - self.mean_return
+            advantage = g - self.mean_return  # G_t - b
         else:
             advantage = g
-        if c.normalize_advantages and len(advantage) > 1:
-            advantage = (advantage - advantage.mean()) / (advantage.std() + 1e-8)
+        if c.normalize_advantages and len(advantage) > 1:  # scaled, not centred: b alone is subtracted
+            advantage = advantage / (advantage.std() + 1e-8)
         # theta <- theta + eta (G_t - b) grad log pi(a_t | s_t): descend on its negative
         loss = -(logp * advantage).mean() - c.entropy_coef * entropy.mean()
         if c.baseline == "value":

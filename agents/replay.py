@@ -2,9 +2,11 @@
 
 ``ReplayBuffer`` stores transitions in preallocated numpy arrays (a ring);
 ``PrioritizedReplayBuffer`` samples transition i with probability
-p_i^alpha / sum_k p_k^alpha, where p_i = |TD error| + eps (Schaul et al. 2016),
+P(i) = p_i^alpha / sum_k p_k^alpha, where p_i = |TD error| + eps (Schaul et al. 2016),
 through a sum tree, and returns importance-sampling weights
-(N * P(i))^-beta / max_j (N * P(j))^-beta to correct the bias this brings.
+(N * P(i))^-beta / max_j (N * P(j))^-beta to correct the bias this brings; the max
+runs over the whole buffer (the least likely item's weight, from a min tree), as in
+the paper and OpenAI baselines, so a weight does not depend on its batch-mates.
 ``NStep`` turns single steps into n-step transitions before they are stored.
 """
 
@@ -45,8 +47,8 @@ class ReplayBuffer:
         i = self.pos
         self.obs[i], self.actions[i], self.rewards[i] = obs, action, reward
         self.next_obs[i], self.discounts[i] = next_obs, discount
-        if self.next_masks is not None and next_mask is not None:
-            self.next_masks[i] = np.asarray(next_mask, dtype=bool)
+        if self.next_masks is not None:  # no mask given: every action allowed (not the slot's last occupant's)
+            self.next_masks[i] = True if next_mask is None else np.asarray(next_mask, dtype=bool)
         self.pos, self.size = (i + 1) % self.capacity, min(self.size + 1, self.capacity)
         return i
 
@@ -56,6 +58,8 @@ class ReplayBuffer:
                      self.discounts[index], masks, weights)
 
     def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
         index = self.rng.integers(0, self.size, batch_size)
         return self._batch(index, np.ones(batch_size, dtype=np.float32))
 
@@ -63,24 +67,23 @@ class ReplayBuffer:
         pass  # uniform replay has none
 
 
-class SumTree:
-    """A binary tree whose leaves hold priorities and whose inner nodes hold the sums of their
-    children: set a leaf, or find the leaf where a running sum crosses a value, in O(log n)."""
+class SegmentTree:
+    """A binary tree whose leaves hold priorities and whose inner nodes combine their two
+    children (a sum, a minimum): set a leaf, or read the combination of all of them, in O(log n)."""
+
+    combine = staticmethod(np.add)
+    empty = 0.0  # what an unused leaf holds: it changes nothing when combined
 
     def __init__(self, capacity: int):
         self.leaves = 1 << max(1, int(np.ceil(np.log2(capacity))))
-        self.tree = np.zeros(2 * self.leaves)  # node k has children 2k and 2k+1; the root is node 1
-
-    @property
-    def total(self) -> float:
-        return float(self.tree[1])
+        self.tree = np.full(2 * self.leaves, self.empty)  # node k has children 2k and 2k+1; the root is node 1
 
     def set(self, index: np.ndarray, priority: np.ndarray) -> None:
         node = np.asarray(index) + self.leaves
         self.tree[node] = priority
         node = np.unique(node // 2)
         while node[0] >= 1:  # recompute parents from their children: right even when indices repeat
-            self.tree[node] = self.tree[2 * node] + self.tree[2 * node + 1]
+            self.tree[node] = self.combine(self.tree[2 * node], self.tree[2 * node + 1])
             node = np.unique(node // 2)
             if node[0] == 0:
                 break
@@ -88,16 +91,38 @@ class SumTree:
     def get(self, index: np.ndarray) -> np.ndarray:
         return self.tree[np.asarray(index) + self.leaves]
 
+
+class SumTree(SegmentTree):
+    """Inner nodes hold the sums of their children; ``find`` walks down by prefix sums."""
+
+    @property
+    def total(self) -> float:
+        return float(self.tree[1])
+
     def find(self, value: np.ndarray) -> np.ndarray:
-        """For each value in [0, total), the leaf whose prefix-sum interval holds it."""
+        """For each value in [0, total), the leaf whose prefix-sum interval holds it; always a leaf
+        with a priority > 0, i.e. a stored item (values past the total count as just below it)."""
         node = np.ones(len(value), dtype=np.int64)
-        value = np.asarray(value, dtype=np.float64).copy()
-        while node[0] < self.leaves:
-            left = 2 * node
+        value = np.minimum(np.asarray(value, dtype=np.float64), np.nextafter(self.total, 0.0))
+        while node[0] < self.leaves:  # invariant: 0 <= value < sum under node, so never an empty subtree
+            left, right = 2 * node, 2 * node + 1
             go_right = value >= self.tree[left]
-            value -= np.where(go_right, self.tree[left], 0.0)
+            # value - left sum can round up to the right sum or past it: keep it inside the right subtree
+            value = np.where(go_right, np.minimum(value - self.tree[left], np.nextafter(self.tree[right], 0.0)),
+                             value)
             node = left + go_right
         return node - self.leaves
+
+
+class MinTree(SegmentTree):
+    """Inner nodes hold the minima of their children: the root is the smallest stored priority."""
+
+    combine = staticmethod(np.minimum)
+    empty = np.inf
+
+    @property
+    def min(self) -> float:
+        return float(self.tree[1])
 
 
 class PrioritizedReplayBuffer(ReplayBuffer):
@@ -105,28 +130,35 @@ class PrioritizedReplayBuffer(ReplayBuffer):
                  eps: float = 1e-6):
         super().__init__(capacity, obs_shape, obs_dtype, n_actions, masks, rng)
         self.alpha, self.eps = alpha, eps
-        self.tree = SumTree(capacity)
+        self.tree, self.min_tree = SumTree(capacity), MinTree(capacity)  # both hold p_i^alpha
         self.max_priority = 1.0
+
+    def _set(self, index: np.ndarray, priority: np.ndarray) -> None:
+        self.tree.set(index, priority ** self.alpha)
+        self.min_tree.set(index, priority ** self.alpha)
 
     def add(self, *args, **kwargs) -> int:
         i = super().add(*args, **kwargs)
-        self.tree.set(np.array([i]), np.array([self.max_priority ** self.alpha]))  # new: sure to be seen
+        self._set(np.array([i]), np.array([self.max_priority]))  # new: sure to be seen
         return i
 
     def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
         # Stratified: one draw from each of batch_size equal slices of the total priority.
         total = self.tree.total
         bounds = np.linspace(0.0, total, batch_size + 1)
-        value = self.rng.uniform(bounds[:-1], bounds[1:])
-        index = np.minimum(self.tree.find(np.minimum(value, np.nextafter(total, 0))), self.size - 1)
-        probs = self.tree.get(index) / total
-        weights = (self.size * probs) ** -beta
-        return self._batch(index, (weights / weights.max()).astype(np.float32))
+        index = self.tree.find(self.rng.uniform(bounds[:-1], bounds[1:]))
+        probs = self.tree.get(index) / total  # P(i) = p_i^alpha / sum_k p_k^alpha, of the item drawn
+        min_prob = self.min_tree.min / total  # the least likely stored item: it has the largest weight
+        # w_i = (N P(i))^-beta / max_j (N P(j))^-beta = (N P(i))^-beta / (N P_min)^-beta
+        weights = (self.size * probs) ** -beta / (self.size * min_prob) ** -beta
+        return self._batch(index, weights.astype(np.float32))
 
     def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
         priority = np.abs(td_errors) + self.eps  # the lecture's "surprise"
         self.max_priority = max(self.max_priority, float(priority.max()))
-        self.tree.set(index, priority ** self.alpha)
+        self._set(index, priority)
 
 
 class NStep:

@@ -42,36 +42,61 @@ def transitions(env, policy: Callable[[Any, dict], Any], budget: Budget, logger,
 
 def make_vector_env(env, num_envs: int):
     """``num_envs`` copies of ``env`` (same id and arguments) as one Gymnasium vector env:
-    the env's own vector engine when it registers one, else a synchronous vector of copies."""
+    the env's own vector engine when it registers one, else a synchronous vector of copies.
+    Either way every copy runs with ``env``'s time limit, not the registered one: ``env.spec``
+    carries the limit of its outermost ``TimeLimit`` (``gym.make(..., max_episode_steps=N)``)."""
     import gymnasium as gym
 
     spec = env.spec  # with any wrappers applied after gym.make (e.g. a frame stack)
-    if spec.vector_entry_point is not None and not spec.additional_wrappers:
-        kwargs = {k: v for k, v in spec.kwargs.items() if k != "render_mode"}
-        return gym.make_vec(spec.id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
     spec = dataclasses.replace(spec, kwargs={k: v for k, v in spec.kwargs.items() if k != "render_mode"})
-    return gym.make_vec(spec, num_envs=num_envs, vectorization_mode="sync")
+    if spec.vector_entry_point is not None and not spec.additional_wrappers:
+        # Said outright: make_vec passes only a limit that is not None, so the vector env
+        # would otherwise fall back on its own default where env has no limit at all.
+        return gym.make_vec(spec, num_envs=num_envs, vectorization_mode="vector_entry_point",
+                            max_episode_steps=spec.max_episode_steps)
+    return gym.make_vec(spec, num_envs=num_envs, vectorization_mode="sync")  # make() applies spec's limit
 
 
-def vector_transitions(venv, act: Callable[[np.ndarray, np.ndarray], np.ndarray], budget: Budget, logger,
-                       seed: int | None = None) -> Iterator[tuple[int, Transition]]:
+def sub_info(info: dict, i: int) -> dict:
+    """Sub-env ``i``'s own info out of a vector env's: Gymnasium keeps key k's values for all
+    sub-envs in ``info[k]`` (an array, or a dict of them) and which sub-envs gave k in ``info["_k"]``."""
+    out = {}
+    for key, values in info.items():
+        given = info.get(f"_{key}")
+        if key.startswith("_") or (given is not None and not given[i]):
+            continue
+        out[key] = sub_info(values, i) if isinstance(values, dict) else values[i]
+    return out
+
+
+def vector_transitions(venv, act: Callable[..., np.ndarray], budget: Budget, logger, seed: int | None = None,
+                       with_info: bool = False) -> Iterator[tuple[int, Transition]]:
     """``transitions`` for a vector env under Gymnasium's next-step autoreset: yields
-    ``(sub_env, transition)``, and leaves out the step that only resets a finished sub-env.
-    ``act(obs_batch, starts)`` gets which sub-envs begin an episode with this observation."""
-    obs, _ = venv.reset(seed=seed)
+    ``(sub_env, transition)``, each with its sub-env's own ``info`` and ``next_info``, and leaves
+    out the step that only resets a finished sub-env. ``act(obs_batch, starts)`` gets which
+    sub-envs begin an episode with this observation; with ``with_info``, ``act(obs_batch, starts,
+    info)`` also gets the vector env's info that came with ``obs_batch`` (e.g. ``info["action_mask"]``,
+    shape (n, actions), beside ``info["_action_mask"]``: which sub-envs gave one)."""
+    from gymnasium.vector import AutoresetMode
+
+    mode = venv.metadata.get("autoreset_mode")
+    if mode != AutoresetMode.NEXT_STEP:  # under same-step autoreset, next_obs of a last step is already a reset's
+        raise ValueError(f"vector_transitions needs a vector env with Gymnasium's next-step autoreset "
+                         f"(metadata['autoreset_mode'] = AutoresetMode.NEXT_STEP), not {mode!r}")
+    obs, info = venv.reset(seed=seed)
     n = venv.num_envs
     starts, resetting = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
     while not budget.spent(logger.steps, logger.episodes):
-        actions = act(obs, starts)
-        next_obs, rewards, terminated, truncated, _ = venv.step(actions)
+        actions = act(obs, starts, info) if with_info else act(obs, starts)
+        next_obs, rewards, terminated, truncated, next_info = venv.step(actions)
         done = terminated | truncated
         for i in range(n):
             if resetting[i]:
                 continue  # this step reset sub-env i; its action was ignored
             yield i, Transition(obs[i], actions[i], float(rewards[i]), next_obs[i], bool(terminated[i]),
-                                bool(truncated[i]), {}, {})
+                                bool(truncated[i]), sub_info(info, i), sub_info(next_info, i))
             logger.step(float(rewards[i]), bool(done[i]), env=i)
-        starts, resetting, obs = resetting, done, next_obs
+        starts, resetting, obs, info = resetting, done, next_obs, next_info
 
 
 def run_episode(env, act: Callable[[Any, dict], Any], seed: int | None, logger=None) -> float:

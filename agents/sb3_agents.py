@@ -135,7 +135,8 @@ class SB3Agent(TorchAgent):
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         action, state = self.model.predict(obs, state, episode_start, deterministic)
-        return int(action), state
+        # A Discrete action as a plain int; any other space's (a Box's float vector) as SB3 gives it.
+        return (int(action) if isinstance(self.action_space, spaces.Discrete) else action), state
 
     def learn(self, env, budget, logger):
         from stable_baselines3.common.callbacks import BaseCallback

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium import spaces
@@ -15,11 +16,25 @@ from gymlab.agents.rollout import make_vector_env, transitions, vector_transitio
 
 
 class Episode:
-    """One finished episode, step by step: what the agent saw, did and got."""
+    """One finished episode, step by step: what the agent saw, did and got, each step's action
+    mask (None where the env gave none), and the version of the weights that chose each action."""
 
     def __init__(self):
-        self.obs, self.actions, self.rewards, self.masks = [], [], [], []
+        self.obs, self.actions, self.rewards, self.masks, self.versions = [], [], [], [], []
         self.truncated, self.last_obs = False, None  # cut by a time limit; the observation after the last step
+
+
+def allowed_actions(masks, n_actions: int) -> torch.Tensor | None:
+    """Action masks, one per row (each None, or 1 where the action is allowed), as a (rows,
+    n_actions) bool tensor; None when no row has one. A row without a mask, or whose mask allows
+    nothing, allows everything (as ``step_outputs`` reads it)."""
+    if all(m is None for m in masks):
+        return None
+    rows = np.ones((len(masks), n_actions), dtype=bool)
+    for row, m in zip(rows, masks):
+        if m is not None and np.any(m):
+            row[:] = np.asarray(m, dtype=bool)
+    return torch.as_tensor(rows)
 
 
 class TorchAgent(Agent):
@@ -39,6 +54,10 @@ class TorchAgent(Agent):
         check_observation_space(observation_space, "mlp")
 
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
+        for what, space in (("observation", observation_space), ("action", action_space)):
+            if isinstance(space, spaces.Discrete) and space.start != 0:  # the networks number them from 0
+                raise SpaceError(f"{self.name}: its network numbers {what}s from 0, so it needs a Discrete {what} "
+                                 f"space that starts at 0, not {space} (the tabular agent q takes any start)")
         super().__init__(observation_space, action_space, config, seed)
         torch.set_num_threads(max(1, getattr(self.config, "threads", 1)))
         torch.manual_seed(seed)  # the networks' initial weights come from the seed too
@@ -79,37 +98,57 @@ class TorchAgent(Agent):
             out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
         return out, state
 
-    def episode_batches(self, env, budget, logger, net, choose):
+    def episode_batches(self, env, budget, logger, net, choose, version=None):
         """``play_episodes`` gathered into lists of ``config.batch_episodes`` finished episodes,
         played ``config.num_envs`` at a time: what an agent that learns from whole episodes
-        updates on."""
+        updates on (between batches, with ``version`` counting its updates: see ``play_episodes``)."""
         batch = []
-        for episode in self.play_episodes(env, budget, logger, net, choose, self.config.num_envs):
+        for episode in self.play_episodes(env, budget, logger, net, choose, self.config.num_envs, version):
             batch.append(episode)
             if len(batch) == self.config.batch_episodes:
                 yield batch
                 batch = []
 
-    def play_episodes(self, env, budget, logger, net, choose, num_envs: int = 1):
-        """Play until ``budget`` is spent, yielding each finished ``Episode``. With one env the
-        agent acts through ``predict``; with ``num_envs`` > 1, copies of ``env`` run side by side
-        and ``choose(outputs)`` turns ``net``'s batched outputs into actions (one forward pass a
-        step). A recurrent ``net``'s memory starts afresh with every episode."""
-        memory = None
+    def play_episodes(self, env, budget, logger, net, choose, num_envs: int = 1, version=None):
+        """Play until ``budget`` is spent, yielding each finished ``Episode``: ``choose(outputs)``
+        turns ``net``'s outputs for a batch of observations (actions an env's ``action_mask``
+        forbids at -inf) into actions, and the episode records them as chosen, while a Box action
+        reaches the env clipped to its bounds. With ``num_envs`` > 1, copies of ``env`` run side
+        by side (one forward pass a step). A recurrent ``net``'s memory starts afresh with every
+        episode.
+
+        ``version()`` (e.g. the number of updates so far) names the weights that choose each
+        action. An episode begun under older weights than those in use when it ends (one still
+        running at an update, with several envs) is played out, and its steps and return are
+        logged and spent from the budget, but it is not yielded: whoever updates on these
+        episodes learns only from what its current weights played (on-policy)."""
+        version = version or (lambda: 0)
+        memory, chosen_by, dropped = None, 0, 0
+        box = isinstance(env.action_space, spaces.Box)
         if num_envs > 1:
-            def act(obs, starts):
-                nonlocal memory
+            def act(obs, starts, info):
+                nonlocal memory, chosen_by
                 with torch.no_grad():
                     out, memory = net(obs, memory, starts if memory is not None else None)
+                mask = info.get("action_mask")
+                if mask is not None:
+                    given = info.get("_action_mask", np.ones(len(mask), dtype=bool))
+                    allowed = allowed_actions([m if g else None for m, g in zip(mask, given)], out.shape[1])
+                    out = out.masked_fill(~allowed, -torch.inf)
+                chosen_by = version()
                 return choose(out)
 
-            steps = vector_transitions(make_vector_env(env, num_envs), act, budget, logger, seed=self.seed)
+            venv = make_vector_env(env, num_envs)
+            venv = gym.wrappers.vector.ClipAction(venv) if box else venv
+            steps = vector_transitions(venv, act, budget, logger, seed=self.seed, with_info=True)
         else:
             def policy(obs, info):
-                nonlocal memory
-                action, memory = self.predict(obs, memory, action_mask=info.get("action_mask"))
-                return action
+                nonlocal memory, chosen_by
+                out, memory = self.step_outputs(net, obs, memory, None, info.get("action_mask"))
+                chosen_by = version()
+                return choose(torch.from_numpy(out)[None])[0]
 
+            env = gym.wrappers.ClipAction(env) if box else env
             steps = ((0, t) for t in transitions(env, policy, budget, logger, seed=self.seed))
         episodes = {}
         for i, t in steps:
@@ -118,8 +157,14 @@ class TorchAgent(Agent):
             episode.actions.append(t.action)
             episode.rewards.append(t.reward)
             episode.masks.append(t.info.get("action_mask"))
+            episode.versions.append(chosen_by)
             if t.terminated or t.truncated:
                 episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
                 if num_envs == 1:
                     memory = None  # the next episode starts with a clear memory
-                yield episodes.pop(i)
+                episode = episodes.pop(i)
+                if episode.versions[0] == version():
+                    yield episode
+                else:  # begun under weights an update has since replaced: off-policy now
+                    dropped += 1
+                    logger.log("charts/dropped_episodes", dropped)

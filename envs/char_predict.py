@@ -61,7 +61,7 @@ class CharPredictEnv(FrameRendering, gym.Env):
       each character green where it was predicted, red where it was not).
 
     >>> import gymnasium as gym
-    >>> import envs
+    >>> import gymlab
     >>> env = gym.make("gymlab/CharPredict-v0", length=5)
     >>> obs, info = env.reset(seed=0)
     >>> obs2, reward, terminated, truncated, info = env.step(obs)   # "the same again"

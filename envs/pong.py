@@ -11,6 +11,8 @@ Play it yourself (arrow keys, Esc quits):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import gymnasium as gym
 from gymnasium import spaces
@@ -19,6 +21,7 @@ from gymlab.envs import pong_engine as engine
 from gymlab.envs._window import FrameRendering
 
 OBS_TYPES = ("features", "pixels")
+OPPONENTS = ("scripted", "external")
 
 
 def observation_space(obs_type: str) -> spaces.Box:
@@ -27,13 +30,47 @@ def observation_space(obs_type: str) -> spaces.Box:
     return spaces.Box(0, 255, shape=(engine.PIXELS, engine.PIXELS, 1), dtype=np.uint8)
 
 
-def check_arguments(obs_type: str, difficulty: float, points_to_win: int) -> None:
-    if obs_type not in OBS_TYPES:
-        raise ValueError(f"obs_type must be one of {OBS_TYPES}, got {obs_type!r}")
-    if not 0.0 <= difficulty <= 1.0:
-        raise ValueError(f"difficulty must be in [0, 1], got {difficulty!r}")
-    if int(points_to_win) != points_to_win or points_to_win < 1:
-        raise ValueError(f"points_to_win must be a positive whole number, got {points_to_win!r}")
+@dataclass(frozen=True)
+class PongSettings:
+    """The game's arguments, defined and checked once for both ``PongEnv`` and ``PongVectorEnv``:
+    each env takes every field as a keyword argument of the same name, defaulting to the value
+    here (``render_mode`` aside, which each env checks against its own ``metadata``)."""
+
+    obs_type: str = "features"  # "features" or "pixels"
+    difficulty: float = 0.5     # the scripted opponent, from 0 to 1
+    points_to_win: int = 21
+    opponent: str = "scripted"  # or "external": the left paddle obeys ``opponent_action``
+
+    def __post_init__(self):
+        if self.obs_type not in OBS_TYPES:
+            raise ValueError(f"obs_type must be one of {OBS_TYPES}, got {self.obs_type!r}")
+        if not _number_between(self.difficulty, 0.0, 1.0):
+            raise ValueError(f"difficulty must be a number in [0, 1], got {self.difficulty!r}")
+        if not _whole_number(self.points_to_win) or self.points_to_win < 1:
+            raise ValueError(f"points_to_win must be a positive whole number, got {self.points_to_win!r}")
+        if self.opponent not in OPPONENTS:
+            raise ValueError(f"opponent must be one of {OPPONENTS}, got {self.opponent!r}")
+        object.__setattr__(self, "difficulty", float(self.difficulty))
+        object.__setattr__(self, "points_to_win", int(self.points_to_win))
+
+
+def _number_between(x, lo: float, hi: float) -> bool:
+    try:
+        return lo <= x <= hi  # False for NaN
+    except TypeError:  # not a number
+        return False
+
+
+def _whole_number(x) -> bool:
+    try:
+        return int(x) == x  # False for "3" and 1.5
+    except (TypeError, ValueError, OverflowError):  # None, NaN, infinity
+        return False
+
+
+def check_render_mode(render_mode, metadata: dict) -> None:
+    if render_mode is not None and render_mode not in metadata["render_modes"]:
+        raise ValueError(f"render_mode must be one of {metadata['render_modes']}, got {render_mode!r}")
 
 
 class PongEnv(FrameRendering, gym.Env):
@@ -110,8 +147,13 @@ class PongEnv(FrameRendering, gym.Env):
       paddle obeys ``env.unwrapped.opponent_action`` (0, 1, 2), set before each
       step, so a person or a second policy can play it.
 
+    The vector env (``gym.make_vec("gymlab/Pong-v0", num_envs=N)``, see
+    ``pong_vector``) takes the same arguments and refuses the same values (one
+    definition, ``PongSettings``), plus ``num_envs`` and ``max_episode_steps``;
+    it renders only ``"rgb_array"``.
+
     >>> import gymnasium as gym
-    >>> import envs
+    >>> import gymlab
     >>> env = gym.make("gymlab/Pong-v0", points_to_win=1)
     >>> obs, info = env.reset(seed=0)
     >>> obs.shape, obs.dtype
@@ -133,21 +175,20 @@ class PongEnv(FrameRendering, gym.Env):
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 30}
     window_title = "gymlab: Pong"
 
-    def __init__(self, render_mode: str | None = None, obs_type: str = "features", difficulty: float = 0.5,
-                 points_to_win: int = 21, opponent: str = "scripted"):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
-        check_arguments(obs_type, difficulty, points_to_win)
-        if opponent not in ("scripted", "external"):
-            raise ValueError(f"opponent must be 'scripted' or 'external', got {opponent!r}")
+    def __init__(self, render_mode: str | None = None, obs_type: str = PongSettings.obs_type,
+                 difficulty: float = PongSettings.difficulty, points_to_win: int = PongSettings.points_to_win,
+                 opponent: str = PongSettings.opponent):
+        check_render_mode(render_mode, self.metadata)
+        self.settings = PongSettings(obs_type, difficulty, points_to_win, opponent)
         self.render_mode, self.obs_type = render_mode, obs_type
-        self.difficulty, self.points_to_win = difficulty, int(points_to_win)
+        self.difficulty, self.points_to_win = self.settings.difficulty, self.settings.points_to_win
         self.observation_space = observation_space(obs_type)
         self.action_space = spaces.Discrete(3)
         self.opponent_action = engine.STAY
-        self._s = engine.new_courts(1, difficulty, self.points_to_win, scripted=opponent == "scripted")
+        self._s = engine.new_courts(1, self.difficulty, self.points_to_win, scripted=opponent == "scripted")
         self._serves = engine.new_serves(1)
-        self._actions = np.zeros((1, 2), dtype=np.int64)
+        self._agent_action = np.zeros(1, dtype=np.int64)
+        self._opponent_action = np.zeros(1, dtype=np.int64)
         self._features = np.zeros((1, engine.N_FEATURES), dtype=np.float32)
         self._frames = np.zeros((1, engine.PIXELS, engine.PIXELS, 1), dtype=np.uint8)
 
@@ -175,9 +216,10 @@ class PongEnv(FrameRendering, gym.Env):
     def step(self, action):
         if action not in (0, 1, 2):  # cheaper than Discrete.contains, and numpy integers pass too
             raise ValueError(f"action must be 0 (stay), 1 (up) or 2 (down), got {action!r}")
-        self._actions[0, 0] = action
-        self._actions[0, 1] = self.opponent_action
-        restock, _ = engine.step_courts(self._s, self._serves, self._actions, self._features)
+        self._agent_action[0] = action
+        self._opponent_action[0] = self.opponent_action
+        restock, _, _ = engine.step_courts(self._s, self._serves, self._agent_action, self._opponent_action,
+                                           self._features)
         if restock:
             engine.draw_serves(self._s, self._serves, 0, self.np_random)
         if self.render_mode == "human":

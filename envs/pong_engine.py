@@ -150,13 +150,18 @@ def _bounce_off_paddle(s, i, y_hit, paddle_y, ball_x, away):
 
 
 @njit(cache=True)
-def step_courts(s, serves, actions, obs):
-    """Advance every court one step. ``actions[i] = (agent, opponent)``; the opponent's
-    action is used only on courts that are not scripted. Writes ``s[:, REWARD]``
+def step_courts(s, serves, agent, opponent, obs):
+    """Advance every court one step. ``agent[i]`` is court i's agent action, ``opponent[i]``
+    its opponent's, used only on courts that are not scripted. Writes ``s[:, REWARD]``
     (+1 the agent scored, -1 the opponent did), ``s[:, DONE]`` (a side won: terminated),
     ``s[:, TRUNC]`` (the time limit) and the features ``obs``. A court that ended is left
-    alone (reward 0) until it is reset. Returns (courts out of serves, games ended), to
-    tell the caller whether it has serves to draw or courts to reset."""
+    alone (reward 0) until it is reset. Returns (courts out of serves, games ended, the
+    first court whose agent action is not 0, 1 or 2), to tell the caller whether it has
+    serves to draw, courts to reset, or an action to refuse: given one (-1 when none),
+    no court has moved."""
+    for i in range(s.shape[0]):  # checked here, before any court moves, where it costs nothing
+        if agent[i] < STAY or agent[i] > DOWN:
+            return 0, 0, i
     n_restock, n_ended = 0, 0
     for i in range(s.shape[0]):
         if s[i, SKIP] != 0.0:
@@ -164,7 +169,7 @@ def step_courts(s, serves, actions, obs):
             continue
         bx, by, vx, vy = s[i, BX], s[i, BY], s[i, VX], s[i, VY]
         # The paddles.
-        s[i, AY] = _move_paddle(s[i, AY], actions[i, 0], PADDLE_SPEED)
+        s[i, AY] = _move_paddle(s[i, AY], agent[i], PADDLE_SPEED)
         if s[i, SCRIPTED] != 0.0:
             # Follow the ball once it heads this way and is within reach, aiming to meet it off
             # centre (a different spot each hit) for an angled return; else drift to the middle.
@@ -175,7 +180,7 @@ def step_courts(s, serves, actions, obs):
             move = min(max(target - s[i, OY], -s[i, OPP_SPEED]), s[i, OPP_SPEED])
             s[i, OY] = min(max(s[i, OY] + move, PADDLE_HALF), 1.0 - PADDLE_HALF)
         else:
-            s[i, OY] = _move_paddle(s[i, OY], actions[i, 1], PADDLE_SPEED)
+            s[i, OY] = _move_paddle(s[i, OY], opponent[i], PADDLE_SPEED)
         # The ball flies, and bounces off the top and bottom walls.
         nx, ny = bx + vx, _reflect(by + vy)
         s[i, BX], s[i, BY] = nx, ny
@@ -208,7 +213,7 @@ def step_courts(s, serves, actions, obs):
             s[i, SKIP] = 1.0
             n_ended += 1
         write_features(s, i, obs)
-    return n_restock, n_ended
+    return n_restock, n_ended, -1
 
 
 @njit(cache=True)

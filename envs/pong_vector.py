@@ -8,6 +8,13 @@ as Gymnasium's own vector envs seed their sub-envs: so court i plays exactly
 the game that ``gym.make("gymlab/Pong-v0")`` reset with ``seed + i`` plays, under
 Gymnasium's next-step autoreset (the step after an episode ends resets that
 court, ignores its action and returns reward 0).
+
+It takes every argument the single env takes, with the same defaults, and
+refuses the same values (both build a ``PongSettings``), plus ``num_envs`` and
+``max_episode_steps`` (``None``: no time limit; ``gym.make_vec`` passes the
+registered 10 000, and ``agents.rollout.make_vector_env`` the single env's own).
+With ``opponent="external"``, ``opponent_action`` (one action, or one per court)
+moves every court's left paddle, set before each step.
 """
 
 from __future__ import annotations
@@ -19,28 +26,39 @@ from gymnasium.vector.utils import batch_space
 from gymnasium import spaces
 
 from gymlab.envs import pong_engine as engine
-from gymlab.envs.pong import check_arguments, observation_space
+from gymlab.envs.pong import PongSettings, check_render_mode, observation_space
 
 _NONE = np.zeros(0, dtype=np.int64)
+_INT64 = _NONE.dtype
 
 
 class PongVectorEnv(VectorEnv):
+    """``num_envs`` Pong courts; see the module docstring, and ``PongEnv`` for the game."""
+
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
-    def __init__(self, num_envs: int = 1, max_episode_steps: int = 10_000, render_mode: str | None = None,
-                 obs_type: str = "features", difficulty: float = 0.5, points_to_win: int = 21):
-        check_arguments(obs_type, difficulty, points_to_win)
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+    def __init__(self, num_envs: int = 1, max_episode_steps: int | None = 10_000, render_mode: str | None = None,
+                 obs_type: str = PongSettings.obs_type, difficulty: float = PongSettings.difficulty,
+                 points_to_win: int = PongSettings.points_to_win, opponent: str = PongSettings.opponent):
+        check_render_mode(render_mode, self.metadata)
+        self.settings = PongSettings(obs_type, difficulty, points_to_win, opponent)
+        if not _positive_int(num_envs):
+            raise ValueError(f"num_envs must be a positive whole number, got {num_envs!r}")
+        if max_episode_steps is not None and not _positive_int(max_episode_steps):
+            raise ValueError(f"max_episode_steps must be a positive whole number or None (no limit), "
+                             f"got {max_episode_steps!r}")
         self.num_envs, self.render_mode, self.obs_type = num_envs, render_mode, obs_type
         self.single_observation_space = observation_space(obs_type)
         self.single_action_space = spaces.Discrete(3)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
-        self._s = engine.new_courts(num_envs, difficulty, int(points_to_win), scripted=True,
-                                    max_steps=max_episode_steps or 0)
+        self._external = opponent == "external"
+        self.opponent_action = engine.STAY  # the left paddles' actions with an external opponent
+        self._s = engine.new_courts(num_envs, self.settings.difficulty, self.settings.points_to_win,
+                                    scripted=not self._external, max_steps=max_episode_steps or 0)
         self._serves = engine.new_serves(num_envs)
-        self._actions = np.zeros((num_envs, 2), dtype=np.int64)
+        self._opponent_actions = np.zeros(num_envs, dtype=np.int64)
+        self._action_shape = (num_envs,)
         self._features = np.zeros((num_envs, engine.N_FEATURES), dtype=np.float32)
         self._frames = np.zeros((num_envs, engine.PIXELS, engine.PIXELS, 1), dtype=np.uint8)
         self._rngs: list[np.random.Generator] | None = None
@@ -76,9 +94,21 @@ class PongVectorEnv(VectorEnv):
     def step(self, actions):
         if self._rngs is None:
             raise RuntimeError("call reset() before step()")
-        self._actions[:, 0] = actions
+        # The engine takes the actions as they come and refuses any but 0, 1 and 2 itself, before
+        # moving a court: no copy and no numpy pass over them, as a step of 16 courts takes only
+        # a few microseconds. Anything but int64 (float, int32, ...) is converted first.
+        if type(actions) is not np.ndarray:
+            actions = np.asarray(actions)
+        if actions.shape != self._action_shape:
+            raise ValueError(f"step needs one action per court ({self.num_envs}), got shape {actions.shape}")
+        if actions.dtype is not _INT64:
+            actions = _whole_numbers(actions)
+        if self._external:
+            self._opponent_actions[:] = self.opponent_action
         s, rngs = self._s, self._rngs
-        restock, ended = engine.step_courts(s, self._serves, self._actions, self._features)
+        restock, ended, bad = engine.step_courts(s, self._serves, actions, self._opponent_actions, self._features)
+        if bad >= 0:  # the engine refused it before moving any court
+            _refuse(actions, bad)
         if restock:
             engine.refill_serves(s, self._serves, rngs)
         for i in self._to_reset:  # next-step autoreset: courts that ended last step start again
@@ -91,3 +121,25 @@ class PongVectorEnv(VectorEnv):
         if self.render_mode == "rgb_array":
             return tuple(engine.draw_rgb(self._s, i) for i in range(self.num_envs))
         return None
+
+
+def _positive_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x >= 1
+
+
+def _refuse(actions: np.ndarray, i: int):
+    raise ValueError(f"action must be 0 (stay), 1 (up) or 2 (down), got {actions[i].item()!r} (court {i})")
+
+
+def _whole_numbers(actions: np.ndarray) -> np.ndarray:
+    """``actions`` as int64, refusing any that is not a whole number (1.0 passes, as in the single env)."""
+    try:
+        with np.errstate(invalid="ignore"):  # NaN, infinity: refused below
+            whole = actions.astype(np.int64)
+    except (TypeError, ValueError):
+        raise ValueError(f"actions must be 0 (stay), 1 (up) or 2 (down), got {actions!r}") from None
+    if actions.dtype.kind not in "iu":
+        mismatch = np.flatnonzero(whole != actions)
+        if mismatch.size:
+            _refuse(actions, int(mismatch[0]))
+    return whole

@@ -62,7 +62,7 @@ class RecallEnv(FrameRendering, gym.Env):
       observation drawn as a 96x96 picture, with the time step as a bar).
 
     >>> import gymnasium as gym
-    >>> import envs
+    >>> import gymlab
     >>> env = gym.make("gymlab/Recall-v0", delay=2)
     >>> obs, info = env.reset(seed=0)
     >>> symbol = int(obs[:4].argmax())

@@ -78,7 +78,7 @@ class RoomsEnv(FrameRendering, gym.Env):
     - ``start_room``: ``None`` for a random start, or a room 0-5.
 
     >>> import gymnasium as gym
-    >>> import envs
+    >>> import gymlab
     >>> env = gym.make("gymlab/Rooms-v0")
     >>> obs, info = env.reset(seed=0, options={"start_room": 1})
     >>> obs, info["action_mask"].tolist()

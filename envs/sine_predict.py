@@ -65,7 +65,7 @@ class SinePredictEnv(FrameRendering, gym.Env):
       the predictions in red).
 
     >>> import gymnasium as gym
-    >>> import envs
+    >>> import gymlab
     >>> env = gym.make("gymlab/SinePredict-v0", length=3)
     >>> obs, info = env.reset(seed=0)
     >>> obs2, reward, terminated, truncated, info = env.step(obs)   # "no change"

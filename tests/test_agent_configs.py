@@ -65,7 +65,7 @@ FLOAT_RANGES = {  # field -> accepted (finite) values; NaN and infinities are re
     "exploration_initial_eps": UNIT, "exploration_final_eps": UNIT, "per_beta": UNIT, "gae_lambda": UNIT,
     "tau": _open_closed(0, 1), "alpha": _open_closed(0, 1),
     "sigma": ABOVE_0, "clip_range": ABOVE_0,
-    "per_alpha": AT_LEAST_0, "entropy_coef": AT_LEAST_0, "value_coef": AT_LEAST_0, "ent_coef": AT_LEAST_0,
+    "per_alpha": UNIT, "entropy_coef": AT_LEAST_0, "value_coef": AT_LEAST_0, "ent_coef": AT_LEAST_0,
     "vf_coef": AT_LEAST_0, "max_grad_norm": AT_LEAST_0,
     "forget_bias": _closed(-20, 20), "log_std_init": _closed(-20, 20),
 }

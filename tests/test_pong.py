@@ -68,7 +68,7 @@ def _court_heading_right(offset, speed=0.03):
 @pytest.mark.parametrize("offset", [-0.9, -0.5, 0.0, 0.5, 0.9])
 def test_bounce_angle_follows_where_the_ball_hits_and_the_rally_speeds_up(offset):
     s, serves = _court_heading_right(offset)
-    E.step_courts(s, serves, np.zeros((1, 2), np.int64), np.zeros((1, 6), np.float32))
+    E.step_courts(s, serves, np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros((1, 6), np.float32))
     assert s[0, E.VX] < 0  # sent back
     speed = np.hypot(s[0, E.VX], s[0, E.VY])
     assert speed == pytest.approx(0.03 * E.SPEEDUP)
@@ -79,7 +79,7 @@ def test_a_miss_is_a_point_for_the_opponent():
     s, serves = _court_heading_right(1.5)  # above the paddle
     obs = np.zeros((1, 6), np.float32)
     for _ in range(10):
-        E.step_courts(s, serves, np.zeros((1, 2), np.int64), obs)
+        E.step_courts(s, serves, np.zeros(1, np.int64), np.zeros(1, np.int64), obs)
         if s[0, E.REWARD]:
             break
     assert s[0, E.REWARD] == -1 and s[0, E.PTS_OPP] == 1

@@ -6,6 +6,7 @@ import os
 import gymnasium as gym
 import numpy as np
 import pytest
+from gymnasium import spaces
 
 from gymlab import envs  # noqa: F401
 from gymlab.agents import CheckpointError, SpaceError, hyperparams
@@ -146,3 +147,42 @@ def test_refuses_continuous_spaces():
     env = gym.make("CartPole-v1")
     with pytest.raises(SpaceError, match="Discrete observation space.*Box"):
         QLearning(env.observation_space, env.action_space)
+
+
+class ShiftedChain(gym.Env):
+    """A corridor of rooms 1-4 (spaces that start at 1, not 0): action 1 goes left, 2 right;
+    room 1 has a wall on its left (masked); entering room 4 ends the episode with +1.
+    Like FrozenLake it publishes ``P[s][a]``, keyed by the states and actions themselves."""
+
+    def __init__(self):
+        self.observation_space = spaces.Discrete(4, start=1)
+        self.action_space = spaces.Discrete(2, start=1)
+        self.P = {s: {a: [(1.0, s2, float(s2 == 4), s2 == 4)]
+                      for a, s2 in ((1, max(s - 1, 1)), (2, min(s + 1, 4)))} for s in range(1, 4)}
+        self.P[4] = {a: [(1.0, 4, 0.0, True)] for a in (1, 2)}
+
+    def action_mask(self, s):
+        return np.array([s != 1, True], dtype=np.int8)  # {1: [0, 1], 2: [1, 1], ...}[s] would do too
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.s = 1
+        return self.s, {"action_mask": self.action_mask(self.s)}
+
+    def step(self, action):
+        assert self.action_space.contains(action), action
+        _, self.s, reward, terminated = self.P[self.s][action][0]
+        return self.s, reward, terminated, False, {"action_mask": self.action_mask(self.s)}
+
+
+def test_spaces_that_start_at_one():
+    env = gym.wrappers.TimeLimit(ShiftedChain(), 20)
+    agent = QLearning(env.observation_space, env.action_space, QConfig(learning_rate=1.0, gamma=0.9), seed=0)
+    agent.learn(env, Budget(steps=500), RunLogger(progress=False))
+    assert all(agent.predict(s, deterministic=True)[0] == 2 for s in (1, 2, 3))  # always right
+    returns, lengths = evaluate(agent, env, 2, seed=0)
+    assert list(returns) == [1.0, 1.0] and list(lengths) == [3, 3]
+    figures, lines = agent.report(env)
+    assert figures["greedy_routes"] == {"1": [1, 2, 3, 4], "2": [2, 3, 4], "3": [3, 4], "4": [4, 4]}
+    assert "  1 -> 2 -> 3 -> 4" in lines
+    assert any("row = state 1-4, column = action 1-2" in line for line in lines)

@@ -61,3 +61,90 @@ def test_n_step_truncation_still_bootstraps():
     out = ns.push(0, 0, 1.0, 1, terminated=False, truncated=False)
     out += ns.push(1, 1, 1.0, 2, terminated=False, truncated=True)
     assert [o[4] for o in out] == [pytest.approx(g ** 2), pytest.approx(g)]  # cut by a time limit: s' has a value
+
+
+# ------------------------------------------------------------------ issue 10: weights over the whole buffer
+def filled(priorities, capacity=None, alpha=1.0, seed=0):
+    buf = PrioritizedReplayBuffer(capacity or len(priorities), (1,), np.float32, 2, False,
+                                  np.random.default_rng(seed), alpha=alpha)
+    for i in range(len(priorities)):
+        buf.add(np.array([i]), 0, 0.0, np.array([i]), 0.99)
+    buf.update_priorities(np.arange(len(priorities)), np.asarray(priorities) - buf.eps)
+    return buf
+
+
+def test_importance_weights_are_normalised_by_the_smallest_priority_in_the_buffer():
+    """w_i = (N P(i))^-beta / max_j (N P(j))^-beta, the max over the whole buffer: that of the least
+    likely transition (Schaul et al. 2016), not of the batch. By hand, alpha = 1, beta = 1/2:
+    p = 1, 2, 4, 8 (total 15), so w_i = (p_i / 1)^-1/2 whichever items the batch holds."""
+    buf = filled([1.0, 2.0, 4.0, 8.0])
+    by_hand = {0: 1.0, 1: 2 ** -0.5, 2: 0.5, 3: 8 ** -0.5}
+    for _ in range(50):
+        batch = buf.sample(1, beta=0.5)  # one item: normalised by the batch, its weight would be 1
+        assert batch.weights[0] == pytest.approx(by_hand[int(batch.index[0])], rel=1e-5)
+    # alpha = 0.5 changes P(i) to p_i^alpha / sum_k p_k^alpha: w_i = (p_i / p_min)^(-alpha beta).
+    buf = filled([1.0, 2.0, 4.0, 8.0], alpha=0.5)
+    batch = buf.sample(64, beta=1.0)
+    np.testing.assert_allclose(batch.weights, (np.array([1.0, 2.0, 4.0, 8.0])[batch.index]) ** -0.5, rtol=1e-5)
+
+
+def test_the_smallest_priority_follows_overwrites_and_updates():
+    buf = filled([0.5, 4.0, 2.0], capacity=3)
+    buf.add(np.array([9]), 0, 0.0, np.array([9]), 0.99)  # the ring overwrites item 0 (p 0.5) with p_max = 4
+    for _ in range(20):  # priorities now 4, 4, 2: the least is 2 (one item a batch, so not the batch's)
+        batch = buf.sample(1, beta=1.0)
+        assert batch.weights[0] == pytest.approx(2.0 / [4.0, 4.0, 2.0][batch.index[0]], rel=1e-5)
+    buf.update_priorities(np.array([1]), np.array([0.25 - buf.eps]))  # lowered below every other
+    for _ in range(20):
+        batch = buf.sample(1, beta=1.0)
+        assert batch.weights[0] == pytest.approx(0.25 / [4.0, 0.25, 2.0][batch.index[0]], rel=1e-5)
+
+
+# ------------------------------------------------------------------ issue 10: the sum tree finds stored items
+def test_sum_tree_find_never_lands_on_an_empty_leaf():
+    # Prefix sums 0.3, 0.6, 1.7000000000000002: rounding carries the value just below the total past
+    # item 2's interval, into the empty leaf 3; values at or past the total are clamped to the last item.
+    tree = SumTree(4)
+    tree.set(np.arange(3), np.array([0.3, 0.3, 1.1]))
+    total = tree.total
+    assert tree.find(np.array([np.nextafter(total, 0), total, 2 * total])).tolist() == [2, 2, 2]
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        capacity = int(rng.integers(2, 300))
+        size = int(rng.integers(1, capacity + 1))
+        tree = SumTree(capacity)
+        tree.set(np.arange(size), rng.random(size) ** rng.uniform(0.1, 5) * 10 ** rng.uniform(-6, 3) + 1e-300)
+        total = tree.total
+        value = np.concatenate([rng.uniform(0, total, 100), total - np.abs(rng.normal(0, 1e-12 * total, 50))])
+        index = tree.find(np.clip(value, 0, np.nextafter(total, 0)))
+        assert (index < size).all() and (tree.get(index) > 0).all()
+
+
+def test_sampled_items_are_stored_and_weighted_by_their_own_probability():
+    """Many samples over random priorities, with part of the buffer still empty: each index is a
+    stored item, and its weight is the one of P(i) = p_i^alpha / sum_k p_k^alpha."""
+    rng = np.random.default_rng(1)
+    for trial in range(30):
+        capacity = int(rng.integers(3, 200))
+        size = int(rng.integers(1, capacity + 1))
+        priorities = rng.random(size) * 10 ** rng.uniform(-3, 3, size) + 1e-3
+        buf = PrioritizedReplayBuffer(capacity, (1,), np.float32, 2, False, np.random.default_rng(trial), alpha=0.7)
+        for i in range(size):
+            buf.add(np.array([i]), 0, 0.0, np.array([i]), 0.99)
+        buf.update_priorities(np.arange(size), priorities - buf.eps)
+        p = priorities ** 0.7
+        prob = p / p.sum()
+        for _ in range(20):
+            batch = buf.sample(64, beta=0.6)
+            assert (batch.index >= 0).all() and (batch.index < size).all()
+            w = (size * prob[batch.index]) ** -0.6 / (size * prob.min()) ** -0.6
+            np.testing.assert_allclose(batch.weights, w, rtol=1e-4)
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_sampling_an_empty_buffer_is_refused(prioritized):
+    from gymlab.agents.replay import ReplayBuffer
+    cls = PrioritizedReplayBuffer if prioritized else ReplayBuffer
+    buf = cls(8, (1,), np.float32, 2, False, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="empty"):
+        buf.sample(4)

@@ -1,0 +1,238 @@
+"""REINFORCE's switches do what they say (issue 10): the Gaussian scores the action it sampled,
+the baseline is not undone by advantage normalisation, action masks reach vector rollouts, and
+an update learns only from what the current weights played."""
+
+import math
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium.vector import AutoresetMode
+
+from gymlab.agents.base import Budget
+from gymlab.agents.logger import RunLogger
+from gymlab.agents.reinforce import BASELINES, Reinforce, ReinforceConfig
+from gymlab.agents.rollout import vector_transitions
+from tiny_envs import CORRIDOR_ID
+
+
+def spy_on_updates(agent, look):
+    """Call ``look(batch)`` on every batch just before the agent updates on it."""
+    update = agent.update
+
+    def spy(batch, logger=None):
+        look(batch)
+        return update(batch, logger)
+
+    agent.update = spy
+
+
+# ------------------------------------------------------------------ 1. the Gaussian scores its raw sample
+class Bandit(gym.Env):
+    """One step; the reward is the action the env receives, which must lie in [-1, 1]."""
+
+    observation_space = gym.spaces.Box(0.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        assert -1.0 <= float(action[0]) <= 1.0, f"the env was sent {action}, outside its bounds"
+        return np.zeros(1, np.float32), float(action[0]), True, False, {}
+
+
+BANDIT_ID = "gymlab_tests/Bandit-v0"
+if BANDIT_ID not in gym.envs.registry:
+    gym.register(BANDIT_ID, entry_point=Bandit)
+
+
+def normal_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+@pytest.mark.parametrize("num_envs", [1, 4])
+def test_gaussian_reinforce_climbs_the_true_gradient_of_a_clipped_bandit(num_envs):
+    # J(mu) = E[clip(a, -1, 1)] with a ~ N(mu, sigma): dJ/dmu = P(-1 < a < 1) > 0, however far out mu is.
+    mu, sigma, n = 1.2, 0.5, 4000
+    true_slope = normal_cdf((1 - mu) / sigma) - normal_cdf((-1 - mu) / sigma)  # 0.345
+    env = gym.make(BANDIT_ID)
+    agent = Reinforce(env.observation_space, env.action_space,
+                      ReinforceConfig(baseline="none", normalize_advantages=False, batch_episodes=n,
+                                      log_std_init=math.log(sigma), num_envs=num_envs), seed=0)
+    with torch.no_grad():  # the policy's mean: the head's bias alone (its weights zero)
+        agent.pi.head.weight.zero_()
+        agent.pi.head.bias.fill_(mu)
+    slopes = []
+    update = agent.update
+
+    def spy(batch, logger=None):
+        loss = update(batch, logger)
+        slopes.append(-float(agent.pi.head.bias.grad))  # the ascent direction on mu
+        return loss
+
+    agent.update = spy
+    agent.learn(env, Budget(episodes=n), RunLogger(progress=False))
+    assert len(slopes) == 1
+    # The estimate's standard error is about 0.03 with 4000 episodes.
+    assert slopes[0] == pytest.approx(true_slope, abs=0.12), f"ascent on mu {slopes[0]:.3f}, true {true_slope:.3f}"
+    # What the agent hands a user stays inside the bounds.
+    for _ in range(50):
+        action, _ = agent.predict(np.zeros(1, np.float32))
+        assert -1.0 <= action[0] <= 1.0
+
+
+# ------------------------------------------------------------------ 2. baseline and normalisation
+def corridor_batch(episodes=8):
+    env = gym.make(CORRIDOR_ID)
+    player = Reinforce(env.observation_space, env.action_space, ReinforceConfig(batch_episodes=episodes), seed=1)
+    batches = []
+    spy_on_updates(player, batches.append)
+    player.learn(env, Budget(episodes=episodes), RunLogger(progress=False))
+    return env, batches[0]
+
+
+def after_one_update(env, batch, **config):
+    agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(**config), seed=0)
+    agent.update(batch)
+    return torch.cat([p.detach().flatten() for p in agent.pi.parameters()])
+
+
+def test_each_baseline_gives_its_own_update_under_the_defaults():
+    env, batch = corridor_batch()
+    assert ReinforceConfig().normalize_advantages  # the default this test is about
+    params = {b: after_one_update(env, batch, baseline=b) for b in BASELINES}
+    for i, a in enumerate(BASELINES):
+        for b in BASELINES[i + 1:]:
+            gap = float((params[a] - params[b]).abs().max())
+            assert gap > 1e-4, f"--baseline {a} and --baseline {b} give the same policy (max difference {gap:.1e})"
+
+
+def test_normalising_scales_the_advantage_and_leaves_the_baseline_alone():
+    env = gym.make(CORRIDOR_ID)
+    agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(baseline="none"), seed=0)
+    seen = {}
+    original = agent.dist
+
+    def spy(out):  # the advantages are what multiplies log pi in the loss: catch them through its gradient
+        d = original(out)
+        log_prob = d.log_prob
+
+        def recorded(actions):
+            lp = log_prob(actions)
+            lp.register_hook(lambda grad: seen.setdefault("advantage", -grad * grad.numel()))
+            return lp
+
+        d.log_prob = recorded
+        return d
+
+    _, batch = corridor_batch(episodes=1)
+    agent.dist = spy
+    agent.update(batch)
+    g = torch.as_tensor(agent._returns(batch[0]), dtype=torch.float32)
+    # b = 0 (no baseline), then divided by the spread: G / std(G), not centred to mean 0.
+    np.testing.assert_allclose(seen["advantage"].numpy(), (g / (g.std() + 1e-8)).numpy(), rtol=1e-4, atol=1e-5)
+
+
+# ------------------------------------------------------------------ 3. action masks with several envs
+def test_vector_rollouts_respect_action_masks_when_acting_and_learning():
+    env = gym.make("gymlab/Rooms-v0")
+    door = env.unwrapped.door.astype(bool)  # door[s, a]: action a is allowed in room s
+    agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(num_envs=4, batch_episodes=4),
+                      seed=0)
+    taken = forbidden = 0
+    masks_right = []
+
+    def look(batch):
+        nonlocal taken, forbidden
+        for ep in batch:
+            rooms, actions = np.asarray(ep.obs), np.asarray(ep.actions)
+            taken += len(actions)
+            forbidden += int((~door[rooms, actions]).sum())
+            masks_right.append(all(m is not None and np.array_equal(np.asarray(m, bool), door[s])
+                                   for s, m in zip(rooms, ep.masks)))
+
+    spy_on_updates(agent, look)
+    logger = RunLogger(progress=False)
+    entropies = []
+    log = logger.log
+    logger.log = lambda key, value, step=None: (entropies.append(value) if key == "losses/entropy" else None,
+                                                log(key, value, step))
+    agent.learn(env, Budget(steps=2000), logger)
+    assert taken > 500
+    assert forbidden == 0, f"{forbidden} of {taken} actions went through a wall"
+    assert all(masks_right), "the update did not get each step's mask"
+    # Under the masks no room offers more than 3 doors, so the entropy is at most log 3 (log 6 without).
+    assert entropies and max(entropies) <= math.log(3) + 1e-6, f"entropy {max(entropies):.3f} > log 3"
+
+
+# ------------------------------------------------------------------ 4. on-policy batches with several envs
+class Clock(gym.Env):
+    """Observes how many times it was reset or stepped before (so, in a vector env, which vector
+    step will answer this observation); episodes last 2 to 6 steps, so sub-envs fall out of step."""
+
+    observation_space = gym.spaces.Box(0.0, 1e9, (1,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def __init__(self):
+        self.ticks = -1
+
+    def _obs(self):
+        return np.array([self.ticks], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.ticks += 1
+        self.left = int(self.np_random.integers(2, 7))
+        return self._obs(), {}
+
+    def step(self, action):
+        self.ticks += 1
+        self.left -= 1
+        return self._obs(), float(action), self.left == 0, False, {}
+
+
+CLOCK_ID = "gymlab_tests/Clock-v0"
+if CLOCK_ID not in gym.envs.registry:
+    gym.register(CLOCK_ID, entry_point=Clock)
+
+
+def test_every_update_learns_only_from_what_its_weights_played():
+    env = gym.make(CLOCK_ID)
+    agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(num_envs=4, batch_episodes=3),
+                      seed=0)
+    chosen_by = []  # chosen_by[k]: how many updates the weights had when they chose vector step k's actions
+    sample = agent._sample
+
+    def tagged(out):
+        chosen_by.append(agent.updates)
+        return sample(out)
+
+    agent._sample = tagged
+    stale, used_steps = [], 0
+
+    def look(batch):
+        nonlocal used_steps
+        for ep in batch:
+            versions = {chosen_by[int(o[0])] for o in ep.obs}
+            used_steps += len(ep.obs)
+            if versions != {agent.updates}:
+                stale.append((agent.updates, sorted(versions)))
+
+    spy_on_updates(agent, look)
+    logger = RunLogger(progress=False)
+    agent.learn(env, Budget(steps=600), logger)
+    assert agent.updates >= 10
+    assert not stale, f"episodes played partly by older weights reached updates (update, versions): {stale[:3]}"
+    # The episodes left out still spent the budget and were logged.
+    assert logger.steps >= 600 and used_steps < logger.steps and sum(logger.lengths) <= logger.steps
+
+
+def test_vector_rollouts_refuse_a_same_step_autoreset():
+    venv = gym.make_vec(CORRIDOR_ID, 2, vectorization_mode="sync",
+                        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP})
+    with pytest.raises(ValueError, match="next-step autoreset"):
+        next(vector_transitions(venv, lambda obs, starts: np.ones(len(obs), dtype=np.int64), Budget(steps=8),
+                                RunLogger(progress=False), seed=0))
