@@ -294,8 +294,7 @@ def run(args, agent_cls) -> int:
                  if getattr(args, f.name) is not None}
     try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)
         if args.load is not None:
-            agent = agent_cls.load(args.load, env.observation_space, env.action_space, **overrides)
-            agent.seed = args.seed
+            agent = agent_cls.load(args.load, env.observation_space, env.action_space, seed=args.seed, **overrides)
             budget = None
         else:
             config = agent_cls.Config(**{**config_defaults, **overrides})

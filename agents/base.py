@@ -236,8 +236,10 @@ class Agent:
         checkpoint.save(path, meta, self.state_arrays())
 
     @classmethod
-    def load(cls, path, observation_space=None, action_space=None, **config_overrides) -> "Agent":
-        """Rebuild an agent from ``path``; spaces default to the ones it was trained on."""
+    def load(cls, path, observation_space=None, action_space=None, seed: int | None = None,
+             **config_overrides) -> "Agent":
+        """Rebuild an agent from ``path``; spaces default to the ones it was trained on, and its
+        random streams start from ``seed`` (default: the seed it was trained with)."""
         meta, arrays = checkpoint.load(path)
         if meta.get("agent") != cls.name:
             raise CheckpointError(f"{path} was written by agent {meta.get('agent')!r}, not {cls.name!r}", path)
@@ -264,7 +266,7 @@ class Agent:
                 f"{path} holds a network built with {as_flags({k: stored[k] for k in changed})}; "
                 f"{as_flags({k: getattr(config, k) for k in changed})} {'does' if len(changed) == 1 else 'do'} "
                 f"not fit it (leave architecture flags out when loading)", path)
-        agent = cls(*spaces_, config=config, seed=meta.get("seed", 0))
+        agent = cls(*spaces_, config=config, seed=meta.get("seed", 0) if seed is None else seed)
         try:
             agent.load_state_arrays(arrays)
         except (KeyError, ValueError) as err:

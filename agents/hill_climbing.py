@@ -15,7 +15,16 @@ no hidden layers (the default) it is a linear policy.
 The mutant plays in a network of its own: ``self.net``, the one the agent acts,
 evaluates and saves with, holds the champion at every moment, even when a
 periodic evaluation, a checkpoint or Ctrl-C comes in the middle of the
-mutant's episodes.
+mutant's episodes. A better champion is built in a spare network and swapped in
+by one reference assignment, so ``self.net`` is never half-way between two champions
+(a Ctrl-C during the update leaves the old champion whole, or the new one).
+
+The budget is looked at before each trial and before a blend's re-score (alpha < 1),
+never inside a candidate's episodes: a run overshoots its budget by at most one trial,
+i.e. by fewer than 2 x ``episodes_per_trial`` episodes (the champion's and the mutant's)
+counted from the step at which the budget runs out. If it runs out in the middle of a
+trial whose mutant wins, the blend becomes champion without its re-score
+(``champion_score`` is then None).
 """
 
 from __future__ import annotations
@@ -38,7 +47,8 @@ class HillConfig:
     hidden: tuple[int, ...] = param((), "hidden layer sizes; none: a linear policy", WIDTHS, empty=True, arch=True)
     sigma: float = param(0.5, "standard deviation of the mutation noise", "> 0")
     alpha: float = param(1.0, "how far the champion moves toward a better mutant", "(0, 1]")
-    # The budget is looked at between trials: a trial longer than this would overrun any budget.
+    # The budget is looked at before each trial (and before a blend's re-score): a run
+    # overshoots it by at most one trial, 2 x episodes_per_trial episodes.
     episodes_per_trial: int = param(3, "episodes (same seeds) each candidate plays", "[1, 10000]")
     threads: int = param(1, "torch CPU threads", THREADS)
 
@@ -61,6 +71,7 @@ class HillClimbing(TorchAgent):
         self.n_actions = int(action_space.n)
         self.net = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden))  # the champion
         self.mutant_net = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden))
+        self.spare_net = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden))  # the next champion
         with torch.no_grad():
             self.champion = torch.zeros_like(parameters_to_vector(self.net.parameters()))  # the lecture: from 0
             vector_to_parameters(self.champion, self.net.parameters())
@@ -94,9 +105,23 @@ class HillClimbing(TorchAgent):
             total += run_episode(env, act, int(seed), logger)
         return total / len(seeds)
 
+    def _crown(self, champion):
+        """Make ``champion`` (a parameter vector) the champion: written whole into the spare
+        network, which then replaces ``self.net`` in one assignment."""
+        vector_to_parameters(champion, self.spare_net.parameters())  # self.net untouched meanwhile
+        old = self.net
+        self.net = self.spare_net  # the swap: from here on the new champion, whole
+        self.spare_net = old
+        self.champion = champion
+
     def learn(self, env, budget, logger):
         c = self.config
         with torch.no_grad():
+            # After an interrupted swap (a KeyboardInterrupt caught and learn called again) the
+            # champion is whatever self.net holds, and the spare must be a network of its own.
+            if self.spare_net is self.net or self.spare_net is self.mutant_net:
+                self.spare_net = Network(self.observation_space, self.n_actions, c.policy, tuple(c.hidden))
+            self.champion = parameters_to_vector(self.net.parameters()).detach().clone()
             while not budget.spent(logger.steps, logger.episodes):
                 seeds = self.rng.integers(0, 2**31 - 1, c.episodes_per_trial)
                 noise = torch.as_tensor(self.rng.standard_normal(len(self.champion)), dtype=self.champion.dtype)
@@ -107,13 +132,12 @@ class HillClimbing(TorchAgent):
                 self.champion_score = champion_score
                 if mutant_score > champion_score:
                     # champion <- (1 - alpha) champion + alpha mutant
-                    champion = (1.0 - c.alpha) * self.champion + c.alpha * mutant
-                    vector_to_parameters(champion, self.net.parameters())
-                    self.champion = champion
+                    self._crown((1.0 - c.alpha) * self.champion + c.alpha * mutant)
                     # With alpha = 1 the champion is now the mutant, scored on these very episodes. A
-                    # blend has not played them: unknown until it plays them (its steps count).
+                    # blend has not played them: unknown until it plays them (its steps count), and
+                    # not played at all once the budget is spent (at most one trial's overshoot).
                     self.champion_score = mutant_score if c.alpha == 1.0 else None
-                    if self.champion_score is None:
+                    if self.champion_score is None and not budget.spent(logger.steps, logger.episodes):
                         self.champion_score = self.score(self.net, env, seeds, logger)
                 logger.log("charts/champion_return", champion_score)
                 logger.log("charts/mutant_return", mutant_score)

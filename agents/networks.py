@@ -51,18 +51,19 @@ def check_observation_space(space, policy: str) -> None:
 
 
 class CNN(nn.Module):
-    """Two strided convolutions and a dense layer (after Mnih et al. 2013), for (H, W, C) frames;
-    ``out_dim=None``: the convolutions alone (``out_dim`` is then the flattened features' size)."""
+    """Two strided convolutions and dense layers of the ``hidden`` sizes (after Mnih et al. 2013),
+    for (H, W, C) frames; ``hidden=()``: the convolutions alone (``out_dim`` is then the
+    flattened features' size)."""
 
-    def __init__(self, shape: tuple[int, int, int], out_dim: int | None = 256):
+    def __init__(self, shape: tuple[int, int, int], hidden: tuple[int, ...] = (256,)):
         super().__init__()
         h, w, c = shape
         self.convs = nn.Sequential(nn.Conv2d(c, 16, 8, stride=4), nn.ReLU(), nn.Conv2d(16, 32, 4, stride=2), nn.ReLU(),
                                    nn.Flatten())
         with torch.no_grad():
             n = self.convs(torch.zeros(1, c, h, w)).shape[1]
-        self.dense = nn.Sequential(nn.Linear(n, out_dim), nn.ReLU()) if out_dim is not None else nn.Identity()
-        self.out_dim = out_dim if out_dim is not None else n
+        self.dense = mlp([n, *hidden], nn.ReLU, nn.ReLU) if hidden else nn.Identity()
+        self.out_dim = hidden[-1] if hidden else n
 
     def forward(self, x):  # x: (B, H, W, C) floats
         return self.dense(self.convs(x.permute(0, 3, 1, 2)))
@@ -102,11 +103,13 @@ class Network(nn.Module):
             raise SpaceError(f"frame differences need image observations, not {short_space(observation_space)}")
         recurrent = policy in ("lstm", "gru")
         body_hidden, stream_hidden = tuple(hidden), ()
+        if policy == "cnn" and not body_hidden:
+            body_hidden = (256,)  # a CNN always gets a dense layer
         if dueling:  # the last hidden layer goes to the streams, one copy each
-            stream_hidden = (hidden[-1] if hidden else 256,) if policy == "cnn" else tuple(hidden[-1:])
-            body_hidden = hidden if recurrent else tuple(hidden[:-1])
-        if policy == "cnn":
-            self.body = CNN(observation_space.shape, None if dueling else (hidden[-1] if hidden else 256))
+            stream_hidden = body_hidden[-1:]
+            body_hidden = body_hidden if recurrent else body_hidden[:-1]
+        if policy == "cnn":  # every hidden size is a dense layer after the convolutions
+            self.body = CNN(observation_space.shape, body_hidden)
             width = self.body.out_dim
         else:  # no hidden layers: a linear policy on the raw inputs
             n_in = self.n_obs if self.discrete_obs else int(np.prod(observation_space.shape))

@@ -13,17 +13,20 @@ the whole episode's return, the lecture's r_total) and b the baseline
 (``--baseline``): none (b = 0), the running mean of earlier batches' returns
 (``mean``; the first batch, with none before it, uses its own mean), or a
 learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
-G_t - b is then divided by its standard deviation over the batch: a per-batch
+G_t - b is then divided by its root mean square over the batch: a per-batch
 step size, which leaves the direction and what b subtracted as they were (it
 does not centre G_t - b to mean 0: that would subtract the batch's mean return,
-a baseline of its own, whatever ``--baseline`` says). An entropy bonus keeps the
+a baseline of its own, whatever ``--baseline`` says; and unlike the standard
+deviation, the root mean square of a batch whose G_t - b are all equal is not
+near 0, so the step cannot blow up). An entropy bonus keeps the
 policy from collapsing early. Recurrent policies (``--policy lstm|gru``) carry
 their hidden state through an episode and start it afresh at each reset.
 A time-limit truncation ends the return there (REINFORCE has nothing to
 bootstrap from); with a value baseline, the return is topped up with V(s_T).
 With ``--num-envs`` > 1 an update learns only from episodes its weights played
-from the start: those still running at an update are played out (their steps
-count) and left out.
+from the start, and takes from each env the first episodes it began (never the
+first to finish, which would favour short ones): see
+``TorchAgent.episode_batches``.
 
 Discrete actions: a softmax over the network's outputs (over the allowed ones,
 where the env gives ``info["action_mask"]``, in acting and in the update alike).
@@ -63,7 +66,7 @@ class ReinforceConfig:
     baseline: str = param("mean", "b: none, mean (running mean of earlier batches' returns) or value (learned V(s))",
                           choices=BASELINES)
     reward_to_go: bool = param(True, "weight each step by the return from it on")
-    normalize_advantages: bool = param(True, "divide G - b by its standard deviation over the batch (a step size; "
+    normalize_advantages: bool = param(True, "divide G - b by its root mean square over the batch (a step size; "
                                              "it does not centre it, so b stays the only thing subtracted)")
     entropy_coef: float = param(0.0, "weight of the entropy bonus", ">= 0")
     value_coef: float = param(0.5, "weight of the value loss (baseline=value)", ">= 0")
@@ -211,8 +214,8 @@ class Reinforce(TorchAgent):
             advantage = g - self.mean_return  # G_t - b
         else:
             advantage = g
-        if c.normalize_advantages and len(advantage) > 1:  # scaled, not centred: b alone is subtracted
-            advantage = advantage / (advantage.std() + 1e-8)
+        if c.normalize_advantages:  # scaled by their root mean square, not centred: b alone is subtracted
+            advantage = advantage / (advantage.pow(2).mean().sqrt() + 1e-8)  # (a std near 0 would blow up)
         # theta <- theta + eta (G_t - b) grad log pi(a_t | s_t): descend on its negative
         loss = -(logp * advantage).mean() - c.entropy_coef * entropy.mean()
         if c.baseline == "value":

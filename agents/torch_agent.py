@@ -99,15 +99,26 @@ class TorchAgent(Agent):
         return out, state
 
     def episode_batches(self, env, budget, logger, net, choose, version=None):
-        """``play_episodes`` gathered into lists of ``config.batch_episodes`` finished episodes,
-        played ``config.num_envs`` at a time: what an agent that learns from whole episodes
-        updates on (between batches, with ``version`` counting its updates: see ``play_episodes``)."""
-        batch = []
-        for episode in self.play_episodes(env, budget, logger, net, choose, self.config.num_envs, version):
-            batch.append(episode)
-            if len(batch) == self.config.batch_episodes:
-                yield batch
-                batch = []
+        """Batches of whole episodes for an agent that updates on them (``version()`` counts its
+        updates), on-policy and unbiased by episode length: each of the ``config.num_envs`` envs
+        contributes the first k = ceil(``config.batch_episodes`` / num_envs) episodes it begins
+        under the current weights, and the batch waits for all of them. An episode begun under
+        older weights (one running at an update), or past an env's k while the others finish, is
+        played out, logged and spent from the budget, but not learned from. (Taking the first
+        episodes to *finish* instead would favour short ones: a length bias, with several envs.)"""
+        version = version or (lambda: 0)
+        n = self.config.num_envs
+        k = -(-self.config.batch_episodes // n)
+        taken, dropped = [[] for _ in range(n)], 0
+        for i, episode in self.play_episodes(env, budget, logger, net, choose, n, version):
+            if episode.versions[0] == version() and len(taken[i]) < k:
+                taken[i].append(episode)
+            else:
+                dropped += 1
+                logger.log("charts/dropped_episodes", dropped)
+            if all(len(t) == k for t in taken):
+                yield [episode for t in taken for episode in t]
+                taken = [[] for _ in range(n)]
 
     def play_episodes(self, env, budget, logger, net, choose, num_envs: int = 1, version=None):
         """Play until ``budget`` is spent, yielding each finished ``Episode``: ``choose(outputs)``
@@ -117,13 +128,10 @@ class TorchAgent(Agent):
         by side (one forward pass a step). A recurrent ``net``'s memory starts afresh with every
         episode.
 
-        ``version()`` (e.g. the number of updates so far) names the weights that choose each
-        action. An episode begun under older weights than those in use when it ends (one still
-        running at an update, with several envs) is played out, and its steps and return are
-        logged and spent from the budget, but it is not yielded: whoever updates on these
-        episodes learns only from what its current weights played (on-policy)."""
+        Yields ``(env index, episode)``; ``version()`` (e.g. the number of updates so far) names
+        the weights that choose each action, kept in ``episode.versions``."""
         version = version or (lambda: 0)
-        memory, chosen_by, dropped = None, 0, 0
+        memory, chosen_by = None, 0
         box = isinstance(env.action_space, spaces.Box)
         if num_envs > 1:
             def act(obs, starts, info):
@@ -162,9 +170,4 @@ class TorchAgent(Agent):
                 episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
                 if num_envs == 1:
                     memory = None  # the next episode starts with a clear memory
-                episode = episodes.pop(i)
-                if episode.versions[0] == version():
-                    yield episode
-                else:  # begun under weights an update has since replaced: off-policy now
-                    dropped += 1
-                    logger.log("charts/dropped_episodes", dropped)
+                yield i, episodes.pop(i)

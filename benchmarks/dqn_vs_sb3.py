@@ -94,7 +94,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             for name, (agent, extra, _) in who.items():
-                summary = run_one(agent, extra, seed, args.steps, Path(tmp) / f"{agent}-{len(results[name])}-{seed}")
+                slug = name.replace(" ", "").replace("(", "-").replace(")", "")  # one directory per contestant and seed
+                summary = run_one(agent, extra, seed, args.steps, Path(tmp) / f"{slug}-{seed}")
                 results[name].append({"seed": seed, "eval_return": summary["eval"]["return_mean"],
                                       "env_steps_per_s": summary["env_steps_per_s"],
                                       "wall_time_s": summary["wall_time_s"]})

@@ -278,3 +278,31 @@ def test_a_budget_too_small_to_learn_is_said(tmp_path):
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "--learning-starts 1000" in warnings[0]
+
+
+def test_seed_reaches_a_loaded_agent(rooms_run):
+    """Found in review: --load set agent.seed but kept the random streams of the checkpoint's seed,
+    so --load CKPT --seed 7 explored with seed 0's numbers. train.py now loads with the run's seed."""
+    from gymlab import agents
+
+    _, run_dir = rooms_run  # trained with seed 7
+    for name in ("q", "dqn"):
+        path = run_dir / "checkpoint.npz"
+        if name == "dqn":
+            import gymnasium as gym
+
+            env = gym.make("CartPole-v1")
+            path = run_dir.parent / "dqn.npz"
+            agents.get("dqn")(env.observation_space, env.action_space, seed=7).save(path)
+        loaded = agents.get(name).load(path, seed=3)
+        assert loaded.seed == 3 and loaded.rng.random() == np.random.default_rng(3).random()
+    code = ("import sys, train; from gymlab import agents; seen = {}; real = agents.get('q').load\n"
+            "def spy(*a, **k):\n    agent = real(*a, **k); seen['seed'] = agent.seed; "
+            "seen['draw'] = agent.rng.random(); return agent\n"
+            "agents.get('q').load = spy\n"
+            f"assert train.main(['--load', {str(run_dir / 'checkpoint.npz')!r}, '--seed', '3', '--eval-episodes', '1', "
+            "'--no-progress', '--run-dir', sys.argv[1]]) == 0\n"
+            "import numpy as np; assert seen == {'seed': 3, 'draw': np.random.default_rng(3).random()}, seen")
+    proc = subprocess.run([sys.executable, "-c", code, str(run_dir.parent / "reseeded")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr

@@ -162,3 +162,40 @@ def test_acting_where_no_action_is_allowed():
     assert agent.predict(obs, deterministic=True, action_mask=nothing)[0] == best
     agent.epsilon = 1.0
     assert {agent.predict(obs, action_mask=nothing)[0] for _ in range(50)} == {0, 1, 2}
+
+
+@pytest.mark.parametrize("double_q", [False, True])
+def test_the_target_ignores_the_actions_the_next_mask_forbids(double_q):
+    """Found in review: no test made a forbidden action the one the unmasked max would pick. Here
+    the mask forbids exactly that action, so a target that ignored the mask would differ."""
+    agent = DQN(VECTOR, spaces.Discrete(3), DQNConfig(hidden=(16,), gamma=0.9, huber=False, double_q=double_q),
+                seed=0)
+    for group in agent.optimizer.param_groups:
+        group["lr"] = 0.0
+    obs, next_obs = random_obs(VECTOR, 2, seed=2), random_obs(VECTOR, 2, seed=7)
+    with torch.no_grad():
+        q_online_next, q_target_next = agent.q(next_obs).numpy(), agent.q_target(next_obs).numpy()
+        q_taken = agent.q(obs).numpy()[[0, 1], [0, 1]]
+    chooser = q_online_next if double_q else q_target_next
+    masks = np.ones((2, 3), dtype=bool)
+    masks[np.arange(2), chooser.argmax(axis=1)] = False  # forbid the unmasked favourite
+    allowed = [np.flatnonzero(m) for m in masks]
+    best = [a[chooser[i, a].argmax()] for i, a in enumerate(allowed)]
+    q_next = q_target_next[[0, 1], best]
+    batch = Batch(np.arange(2), obs, np.array([0, 1]), np.array([0.5, -1.0], np.float32), next_obs,
+                  np.array([0.9, 0.9], np.float32), masks, np.ones(2, np.float32))
+    y = batch.rewards + batch.discounts * q_next
+    loss = agent.update(batch, ReplayBuffer(2, (4,), np.float32, 3, True, np.random.default_rng(0))).item()
+    assert loss == pytest.approx(np.mean((y - q_taken) ** 2), rel=1e-5)
+
+
+def test_every_hidden_size_of_a_cnn_is_a_layer():
+    """Found in review: with --policy cnn only the last --hidden size was used (hidden (99, 24) built
+    the same network as (24,)). Every size is now a dense layer after the convolutions."""
+    frames = spaces.Box(0, 255, (36, 36, 1), np.uint8)
+    for dueling in (False, True):
+        one = DQN(frames, spaces.Discrete(3), DQNConfig(policy="cnn", hidden=(24,), dueling=dueling), seed=0)
+        two = DQN(frames, spaces.Discrete(3), DQNConfig(policy="cnn", hidden=(99, 24), dueling=dueling), seed=0)
+        linear = [m for m in two.q.modules() if isinstance(m, torch.nn.Linear)]
+        assert any(m.out_features == 99 for m in linear), "the 99-unit layer is missing"
+        assert sum(p.numel() for p in two.q.parameters()) != sum(p.numel() for p in one.q.parameters())

@@ -8,12 +8,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode
 
 from gymlab.agents.base import Budget
 from gymlab.agents.logger import RunLogger
 from gymlab.agents.reinforce import BASELINES, Reinforce, ReinforceConfig
 from gymlab.agents.rollout import vector_transitions
+from gymlab.agents.torch_agent import Episode
 from tiny_envs import CORRIDOR_ID
 
 
@@ -132,8 +134,9 @@ def test_normalising_scales_the_advantage_and_leaves_the_baseline_alone():
     agent.dist = spy
     agent.update(batch)
     g = torch.as_tensor(agent._returns(batch[0]), dtype=torch.float32)
-    # b = 0 (no baseline), then divided by the spread: G / std(G), not centred to mean 0.
-    np.testing.assert_allclose(seen["advantage"].numpy(), (g / (g.std() + 1e-8)).numpy(), rtol=1e-4, atol=1e-5)
+    # b = 0 (no baseline), then divided by the root mean square: G / rms(G), not centred to mean 0.
+    rms = g.pow(2).mean().sqrt()
+    np.testing.assert_allclose(seen["advantage"].numpy(), (g / (rms + 1e-8)).numpy(), rtol=1e-4, atol=1e-5)
 
 
 # ------------------------------------------------------------------ 3. action masks with several envs
@@ -236,3 +239,58 @@ def test_vector_rollouts_refuse_a_same_step_autoreset():
     with pytest.raises(ValueError, match="next-step autoreset"):
         next(vector_transitions(venv, lambda obs, starts: np.ones(len(obs), dtype=np.int64), Budget(steps=8),
                                 RunLogger(progress=False), seed=0))
+
+
+class Fork(gym.Env):
+    """The first action picks a short episode (1 step) or a long one (10 steps): a policy at
+    pi(long) = 0.5 plays long episodes half the time, and an unbiased batch holds half."""
+
+    observation_space, action_space = spaces.Box(0, 1, (1,), np.float32), spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.left = None
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.left = (9 if action == 1 else 0) if self.left is None else self.left - 1
+        return np.ones(1, np.float32), 0.0, self.left == 0, False, {}
+
+
+@pytest.mark.parametrize("num_envs,batch", [(4, 8), (8, 4), (16, 8)])
+def test_batches_are_not_biased_towards_short_episodes(num_envs, batch):
+    """Found in review: the first episodes to *finish* went into a batch, so with several envs
+    short episodes crowded out long ones (P(long) 0.06 in batches at 8 envs, 0.00 at 32, where the
+    policy played 0.5). A batch now takes the first episodes each env *begins* under its weights."""
+    if "gymlab-test/Fork-v0" not in gym.envs.registry:
+        gym.register("gymlab-test/Fork-v0", entry_point=Fork)
+    env = gym.make("gymlab-test/Fork-v0")
+    agent = Reinforce(env.observation_space, env.action_space,
+                      ReinforceConfig(num_envs=num_envs, batch_episodes=batch), seed=0)
+    with torch.no_grad():  # pi(long) = 0.5 exactly, and held there
+        agent.pi.head.weight.zero_()
+        agent.pi.head.bias.zero_()
+    seen = []
+
+    def update(episodes, logger=None):
+        seen.extend(len(ep.rewards) == 10 for ep in episodes)
+        agent.updates += 1
+        return 0.0
+
+    agent.update = update
+    agent.learn(env, Budget(steps=20_000), RunLogger(progress=False))
+    assert len(seen) >= 400
+    assert abs(np.mean(seen) - 0.5) < 0.07, f"P(long) in batches {np.mean(seen):.2f}, played 0.5"
+
+
+def test_normalising_a_batch_of_equal_advantages_does_not_blow_up():
+    """Found in review: scaled by the standard deviation, a batch whose G - b are all equal (eight
+    failures on Recall) was divided by 1e-8 (losses of -1e7). The root mean square keeps it finite."""
+    env = gym.make(CORRIDOR_ID)
+    agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(baseline="mean"), seed=0)
+    agent.mean_return, agent.updates = 0.5, 1
+    episode = Episode()
+    episode.obs, episode.actions, episode.rewards = [env.observation_space.sample()] * 3, [0, 1, 0], [0.0] * 3
+    episode.masks, episode.versions = [None] * 3, [1] * 3
+    loss = agent.update([episode] * 4)
+    assert np.isfinite(loss) and abs(loss) < 10
