@@ -23,19 +23,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from gymlab import envs
-
-
-def _variants():
-    """Every gymlab id with its default arguments, plus every alias that adds arguments."""
-    out = {(env_id, ()) for env_id in envs.gymlab_ids()}
-    for env_id, kwargs in envs.ALIASES.values():
-        if env_id.startswith(envs.NAMESPACE + "/"):
-            out.add((env_id, tuple(sorted(kwargs.items()))))
-    return sorted(out)
-
-
-VARIANTS = _variants()
-IDS = [env_id + "".join(f"[{k}={v}]" for k, v in kw) for env_id, kw in VARIANTS]
+from test_envs import IDS, VARIANTS  # every gymlab id, and every alias that adds arguments
 
 SINGLE_EXAMPLES = 40  # per variant
 VECTOR_EXAMPLES = 60
