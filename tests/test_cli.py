@@ -229,7 +229,7 @@ def test_env_kwargs_reach_the_env_and_the_checkpoint(tmp_path):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["env_kwargs"] == {"points_to_win": 1, "difficulty": 1.0}
-    assert summary["eval"]["return_mean"] in (-1.0, 1.0) or abs(summary["eval"]["return_mean"]) <= 1  # one point
+    assert abs(summary["eval"]["return_mean"]) <= 1  # games of one point (to 21, most returns are about -20)
     meta = json.loads(str(np.load(tmp_path / "a" / "checkpoint.npz")["__meta__"]))
     assert meta["env"] == "gymlab/Pong-v0" and meta["env_kwargs"] == {"points_to_win": 1, "difficulty": 1.0}
 

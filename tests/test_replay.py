@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, SumTree
+from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer, SumTree
 
 
 def test_sum_tree_sums_and_finds():
@@ -148,3 +148,13 @@ def test_sampling_an_empty_buffer_is_refused(prioritized):
     buf = cls(8, (1,), np.float32, 2, False, np.random.default_rng(0))
     with pytest.raises(ValueError, match="empty"):
         buf.sample(4)
+
+
+def test_a_slot_written_without_a_mask_allows_every_action():
+    """Found in review: a transition stored without a mask kept the mask of the slot's previous
+    occupant (the ring wraps), so its target maxed over a stale set of actions."""
+    buffer = ReplayBuffer(1, (2,), np.float32, 3, True, np.random.default_rng(0))
+    obs = np.zeros(2, np.float32)
+    buffer.add(obs, 0, 0.0, obs, 0.9, next_mask=np.array([True, False, False]))
+    buffer.add(obs, 1, 1.0, obs, 0.9)  # overwrites the one slot, with no mask
+    assert buffer.sample(1).next_masks.tolist() == [[True, True, True]]
