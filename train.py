@@ -7,6 +7,8 @@
     python train.py --env rooms --agent q --gamma 0.9          # override a hyper-parameter
     python train.py --load runs/X/checkpoint.npz               # evaluate (env and agent from the checkpoint)
     python train.py --load runs/X/checkpoint.npz --steps 500   # a new run starting from these weights
+    python train.py --resume runs/X                            # go on where run X stopped (Ctrl-C, crash)
+    python train.py --resume runs/X --steps 200000             # or train a finished run longer
     python train.py --agent q --help                           # also lists the agent's flags
 
 Installed, the same command is ``gymlab train ...`` (or ``gymlab-train ...``).
@@ -14,19 +16,28 @@ Installed, the same command is ``gymlab train ...`` (or ``gymlab-train ...``).
 Every run writes a run directory (default ``runs/<env>__<agent>__<seed>__<time>/``;
 an existing one is refused unless ``--force``): ``checkpoint.npz``,
 ``episodes.csv``, ``metrics.csv``, ``learning_curve.png``, any agent figures
-(the tabular agent's ``q_table.png``) and ``summary.json``.
+(the tabular agent's ``q_table.png``), ``summary.json`` and, for agents that can
+be resumed (all but the SB3 references), ``resume.npz``: written at each periodic
+evaluation, on Ctrl-C and at the end, it is what ``--resume`` goes on from.
+
+``--load CKPT`` and ``--resume RUN_DIR`` differ: ``--load`` takes a checkpoint's
+weights into a *new* run (a fresh optimizer, replay buffer, exploration schedule and
+counters); ``--resume`` continues the *same* run, and a run stopped and resumed ends
+with the same weights and ``summary.json`` (timings aside) as one never stopped.
 
 Exit codes: 0 done; 1 a checkpoint that cannot be read; 2 a usage error (an unknown
 env or agent, an agent that cannot act in the env, a bad flag, value or path: one
 line, nothing written); 70 an internal error (a bug; the traceback is saved as
-``crash.txt`` in the run directory); 130 interrupted (the last good checkpoint is
-kept and the partial run summarised).
+``crash.txt`` in the run directory); 130 interrupted (Ctrl-C: the run stops at
+the next step boundary, writes its checkpoint and resume state, and summarises the
+partial run; a second Ctrl-C stops at once, keeping the last periodic ones).
 """
 
 from __future__ import annotations
 
 try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any later moment
     import argparse
+    import contextlib
     import dataclasses
     import sys
     import typing
@@ -105,7 +116,12 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--force", action="store_true", help="replace an earlier run in --run-dir (refused otherwise)")
     p.add_argument("--load", type=path_arg, metavar="CKPT",
                    help="start from this checkpoint (its weights, its env unless --env is given): evaluate it, "
-                        "or train a new run from it with --steps/--episodes")
+                        "or train a new run from it with --steps/--episodes (a new run: fresh optimizer, "
+                        "replay buffer, exploration and counters; to continue a run, --resume)")
+    p.add_argument("--resume", type=path_arg, metavar="RUN_DIR",
+                   help="go on with the run in RUN_DIR exactly where it stopped (Ctrl-C, a crash, or its end: "
+                        "with a larger --steps/--episodes), from its resume.npz: its weights, optimizer, replay "
+                        "buffer, random streams, envs and counters; it ends as if never stopped")
     p.add_argument("--eval-episodes", type=number(int, lo=0, hi=1_000_000), default=10,
                    help="greedy evaluation episodes after training (default 10)")
     p.add_argument("--eval-every", type=number(int, lo=0), metavar="STEPS",
@@ -260,6 +276,9 @@ def _main(argv: list[str]) -> int:
     from gymlab.agents import CheckpointError
 
     try:
+        known, _ = build_parser(for_help=False).parse_known_args(argv)
+        if known.resume is not None and not ("-h" in argv or "--help" in argv):
+            return resume(build_parser().parse_args(argv))
         args, agent_cls, _ = parse(argv)
         return run(args, agent_cls)
     except CheckpointError as err:
@@ -319,42 +338,140 @@ def run(args, agent_cls) -> int:
         run_dir = runs.prepare_run_dir(args.run_dir, (env_name, agent_cls.name, args.seed), force=args.force)
     except runs.RunDirError as err:
         raise UsageError(str(err)) from err
-    ckpt = run_dir / "checkpoint.npz"
-    agent.env_spec = {"env": args.env if ":" in args.env else env_id, "env_kwargs": env_kwargs}
-
-    print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {args.seed}, "
-          + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(args.load)))
-    logger = RunLogger(run_dir, budget, progress=not args.no_progress, desc=f"{agent_cls.name} on {env_name}")
     eval_every = args.eval_every
     if eval_every is None:
         eval_every = budget.steps // 10 if budget is not None and budget.steps else 0
-    if eval_every > 0:
-        periodic_env = make_env(env_id, env_kwargs, args.max_episode_steps, frame_stack=args.frame_stack)
+    spec = {  # everything --resume needs to rebuild this run
+        "env": args.env if ":" in args.env else env_id, "env_id": env_id, "env_name": env_name,
+        "env_kwargs": env_kwargs, "agent": agent_cls.name, "config": dataclasses.asdict(agent.config),
+        "seed": args.seed, "budget": None if budget is None else {budget.unit: budget.total},
+        "eval_every": eval_every, "eval_episodes": args.eval_episodes, "max_episode_steps": args.max_episode_steps,
+        "frame_stack": args.frame_stack, "loaded_from": None if args.load is None else str(args.load),
+    }
+    print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {args.seed}, "
+          + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(args.load)))
+    return execute(spec, env, agent, budget, run_dir, progress=not args.no_progress, render=args.render)
+
+
+def resume(args) -> int:
+    """``--resume RUN_DIR``: rebuild the run from its resume state and go on to its budget."""
+    import gymnasium as gym
+
+    from gymlab import agents, resume as resume_state
+    from gymlab.agents.base import Budget
+
+    given = [f"--{name.replace('_', '-')}" for name, value in vars(args).items()
+             if name not in ("resume", "steps", "episodes", "no_progress") and value != _DEFAULTS.get(name)]
+    if given:
+        raise UsageError(f"--resume goes on with the run's own settings; {', '.join(given)} cannot be given with it "
+                         f"(only --steps or --episodes, to train longer, and --no-progress)")
+    run_dir = args.resume
+    if not run_dir.is_dir():
+        raise UsageError(f"--resume {run_dir}: no such run directory")
+    try:
+        meta, tree = resume_state.read(run_dir / resume_state.FILE)
+    except resume_state.ResumeError as err:
+        if not (run_dir / resume_state.FILE).exists():
+            raise UsageError(f"--resume {run_dir}: it holds no {resume_state.FILE} (a run writes one at each periodic "
+                             f"evaluation, on Ctrl-C and when it ends, for agents that can be resumed)") from err
+        raise UsageError(f"--resume {run_dir}: {err}") from err
+    spec = meta["run"]
+    agent_cls = agents.get(spec["agent"])
+    done = {"steps": tree["logger"]["steps"], "episodes": tree["logger"]["episodes"]}
+    (unit, total), = spec["budget"].items()
+    if args.steps is not None or args.episodes is not None:
+        new_unit, new_total = ("steps", args.steps) if args.steps is not None else ("episodes", args.episodes)
+        if new_unit != unit:
+            raise UsageError(f"the run's budget is in {unit}: give --{unit} to train it longer, not --{new_unit}")
+        if new_total < done[unit]:
+            raise UsageError(f"--{unit} {new_total} is less than the {done[unit]} {unit} the run has done")
+        total = new_total
+    summary = run_dir / "summary.json"
+    if done[unit] >= total and summary.is_file() and not _json(summary).get("interrupted", True):
+        raise UsageError(f"{run_dir} has finished its budget of {total} {unit}; give a larger --{unit} to train on")
+    spec["budget"] = {unit: total}
+    budget = Budget(**spec["budget"])
+    env = make_env(spec["env_id"], spec["env_kwargs"], spec["max_episode_steps"], frame_stack=spec["frame_stack"])
+    config = agent_cls.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["config"].items()})
+    agent = agent_cls(env.observation_space, env.action_space, config=config, seed=spec["seed"])
+    try:
+        agent.load_resume_state(tree["agent"])
+        agent.resume_in(env)
+    except (KeyError, ValueError, TypeError, resume_state.ResumeError, gym.error.Error) as err:
+        raise UsageError(f"--resume {run_dir}: its resume state does not fit this gymlab's {agent_cls.name!r} agent "
+                         f"or env ({type(err).__name__}: {err})") from err
+    from gymlab import runs
+
+    runs.current_run_dir = run_dir  # a crash from here on is reported in it
+    print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent_cls.name!r} on "
+          f"{spec['env_id']}, seed {spec['seed']})")
+    return execute(spec, env, agent, budget, run_dir, progress=not args.no_progress, logger_state=tree["logger"])
+
+
+def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True, render: bool = False,
+            logger_state: dict | None = None) -> int:
+    """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run."""
+    from gymlab import resume as resume_state
+    from gymlab import runs
+    from gymlab.agents.logger import RunLogger
+    from gymlab.agents.rollout import evaluate
+
+    env_id, env_kwargs, seed, agent_name = spec["env_id"], spec["env_kwargs"], spec["seed"], spec["agent"]
+    ckpt = run_dir / "checkpoint.npz"
+    agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs}
+    logger = RunLogger(run_dir, budget, progress=progress, desc=f"{agent_name} on {spec['env_name']}",
+                       resume=logger_state)
+    resumable = budget is not None and agent.resumable()
+    resume_due = False  # a periodic evaluation asks for a resume state at the next safe point
+
+    def make(render_mode=None):
+        return make_env(env_id, env_kwargs, spec["max_episode_steps"], render_mode, spec["frame_stack"])
+
+    def write_resume() -> None:
+        resume_state.write(run_dir / resume_state.FILE, {"run": spec, "step": logger.steps},
+                           {"agent": agent.resume_state(), "logger": logger.state()})
+
+    if spec["eval_every"] > 0:
+        periodic_env = make()
 
         def evaluate_and_checkpoint():
-            returns, _ = evaluate(agent, periodic_env, min(5, args.eval_episodes or 5), seed=args.seed + 2_000_000)
+            nonlocal resume_due
+            returns, _ = evaluate(agent, periodic_env, min(5, spec["eval_episodes"] or 5), seed=seed + 2_000_000)
             logger.log_eval(float(returns.mean()))
             agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
+            resume_due = resumable
 
-        logger.every(eval_every, evaluate_and_checkpoint)  # its time is not counted as training time
+        logger.every(spec["eval_every"], evaluate_and_checkpoint)  # its time is not counted as training time
     interrupted = False
-    try:
-        if budget is not None:
-            agent.learn(env, budget, logger)
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted: saving what was learned so far", file=sys.stderr)
-    finally:
-        logger.close()
+    with resume_state.DeferredInterrupt() if resumable else contextlib.nullcontext() as ctrl_c:
+        def at_safe_point():
+            nonlocal resume_due
+            if resume_due or ctrl_c.requested:
+                write_resume()
+                resume_due = False
+            if ctrl_c.requested:
+                raise KeyboardInterrupt
+
+        logger.on_safe_point = at_safe_point if resumable else None
+        try:
+            if budget is not None:
+                agent.learn(env, budget, logger)
+                if resumable:
+                    write_resume()  # at the end too: --resume RUN_DIR --steps MORE trains on
+        except KeyboardInterrupt:
+            interrupted = True
+            print("\ninterrupted: saving what was learned so far", file=sys.stderr)
+        finally:
+            logger.on_safe_point = None
+            logger.close()
     wall_time, train_time = logger.elapsed, logger.train_elapsed
     agent.save(ckpt)
 
     eval_returns, eval_lengths = [], []
-    if args.eval_episodes and not interrupted:
-        eval_env = make_env(env_id, env_kwargs, args.max_episode_steps, "human" if args.render else None,
-                            args.frame_stack)
+    if spec["eval_episodes"] and not interrupted:
+        eval_env = make("human" if render else None)
         try:
-            eval_returns, eval_lengths = evaluate(agent, eval_env, args.eval_episodes, seed=args.seed + 1_000_000)
+            eval_returns, eval_lengths = evaluate(agent, eval_env, spec["eval_episodes"], seed=seed + 1_000_000)
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -364,18 +481,17 @@ def run(args, agent_cls) -> int:
     from gymlab.agents.plots import learning_curve
 
     learning_curve(run_dir / "learning_curve.png", logger.end_steps, logger.returns, logger.lengths,
-                   f"{agent_cls.name} on {env_id} (seed {args.seed})", evals=logger.evals,
-                   final_eval=eval_returns)
+                   f"{agent_name} on {env_id} (seed {seed})", evals=logger.evals, final_eval=eval_returns)
     env.close()
 
     summary = {
-        "env": agent.env_spec["env"],
+        "env": spec["env"],
         "env_kwargs": env_kwargs,
-        "agent": agent_cls.name,
-        "seed": args.seed,
+        "agent": agent_name,
+        "seed": seed,
         "config": dataclasses.asdict(agent.config),
-        "budget": None if budget is None else {budget.unit: budget.total},
-        "loaded_from": None if args.load is None else str(args.load),
+        "budget": spec["budget"],
+        "loaded_from": spec["loaded_from"],
         "env_steps": logger.steps,
         "episodes": logger.episodes,
         "train_return_mean_last_100": _mean(logger.returns[-100:]),
@@ -402,9 +518,23 @@ def run(args, agent_cls) -> int:
         print(f"evaluation over {len(eval_returns)} episodes (deterministic actions): return "
               f"{summary['eval']['return_mean']:.2f} +- {summary['eval']['return_std']:.2f}")
     print(f"run directory: {run_dir}")
+    if interrupted and resumable and (run_dir / resume_state.FILE).is_file():
+        print(f"to go on from where it stopped: python train.py --resume {run_dir}")
     for line in report_lines:
         print(line)
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _json(path: Path) -> dict:
+    import json
+
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+_DEFAULTS = {"seed": 0, "eval_episodes": 10, "frame_stack": 1, "force": False, "render": False}  # else None
 
 
 def _budget_warning(config, budget) -> str | None:

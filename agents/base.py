@@ -11,6 +11,8 @@ into a command-line flag). It answers:
   policies (``state`` is their hidden state; ``None`` for the others);
 - ``learn(env, budget, logger)``: train in ``env`` until the budget is spent;
 - ``save(path)`` / ``load(path)``: an atomic, self-describing checkpoint;
+- ``resume_state()`` / ``load_resume_state(state)`` / ``resume_in(env)``: what
+  ``train.py --resume`` needs to go on exactly where a run stopped (optional);
 - ``report(env, run_dir)``: agent-specific figures for ``summary.json`` and
   lines to print after training (empty by default).
 
@@ -215,6 +217,26 @@ class Agent:
 
     def report(self, env, run_dir: Path | None = None) -> tuple[dict, list[str]]:
         return {}, []
+
+    # --------------------------------------------------------------- resume state
+    # ``train.py --resume`` needs an agent whose ``learn`` can stop at any safe point (between env
+    # steps: ``logger.safe_point()``) and go on there in a new process, ending as if never stopped.
+    def resume_state(self) -> dict:
+        """Everything ``learn`` is in the middle of, at a safe point: the learned numbers, the
+        optimizer's state, every random stream, counters, and the loop's own state (the env being
+        stepped, a replay buffer, episodes under way), as a tree ``gymlab.resume.pack`` can store."""
+        raise NotImplementedError(f"agent {self.name!r} cannot be resumed")
+
+    def load_resume_state(self, state: dict) -> None:
+        """Take back what ``resume_state`` gave, into an agent built with the same config and seed."""
+        raise NotImplementedError(f"agent {self.name!r} cannot be resumed")
+
+    def resume_in(self, env) -> None:
+        """Bind the restored loop to ``env`` (made as the saved run's was), before ``learn`` goes on."""
+
+    @classmethod
+    def resumable(cls) -> bool:
+        return cls.resume_state is not Agent.resume_state
 
     # --------------------------------------------------------------- checkpoints
     def state_arrays(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from torch import nn
 from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, param, require, validate
 from gymlab.agents.networks import Network
 from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
-from gymlab.agents.rollout import transitions
+from gymlab.agents.rollout import Steps
 from gymlab.agents.schedules import linear
 from gymlab.agents.torch_agent import TorchAgent
 
@@ -120,6 +120,8 @@ class DQN(TorchAgent):
         self.q_target.load_state_dict(self.q.state_dict())
         self.optimizer = adam(self.q.parameters(), c.learning_rate)
         self.epsilon = c.epsilon_start
+        self.steps = self.buffer = self.n_step = None  # the loop's state, kept between calls of learn
+        self.updates, self._resumed_loop = 0, None
 
     def modules(self):
         return {"q": self.q, "q_target": self.q_target}
@@ -140,40 +142,70 @@ class DQN(TorchAgent):
     # ---------------------------------------------------------------- learning
     def learn(self, env, budget, logger):
         c = self.config
-        buffer, n_step = None, NStep(c.n_step, c.gamma)
+        if self.steps is None or self.steps.env is not env:  # else: going on where a resume state left off
+            self.steps, self.buffer, self.n_step = Steps(env, self.seed), None, NStep(c.n_step, c.gamma)
         total = budget.total
         progress = (lambda: logger.steps) if budget.steps is not None else (lambda: logger.episodes)
-        updates, start = 0, time.perf_counter()
+        start, steps_before = time.perf_counter(), logger.steps
 
         def policy(obs, info):
             self.epsilon = linear(c.epsilon_start, c.epsilon_end, c.exploration_fraction * total, progress())
             return self.predict(obs, action_mask=info.get("action_mask"))[0]
 
-        for t in transitions(env, policy, budget, logger, seed=self.seed):
+        for t in self.steps.run(policy, budget, logger):
             next_mask = t.next_info.get("action_mask")
-            if buffer is None:  # the first step tells whether this env hands out action masks
-                buffer = self.make_buffer(env.observation_space, masks=next_mask is not None)
-            for item in n_step.push(t.obs, t.action, t.reward, t.next_obs, t.terminated, t.truncated, next_mask):
-                buffer.add(*item)
+            if self.buffer is None:  # the first step tells whether this env hands out action masks
+                self.buffer = self.make_buffer(env.observation_space, masks=next_mask is not None)
+            for item in self.n_step.push(t.obs, t.action, t.reward, t.next_obs, t.terminated, t.truncated,
+                                         next_mask):
+                self.buffer.add(*item)
             step = logger.steps + 1  # this transition's number
             # len(buffer): n-step transitions reach the buffer n - 1 steps late, even with --learning-starts 0
-            if step > c.learning_starts and step % c.train_freq == 0 and len(buffer):
+            if step > c.learning_starts and step % c.train_freq == 0 and len(self.buffer):
                 frac = min(1.0, progress() / total)
                 if c.lr_anneal:
                     for group in self.optimizer.param_groups:
                         group["lr"] = c.learning_rate * (1.0 - frac)
                 beta = c.per_beta + (1.0 - c.per_beta) * frac
                 for _ in range(c.gradient_steps):
-                    loss = self.update(buffer.sample(c.batch_size, beta), buffer)
-                    updates += 1
-                if updates % 100 < c.gradient_steps:
+                    loss = self.update(self.buffer.sample(c.batch_size, beta), self.buffer)
+                    self.updates += 1
+                if self.updates % 100 < c.gradient_steps:
                     logger.log("losses/td_loss", loss.item())
                     logger.log("losses/q_values", self.last_q_mean.mean().item())
                     logger.log("charts/epsilon", self.epsilon)
-                    logger.log("charts/SPS", logger.steps / (time.perf_counter() - start))
+                    logger.log("charts/SPS", (logger.steps - steps_before) / (time.perf_counter() - start))
             if step % c.target_update_interval == 0:
                 self.update_target()
         return self
+
+    # ---------------------------------------------------------------- resume state
+    def resume_state(self) -> dict:
+        """Beside the weights, Adam's moments and the random streams: the env being stepped, the
+        replay buffer (priorities included), the n-step window, epsilon and the update count."""
+        loop = None
+        if self.steps is not None:
+            loop = {"steps": self.steps.state(), "n_step": list(self.n_step.window),
+                    "buffer": None if self.buffer is None else self.buffer.state()}
+        return {**super().resume_state(), "epsilon": self.epsilon, "updates": self.updates, "loop": loop}
+
+    def load_resume_state(self, state: dict) -> None:
+        super().load_resume_state(state)
+        self.epsilon, self.updates, self._resumed_loop = state["epsilon"], state["updates"], state["loop"]
+
+    def resume_in(self, env) -> None:
+        """Bind the restored loop to ``env`` (made as the saved run's was): ``learn`` goes on from there."""
+        loop, self._resumed_loop = self._resumed_loop, None
+        if loop is None:
+            return
+        c = self.config
+        self.steps, self.n_step = Steps(env, self.seed), NStep(c.n_step, c.gamma)
+        self.steps.load_state(loop["steps"])
+        self.n_step.window.extend(loop["n_step"])
+        self.buffer = None
+        if loop["buffer"] is not None:
+            self.buffer = self.make_buffer(env.observation_space, masks=loop["buffer"]["next_masks"] is not None)
+            self.buffer.load_state(loop["buffer"])
 
     def make_buffer(self, obs_space, masks: bool):
         c = self.config

@@ -76,6 +76,7 @@ class HillClimbing(TorchAgent):
             self.champion = torch.zeros_like(parameters_to_vector(self.net.parameters()))  # the lecture: from 0
             vector_to_parameters(self.champion, self.net.parameters())
         self.champion_score = None  # its mean return on the last trial's episodes (None: not played yet)
+        self.trial = None  # the trial under way (see learn)
 
     def modules(self):
         return {"net": self.net}
@@ -115,6 +116,9 @@ class HillClimbing(TorchAgent):
         self.champion = champion
 
     def learn(self, env, budget, logger):
+        """Trials until the budget is spent. The trial under way is ``self.trial``: its seeds, its
+        mutant, and the returns each candidate has had so far, one episode at a time, so a run can
+        stop between any two episodes (a safe point) and a resume go on with the next one."""
         c = self.config
         with torch.no_grad():
             # After an interrupted swap (a KeyboardInterrupt caught and learn called again) the
@@ -122,23 +126,65 @@ class HillClimbing(TorchAgent):
             if self.spare_net is self.net or self.spare_net is self.mutant_net:
                 self.spare_net = Network(self.observation_space, self.n_actions, c.policy, tuple(c.hidden))
             self.champion = parameters_to_vector(self.net.parameters()).detach().clone()
-            while not budget.spent(logger.steps, logger.episodes):
-                seeds = self.rng.integers(0, 2**31 - 1, c.episodes_per_trial)
-                noise = torch.as_tensor(self.rng.standard_normal(len(self.champion)), dtype=self.champion.dtype)
-                mutant = self.champion + c.sigma * noise
-                vector_to_parameters(mutant, self.mutant_net.parameters())
-                champion_score = self.score(self.net, env, seeds, logger)
-                mutant_score = self.score(self.mutant_net, env, seeds, logger)
-                self.champion_score = champion_score
-                if mutant_score > champion_score:
-                    # champion <- (1 - alpha) champion + alpha mutant
-                    self._crown((1.0 - c.alpha) * self.champion + c.alpha * mutant)
-                    # With alpha = 1 the champion is now the mutant, scored on these very episodes. A
-                    # blend has not played them: unknown until it plays them (its steps count), and
-                    # not played at all once the budget is spent (at most one trial's overshoot).
-                    self.champion_score = mutant_score if c.alpha == 1.0 else None
-                    if self.champion_score is None and not budget.spent(logger.steps, logger.episodes):
-                        self.champion_score = self.score(self.net, env, seeds, logger)
-                logger.log("charts/champion_return", champion_score)
-                logger.log("charts/mutant_return", mutant_score)
-        return self
+            while True:
+                logger.safe_point()
+                trial = self.trial
+                if trial is None:
+                    if budget.spent(logger.steps, logger.episodes):
+                        return self
+                    seeds = self.rng.integers(0, 2**31 - 1, c.episodes_per_trial)
+                    noise = torch.as_tensor(self.rng.standard_normal(len(self.champion)), dtype=self.champion.dtype)
+                    trial = self.trial = {"seeds": seeds, "mutant": self.champion + c.sigma * noise,
+                                          "champion": [], "mutant_returns": [], "blend": None}
+                    vector_to_parameters(trial["mutant"], self.mutant_net.parameters())
+                k = len(trial["seeds"])
+                # Each candidate plays the trial's episodes in turn: the champion, the mutant, and
+                # (alpha < 1, when it won) the blend it made, which has not played them yet.
+                for returns, net in ((trial["champion"], self.net), (trial["mutant_returns"], self.mutant_net),
+                                     (trial["blend"], self.net)):
+                    if returns is not None and len(returns) < k:
+                        returns.append(self.play(net, env, int(trial["seeds"][len(returns)]), logger))
+                        break
+                else:
+                    self._judge(trial, budget, logger)
+
+    def _judge(self, trial, budget, logger) -> None:
+        """All candidates have played: crown a better mutant (champion <- (1 - alpha) champion +
+        alpha mutant), and, for a blend, have it play the trial's episodes while there is budget."""
+        c = self.config
+        champion_score, mutant_score = np.mean(trial["champion"]), np.mean(trial["mutant_returns"])
+        if trial["blend"] is not None:  # the blend, now champion, has played them
+            self.champion_score, self.trial = float(np.mean(trial["blend"])), None
+            return
+        self.champion_score = float(champion_score)
+        if mutant_score > champion_score:
+            self._crown((1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"])
+            # With alpha = 1 the champion is now the mutant, scored on these very episodes. A
+            # blend has not played them: unknown until it plays them (its steps count), and
+            # not played at all once the budget is spent (at most one trial's overshoot).
+            self.champion_score = float(mutant_score) if c.alpha == 1.0 else None
+        logger.log("charts/champion_return", float(champion_score))
+        logger.log("charts/mutant_return", float(mutant_score))
+        if self.champion_score is None and not budget.spent(logger.steps, logger.episodes):
+            trial["blend"] = []  # the blend plays them next
+        else:
+            self.trial = None
+
+    def play(self, net, env, seed: int, logger) -> float:
+        """The return of ``net``'s policy over one episode reset with ``seed``."""
+        return self.score(net, env, [seed], logger)
+
+    # ---------------------------------------------------------------- resume state
+    def resume_state(self) -> dict:
+        """The champion's weights, the random stream and the trial under way (seeds, mutant, returns
+        so far). Safe points come between episodes, and each episode is reset with its own seed,
+        so no env state is needed."""
+        return {"weights": self.state_arrays(), "rng": self.rng, "champion_score": self.champion_score,
+                "trial": self.trial}
+
+    def load_resume_state(self, state: dict) -> None:
+        self.load_state_arrays(state["weights"])
+        self.rng.bit_generator.state = state["rng"].bit_generator.state
+        self.champion_score, self.trial = state["champion_score"], state["trial"]
+        if self.trial is not None:
+            vector_to_parameters(self.trial["mutant"], self.mutant_net.parameters())

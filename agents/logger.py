@@ -11,6 +11,12 @@ TensorBoard event files in the run directory too (``tensorboard --logdir runs``)
 checkpoints), from inside whatever loop the agent runs; the time those calls
 take is kept apart, so ``train_elapsed`` (and the steps per second a run
 reports) counts training only.
+
+``safe_point()`` is called by an agent's loop between env steps, where its state
+is whole: ``train.py`` hooks ``on_safe_point`` there to write the resume state and
+to stop on Ctrl-C. ``state()`` is the logger's own part of a resume state (counters,
+returns, evaluations, and how far each CSV file had been written); a logger built with
+``resume=`` that state cuts its files back to that point and appends from there.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from gymlab.runs import default_run_dir  # noqa: F401  (re-exported)
 
 
 class RunLogger:
-    def __init__(self, run_dir: Path | None = None, budget=None, progress: bool = True, desc: str = "train"):
+    def __init__(self, run_dir: Path | None = None, budget=None, progress: bool = True, desc: str = "train",
+                 resume: dict | None = None):
         self.steps = 0
         self.episodes = 0
         self.returns: list[float] = []
@@ -43,11 +50,18 @@ class RunLogger:
         self._every: list[tuple[int, Callable[[], None]]] = []
         self._every_time = 0.0  # seconds spent in the every() calls
         self.evals: list[tuple[int, float]] = []  # (global step, mean greedy return) of periodic evaluations
+        self.on_safe_point: Callable[[], None] | None = None
+        offsets = {}
+        if resume is not None:
+            self._load_state(resume)
+            offsets = resume["files"]
         if run_dir is not None:
             run_dir = Path(run_dir)
             run_dir.mkdir(parents=True, exist_ok=True)
-            self._episodes_csv = self._open(run_dir / "episodes.csv", ["global_step", "episode", "return", "length"])
-            self._metrics_csv = self._open(run_dir / "metrics.csv", ["global_step", "key", "value"])
+            self._episodes_csv = self._open(run_dir / "episodes.csv", ["global_step", "episode", "return", "length"],
+                                            offsets.get("episodes.csv"))
+            self._metrics_csv = self._open(run_dir / "metrics.csv", ["global_step", "key", "value"],
+                                           offsets.get("metrics.csv"))
             # TensorBoard only where torch is loaded anyway: a tabular run must not pay for importing it.
             if "torch" in sys.modules and importlib.util.find_spec("tensorboard") is not None:
                 from torch.utils.tensorboard import SummaryWriter
@@ -57,15 +71,58 @@ class RunLogger:
         self._bar, self._postfix = None, {}
         if progress and budget is not None:
             # disable=None: a bar on a terminal, silence in CI logs and pipes.
-            self._bar = tqdm(total=budget.total, unit=budget.unit[:-1], desc=desc, disable=None, leave=False)
+            done = self.steps if budget.steps is not None else self.episodes
+            self._bar = tqdm(total=budget.total, initial=done, unit=budget.unit[:-1], desc=desc, disable=None,
+                             leave=False)
 
-    def _open(self, path: Path, header: list[str]):
-        f = open(path, "w", newline="")
+    def _open(self, path: Path, header: list[str], offset: int | None = None):
+        """A CSV file with ``header``; with ``offset`` (resuming), the existing file cut back to
+        that many bytes (what was written after the resume state is written again)."""
+        if offset is None or not path.is_file() or path.stat().st_size < offset:
+            f = open(path, "w", newline="")
+            offset = None
+        else:
+            f = open(path, "r+", newline="")
+            f.truncate(offset)
+            f.seek(offset)
         self._files.append(f)
         writer = csv.writer(f)
-        writer.writerow(header)
+        if offset is None:
+            writer.writerow(header)
         f.flush()
         return f, writer
+
+    # --------------------------------------------------------------- resuming
+    def safe_point(self) -> None:
+        """An agent's loop is between env steps, its state whole (see the module docstring)."""
+        if self.on_safe_point is not None:
+            start = time.perf_counter()
+            try:
+                self.on_safe_point()
+            finally:  # writing a resume state is not training time either
+                self._every_time += time.perf_counter() - start
+
+    def state(self) -> dict:
+        """What a resumed run's logger needs (timings as seconds so far)."""
+        files = {}
+        for name, handle in (("episodes.csv", self._episodes_csv), ("metrics.csv", self._metrics_csv)):
+            if handle is not None:
+                handle[0].flush()
+                files[name] = handle[0].tell()
+        return {"steps": self.steps, "episodes": self.episodes, "returns": list(self.returns),
+                "lengths": list(self.lengths), "end_steps": list(self.end_steps),
+                "ep_return": dict(self._ep_return), "ep_length": dict(self._ep_length),
+                "evals": [list(e) for e in self.evals], "elapsed": self.elapsed, "every_time": self._every_time,
+                "files": files}
+
+    def _load_state(self, state: dict) -> None:
+        self.steps, self.episodes = state["steps"], state["episodes"]
+        self.returns, self.lengths = list(state["returns"]), list(state["lengths"])
+        self.end_steps = list(state["end_steps"])
+        self._ep_return, self._ep_length = dict(state["ep_return"]), dict(state["ep_length"])
+        self.evals = [tuple(e) for e in state["evals"]]
+        self._start -= state["elapsed"]  # wall and training time go on from where they were
+        self._every_time = state["every_time"]
 
     def every(self, n_steps: int, fn: Callable[[], None]) -> None:
         if n_steps > 0:

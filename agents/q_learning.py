@@ -24,7 +24,7 @@ from gymnasium import spaces
 
 from gymlab.agents.base import Agent, SpaceError, param, validate
 from gymlab.agents.checkpoint import short_space
-from gymlab.agents.rollout import transitions
+from gymlab.agents.rollout import Steps
 from gymlab.agents.schedules import linear
 
 
@@ -63,6 +63,7 @@ class QLearning(Agent):
         self.q = np.zeros((observation_space.n, action_space.n))
         self.rng = np.random.default_rng(seed)
         self.epsilon = self.config.epsilon_start
+        self.steps, self._resumed_steps = None, None  # the env being stepped, kept between calls of learn
 
     # ---------------------------------------------------------------- acting
     def _allowed(self, mask) -> np.ndarray:
@@ -103,7 +104,9 @@ class QLearning(Agent):
             self.epsilon = linear(c.epsilon_start, c.epsilon_end, decay, done_so_far)
             return self._explore(obs, info) + int(self.action_space.start)
 
-        for t in transitions(env, policy, budget, logger, seed=self.seed):
+        if self.steps is None or self.steps.env is not env:  # else: going on where a resume state left off
+            self.steps = Steps(env, self.seed)
+        for t in self.steps.run(policy, budget, logger):
             s, a, s2 = self._state(t.obs), int(t.action) - int(self.action_space.start), self._state(t.next_obs)
             # The target: r + gamma max_b Q(s',b), over the actions allowed in s'.
             # Only a real end of the episode (terminated) bootstraps from zero; a time-limit
@@ -122,6 +125,21 @@ class QLearning(Agent):
         if q.shape != self.q.shape:
             raise ValueError(f"Q-table has shape {q.shape}, expected {self.q.shape}")
         self.q = q.copy()
+
+    # ---------------------------------------------------------------- resume state
+    def resume_state(self):
+        return {"q": self.q, "epsilon": self.epsilon, "rng": self.rng,
+                "steps": None if self.steps is None else self.steps.state()}
+
+    def load_resume_state(self, state):
+        self.load_state_arrays({"q": state["q"]})
+        self.epsilon, self.rng, self._resumed_steps = state["epsilon"], state["rng"], state["steps"]
+
+    def resume_in(self, env):
+        state, self._resumed_steps = self._resumed_steps, None
+        if state is not None:
+            self.steps = Steps(env, self.seed)
+            self.steps.load_state(state)
 
     # ---------------------------------------------------------------- reporting
     def normalised_q(self) -> np.ndarray:

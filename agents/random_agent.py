@@ -15,7 +15,7 @@ import numpy as np
 from gymnasium import spaces
 
 from gymlab.agents.base import Agent, validate
-from gymlab.agents.rollout import transitions
+from gymlab.agents.rollout import Steps
 
 
 @dataclass
@@ -38,6 +38,7 @@ class RandomAgent(Agent):
         super().__init__(observation_space, action_space, config, seed)
         self._space = copy.deepcopy(action_space)  # our own copy, seeded: the env's space stays untouched
         self._space.seed(seed)
+        self.steps, self._resumed_steps = None, None
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         if action_mask is not None and isinstance(self._space, spaces.Discrete) and np.any(action_mask):
@@ -48,9 +49,24 @@ class RandomAgent(Agent):
         def policy(obs, info):
             return self.predict(obs, action_mask=info.get("action_mask"))[0]
 
-        for _ in transitions(env, policy, budget, logger, seed=self.seed):
+        if self.steps is None or self.steps.env is not env:
+            self.steps = Steps(env, self.seed)
+        for _ in self.steps.run(policy, budget, logger):
             pass  # nothing to learn: the episodes it logs are the baseline
         return self
+
+    def resume_state(self):
+        return {"space_rng": self._space.np_random, "steps": None if self.steps is None else self.steps.state()}
+
+    def load_resume_state(self, state):
+        self._space.np_random.bit_generator.state = state["space_rng"].bit_generator.state
+        self._resumed_steps = state["steps"]
+
+    def resume_in(self, env):
+        state, self._resumed_steps = self._resumed_steps, None
+        if state is not None:
+            self.steps = Steps(env, self.seed)
+            self.steps.load_state(state)
 
     def state_arrays(self):
         return {}

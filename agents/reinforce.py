@@ -172,6 +172,13 @@ class Reinforce(TorchAgent):
             self.update(batch, logger)
         return self
 
+    def resume_state(self) -> dict:
+        return {**super().resume_state(), "updates": self.updates, "mean_return": self.mean_return}
+
+    def load_resume_state(self, state: dict) -> None:
+        super().load_resume_state(state)
+        self.updates, self.mean_return = state["updates"], state["mean_return"]
+
     def _returns(self, ep: Episode) -> np.ndarray:
         c = self.config
         rewards = np.asarray(ep.rewards, dtype=np.float64)

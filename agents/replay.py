@@ -66,6 +66,32 @@ class ReplayBuffer:
     def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
         pass  # uniform replay has none
 
+    # ------------------------------------------------------------ resume state
+    _BIG = ("obs", "next_obs")  # observations (frames): read back straight into this buffer's arrays
+
+    def state(self) -> dict:
+        """The stored items (only the filled part, so an early buffer stays small), ring position and
+        size; observations marked ``Big``, so a resume writes and reads them without a second copy."""
+        from gymlab.resume import Big
+
+        n = self.size
+        out = {"pos": self.pos, "size": n, "capacity": self.capacity,
+               "obs": Big(self.obs[:n]), "next_obs": Big(self.next_obs[:n]),
+               "actions": self.actions[:n], "rewards": self.rewards[:n], "discounts": self.discounts[:n],
+               "next_masks": None if self.next_masks is None else self.next_masks[:n]}
+        return out
+
+    def load_state(self, state: dict) -> None:
+        from gymlab.resume import ResumeError, read_array
+
+        if state["capacity"] != self.capacity:
+            raise ResumeError(f"the saved replay buffer holds {state['capacity']} items, this one {self.capacity}")
+        n = self.size = state["size"]
+        self.pos = state["pos"]
+        for name in ("obs", "next_obs", "actions", "rewards", "discounts") + (
+                ("next_masks",) if self.next_masks is not None else ()):
+            read_array(state[name], out=getattr(self, name)[:n])
+
 
 class SegmentTree:
     """A binary tree whose leaves hold priorities and whose inner nodes combine their two
@@ -159,6 +185,15 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         priority = np.abs(td_errors) + self.eps  # the lecture's "surprise"
         self.max_priority = max(self.max_priority, float(priority.max()))
         self._set(index, priority)
+
+    def state(self) -> dict:
+        return {**super().state(), "sum_tree": self.tree.tree, "min_tree": self.min_tree.tree,
+                "max_priority": self.max_priority}
+
+    def load_state(self, state: dict) -> None:
+        super().load_state(state)
+        self.tree.tree[:], self.min_tree.tree[:] = state["sum_tree"], state["min_tree"]
+        self.max_priority = state["max_priority"]
 
 
 class NStep:

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 
 from gymlab.agents.base import Budget
+from gymlab.resume import env_state, set_env_state
 
 
 class Transition(NamedTuple):
@@ -21,23 +22,58 @@ class Transition(NamedTuple):
     next_info: dict   # info that came with next_obs
 
 
+class Steps:
+    """An env being stepped, between steps: the env, and the observation and info to act on
+    next. ``run`` is ``transitions``; all of its state is in these attributes, so at any
+    safe point (``logger.safe_point()``, called between steps) ``state()`` can be saved, and a
+    fresh ``Steps`` given it with ``load_state`` (on an env made the same way) goes on exactly
+    where this one was."""
+
+    def __init__(self, env, seed: int | None = None):
+        self.env, self.seed = env, seed
+        self.obs, self.info = None, None  # None: not reset yet
+        self.pending = None  # the step handed out last: (reward, done, next_obs, next_info), not yet counted
+
+    def run(self, policy: Callable[[Any, dict], Any], budget: Budget, logger) -> Iterator[Transition]:
+        if self.obs is None:
+            self.obs, self.info = self.env.reset(seed=self.seed)
+        while True:
+            self._finish(logger)
+            logger.safe_point()
+            if budget.spent(logger.steps, logger.episodes):
+                return
+            action = policy(self.obs, self.info)
+            next_obs, reward, terminated, truncated, next_info = self.env.step(action)
+            self.pending = (float(reward), terminated or truncated, next_obs, next_info)
+            yield Transition(self.obs, action, float(reward), next_obs, terminated, truncated, self.info, next_info)
+
+    def _finish(self, logger) -> None:
+        """Count the step handed out last (after the agent has learned from it), resetting a finished episode."""
+        if self.pending is None:
+            return
+        reward, done, next_obs, next_info = self.pending
+        self.pending = None
+        self.obs, self.info = self.env.reset() if done else (next_obs, next_info)
+        logger.step(reward, done)  # periodic evaluations run here: after the reset, at a whole state
+
+    def state(self) -> dict:
+        assert self.pending is None, "saved between steps only"
+        return {"obs": self.obs, "info": self.info, "env": env_state(self.env)}
+
+    def load_state(self, state: dict) -> None:
+        self.obs, self.info = state["obs"], state["info"]
+        set_env_state(self.env, state["env"])
+
+
 def transitions(env, policy: Callable[[Any, dict], Any], budget: Budget, logger, seed: int | None = None
                 ) -> Iterator[Transition]:
     """Step ``env`` with ``policy(obs, info)`` until ``budget`` is spent, yielding each transition.
 
     Episodes are reset here (the first with ``seed``), and every reward goes to
-    ``logger``, so an agent's ``learn`` holds nothing but its update rule.
+    ``logger``, so an agent's ``learn`` holds nothing but its update rule. An agent that
+    can be resumed keeps the ``Steps`` object instead (``Steps(env, seed).run(...)``).
     """
-    obs, info = env.reset(seed=seed)
-    while not budget.spent(logger.steps, logger.episodes):
-        action = policy(obs, info)
-        next_obs, reward, terminated, truncated, next_info = env.step(action)
-        yield Transition(obs, action, float(reward), next_obs, terminated, truncated, info, next_info)
-        logger.step(float(reward), terminated or truncated)
-        if terminated or truncated:
-            obs, info = env.reset()
-        else:
-            obs, info = next_obs, next_info
+    return Steps(env, seed).run(policy, budget, logger)
 
 
 def make_vector_env(env, num_envs: int):
@@ -69,34 +105,71 @@ def sub_info(info: dict, i: int) -> dict:
     return out
 
 
+class VectorSteps:
+    """``Steps`` for a vector env under Gymnasium's next-step autoreset. ``run(act, ...)``
+    yields, for each step of the vector env, the list of ``(sub_env, transition)`` it made,
+    each with its sub-env's own ``info`` and ``next_info``, leaving out the step that only
+    resets a finished sub-env. ``act(obs_batch, starts, info)`` gets which sub-envs begin an
+    episode with this observation, and the vector env's info that came with ``obs_batch``
+    (e.g. ``info["action_mask"]``, shape (n, actions), beside ``info["_action_mask"]``: which
+    sub-envs gave one). A safe point comes between steps of the vector env only."""
+
+    def __init__(self, venv, seed: int | None = None):
+        from gymnasium.vector import AutoresetMode
+
+        mode = venv.metadata.get("autoreset_mode")
+        if mode != AutoresetMode.NEXT_STEP:  # under same-step autoreset, next_obs of a last step is already a reset's
+            raise ValueError(f"vector_transitions needs a vector env with Gymnasium's next-step autoreset "
+                             f"(metadata['autoreset_mode'] = AutoresetMode.NEXT_STEP), not {mode!r}")
+        self.venv, self.seed, n = venv, seed, venv.num_envs
+        self.obs, self.info = None, None
+        self.starts, self.resetting = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
+        self.pending = None  # the last step's (rewards, done, next_obs, next_info, which sub-envs it counted)
+
+    def run(self, act: Callable[..., np.ndarray], budget: Budget, logger) -> Iterator[list[tuple[int, Transition]]]:
+        if self.obs is None:
+            self.obs, self.info = self.venv.reset(seed=self.seed)
+        while True:
+            self._finish(logger)
+            logger.safe_point()
+            if budget.spent(logger.steps, logger.episodes):
+                return
+            actions = act(self.obs, self.starts, self.info)
+            next_obs, rewards, terminated, truncated, next_info = self.venv.step(actions)
+            done = terminated | truncated
+            live = np.flatnonzero(~self.resetting)  # a resetting sub-env ignored its action
+            self.pending = (rewards, done, next_obs, next_info, live)
+            yield [(int(i), Transition(self.obs[i], actions[i], float(rewards[i]), next_obs[i], bool(terminated[i]),
+                                       bool(truncated[i]), sub_info(self.info, i), sub_info(next_info, i)))
+                   for i in live]
+
+    def _finish(self, logger) -> None:
+        if self.pending is None:
+            return
+        rewards, done, next_obs, next_info, live = self.pending
+        self.pending = None
+        self.starts, self.resetting, self.obs, self.info = self.resetting, done, next_obs, next_info
+        for i in live:
+            logger.step(float(rewards[i]), bool(done[i]), env=int(i))
+
+    def state(self) -> dict:
+        assert self.pending is None, "saved between steps only"
+        return {"obs": self.obs, "info": self.info, "starts": self.starts, "resetting": self.resetting,
+                "env": env_state(self.venv)}
+
+    def load_state(self, state: dict) -> None:
+        self.obs, self.info = state["obs"], state["info"]
+        self.starts, self.resetting = state["starts"], state["resetting"]
+        set_env_state(self.venv, state["env"])
+
+
 def vector_transitions(venv, act: Callable[..., np.ndarray], budget: Budget, logger, seed: int | None = None,
                        with_info: bool = False) -> Iterator[tuple[int, Transition]]:
-    """``transitions`` for a vector env under Gymnasium's next-step autoreset: yields
-    ``(sub_env, transition)``, each with its sub-env's own ``info`` and ``next_info``, and leaves
-    out the step that only resets a finished sub-env. ``act(obs_batch, starts)`` gets which
-    sub-envs begin an episode with this observation; with ``with_info``, ``act(obs_batch, starts,
-    info)`` also gets the vector env's info that came with ``obs_batch`` (e.g. ``info["action_mask"]``,
-    shape (n, actions), beside ``info["_action_mask"]``: which sub-envs gave one)."""
-    from gymnasium.vector import AutoresetMode
-
-    mode = venv.metadata.get("autoreset_mode")
-    if mode != AutoresetMode.NEXT_STEP:  # under same-step autoreset, next_obs of a last step is already a reset's
-        raise ValueError(f"vector_transitions needs a vector env with Gymnasium's next-step autoreset "
-                         f"(metadata['autoreset_mode'] = AutoresetMode.NEXT_STEP), not {mode!r}")
-    obs, info = venv.reset(seed=seed)
-    n = venv.num_envs
-    starts, resetting = np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
-    while not budget.spent(logger.steps, logger.episodes):
-        actions = act(obs, starts, info) if with_info else act(obs, starts)
-        next_obs, rewards, terminated, truncated, next_info = venv.step(actions)
-        done = terminated | truncated
-        for i in range(n):
-            if resetting[i]:
-                continue  # this step reset sub-env i; its action was ignored
-            yield i, Transition(obs[i], actions[i], float(rewards[i]), next_obs[i], bool(terminated[i]),
-                                bool(truncated[i]), sub_info(info, i), sub_info(next_info, i))
-            logger.step(float(rewards[i]), bool(done[i]), env=i)
-        starts, resetting, obs, info = resetting, done, next_obs, next_info
+    """``transitions`` for a vector env: ``(sub_env, transition)`` one at a time (see
+    ``VectorSteps``); ``act(obs_batch, starts)``, or with ``with_info`` ``act(obs_batch, starts, info)``."""
+    steps = VectorSteps(venv, seed)
+    for batch in steps.run(act if with_info else (lambda obs, starts, info: act(obs, starts)), budget, logger):
+        yield from batch
 
 
 def run_episode(env, act: Callable[[Any, dict], Any], seed: int | None, logger=None) -> float:

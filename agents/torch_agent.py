@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from gymlab.agents.base import Agent, SpaceError
 from gymlab.agents.checkpoint import short_space
-from gymlab.agents.rollout import make_vector_env, transitions, vector_transitions
+from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
 
 
 class Episode:
@@ -62,6 +62,8 @@ class TorchAgent(Agent):
         torch.set_num_threads(max(1, getattr(self.config, "threads", 1)))
         torch.manual_seed(seed)  # the networks' initial weights come from the seed too
         self.rng = np.random.default_rng(seed)
+        self.rollout: Rollout | None = None  # the episodes under way (agents that learn from whole episodes)
+        self._resumed_rollout = None
 
     def modules(self) -> dict[str, torch.nn.Module]:
         raise NotImplementedError
@@ -105,69 +107,142 @@ class TorchAgent(Agent):
         under the current weights, and the batch waits for all of them. An episode begun under
         older weights (one running at an update), or past an env's k while the others finish, is
         played out, logged and spent from the budget, but not learned from. (Taking the first
-        episodes to *finish* instead would favour short ones: a length bias, with several envs.)"""
-        version = version or (lambda: 0)
-        n = self.config.num_envs
-        k = -(-self.config.batch_episodes // n)
-        taken, dropped = [[] for _ in range(n)], 0
-        for i, episode in self.play_episodes(env, budget, logger, net, choose, n, version):
-            if episode.versions[0] == version() and len(taken[i]) < k:
-                taken[i].append(episode)
-            else:
-                dropped += 1
-                logger.log("charts/dropped_episodes", dropped)
-            if all(len(t) == k for t in taken):
-                yield [episode for t in taken for episode in t]
-                taken = [[] for _ in range(n)]
+        episodes to *finish* instead would favour short ones: a length bias, with several envs.)
 
-    def play_episodes(self, env, budget, logger, net, choose, num_envs: int = 1, version=None):
-        """Play until ``budget`` is spent, yielding each finished ``Episode``: ``choose(outputs)``
-        turns ``net``'s outputs for a batch of observations (actions an env's ``action_mask``
-        forbids at -inf) into actions, and the episode records them as chosen, while a Box action
-        reaches the env clipped to its bounds. With ``num_envs`` > 1, copies of ``env`` run side
-        by side (one forward pass a step). A recurrent ``net``'s memory starts afresh with every
-        episode.
+        The rollout (``self.rollout``: the envs, the episodes under way, the batch so far) lives
+        on between calls, so a resume state holds it; after ``load_resume_state`` and
+        ``resume_in(env)`` the next call goes on with the restored one."""
+        if self.rollout is None or self.rollout.env is not env:
+            self.rollout = Rollout(env, net, choose, self.config.num_envs, self.seed, version)
+        rollout = self.rollout
+        rollout.net, rollout.choose, rollout.version = net, choose, version or (lambda: 0)
+        return rollout.batches(self.config.batch_episodes, budget, logger)
 
-        Yields ``(env index, episode)``; ``version()`` (e.g. the number of updates so far) names
-        the weights that choose each action, kept in ``episode.versions``."""
-        version = version or (lambda: 0)
-        memory, chosen_by = None, 0
+    # --------------------------------------------------------------- resume state
+    def resume_state(self) -> dict:
+        state = {"weights": self.state_arrays(), "rng": self.rng, "torch_rng": torch.get_rng_state()}
+        if getattr(self, "optimizer", None) is not None:
+            state["optimizer"] = self.optimizer.state_dict()
+        if self.rollout is not None:
+            state["rollout"] = self.rollout.state()
+        return state
+
+    def load_resume_state(self, state: dict) -> None:
+        self.load_state_arrays(state["weights"])
+        self.rng.bit_generator.state = state["rng"].bit_generator.state  # in place: a replay buffer shares it
+        torch.set_rng_state(state["torch_rng"])
+        if "optimizer" in state:
+            self.optimizer.load_state_dict(state["optimizer"])
+        self._resumed_rollout = state.get("rollout")
+
+    def resume_in(self, env) -> None:
+        """Bind the restored rollout to ``env`` (made as the saved run's was): ``learn`` goes on from there."""
+        state, self._resumed_rollout = self._resumed_rollout, None
+        if state is not None:
+            self.rollout = Rollout(env, None, None, self.config.num_envs, self.seed)
+            self.rollout.load_state(state)
+
+
+class Rollout:
+    """Episodes played with a network, in one env or ``num_envs`` copies side by side (one
+    forward pass a step): ``batches`` yields them as ``TorchAgent.episode_batches`` says. Each
+    action is ``choose(outputs)`` on the network's outputs for a batch of observations (actions
+    an env's ``action_mask`` forbids at -inf); the episode records it as chosen, while a Box
+    action reaches the env clipped to its bounds. A recurrent network's memory starts afresh
+    with every episode. ``version()`` names the weights that choose each action.
+
+    Everything it is in the middle of (the env's state, the observation to act on, the
+    network's memory, the episodes under way, the batch so far) is in attributes, and the
+    generators hold nothing of their own between steps: ``state()`` at a safe point, and
+    ``load_state`` into a fresh ``Rollout``, go on exactly where this one was."""
+
+    def __init__(self, env, net, choose, num_envs: int, seed: int, version=None):
+        self.env, self.net, self.choose, self.num_envs = env, net, choose, num_envs
+        self.version = version or (lambda: 0)
         box = isinstance(env.action_space, spaces.Box)
         if num_envs > 1:
-            def act(obs, starts, info):
-                nonlocal memory, chosen_by
-                with torch.no_grad():
-                    out, memory = net(obs, memory, starts if memory is not None else None)
-                mask = info.get("action_mask")
-                if mask is not None:
-                    given = info.get("_action_mask", np.ones(len(mask), dtype=bool))
-                    allowed = allowed_actions([m if g else None for m, g in zip(mask, given)], out.shape[1])
-                    out = out.masked_fill(~allowed, -torch.inf)
-                chosen_by = version()
-                return choose(out)
-
             venv = make_vector_env(env, num_envs)
-            venv = gym.wrappers.vector.ClipAction(venv) if box else venv
-            steps = vector_transitions(venv, act, budget, logger, seed=self.seed, with_info=True)
+            self.steps = VectorSteps(gym.wrappers.vector.ClipAction(venv) if box else venv, seed)
         else:
-            def policy(obs, info):
-                nonlocal memory, chosen_by
-                out, memory = self.step_outputs(net, obs, memory, None, info.get("action_mask"))
-                chosen_by = version()
-                return choose(torch.from_numpy(out)[None])[0]
+            self.steps = Steps(gym.wrappers.ClipAction(env) if box else env, seed)
+        self.memory, self.chosen_by = None, 0
+        self.running: dict[int, Episode] = {}  # env index -> the episode it is playing
+        self.taken: list[list[Episode]] = [[] for _ in range(num_envs)]  # the batch so far, by env
+        self.dropped = 0
 
-            env = gym.wrappers.ClipAction(env) if box else env
-            steps = ((0, t) for t in transitions(env, policy, budget, logger, seed=self.seed))
-        episodes = {}
-        for i, t in steps:
-            episode = episodes.setdefault(i, Episode())
-            episode.obs.append(t.obs)
-            episode.actions.append(t.action)
-            episode.rewards.append(t.reward)
-            episode.masks.append(t.info.get("action_mask"))
-            episode.versions.append(chosen_by)
-            if t.terminated or t.truncated:
-                episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
-                if num_envs == 1:
-                    memory = None  # the next episode starts with a clear memory
-                yield i, episodes.pop(i)
+    def _act_vector(self, obs, starts, info):
+        with torch.no_grad():
+            out, self.memory = self.net(obs, self.memory, starts if self.memory is not None else None)
+        mask = info.get("action_mask")
+        if mask is not None:
+            given = info.get("_action_mask", np.ones(len(mask), dtype=bool))
+            allowed = allowed_actions([m if g else None for m, g in zip(mask, given)], out.shape[1])
+            out = out.masked_fill(~allowed, -torch.inf)
+        self.chosen_by = self.version()
+        return self.choose(out)
+
+    def _act_single(self, obs, info):
+        with torch.no_grad():
+            out, self.memory = self.net(np.asarray(obs)[None], self.memory, None)
+        mask = info.get("action_mask")
+        if mask is not None and np.any(mask):
+            out = out.masked_fill(~torch.as_tensor(np.asarray(mask, dtype=bool))[None], -torch.inf)
+        self.chosen_by = self.version()
+        return self.choose(out)[0]
+
+    def episodes(self, budget, logger):
+        """Play until ``budget`` is spent, yielding ``(env index, finished Episode)``."""
+        if self.num_envs > 1:
+            steps = self.steps.run(self._act_vector, budget, logger)
+        else:
+            steps = ([(0, t)] for t in self.steps.run(self._act_single, budget, logger))
+        for step in steps:
+            for i, t in step:
+                episode = self.running.setdefault(i, Episode())
+                episode.obs.append(t.obs)
+                episode.actions.append(t.action)
+                episode.rewards.append(t.reward)
+                episode.masks.append(t.info.get("action_mask"))
+                episode.versions.append(self.chosen_by)
+                if t.terminated or t.truncated:
+                    episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
+                    if self.num_envs == 1:
+                        self.memory = None  # the next episode starts with a clear memory
+                    yield i, self.running.pop(i)
+
+    def batches(self, batch_episodes: int, budget, logger):
+        k = -(-batch_episodes // self.num_envs)
+        for i, episode in self.episodes(budget, logger):
+            if episode.versions[0] == self.version() and len(self.taken[i]) < k:
+                self.taken[i].append(episode)
+            else:
+                self.dropped += 1
+                logger.log("charts/dropped_episodes", self.dropped)
+            if all(len(t) == k for t in self.taken):
+                batch = [episode for t in self.taken for episode in t]
+                self.taken = [[] for _ in range(self.num_envs)]
+                yield batch
+
+    def state(self) -> dict:
+        return {"steps": self.steps.state(), "memory": self.memory, "chosen_by": self.chosen_by,
+                "running": {i: _episode_state(e) for i, e in self.running.items()},
+                "taken": [[_episode_state(e) for e in t] for t in self.taken], "dropped": self.dropped}
+
+    def load_state(self, state: dict) -> None:
+        self.steps.load_state(state["steps"])
+        self.memory, self.chosen_by, self.dropped = state["memory"], state["chosen_by"], state["dropped"]
+        self.running = {i: _episode(e) for i, e in state["running"].items()}
+        self.taken = [[_episode(e) for e in t] for t in state["taken"]]
+
+
+def _episode_state(e: Episode) -> dict:
+    return {"obs": np.asarray(e.obs), "actions": np.asarray(e.actions), "rewards": np.asarray(e.rewards),
+            "masks": list(e.masks), "versions": list(e.versions), "truncated": e.truncated, "last_obs": e.last_obs}
+
+
+def _episode(state: dict) -> Episode:
+    e = Episode()
+    e.obs, e.actions, e.rewards = list(state["obs"]), list(state["actions"]), list(state["rewards"])
+    e.masks, e.versions = list(state["masks"]), list(state["versions"])
+    e.truncated, e.last_obs = state["truncated"], state["last_obs"]
+    return e

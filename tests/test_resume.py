@@ -1,0 +1,183 @@
+"""``train.py --resume``: a run stopped by Ctrl-C (SIGINT) at any moment and resumed ends with the
+same checkpoint arrays and the same ``summary.json`` (timings aside) as the same run left alone.
+
+Each case runs in this process: the run left alone once, then runs stopped at steps drawn at
+random (a real SIGINT, raised from inside the env loop at that step, so it lands wherever the
+loop is) and resumed, once or twice. A hard stop (no chance to save, as under SIGKILL) goes on
+from the last periodic resume state instead, and ends the same too.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import train
+from gymlab.agents.logger import RunLogger
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMINGS = ("wall_time_s", "periodic_eval_time_s", "env_steps_per_s")
+
+CASES = {  # name -> train.py flags (small budgets: every piece of each loop still runs many times)
+    "q-cliff": ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "6000", "--eval-every", "1500",
+                "--max-episode-steps", "200"],
+    "dqn-cartpole": ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "2500", "--learning-starts", "400",
+                     "--target-update-interval", "250", "--eval-every", "800"],
+    "dqn-per-cartpole": ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "2500", "--learning-starts", "400",
+                         "--prioritized", "--n-step", "3", "--eval-every", "800"],
+    "reinforce-cartpole-4envs": ["--env", "CartPole-v1", "--agent", "reinforce", "--num-envs", "4",
+                                 "--batch-episodes", "4", "--steps", "3000", "--eval-every", "1000"],
+    "reinforce-recall-lstm": ["--env", "gymlab/Recall-v0", "--agent", "reinforce", "--policy", "lstm",
+                              "--hidden", "16", "--num-envs", "1", "--batch-episodes", "4", "--steps", "1500",
+                              "--eval-every", "500"],
+    "hill-cartpole": ["--env", "CartPole-v1", "--agent", "hill", "--steps", "4000", "--alpha", "0.5",
+                      "--eval-every", "1000"],
+}
+COMMON = ["--eval-episodes", "3", "--no-progress", "--seed", "3"]
+
+
+def run(args: list[str]) -> int:
+    return train.main(args)
+
+
+def stop_at(monkeypatch, *steps: int, hard: bool = False):
+    """Raise SIGINT (or, ``hard``, an exception nothing catches, as a kill) once the logger has
+    counted each of ``steps``."""
+    todo = sorted(steps)
+    original = RunLogger.step
+
+    class Killed(BaseException):
+        pass
+
+    def step(self, *a, **k):
+        original(self, *a, **k)
+        if todo and self.steps >= todo[0]:
+            todo.pop(0)
+            if hard:
+                raise Killed
+            signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(RunLogger, "step", step)
+    return Killed
+
+
+def outcome(run_dir: Path) -> tuple[dict, dict]:
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for key in TIMINGS:
+        summary.pop(key)
+    with np.load(run_dir / "checkpoint.npz") as data:
+        arrays = {k: data[k] for k in data.files if k != "__meta__"}
+    return summary, arrays
+
+
+def assert_same(a: Path, b: Path) -> None:
+    (sa, xa), (sb, xb) = outcome(a), outcome(b)
+    assert sa == sb
+    assert xa.keys() == xb.keys()
+    for k in xa:
+        np.testing.assert_array_equal(xa[k], xb[k], err_msg=k)
+    # The logs are whole and in order: what was written after the last resume state is not there twice.
+    assert (a / "episodes.csv").read_text() == (b / "episodes.csv").read_text()
+
+
+@pytest.fixture(scope="module")
+def alone(tmp_path_factory):
+    """Each case run once, left alone (computed when first asked for)."""
+    cache = {}
+
+    def get(name: str) -> Path:
+        if name not in cache:
+            run_dir = tmp_path_factory.mktemp(name) / "alone"
+            assert run(CASES[name] + COMMON + ["--run-dir", str(run_dir)]) == 0
+            cache[name] = run_dir
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_stopped_and_resumed_ends_as_left_alone(name, alone, tmp_path, monkeypatch):
+    budget = int(CASES[name][CASES[name].index("--steps") + 1])
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    first, second = sorted(rng.choice(np.arange(5, budget - 5), size=2, replace=False))
+    run_dir = tmp_path / "stopped"
+    stop_at(monkeypatch, int(first), int(second))
+    assert run(CASES[name] + COMMON + ["--run-dir", str(run_dir)]) == 130
+    interrupted = json.loads((run_dir / "summary.json").read_text())
+    assert interrupted["interrupted"] and first <= interrupted["env_steps"] < budget
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 130  # stopped a second time
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 0
+    assert_same(alone(name), run_dir)
+
+
+@pytest.mark.parametrize("name", ["dqn-per-cartpole", "reinforce-cartpole-4envs", "hill-cartpole", "q-cliff"])
+def test_a_hard_stop_resumes_from_the_last_periodic_state(name, alone, tmp_path, monkeypatch):
+    """Killed with no chance to save: the resume state of the last periodic evaluation is whole (written
+    atomically), and the rows logged after it are cut away, so the run still ends as if left alone."""
+    run_dir = tmp_path / "killed"
+    budget = int(CASES[name][CASES[name].index("--steps") + 1])
+    killed = stop_at(monkeypatch, int(budget * 0.6), hard=True)
+    with pytest.raises(killed):
+        run(CASES[name] + COMMON + ["--run-dir", str(run_dir)])
+    monkeypatch.undo()
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 0
+    assert_same(alone(name), run_dir)
+
+
+def test_a_finished_run_trains_on_with_a_larger_budget(alone, tmp_path):
+    """REINFORCE's updates do not depend on the budget: 2000 steps, then resumed to 3000, is the 3000-step run."""
+    flags = CASES["reinforce-cartpole-4envs"] + COMMON
+    short = [("2000" if f == "3000" else f) for f in flags]
+    run_dir = tmp_path / "short"
+    assert run(short + ["--run-dir", str(run_dir)]) == 0
+    assert json.loads((run_dir / "summary.json").read_text())["env_steps"] == 2000
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 2  # finished: it says to give more steps
+    assert run(["--resume", str(run_dir), "--no-progress", "--steps", "3000"]) == 0
+    assert_same(alone("reinforce-cartpole-4envs"), run_dir)
+
+
+def test_resume_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys):
+    run_dir = tmp_path / "r"
+    assert run(["--resume", str(run_dir)]) == 2
+    assert "no such run directory" in capsys.readouterr().err
+    run_dir.mkdir()
+    assert run(["--resume", str(run_dir)]) == 2
+    assert "holds no resume.npz" in capsys.readouterr().err
+    (run_dir / "resume.npz").write_bytes(b"not a zip")
+    assert run(["--resume", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt" in err and err.count("\n") == 1
+    assert run(["--resume", str(run_dir), "--gamma", "0.5"]) == 2  # settings are the run's own
+    assert run(["--resume", str(run_dir), "--seed", "4"]) == 2
+    assert "cannot be given with it" in capsys.readouterr().err
+
+
+def test_a_real_ctrl_c_from_outside(tmp_path):
+    """SIGINT from another process at a moment it does not choose: exit 130, then the resumed
+    run ends as the one left alone (tabular Q: no torch import, so this stays quick)."""
+    flags = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "400000", "--eval-every", "50000",
+             "--max-episode-steps", "200", "--eval-episodes", "2", "--no-progress"]
+    code = "import signal, sys, train; signal.signal(signal.SIGINT, signal.default_int_handler); " \
+           "sys.exit(train.main(sys.argv[1:]))"
+    stopped = tmp_path / "stopped"
+    proc = subprocess.Popen([sys.executable, "-c", code, *flags, "--run-dir", str(stopped)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (stopped / "episodes.csv").is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "--resume" in out
+    assert run(["--resume", str(stopped)]) == 0
+    alone_dir = tmp_path / "alone"
+    assert run(flags + ["--run-dir", str(alone_dir)]) == 0
+    assert_same(alone_dir, stopped)
