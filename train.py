@@ -308,9 +308,10 @@ def run(args, agent_cls) -> int:
     except SpaceError as err:
         raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
 
-    config_defaults, default_budget = hyperparams.defaults(agent_cls.name, env_id, env_kwargs)  # by task, not spelling
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(agent_cls.Config)
                  if getattr(args, f.name) is not None}
+    config_defaults, default_budget = hyperparams.defaults(agent_cls.name, env_id, env_kwargs,  # by task, not spelling
+                                                           policy=overrides.get("policy"))
     try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)
         if args.load is not None:
             agent = agent_cls.load(args.load, env.observation_space, env.action_space, seed=args.seed, **overrides)

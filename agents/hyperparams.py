@@ -113,9 +113,16 @@ def parse_key(key: str) -> tuple[str, dict]:
     return env_id, dict(pair.split("=", 1) for pair in pairs)
 
 
-def defaults(agent: str, env_id: str, env_kwargs: dict | None = None) -> tuple[dict, dict]:
+# Settings that only mean something for one network type: dropped from the defaults when the
+# command line picks another (``--env recall --agent reinforce --policy mlp`` gets no forget bias).
+POLICY_ONLY = {"forget_bias": "lstm"}
+
+
+def defaults(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str | None = None
+             ) -> tuple[dict, dict]:
     """``(config_overrides, budget)`` for ``agent`` on the env ``env_id`` made with ``env_kwargs``.
-    An alias (``pong-pixels``) is read as the id and arguments it stands for."""
+    An alias (``pong-pixels``) is read as the id and arguments it stands for. ``policy``: the
+    network the command line asks for, if it does (see ``POLICY_ONLY``)."""
     from gymlab.envs import ALIASES
 
     if env_id in ALIASES:
@@ -124,6 +131,8 @@ def defaults(agent: str, env_id: str, env_kwargs: dict | None = None) -> tuple[d
     table = TABLE.get(agent, {})
     settings = dict(table.get(task_key(env_id, env_kwargs), table.get("*", {})))
     budget = {k: settings.pop(k) for k in BUDGET_KEYS if k in settings}
+    if policy is not None:
+        settings = {k: v for k, v in settings.items() if POLICY_ONLY.get(k, policy) == policy}
     if not budget:
         budget = {k: v for k, v in table.get("*", {}).items() if k in BUDGET_KEYS} or {"steps": 50_000}
     return settings, budget

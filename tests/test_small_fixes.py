@@ -277,6 +277,18 @@ def test_train_py_looks_defaults_up_by_task(spelling, hidden, tmp_path, capsys):
     assert json.loads((tmp_path / "summary.json").read_text())["config"]["hidden"] == hidden
 
 
+@pytest.mark.parametrize("policy,forget_bias", [("mlp", 0.0), ("gru", 0.0), ("lstm", 3.0)])
+def test_a_default_for_another_network_is_left_out(policy, forget_bias, tmp_path, capsys):
+    """Recall's tuned REINFORCE defaults set an LSTM's forget bias; ``--policy mlp`` (the
+    benchmark's memoryless control) was refused because of a flag nobody gave."""
+    from gymlab import train
+
+    code = train.main(["--env", "recall", "--agent", "reinforce", "--policy", policy, "--steps", "20",
+                       "--eval-episodes", "0", "--no-progress", "--run-dir", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "summary.json").read_text())["config"]["forget_bias"] == forget_bias
+
+
 # ------------------------------------------------------------------ SB3 PPO and A2C in Box action spaces
 @pytest.mark.parametrize("name", ["sb3-ppo", "sb3-a2c"])
 @pytest.mark.parametrize("env_id", ["Pendulum-v1", "gymlab/SinePredict-v0"])
