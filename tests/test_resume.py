@@ -28,10 +28,11 @@ TIMINGS = ("wall_time_s", "periodic_eval_time_s", "env_steps_per_s")
 CASES = {  # name -> train.py flags (small budgets: every piece of each loop still runs many times)
     "q-cliff": ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "6000", "--eval-every", "1500",
                 "--max-episode-steps", "200"],
-    "dqn-cartpole": ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "2500", "--learning-starts", "400",
-                     "--target-update-interval", "250", "--eval-every", "800"],
-    "dqn-per-cartpole": ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "2500", "--learning-starts", "400",
-                         "--prioritized", "--n-step", "3", "--eval-every", "800"],
+    "dqn-cartpole": ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "1200", "--learning-starts", "300",
+                     "--target-update-interval", "150", "--eval-every", "400", "--hidden", "32"],
+    "dqn-per-cartpole": ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "1200", "--learning-starts", "300",
+                         "--prioritized", "--n-step", "3", "--eval-every", "400", "--hidden", "32",
+                         "--buffer-size", "500"],
     "reinforce-cartpole-4envs": ["--env", "CartPole-v1", "--agent", "reinforce", "--num-envs", "4",
                                  "--batch-episodes", "4", "--steps", "3000", "--eval-every", "1000"],
     "reinforce-recall-lstm": ["--env", "gymlab/Recall-v0", "--agent", "reinforce", "--policy", "lstm",
@@ -162,7 +163,7 @@ def test_resume_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys):
 def test_a_real_ctrl_c_from_outside(tmp_path):
     """SIGINT from another process at a moment it does not choose: exit 130, then the resumed
     run ends as the one left alone (tabular Q: no torch import, so this stays quick)."""
-    flags = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "400000", "--eval-every", "50000",
+    flags = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "60000", "--eval-every", "10000",
              "--max-episode-steps", "200", "--eval-episodes", "2", "--no-progress"]
     code = "import signal, sys, train; signal.signal(signal.SIGINT, signal.default_int_handler); " \
            "sys.exit(train.main(sys.argv[1:]))"
@@ -172,7 +173,7 @@ def test_a_real_ctrl_c_from_outside(tmp_path):
     deadline = time.monotonic() + 60
     while not (stopped / "episodes.csv").is_file() and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)
+    time.sleep(np.random.default_rng().uniform(0.05, 0.3))  # a moment nobody chose
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
