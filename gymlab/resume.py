@@ -72,7 +72,7 @@ class Stored:
         if out.shape != self.shape or out.dtype != self.dtype or not out.flags.c_contiguous:
             raise ResumeError(f"{self.name}: stored {self.dtype}{list(self.shape)}, cannot read into "
                               f"{out.dtype}{list(out.shape)}")
-        view = memoryview(out).cast("B")
+        view = memoryview(out.reshape(-1).view(np.uint8))  # (memoryview.cast refuses an empty array)
         with zipfile.ZipFile(self.path) as zf, zf.open(self.name + ".npy") as f:
             _npy_header(f)
             for start in range(0, len(view), chunk):
@@ -102,6 +102,8 @@ def pack(tree) -> tuple[Any, dict[str, np.ndarray]]:
         return {kind: name}
 
     def enc(x):
+        if isinstance(x, np.generic):  # before the Python types: np.float64 is a float, np.str_ a str
+            return array(np.asarray(x), "scalar")
         if x is None or isinstance(x, (bool, str)):
             return x
         if isinstance(x, int):
@@ -109,13 +111,11 @@ def pack(tree) -> tuple[Any, dict[str, np.ndarray]]:
         if isinstance(x, float):
             return {"float": repr(x)}  # repr round-trips exactly, inf and nan included
         if isinstance(x, Big):
-            return array(np.ascontiguousarray(x.array), "big")
+            return array(np.asarray(x.array, order="C"), "big")  # (ascontiguousarray makes a 0-d array 1-d)
         if isinstance(x, np.ndarray):
             if x.dtype.hasobject:
                 raise TypeError("cannot store an array of Python objects in a resume state")
             return array(x, "array")
-        if isinstance(x, np.generic):
-            return array(np.asarray(x), "scalar")
         if isinstance(x, np.random.Generator):
             return {"generator": type(x.bit_generator).__name__, "state": enc(x.bit_generator.state)}
         if isinstance(x, (list, tuple, collections.deque)):
@@ -236,8 +236,9 @@ def set_env_state(env, state: dict) -> None:
                 and type(old.bit_generator) is type(value.bit_generator):
             old.bit_generator.state = value.bit_generator.state  # in place: whoever holds it sees it
         elif isinstance(old, np.ndarray) and isinstance(value, np.ndarray) and old.shape == value.shape \
-                and old.dtype == value.dtype and old.flags.writeable:
-            old[...] = value  # in place: views of it stay views of it
+                and old.dtype == value.dtype and old.flags.writeable and old.base is None:
+            old[...] = value  # in place: views of it stay views of it (not into a view: that would write
+            # into the array it views, e.g. a text's window into the text, at this env's position)
         elif old is None or _plain(old):
             setattr(env, name, value)
         else:
