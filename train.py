@@ -339,14 +339,15 @@ def run(args, agent_cls) -> int:
         run_dir = runs.prepare_run_dir(args.run_dir, (env_name, agent_cls.name, args.seed), force=args.force)
     except runs.RunDirError as err:
         raise UsageError(str(err)) from err
-    eval_every = args.eval_every
-    if eval_every is None:
-        eval_every = budget.steps // 10 if budget is not None and budget.steps else 0
+    eval_every, eval_unit = args.eval_every, "steps"
+    if eval_every is None and budget is not None:  # a tenth of the budget, in its own unit
+        eval_every, eval_unit = budget.total // 10, budget.unit
+    eval_every = eval_every or 0
     spec = {  # everything --resume needs to rebuild this run
         "env": args.env if ":" in args.env else env_id, "env_id": env_id, "env_name": env_name,
         "env_kwargs": env_kwargs, "agent": agent_cls.name, "config": dataclasses.asdict(agent.config),
         "seed": args.seed, "budget": None if budget is None else {budget.unit: budget.total},
-        "eval_every": eval_every, "eval_episodes": args.eval_episodes, "max_episode_steps": args.max_episode_steps,
+        "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": args.eval_episodes, "max_episode_steps": args.max_episode_steps,
         "frame_stack": args.frame_stack, "loaded_from": None if args.load is None else str(args.load),
     }
     print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {args.seed}, "
@@ -358,8 +359,7 @@ def resume(args) -> int:
     """``--resume RUN_DIR``: rebuild the run from its resume state and go on to its budget."""
     import gymnasium as gym
 
-    from gymlab import agents, resume as resume_state
-    from gymlab.agents.base import Budget
+    from gymlab import agents, envs, resume as resume_state
 
     given = [f"--{name.replace('_', '-')}" for name, value in vars(args).items()
              if name not in ("resume", "steps", "episodes", "no_progress") and value != _DEFAULTS.get(name)]
@@ -376,8 +376,40 @@ def resume(args) -> int:
             raise UsageError(f"--resume {run_dir}: it holds no {resume_state.FILE} (a run writes one at each periodic "
                              f"evaluation, on Ctrl-C and when it ends, for agents that can be resumed)") from err
         raise UsageError(f"--resume {run_dir}: {err}") from err
-    spec = meta["run"]
+    try:
+        spec, agent, env, budget, done = _rebuild(meta, tree, args)
+    except UsageError:
+        raise
+    except resume_state.ResumeError as err:
+        raise UsageError(f"--resume {run_dir}: {err}") from err
+    except (KeyError, ValueError, TypeError, AttributeError, resume_state.ResumeError, gym.error.Error,
+            agents.UnknownAgentError, envs.UnknownEnvError) as err:
+        raise UsageError(f"--resume {run_dir}: its resume state does not fit this gymlab ({type(err).__name__}: "
+                         f"{err})") from err
+    for stale in run_dir.glob(f".{resume_state.FILE}.*.tmp"):  # a write a hard stop cut short
+        stale.unlink(missing_ok=True)
+    (unit, total), = spec["budget"].items()
+    if total != meta["run"]["budget"].get(unit, total):
+        print(f"train.py: note: the budget grows from {meta['run']['budget'][unit]} to {total} {unit}; schedules "
+              f"that span the budget (exploration, prioritised replay's beta, --lr-anneal) stretch to it from where "
+              f"they are, and evaluations keep their interval", file=sys.stderr)
+    from gymlab import runs
+
+    runs.current_run_dir = run_dir  # a crash from here on is reported in it
+    print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent.name!r} on "
+          f"{spec['env_id']}, seed {spec['seed']})")
+    return execute(spec, env, agent, budget, run_dir, progress=not args.no_progress, logger_state=tree["logger"])
+
+
+def _rebuild(meta: dict, tree: dict, args):
+    """The run a resume state describes: ``(spec, agent, env, budget, done)``, the budget grown
+    to ``--steps``/``--episodes`` when given."""
+    from gymlab import agents, envs
+    from gymlab.agents.base import Budget
+
+    spec = dict(meta["run"])
     agent_cls = agents.get(spec["agent"])
+    envs.resolve(spec["env"])  # imports a module:id env's module, which registers it
     done = {"steps": tree["logger"]["steps"], "episodes": tree["logger"]["episodes"]}
     (unit, total), = spec["budget"].items()
     if args.steps is not None or args.episodes is not None:
@@ -387,26 +419,17 @@ def resume(args) -> int:
         if new_total < done[unit]:
             raise UsageError(f"--{unit} {new_total} is less than the {done[unit]} {unit} the run has done")
         total = new_total
-    summary = run_dir / "summary.json"
+    summary = args.resume / "summary.json"
     if done[unit] >= total and summary.is_file() and not _json(summary).get("interrupted", True):
-        raise UsageError(f"{run_dir} has finished its budget of {total} {unit}; give a larger --{unit} to train on")
+        raise UsageError(f"{args.resume} has finished its budget of {total} {unit}; give a larger --{unit} to train "
+                         f"on")
     spec["budget"] = {unit: total}
-    budget = Budget(**spec["budget"])
     env = make_env(spec["env_id"], spec["env_kwargs"], spec["max_episode_steps"], frame_stack=spec["frame_stack"])
     config = agent_cls.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["config"].items()})
     agent = agent_cls(env.observation_space, env.action_space, config=config, seed=spec["seed"])
-    try:
-        agent.load_resume_state(tree["agent"])
-        agent.resume_in(env)
-    except (KeyError, ValueError, TypeError, resume_state.ResumeError, gym.error.Error) as err:
-        raise UsageError(f"--resume {run_dir}: its resume state does not fit this gymlab's {agent_cls.name!r} agent "
-                         f"or env ({type(err).__name__}: {err})") from err
-    from gymlab import runs
-
-    runs.current_run_dir = run_dir  # a crash from here on is reported in it
-    print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent_cls.name!r} on "
-          f"{spec['env_id']}, seed {spec['seed']})")
-    return execute(spec, env, agent, budget, run_dir, progress=not args.no_progress, logger_state=tree["logger"])
+    agent.load_resume_state(tree["agent"])
+    agent.resume_in(env)
+    return spec, agent, env, Budget(**spec["budget"]), done
 
 
 def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True, render: bool = False,
@@ -428,9 +451,17 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     def make(render_mode=None):
         return make_env(env_id, env_kwargs, spec["max_episode_steps"], render_mode, spec["frame_stack"])
 
-    def write_resume() -> None:
-        resume_state.write(run_dir / resume_state.FILE, {"run": spec, "step": logger.steps},
-                           {"agent": agent.resume_state(), "logger": logger.state()})
+    def write_resume() -> bool:
+        """Write the resume state; a failure (a full disk, an env whose state cannot be saved) is
+        said in one line and training goes on: the last good resume state stays as it was."""
+        try:
+            resume_state.write(run_dir / resume_state.FILE, {"run": spec, "step": logger.steps},
+                               {"agent": agent.resume_state(), "logger": logger.state()})
+            return True
+        except (OSError, resume_state.ResumeError, TypeError) as err:
+            print(f"train.py: warning: resume state not written at step {logger.steps}: "
+                  f"{getattr(err, 'strerror', None) or err}", file=sys.stderr)
+            return False
 
     if spec["eval_every"] > 0:
         periodic_env = make()
@@ -442,7 +473,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
             agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
             resume_due = resumable
 
-        logger.every(spec["eval_every"], evaluate_and_checkpoint)  # its time is not counted as training time
+        # its time is not counted as training time
+        logger.every(spec["eval_every"], evaluate_and_checkpoint, spec.get("eval_unit", "steps"))
     interrupted = False
     with resume_state.DeferredInterrupt() if resumable else contextlib.nullcontext() as ctrl_c:
         def at_safe_point():
@@ -461,10 +493,12 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
                     write_resume()  # at the end too: --resume RUN_DIR --steps MORE trains on
         except KeyboardInterrupt:
             interrupted = True
-            print("\ninterrupted: saving what was learned so far", file=sys.stderr)
         finally:
             logger.on_safe_point = None
             logger.close()
+        interrupted = interrupted or ctrl_c is not None and ctrl_c.requested  # (also after the last safe point)
+    if interrupted:
+        print("\ninterrupted: saving what was learned so far", file=sys.stderr)
     wall_time, train_time = logger.elapsed, logger.train_elapsed
     agent.save(ckpt)
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,7 +67,9 @@ class RunLogger:
             if "torch" in sys.modules and importlib.util.find_spec("tensorboard") is not None:
                 from torch.utils.tensorboard import SummaryWriter
 
-                self._tensorboard = SummaryWriter(str(run_dir))
+                # Resuming: events logged after the resume state (a hard stop) are hidden, not doubled.
+                purge = {"purge_step": self.steps} if resume is not None else {}
+                self._tensorboard = SummaryWriter(str(run_dir), **purge)
         self.budget = budget
         self._bar, self._postfix = None, {}
         if progress and budget is not None:
@@ -78,13 +81,13 @@ class RunLogger:
     def _open(self, path: Path, header: list[str], offset: int | None = None):
         """A CSV file with ``header``; with ``offset`` (resuming), the existing file cut back to
         that many bytes (what was written after the resume state is written again)."""
-        if offset is None or not path.is_file() or path.stat().st_size < offset:
+        if offset is None or not path.is_file():
             f = open(path, "w", newline="")
             offset = None
-        else:
+        else:  # (a file shorter than the offset lost its last rows to a crash: keep what it has)
             f = open(path, "r+", newline="")
-            f.truncate(offset)
-            f.seek(offset)
+            f.truncate(min(offset, path.stat().st_size))
+            f.seek(0, 2)
         self._files.append(f)
         writer = csv.writer(f)
         if offset is None:
@@ -108,6 +111,7 @@ class RunLogger:
         for name, handle in (("episodes.csv", self._episodes_csv), ("metrics.csv", self._metrics_csv)):
             if handle is not None:
                 handle[0].flush()
+                os.fsync(handle[0].fileno())  # on disk before the resume state that counts on them
                 files[name] = handle[0].tell()
         return {"steps": self.steps, "episodes": self.episodes, "returns": list(self.returns),
                 "lengths": list(self.lengths), "end_steps": list(self.end_steps),
@@ -124,9 +128,10 @@ class RunLogger:
         self._start -= state["elapsed"]  # wall and training time go on from where they were
         self._every_time = state["every_time"]
 
-    def every(self, n_steps: int, fn: Callable[[], None]) -> None:
-        if n_steps > 0:
-            self._every.append((n_steps, fn))
+    def every(self, n: int, fn: Callable[[], None], unit: str = "steps") -> None:
+        """Call ``fn()`` each ``n`` env steps (or, ``unit="episodes"``, each ``n`` finished episodes)."""
+        if n > 0:
+            self._every.append((n, fn) if unit == "steps" else (-n, fn))  # negative: counted in episodes
 
     def step(self, reward: float, done: bool, env: int = 0) -> None:
         """Count one env step (of sub-env ``env``, when an agent steps several at once)."""
@@ -138,7 +143,7 @@ class RunLogger:
         if done:
             self.end_episode(env)
         for n, fn in self._every:
-            if self.steps % n == 0:
+            if (self.steps % n == 0) if n > 0 else (done and self.episodes % -n == 0):
                 start = time.perf_counter()
                 fn()
                 self._every_time += time.perf_counter() - start

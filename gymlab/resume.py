@@ -27,6 +27,7 @@ where nothing is half done; the resume state is written only there.
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import signal
 import sys
@@ -73,14 +74,18 @@ class Stored:
             raise ResumeError(f"{self.name}: stored {self.dtype}{list(self.shape)}, cannot read into "
                               f"{out.dtype}{list(out.shape)}")
         view = memoryview(out.reshape(-1).view(np.uint8))  # (memoryview.cast refuses an empty array)
-        with zipfile.ZipFile(self.path) as zf, zf.open(self.name + ".npy") as f:
-            _npy_header(f)
-            for start in range(0, len(view), chunk):
-                part = view[start:start + chunk]
-                got = f.read(len(part))
-                if len(got) != len(part):
-                    raise ResumeError(f"{self.path}: {self.name} is cut short")
-                part[:] = got
+        try:
+            with zipfile.ZipFile(self.path) as zf, zf.open(self.name + ".npy") as f:
+                _npy_header(f)
+                for start in range(0, len(view), chunk):
+                    part = view[start:start + chunk]
+                    got = f.read(len(part))
+                    if len(got) != len(part):
+                        raise ResumeError(f"{self.path}: {self.name} is cut short")
+                    part[:] = got
+                f.read(1)  # to the end of the entry, where the zip checks its CRC
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise ResumeError(f"{self.path} is corrupt: {err}") from err
 
 
 def _npy_header(f) -> tuple[tuple, np.dtype]:
@@ -198,6 +203,21 @@ def _plain(x) -> bool:
     return False
 
 
+def _constant(x) -> bool:
+    """Whether ``x`` is something an env is built with and never changes (a space, a spec, a frozen
+    settings dataclass, an enum, a function or class), so nothing of it needs saving."""
+    import dataclasses
+    import enum
+    import types
+
+    import gymnasium as gym
+
+    if isinstance(x, (gym.Space, gym.envs.registration.EnvSpec, enum.Enum, type, types.FunctionType,
+                      types.MethodType, types.BuiltinFunctionType, types.ModuleType, functools.partial)):
+        return True
+    return dataclasses.is_dataclass(x) and getattr(type(x), "__dataclass_params__").frozen
+
+
 def _children(env) -> list:
     import gymnasium as gym
 
@@ -211,13 +231,32 @@ def _children(env) -> list:
     return out
 
 
-def env_state(env) -> dict:
+def env_state(env, _where: str = "env") -> dict:
     """The data attributes of ``env`` and of every env or wrapper inside it (a vector env's
-    copies too), as a nested dict: what ``set_env_state`` needs to put a fresh env made the
-    same way into the very same state. Spaces, specs and render windows are left out."""
-    state = {name: value for name, value in vars(env).items() if name not in _SKIP and _plain(value)}
-    for name, child in _children(env):
-        state[f"<{name}>"] = env_state(child)
+    copies too), and of any plain object it keeps (e.g. a vocabulary), as a nested dict: what
+    ``set_env_state`` needs to put a fresh env made the same way into the very same state.
+    Spaces, specs, frozen settings and functions are left out, and so are render windows when
+    the env is not rendering (None). Anything else (an engine's C object, a render window that is
+    open) cannot be saved: ``ResumeError`` names it, rather than a resume that silently differs."""
+    kids = dict(_children(env))
+    kid_attributes = {k.split("[")[0] for k in kids}  # "envs" for the children "envs[0]", "envs[1]", ...
+    state = {}
+    for name, value in vars(env).items():
+        if name in _SKIP or name in kid_attributes:
+            continue
+        if _plain(value):
+            state[name] = value
+        elif isinstance(value, np.random.RandomState):
+            state[f"~{name}"] = list(value.get_state())
+        elif _constant(value):
+            continue
+        elif hasattr(value, "__dict__") and not callable(value):
+            state[f"({name})"] = env_state(value, f"{_where}.{name}")  # a helper object: its data too
+        else:
+            raise ResumeError(f"cannot save the state of {_where}.{name} (a {type(value).__name__}): a run in "
+                              f"this env cannot be resumed exactly")
+    for name, child in kids.items():
+        state[f"<{name}>"] = env_state(child, f"{_where}.{name}")
     return state
 
 
@@ -225,11 +264,15 @@ def set_env_state(env, state: dict) -> None:
     """Put ``env`` (made as the one ``state`` was read from) into that state."""
     children = dict(_children(env))
     for name, value in state.items():
-        if name.startswith("<"):
+        if name.startswith("<") or name.startswith("("):
             inner = name[1:-1]
-            if inner not in children:
+            target = children.get(inner) if name[0] == "<" else getattr(env, inner, None)
+            if target is None:
                 raise ResumeError(f"the env has no {inner!r} inside it, as the saved one had")
-            set_env_state(children[inner], value)
+            set_env_state(target, value)
+            continue
+        if name.startswith("~"):  # a legacy numpy RandomState
+            getattr(env, name[1:]).set_state(tuple(value))
             continue
         old = getattr(env, name, None)
         if isinstance(old, np.random.Generator) and isinstance(value, np.random.Generator) \

@@ -182,3 +182,149 @@ def test_a_real_ctrl_c_from_outside(tmp_path):
     alone_dir = tmp_path / "alone"
     assert run(flags + ["--run-dir", str(alone_dir)]) == 0
     assert_same(alone_dir, stopped)
+
+
+# ------------------------------------------------------------------ what the review of --resume found
+SMALL_DQN = ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "600", "--learning-starts", "100",
+             "--hidden", "16", "--eval-every", "200"] + COMMON
+
+
+def test_an_env_from_a_module_resumes(tmp_path, monkeypatch):
+    """``--env module:id``: --resume imports the module again (in a new process nothing has)."""
+    import gymnasium as gym
+
+    (tmp_path / "my_cart_module.py").write_text(
+        "import gymnasium as gym\n"
+        "gym.register('MyCart-v0', entry_point='gymnasium.envs.classic_control.cartpole:CartPoleEnv', "
+        "max_episode_steps=200)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run_dir = tmp_path / "run"
+    flags = ["--env", "my_cart_module:MyCart-v0", "--agent", "q" if False else "reinforce", "--steps", "600",
+             "--eval-every", "200"] + COMMON
+    stop_at(monkeypatch, 300)
+    assert run(flags + ["--run-dir", str(run_dir)]) == 130
+    monkeypatch.undo()
+    monkeypatch.syspath_prepend(str(tmp_path))
+    del gym.envs.registry["MyCart-v0"], sys.modules["my_cart_module"]  # as in a new process
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 0
+
+
+def test_a_corrupt_or_foreign_resume_state_is_one_line(tmp_path, capsys):
+    from gymlab import resume
+
+    run_dir = tmp_path / "run"
+    assert run(SMALL_DQN + ["--run-dir", str(run_dir), "--steps", "300"]) == 0
+    path = run_dir / "resume.npz"
+    good = path.read_bytes()
+    meta, tree = resume.read(path)
+    obs = tree["agent"]["loop"]["buffer"]["obs"]  # a Big array: read only when the buffer is rebuilt
+    with __import__("zipfile").ZipFile(path) as zf:
+        info = zf.getinfo(obs.name + ".npy")
+        offset = info.header_offset + 30 + len(info.filename) + len(info.extra) + 200
+    data = bytearray(good)
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+    capsys.readouterr()
+    assert run(["--resume", str(run_dir), "--steps", "400"]) == 2
+    err = capsys.readouterr().err
+    assert "corrupt" in err and err.count("\n") == 1, err
+    path.write_bytes(good)
+    meta, tree = resume.read(path)
+    buffer = tree["agent"]["loop"]["buffer"]
+    buffer["obs"], buffer["next_obs"] = resume.read_array(buffer["obs"]), resume.read_array(buffer["next_obs"])
+    meta["run"]["agent"] = "no-such-agent"
+    resume.write(path, meta, tree)
+    assert run(["--resume", str(run_dir), "--steps", "400"]) == 2
+    assert "does not fit" in capsys.readouterr().err
+
+
+def test_a_failed_resume_write_warns_and_training_goes_on(tmp_path, monkeypatch, capsys):
+    from gymlab import resume
+
+    def full_disk(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(resume, "write", full_disk)
+    run_dir = tmp_path / "run"
+    assert run(SMALL_DQN + ["--run-dir", str(run_dir)]) == 0
+    assert json.loads((run_dir / "summary.json").read_text())["env_steps"] == 600
+    err = capsys.readouterr().err
+    assert "resume state not written at step 200: No space left on device" in err
+
+
+def test_an_episode_budget_writes_periodic_resume_states(tmp_path, monkeypatch):
+    """--episodes N evaluates (and writes the resume state) every N/10 episodes by default."""
+    flags = ["--env", "CartPole-v1", "--agent", "reinforce", "--episodes", "60", "--batch-episodes", "4"] + COMMON
+    alone_dir, run_dir = tmp_path / "alone", tmp_path / "killed"
+    assert run(flags + ["--run-dir", str(alone_dir)]) == 0
+    assert len(json.loads((alone_dir / "summary.json").read_text())["periodic_eval"]) == 10
+    killed = stop_at(monkeypatch, 1000, hard=True)
+    with pytest.raises(killed):
+        run(flags + ["--run-dir", str(run_dir)])
+    monkeypatch.undo()
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 0
+    assert_same(alone_dir, run_dir)
+
+
+def test_a_log_shorter_than_the_resume_state_keeps_its_rows(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    stop_at(monkeypatch, 400)
+    assert run(SMALL_DQN + ["--run-dir", str(run_dir)]) == 130
+    monkeypatch.undo()
+    episodes = run_dir / "episodes.csv"
+    rows = episodes.read_text().splitlines()
+    episodes.write_text("\n".join(rows[:-1]) + "\n")  # the last row lost in a crash
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 0
+    assert episodes.read_text().startswith("\n".join(rows[:-1]) + "\n")
+
+
+def test_ctrl_c_after_the_last_step_still_stops_the_run(tmp_path, monkeypatch):
+    """SIGINT while the final resume state is written: the run says it was interrupted (no final
+    evaluation), and --resume finishes it."""
+    original = RunLogger.close
+
+    def close(self):
+        signal.raise_signal(signal.SIGINT)
+        original(self)
+
+    monkeypatch.setattr(RunLogger, "close", close)
+    run_dir = tmp_path / "run"
+    assert run(SMALL_DQN + ["--run-dir", str(run_dir)]) == 130
+    assert json.loads((run_dir / "summary.json").read_text())["interrupted"]
+    monkeypatch.undo()
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 0
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert not summary["interrupted"] and summary["eval"]["episodes"] == 3
+
+
+def test_a_write_cut_short_leaves_no_temporary_file(tmp_path, monkeypatch):
+    run_dir = tmp_path / "run"
+    stop_at(monkeypatch, 300)
+    assert run(SMALL_DQN + ["--run-dir", str(run_dir)]) == 130
+    monkeypatch.undo()
+    (run_dir / ".resume.npz.abc123.tmp").write_bytes(b"half a file")  # as a hard stop mid-write leaves it
+    assert run(["--resume", str(run_dir), "--no-progress"]) == 0
+    assert not list(run_dir.glob(".*.tmp"))
+
+
+def test_env_state_that_cannot_be_saved_is_named_not_skipped():
+    """An engine object (here a lock, as a Box2D world would be) cannot be saved: the resume state
+    says so, rather than resuming into an env that silently differs. A legacy RandomState and a
+    plain helper object are saved."""
+    import threading
+
+    import gymnasium as gym
+
+    from gymlab.resume import ResumeError, env_state, set_env_state
+
+    a, b = gym.make("CartPole-v1"), gym.make("CartPole-v1")
+    for env in (a, b):
+        env.unwrapped.legacy = np.random.RandomState(0)
+        env.unwrapped.helper = type("Helper", (), {})()
+    a.unwrapped.legacy.random(5)
+    a.unwrapped.helper.count = 7
+    set_env_state(b, env_state(a))
+    assert b.unwrapped.legacy.random() == a.unwrapped.legacy.random() and b.unwrapped.helper.count == 7
+    a.unwrapped.world = threading.Lock()
+    with pytest.raises(ResumeError, match=r"env\.env\.env\.env\.world \(a lock\)"):
+        env_state(a)
