@@ -104,6 +104,9 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
                    help="arguments for gym.make, values read as Python literals (else as strings), "
                         "e.g. --env-kwargs difficulty=0.8 points_to_win=5")
+    p.add_argument("--eval-env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
+                   help="arguments that differ for the evaluation env (default: the env's own evaluation "
+                        "arguments, e.g. CharPredict's split='test': scored on text it never trained on)")
     p.add_argument("--agent", help="agent name (" + ", ".join(agents.names()) + "); "
                    "may be left out with --load, which knows its agent")
     budget = p.add_mutually_exclusive_group()
@@ -183,6 +186,20 @@ def check_env_kwargs(env_id: str, kwargs: dict) -> None:
     if unknown:
         raise UsageError(f"{env_id} does not take {', '.join(map(repr, unknown))} (--env-kwargs); it takes: "
                          + (", ".join(accepted) or "no arguments"))
+
+
+def evaluation_kwargs(env_id: str, env_kwargs: dict) -> dict:
+    """The env's own arguments for evaluation (its class's ``evaluation_kwargs``, e.g. a held-out
+    split), for those the run did not set itself in ``--env-kwargs``."""
+    import gymnasium as gym
+    from gymnasium.envs.registration import load_env_creator
+
+    entry = gym.spec(env_id).entry_point
+    try:
+        creator = load_env_creator(entry) if isinstance(entry, str) else entry
+    except (ImportError, AttributeError, gym.error.Error):
+        return {}
+    return {k: v for k, v in getattr(creator, "evaluation_kwargs", {}).items() if k not in env_kwargs}
 
 
 def missing_dependency(env_id: str, err) -> str:
@@ -302,7 +319,11 @@ def run(args, agent_cls) -> int:
     check_env_kwargs(env_id, env_kwargs)
     if args.render and not has_display():
         raise UsageError("--render needs a display, and there is none here (DISPLAY is not set)")
+    eval_kwargs = {**evaluation_kwargs(env_id, env_kwargs), **parse_env_kwargs(args.eval_env_kwargs)}
+    check_env_kwargs(env_id, eval_kwargs)
     env = make_env(env_id, env_kwargs, args.max_episode_steps, frame_stack=args.frame_stack)
+    if eval_kwargs:  # refused now, before anything is written, rather than after training
+        make_env(env_id, {**env_kwargs, **eval_kwargs}, args.max_episode_steps, frame_stack=args.frame_stack).close()
     try:
         agent_cls.check_spaces(env.observation_space, env.action_space)
     except SpaceError as err:
@@ -345,7 +366,7 @@ def run(args, agent_cls) -> int:
     eval_every = eval_every or 0
     spec = {  # everything --resume needs to rebuild this run
         "env": args.env if ":" in args.env else env_id, "env_id": env_id, "env_name": env_name,
-        "env_kwargs": env_kwargs, "agent": agent_cls.name, "config": dataclasses.asdict(agent.config),
+        "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": agent_cls.name, "config": dataclasses.asdict(agent.config),
         "seed": args.seed, "budget": None if budget is None else {budget.unit: budget.total},
         "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": args.eval_episodes, "max_episode_steps": args.max_episode_steps,
         "frame_stack": args.frame_stack, "loaded_from": None if args.load is None else str(args.load),
@@ -448,8 +469,9 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     resumable = budget is not None and agent.resumable()
     resume_due = False  # a periodic evaluation asks for a resume state at the next safe point
 
-    def make(render_mode=None):
-        return make_env(env_id, env_kwargs, spec["max_episode_steps"], render_mode, spec["frame_stack"])
+    def make(render_mode=None):  # an evaluation env
+        kwargs = {**env_kwargs, **spec.get("eval_env_kwargs", {})}
+        return make_env(env_id, kwargs, spec["max_episode_steps"], render_mode, spec["frame_stack"])
 
     def write_resume() -> bool:
         """Write the resume state; a failure (a full disk, an env whose state cannot be saved) is
@@ -522,6 +544,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     summary = {
         "env": spec["env"],
         "env_kwargs": env_kwargs,
+        "eval_env_kwargs": spec.get("eval_env_kwargs", {}),
         "agent": agent_name,
         "seed": seed,
         "config": dataclasses.asdict(agent.config),

@@ -1,9 +1,18 @@
-"""What every benchmark shares: a side-by-side table on stdout, and the same rows as JSON."""
+"""What every benchmark shares: a side-by-side table on stdout, and the same rows as JSON.
+
+Every results JSON says where its numbers come from: ``write_json`` stamps the whole file with
+the commit (and whether the tree had uncommitted changes), the command that ran and the time;
+``provenance(command)`` gives the same stamp for one row, for files whose rows come from
+different commands or runs (``merge_rows`` keeps earlier rows, each with its own stamp).
+"""
 
 from __future__ import annotations
 
 import json
 import platform
+import shlex
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -24,11 +33,46 @@ def _fmt(v) -> str:
     return str(v)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def commit() -> str:
+    """The commit the code ran at, ``+dirty`` when the tree had uncommitted changes."""
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        except OSError:  # no git here
+            return ""
+
+    head = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    return head + ("+dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def this_command() -> str:
+    return "python " + " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+
+
+def provenance(command: str | None = None) -> dict:
+    """Where one row's numbers come from: ``{"commit", "command", "when"}``."""
+    return {"commit": commit(), "command": command or this_command(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
 def write_json(name: str, payload: dict, path: Path | None = None) -> Path:
     path = path or RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"benchmark": name, "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+    payload = {"benchmark": name, **provenance(),
                "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
                **payload}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def merge_rows(path: Path, rows: list[dict], key: str) -> list[dict]:
+    """``rows`` after the rows already in ``path``'s ``"rows"`` whose ``key`` they do not measure
+    again (a partial run, ``--only``, updates its own rows and keeps the others, each with its stamp)."""
+    try:
+        old = json.loads(Path(path).read_text()).get("rows", [])
+    except (OSError, ValueError):
+        old = []
+    new = {r[key] for r in rows}
+    return [r for r in old if r.get(key) not in new] + rows

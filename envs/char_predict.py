@@ -68,6 +68,12 @@ class CharPredictEnv(FrameRendering, gym.Env):
     >>> reward == float(obs2 == obs), info["target"] == obs2
     (True, True)
 
+    ## Evaluation
+
+    ``train.py`` evaluates an agent trained here on the ``test`` split (the class's
+    ``evaluation_kwargs``), unless ``--env-kwargs`` sets ``split`` or
+    ``--eval-env-kwargs`` says otherwise: accuracies are on unseen text.
+
     ## Version History
 
     - v0: first version.
@@ -75,6 +81,8 @@ class CharPredictEnv(FrameRendering, gym.Env):
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 10}
     window_title = "gymlab: CharPredict"
+    # train.py evaluates on text the agent never trained on, unless the run sets split itself.
+    evaluation_kwargs = {"split": "test"}
 
     def __init__(self, text: str | None = None, split: str = "train", length: int = 100,
                  render_mode: str | None = None):

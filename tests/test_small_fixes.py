@@ -318,3 +318,27 @@ def test_load_without_spaces_rebuilds_the_spaces_it_was_trained_on(obs_space, ac
     cls(obs_space, action_space, config).save(tmp_path / "checkpoint.npz")
     loaded = cls.load(tmp_path / "checkpoint.npz")
     assert loaded.observation_space == obs_space and loaded.action_space == action_space
+
+
+# ------------------------------------------------------------------ prediction envs are scored on held-out text
+def test_char_prediction_is_evaluated_on_the_test_split(tmp_path, capsys):
+    """A text whose training part is all 'a' and whose test tenth is all 'b': an agent that learned
+    'a follows a' scores full marks on the training text and nothing on the test text. The final
+    evaluation must be the latter (it was the former), unless the run asks otherwise."""
+    from gymlab import train
+
+    text = tmp_path / "ab.txt"
+    text.write_text("a" * 900 + "b" * 100)
+    common = ["--env", "chars", "--agent", "q", "--steps", "3000", "--eval-episodes", "3", "--eval-every", "0",
+              "--no-progress"]
+    kwargs = ["--env-kwargs", f"text={str(text)!r}", "length=20"]
+    assert train.main(common + kwargs + ["--run-dir", str(tmp_path / "held_out")]) == 0, capsys.readouterr().err
+    held_out = json.loads((tmp_path / "held_out" / "summary.json").read_text())
+    assert held_out["eval_env_kwargs"] == {"split": "test"} and held_out["eval"]["return_mean"] == 0.0
+    assert train.main(common + kwargs + ["--eval-env-kwargs", "split='train'",
+                                         "--run-dir", str(tmp_path / "seen")]) == 0
+    seen = json.loads((tmp_path / "seen" / "summary.json").read_text())
+    assert seen["eval"]["return_mean"] == 20.0
+    assert train.main(common + ["--env-kwargs", f"text={str(text)!r}", "length=20", "split='all'",
+                                "--run-dir", str(tmp_path / "all")]) == 0  # the run's own split is kept
+    assert json.loads((tmp_path / "all" / "summary.json").read_text())["eval_env_kwargs"] == {}
