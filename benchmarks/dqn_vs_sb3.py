@@ -1,18 +1,25 @@
 """gymlab's DQN against Stable-Baselines3's DQN on CartPole-v1, several seeds, in one run.
 
-    python benchmarks/dqn_vs_sb3.py                 # 5 seeds, 50k steps each: about 10 minutes
+    python benchmarks/dqn_vs_sb3.py                 # 5 seeds, 50k steps each: about 15 minutes
     python benchmarks/dqn_vs_sb3.py --seeds 2 --steps 20000 --no-zoo   # a quick look
 
-Three contestants, each run through ``train.py`` one after the other (never two at
+Four contestants, each run through ``train.py`` one after the other (never two at
 once, so their speeds are comparable), with the same budget and seeds:
 
-- ``dqn``: gymlab's DQN with its CartPole defaults (``agents/hyperparams.py``);
+- ``dqn``: gymlab's DQN with its CartPole defaults (``agents/hyperparams.py``), which
+  add two things SB3's DQN does not have: double Q-learning and dueling streams
+  (each stream its own hidden layer, so its network is also larger);
+- ``dqn (as sb3)``: the same, with ``--no-double-q --no-dueling``: the algorithm and
+  network of the next row exactly, so this pair compares implementations, speed
+  included;
 - ``sb3-dqn (same)``: SB3's DQN with the same hyper-parameters, translated one for
   one (network, learning rate and its decay, batch, buffer, learning starts, train
   frequency, gradient steps, target interval, n-step, exploration, gamma, clipping):
-  so both take the same gradient steps per env step. What SB3 lacks is double Q;
+  so all three take the same gradient steps per env step;
 - ``sb3-dqn (zoo)``: SB3's DQN with RL-Zoo's tuned CartPole settings.
 
+The table says, for each, what differs from ``sb3-dqn (same)`` and how many weights
+its Q-network has.
 A seed is solved when the final greedy evaluation (10 episodes) averages >= 475.
 Prints the table and writes ``benchmarks/results/dqn_vs_sb3.json``.
 """
@@ -30,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gymlab import train  # noqa: E402
 from gymlab.agents import hyperparams  # noqa: E402
-from benchmarks._common import table, write_json  # noqa: E402
+from benchmarks._common import provenance, table, write_json  # noqa: E402
 
 SOLVED = 475.0
 # gymlab DQN config field -> SB3 DQN keyword
@@ -62,11 +69,29 @@ def contestants() -> dict[str, tuple[str, list[str]]]:
     same = {TO_SB3[k]: v for k, v in full.items() if k in TO_SB3}
     zoo, _ = hyperparams.defaults("sb3-dqn", "CartPole-v1")
     grad_ratio = lambda s: s["gradient_steps"] / s["train_freq"]  # noqa: E731
-    return {
-        "dqn": ("dqn", [], grad_ratio(full)),
-        "sb3-dqn (same)": ("sb3-dqn", flags(same), grad_ratio(same)),
-        "sb3-dqn (zoo)": ("sb3-dqn", [], grad_ratio(zoo)),
+    differs = ", ".join(what for what, on in (("double Q", full["double_q"]), ("dueling streams", full["dueling"]))
+                        if on) or "nothing"
+    return {  # name -> (agent, flags, gradient steps per env step, what differs from sb3-dqn (same))
+        "dqn": ("dqn", [], grad_ratio(full), differs),
+        "dqn (as sb3)": ("dqn", ["--no-double-q", "--no-dueling"], grad_ratio(full), "nothing"),
+        "sb3-dqn (same)": ("sb3-dqn", flags(same), grad_ratio(same), "(the reference)"),
+        "sb3-dqn (zoo)": ("sb3-dqn", [], grad_ratio(zoo), "RL-Zoo's settings (net 256,256)"),
     }
+
+
+def q_weights(run_dir: Path) -> int:
+    """How many numbers the run's Q-network holds (its target network aside), from its checkpoint."""
+    import numpy as np
+
+    with np.load(run_dir / "checkpoint.npz") as data:
+        names = [k for k in data.files if k != "__meta__"]
+        online = [k for k in names if k.startswith(("q/", "policy/q_net."))]  # not q_target/, policy/q_net_target.
+        return int(sum(data[k].size for k in online))
+
+
+def command(agent: str, extra: list[str], seed: int, steps: int) -> str:
+    return " ".join(["python train.py --env CartPole-v1 --agent", agent, "--steps", str(steps), "--seed", str(seed),
+                     "--eval-every 0 --eval-episodes 10", *extra])
 
 
 def run_one(agent: str, extra: list[str], seed: int, steps: int, run_dir: Path) -> dict:
@@ -93,12 +118,14 @@ def main(argv=None) -> int:
     results = {name: [] for name in who}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
-            for name, (agent, extra, _) in who.items():
+            for name, (agent, extra, _, _) in who.items():
                 slug = name.replace(" ", "").replace("(", "-").replace(")", "")  # one directory per contestant and seed
-                summary = run_one(agent, extra, seed, args.steps, Path(tmp) / f"{slug}-{seed}")
+                run_dir = Path(tmp) / f"{slug}-{seed}"
+                summary = run_one(agent, extra, seed, args.steps, run_dir)
                 results[name].append({"seed": seed, "eval_return": summary["eval"]["return_mean"],
                                       "env_steps_per_s": summary["env_steps_per_s"],
-                                      "wall_time_s": summary["wall_time_s"]})
+                                      "wall_time_s": summary["wall_time_s"], "q_weights": q_weights(run_dir),
+                                      **provenance(command(agent, extra, seed, args.steps))})
                 print(f"seed {seed} {name}: return {summary['eval']['return_mean']:.1f}, "
                       f"{summary['env_steps_per_s']:.0f} steps/s", file=sys.stderr)
 
@@ -108,14 +135,16 @@ def main(argv=None) -> int:
         returns = [r["eval_return"] for r in runs]
         sps = statistics.median(r["env_steps_per_s"] for r in runs)
         solved = sum(r >= SOLVED for r in returns)
-        rows.append([name, f"{solved}/{len(runs)}", statistics.mean(returns), " ".join(f"{r:.0f}" for r in returns),
-                     sps, f"{sps / ref_sps:.2f}x", f"{who[name][2]:g}"])
-        records.append({"contestant": name, "agent": who[name][0], "flags": who[name][1], "solved": solved,
+        rows.append([name, who[name][3], runs[0]["q_weights"], f"{solved}/{len(runs)}", statistics.mean(returns),
+                     " ".join(f"{r:.0f}" for r in returns), sps, f"{sps / ref_sps:.2f}x", f"{who[name][2]:g}"])
+        records.append({"contestant": name, "agent": who[name][0], "flags": who[name][1],
+                        "differs_from_sb3_same": who[name][3], "q_weights": runs[0]["q_weights"], "solved": solved,
                         "seeds": len(runs), "return_mean": statistics.mean(returns), "runs": runs,
                         "env_steps_per_s_median": sps, "speed_vs_sb3_same": sps / ref_sps,
                         "gradient_steps_per_env_step": who[name][2]})
-    print(table(["CartPole-v1, " + f"{args.steps} steps", "solved (>=475)", "mean return", "per seed",
-                 "env steps/s", "vs sb3 (same)", "grad steps / env step"], rows))
+    print(table(["CartPole-v1, " + f"{args.steps} steps", "differs from sb3 (same)", "Q-net weights",
+                 "solved (>=475)", "mean return", "per seed", "env steps/s", "vs sb3 (same)",
+                 "grad steps / env step"], rows))
     path = write_json("dqn_vs_sb3", {"env": "CartPole-v1", "steps": args.steps, "solved_threshold": SOLVED,
                                      "results": records}, args.json)
     print(f"\nwritten: {path}")
