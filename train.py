@@ -37,17 +37,14 @@ from __future__ import annotations
 
 try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any later moment
     import argparse
-    import contextlib
     import dataclasses
     import sys
     import typing
-    from pathlib import Path
 
-    from gymlab.cli import EXIT_CHECKPOINT, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, guarded
+    from gymlab.cli import EXIT_CHECKPOINT, EXIT_USAGE, UsageError, guarded
 except KeyboardInterrupt:
     raise SystemExit(130) from None
 
-DEFAULT_EPISODE_CAP = 1000  # for envs registered without a time limit (e.g. CliffWalking-v1)
 
 
 def _flag(name: str) -> str:
@@ -131,7 +128,7 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                    help="evaluate (5 greedy episodes) and checkpoint every STEPS env steps "
                         "(default: a tenth of a step budget; 0: never)")
     p.add_argument("--max-episode-steps", type=number(int, lo=1),
-                   help=f"time limit per episode (default: the env's own, else {DEFAULT_EPISODE_CAP})")
+                   help="time limit per episode (default: the env's own, else 1000)")
     p.add_argument("--frame-stack", type=number(int, lo=1, hi=1024), default=1, metavar="K",
                    help="show the agent the last K observations at once (flattened); default 1")
     p.add_argument("--render", action="store_true", help="show the evaluation episodes in a pygame window")
@@ -161,91 +158,6 @@ def parse_env_kwargs(items: list[str] | None) -> dict:
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             kwargs[key] = text
     return kwargs
-
-
-def check_env_kwargs(env_id: str, kwargs: dict) -> None:
-    """Refuse keyword arguments the env's constructor does not take, naming the ones it does."""
-    import inspect
-
-    import gymnasium as gym
-    from gymnasium.envs.registration import load_env_creator
-
-    spec = gym.spec(env_id)
-    try:
-        creator = load_env_creator(spec.entry_point) if isinstance(spec.entry_point, str) else spec.entry_point
-        params = inspect.signature(creator).parameters
-    except gym.error.DependencyNotInstalled as err:
-        raise UsageError(missing_dependency(env_id, err)) from err
-    except (TypeError, ValueError):  # no signature to read: let the env itself judge
-        return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    accepted = [n for n, p in params.items() if n not in ("self", "render_mode")
-                and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-    unknown = [k for k in kwargs if k not in accepted]
-    if unknown:
-        raise UsageError(f"{env_id} does not take {', '.join(map(repr, unknown))} (--env-kwargs); it takes: "
-                         + (", ".join(accepted) or "no arguments"))
-
-
-def evaluation_kwargs(env_id: str, env_kwargs: dict) -> dict:
-    """The env's own arguments for evaluation (its class's ``evaluation_kwargs``, e.g. a held-out
-    split), for those the run did not set itself in ``--env-kwargs``."""
-    import gymnasium as gym
-    from gymnasium.envs.registration import load_env_creator
-
-    entry = gym.spec(env_id).entry_point
-    try:
-        creator = load_env_creator(entry) if isinstance(entry, str) else entry
-    except (ImportError, AttributeError, gym.error.Error):
-        return {}
-    return {k: v for k, v in getattr(creator, "evaluation_kwargs", {}).items() if k not in env_kwargs}
-
-
-def missing_dependency(env_id: str, err) -> str:
-    """One line for an env whose optional dependency is missing. Gymnasium suggests its extras
-    (``gymnasium[box2d]``), which pull pygame-ce, and that clashes with gymlab's pygame: name the
-    package itself where we know it."""
-    text = str(err).split("\n")[0]
-    for needle, package in (("Box2D", "swig box2d"), ("MuJoCo", "mujoco"), ("ale_py", "ale-py")):
-        if needle.lower() in text.lower():
-            return f"{env_id} needs {needle}, which is not installed: pip install {package}"
-    return f"{env_id} needs a package that is not installed: {text}"
-
-
-def has_display() -> bool:
-    import os
-
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
-
-
-def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mode: str | None = None,
-             frame_stack: int = 1):
-    """``gym.make`` with the run's time limit and frame stack; a missing optional dependency
-    or arguments the env refuses become a ``UsageError``."""
-    import gymnasium as gym
-
-    spec = gym.spec(env_id)
-    if render_mode is not None:
-        modes = spec.metadata.get("render_modes", []) if hasattr(spec, "metadata") else None
-        kwargs = {**kwargs, "render_mode": render_mode}
-        if modes is not None and modes and render_mode not in modes:
-            raise UsageError(f"{env_id} cannot render in {render_mode!r} mode (it offers {modes})")
-    cap = max_episode_steps or (None if spec.max_episode_steps else DEFAULT_EPISODE_CAP)
-    try:
-        env = gym.make(env_id, **kwargs, **({"max_episode_steps": cap} if cap else {}))
-    except gym.error.DependencyNotInstalled as err:
-        raise UsageError(missing_dependency(env_id, err)) from err
-    except (TypeError, ValueError, gym.error.Error) as err:
-        if not kwargs:
-            raise  # the env fails with no arguments of ours: a bug, reported as one
-        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-        raise UsageError(f"{env_id} refused the arguments {shown}: {err}") from err
-    if frame_stack > 1:  # the memoryless control: the last K observations side by side
-        from gymnasium.wrappers import FlattenObservation, FrameStackObservation
-
-        env = FlattenObservation(FrameStackObservation(env, frame_stack))
-    return env
 
 
 def parse(argv: list[str]):
@@ -283,6 +195,20 @@ def parse(argv: list[str]):
     return args, agent_cls, meta
 
 
+def config(args, agent_cls):
+    """The parsed flags as a ``gymlab.experiment.RunConfig``."""
+    from gymlab.experiment import RunConfig
+
+    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(agent_cls.Config)
+                 if getattr(args, f.name) is not None}
+    return RunConfig(env=args.env, agent=agent_cls.name, env_kwargs=parse_env_kwargs(args.env_kwargs),
+                     overrides=overrides, seed=args.seed, steps=args.steps, episodes=args.episodes,
+                     run_dir=args.run_dir, force=args.force, load=args.load, eval_episodes=args.eval_episodes,
+                     eval_every=args.eval_every, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
+                     max_episode_steps=args.max_episode_steps, frame_stack=args.frame_stack, render=args.render,
+                     progress=not args.no_progress)
+
+
 def main(argv: list[str] | None = None) -> int:
     """The command line (``python train.py``, ``gymlab train``, ``gymlab-train``): exit codes as in
     ``gymlab/cli.py``; no input ends in a traceback."""
@@ -292,325 +218,32 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     from gymlab.agents import CheckpointError
 
+    from gymlab import experiment
+
     try:
         known, _ = build_parser(for_help=False).parse_known_args(argv)
         if known.resume is not None and not ("-h" in argv or "--help" in argv):
-            return resume(build_parser().parse_args(argv))
+            args = build_parser().parse_args(argv)
+            given = [_flag(name) for name, value in vars(args).items()
+                     if name not in ("resume", "steps", "episodes", "no_progress") and value != _DEFAULTS.get(name)]
+            if given:
+                raise UsageError(f"--resume goes on with the run's own settings; {', '.join(given)} cannot be given "
+                                 f"with it (only --steps or --episodes, to train longer, and --no-progress)")
+            return experiment.resume(args.resume, args.steps, args.episodes, progress=not args.no_progress).code
         args, agent_cls, _ = parse(argv)
-        return run(args, agent_cls)
+        return experiment.run(config(args, agent_cls)).code
     except CheckpointError as err:
         print(f"train.py: checkpoint error: {err}", file=sys.stderr)
         return EXIT_CHECKPOINT if err.corrupt else EXIT_USAGE
 
 
-def run(args, agent_cls) -> int:
-    from gymlab import envs, runs
-    from gymlab.agents import SpaceError, hyperparams
-    from gymlab.agents.base import Budget
-    from gymlab.agents.logger import RunLogger
-    from gymlab.agents.rollout import evaluate
-
-    # 1. Everything is checked before anything is written.
-    try:
-        env_id, env_kwargs = envs.resolve(args.env)
-    except envs.UnknownEnvError as err:
-        raise UsageError(str(err)) from err
-    env_kwargs = {**env_kwargs, **parse_env_kwargs(args.env_kwargs)}
-    check_env_kwargs(env_id, env_kwargs)
-    if args.render and not has_display():
-        raise UsageError("--render needs a display, and there is none here (DISPLAY is not set)")
-    eval_kwargs = {**evaluation_kwargs(env_id, env_kwargs), **parse_env_kwargs(args.eval_env_kwargs)}
-    check_env_kwargs(env_id, eval_kwargs)
-    env = make_env(env_id, env_kwargs, args.max_episode_steps, frame_stack=args.frame_stack)
-    if eval_kwargs:  # refused now, before anything is written, rather than after training
-        make_env(env_id, {**env_kwargs, **eval_kwargs}, args.max_episode_steps, frame_stack=args.frame_stack).close()
-    try:
-        agent_cls.check_spaces(env.observation_space, env.action_space)
-    except SpaceError as err:
-        raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
-
-    overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(agent_cls.Config)
-                 if getattr(args, f.name) is not None}
-    config_defaults, default_budget = hyperparams.defaults(agent_cls.name, env_id, env_kwargs,  # by task, not spelling
-                                                           policy=overrides.get("policy"))
-    try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)
-        if args.load is not None:
-            agent = agent_cls.load(args.load, env.observation_space, env.action_space, seed=args.seed, **overrides)
-            budget = None
-        else:
-            config = agent_cls.Config(**{**config_defaults, **overrides})
-            agent = agent_cls(env.observation_space, env.action_space, config=config, seed=args.seed)
-            budget = Budget(**default_budget)
-    except SpaceError as err:
-        raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
-    except (TypeError, ValueError) as err:
-        raise UsageError(f"bad hyper-parameters for agent {agent_cls.name!r}: {err}") from err
-    except MemoryError as err:
-        raise UsageError(f"not enough memory for agent {agent_cls.name!r} with these hyper-parameters "
-                         f"({', '.join(_flag(k) for k in overrides) or 'the defaults'}): {err}") from err
-    if args.steps is not None or args.episodes is not None:
-        budget = Budget(steps=args.steps, episodes=args.episodes)
-    warning = _budget_warning(agent.config, budget)
-    if warning:
-        print(f"train.py: warning: {warning}", file=sys.stderr)
-
-    # 2. The run directory: refused if it holds an earlier run (unless --force).
-    env_name = args.env if "/" not in args.env else env_id
-    try:
-        run_dir = runs.prepare_run_dir(args.run_dir, (env_name, agent_cls.name, args.seed), force=args.force)
-    except runs.RunDirError as err:
-        raise UsageError(str(err)) from err
-    eval_every, eval_unit = args.eval_every, "steps"
-    if eval_every is None and budget is not None:  # a tenth of the budget, in its own unit
-        eval_every, eval_unit = budget.total // 10, budget.unit
-    eval_every = eval_every or 0
-    spec = {  # everything --resume needs to rebuild this run
-        "env": args.env if ":" in args.env else env_id, "env_id": env_id, "env_name": env_name,
-        "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": agent_cls.name, "config": dataclasses.asdict(agent.config),
-        "seed": args.seed, "budget": None if budget is None else {budget.unit: budget.total},
-        "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": args.eval_episodes, "max_episode_steps": args.max_episode_steps,
-        "frame_stack": args.frame_stack, "loaded_from": None if args.load is None else str(args.load),
-    }
-    print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {args.seed}, "
-          + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(args.load)))
-    return execute(spec, env, agent, budget, run_dir, progress=not args.no_progress, render=args.render)
-
-
-def resume(args) -> int:
-    """``--resume RUN_DIR``: rebuild the run from its resume state and go on to its budget."""
-    import gymnasium as gym
-
-    from gymlab import agents, envs, resume as resume_state
-
-    given = [f"--{name.replace('_', '-')}" for name, value in vars(args).items()
-             if name not in ("resume", "steps", "episodes", "no_progress") and value != _DEFAULTS.get(name)]
-    if given:
-        raise UsageError(f"--resume goes on with the run's own settings; {', '.join(given)} cannot be given with it "
-                         f"(only --steps or --episodes, to train longer, and --no-progress)")
-    run_dir = args.resume
-    if not run_dir.is_dir():
-        raise UsageError(f"--resume {run_dir}: no such run directory")
-    try:
-        meta, tree = resume_state.read(run_dir / resume_state.FILE)
-    except resume_state.ResumeError as err:
-        if not (run_dir / resume_state.FILE).exists():
-            raise UsageError(f"--resume {run_dir}: it holds no {resume_state.FILE} (a run writes one at each periodic "
-                             f"evaluation, on Ctrl-C and when it ends, for agents that can be resumed)") from err
-        raise UsageError(f"--resume {run_dir}: {err}") from err
-    try:
-        spec, agent, env, budget, done = _rebuild(meta, tree, args)
-    except UsageError:
-        raise
-    except resume_state.ResumeError as err:
-        raise UsageError(f"--resume {run_dir}: {err}") from err
-    except (KeyError, ValueError, TypeError, AttributeError, resume_state.ResumeError, gym.error.Error,
-            agents.UnknownAgentError, envs.UnknownEnvError) as err:
-        raise UsageError(f"--resume {run_dir}: its resume state does not fit this gymlab ({type(err).__name__}: "
-                         f"{err})") from err
-    for stale in run_dir.glob(f".{resume_state.FILE}.*.tmp"):  # a write a hard stop cut short
-        stale.unlink(missing_ok=True)
-    (unit, total), = spec["budget"].items()
-    if total != meta["run"]["budget"].get(unit, total):
-        print(f"train.py: note: the budget grows from {meta['run']['budget'][unit]} to {total} {unit}; schedules "
-              f"that span the budget (exploration, prioritised replay's beta, --lr-anneal) stretch to it from where "
-              f"they are, and evaluations keep their interval", file=sys.stderr)
-    from gymlab import runs
-
-    runs.current_run_dir = run_dir  # a crash from here on is reported in it
-    print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent.name!r} on "
-          f"{spec['env_id']}, seed {spec['seed']})")
-    return execute(spec, env, agent, budget, run_dir, progress=not args.no_progress, logger_state=tree["logger"])
-
-
-def _rebuild(meta: dict, tree: dict, args):
-    """The run a resume state describes: ``(spec, agent, env, budget, done)``, the budget grown
-    to ``--steps``/``--episodes`` when given."""
-    from gymlab import agents, envs
-    from gymlab.agents.base import Budget
-
-    spec = dict(meta["run"])
-    agent_cls = agents.get(spec["agent"])
-    envs.resolve(spec["env"])  # imports a module:id env's module, which registers it
-    done = {"steps": tree["logger"]["steps"], "episodes": tree["logger"]["episodes"]}
-    (unit, total), = spec["budget"].items()
-    if args.steps is not None or args.episodes is not None:
-        new_unit, new_total = ("steps", args.steps) if args.steps is not None else ("episodes", args.episodes)
-        if new_unit != unit:
-            raise UsageError(f"the run's budget is in {unit}: give --{unit} to train it longer, not --{new_unit}")
-        if new_total < done[unit]:
-            raise UsageError(f"--{unit} {new_total} is less than the {done[unit]} {unit} the run has done")
-        total = new_total
-    summary = args.resume / "summary.json"
-    if done[unit] >= total and summary.is_file() and not _json(summary).get("interrupted", True):
-        raise UsageError(f"{args.resume} has finished its budget of {total} {unit}; give a larger --{unit} to train "
-                         f"on")
-    spec["budget"] = {unit: total}
-    env = make_env(spec["env_id"], spec["env_kwargs"], spec["max_episode_steps"], frame_stack=spec["frame_stack"])
-    config = agent_cls.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["config"].items()})
-    agent = agent_cls(env.observation_space, env.action_space, config=config, seed=spec["seed"])
-    agent.load_resume_state(tree["agent"])
-    agent.resume_in(env)
-    return spec, agent, env, Budget(**spec["budget"]), done
-
-
-def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True, render: bool = False,
-            logger_state: dict | None = None) -> int:
-    """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run."""
-    from gymlab import resume as resume_state
-    from gymlab import runs
-    from gymlab.agents.logger import RunLogger
-    from gymlab.agents.rollout import evaluate
-
-    env_id, env_kwargs, seed, agent_name = spec["env_id"], spec["env_kwargs"], spec["seed"], spec["agent"]
-    ckpt = run_dir / "checkpoint.npz"
-    agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs}
-    logger = RunLogger(run_dir, budget, progress=progress, desc=f"{agent_name} on {spec['env_name']}",
-                       resume=logger_state)
-    resumable = budget is not None and agent.resumable()
-    resume_due = False  # a periodic evaluation asks for a resume state at the next safe point
-
-    def make(render_mode=None):  # an evaluation env
-        kwargs = {**env_kwargs, **spec.get("eval_env_kwargs", {})}
-        return make_env(env_id, kwargs, spec["max_episode_steps"], render_mode, spec["frame_stack"])
-
-    def write_resume() -> bool:
-        """Write the resume state; a failure (a full disk, an env whose state cannot be saved) is
-        said in one line and training goes on: the last good resume state stays as it was."""
-        try:
-            resume_state.write(run_dir / resume_state.FILE, {"run": spec, "step": logger.steps},
-                               {"agent": agent.resume_state(), "logger": logger.state()})
-            return True
-        except (OSError, resume_state.ResumeError, TypeError) as err:
-            print(f"train.py: warning: resume state not written at step {logger.steps}: "
-                  f"{getattr(err, 'strerror', None) or err}", file=sys.stderr)
-            return False
-
-    if spec["eval_every"] > 0:
-        periodic_env = make()
-
-        def evaluate_and_checkpoint():
-            nonlocal resume_due
-            returns, _ = evaluate(agent, periodic_env, min(5, spec["eval_episodes"] or 5), seed=seed + 2_000_000)
-            logger.log_eval(float(returns.mean()))
-            agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
-            resume_due = resumable
-
-        # its time is not counted as training time
-        logger.every(spec["eval_every"], evaluate_and_checkpoint, spec.get("eval_unit", "steps"))
-    interrupted = False
-    with resume_state.DeferredInterrupt() if resumable else contextlib.nullcontext() as ctrl_c:
-        def at_safe_point():
-            nonlocal resume_due
-            if resume_due or ctrl_c.requested:
-                write_resume()
-                resume_due = False
-            if ctrl_c.requested:
-                raise KeyboardInterrupt
-
-        logger.on_safe_point = at_safe_point if resumable else None
-        try:
-            if budget is not None:
-                agent.learn(env, budget, logger)
-                if resumable:
-                    write_resume()  # at the end too: --resume RUN_DIR --steps MORE trains on
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            logger.on_safe_point = None
-            logger.close()
-        interrupted = interrupted or ctrl_c is not None and ctrl_c.requested  # (also after the last safe point)
-    if interrupted:
-        print("\ninterrupted: saving what was learned so far", file=sys.stderr)
-    wall_time, train_time = logger.elapsed, logger.train_elapsed
-    agent.save(ckpt)
-
-    eval_returns, eval_lengths = [], []
-    if spec["eval_episodes"] and not interrupted:
-        eval_env = make("human" if render else None)
-        try:
-            eval_returns, eval_lengths = evaluate(agent, eval_env, spec["eval_episodes"], seed=seed + 1_000_000)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            eval_env.close()
-
-    figures, report_lines = agent.report(env, run_dir)
-    from gymlab.agents.plots import learning_curve
-
-    learning_curve(run_dir / "learning_curve.png", logger.end_steps, logger.returns, logger.lengths,
-                   f"{agent_name} on {env_id} (seed {seed})", evals=logger.evals, final_eval=eval_returns)
-    env.close()
-
-    summary = {
-        "env": spec["env"],
-        "env_kwargs": env_kwargs,
-        "eval_env_kwargs": spec.get("eval_env_kwargs", {}),
-        "agent": agent_name,
-        "seed": seed,
-        "config": dataclasses.asdict(agent.config),
-        "budget": spec["budget"],
-        "loaded_from": spec["loaded_from"],
-        "env_steps": logger.steps,
-        "episodes": logger.episodes,
-        "train_return_mean_last_100": _mean(logger.returns[-100:]),
-        "periodic_eval": [{"step": st, "return_mean": round(r, 6)} for st, r in logger.evals],
-        "wall_time_s": round(wall_time, 4),
-        "periodic_eval_time_s": round(wall_time - train_time, 4),
-        "env_steps_per_s": round(logger.steps / train_time, 1) if train_time > 0 else None,
-        "eval": {
-            "episodes": len(eval_returns),
-            "return_mean": _mean(eval_returns),
-            "return_std": None if len(eval_returns) == 0 else round(float(_std(eval_returns)), 6),
-            "length_mean": _mean(eval_lengths),
-        },
-        "interrupted": interrupted,
-        "checkpoint": ckpt.name,
-        **figures,
-    }
-    runs.write_json(run_dir / "summary.json", summary)
-
-    if budget is not None:
-        print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {wall_time:.2f} s "
-              f"({summary['env_steps_per_s']} steps/s of training, periodic evaluations aside)")
-    if len(eval_returns):
-        print(f"evaluation over {len(eval_returns)} episodes (deterministic actions): return "
-              f"{summary['eval']['return_mean']:.2f} +- {summary['eval']['return_std']:.2f}")
-    print(f"run directory: {run_dir}")
-    if interrupted and resumable and (run_dir / resume_state.FILE).is_file():
-        print(f"to go on from where it stopped: python train.py --resume {run_dir}")
-    for line in report_lines:
-        print(line)
-    return EXIT_INTERRUPTED if interrupted else EXIT_OK
-
-
-def _json(path: Path) -> dict:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
-
-
 _DEFAULTS = {"seed": 0, "eval_episodes": 10, "frame_stack": 1, "force": False, "render": False}  # else None
 
 
-def _budget_warning(config, budget) -> str | None:
-    """A budget too small to learn anything, said before the run spends it."""
-    starts = getattr(config, "learning_starts", None)
-    if budget is not None and budget.steps is not None and starts is not None and budget.steps <= starts:
-        return (f"--steps {budget.steps} ends before --learning-starts {starts}: the agent will only explore "
-                f"and never learn (raise --steps or lower --learning-starts)")
-    return None
+def make_env(*args, **kwargs):  # (kept here for callers of train.make_env)
+    from gymlab.experiment import make_env as make
 
-
-def _mean(xs):
-    return None if len(xs) == 0 else round(float(sum(xs) / len(xs)), 6)
-
-
-def _std(xs):
-    m = sum(xs) / len(xs)
-    return (sum((x - m) ** 2 for x in xs) / len(xs)) ** 0.5
+    return make(*args, **kwargs)
 
 
 if __name__ == "__main__":
