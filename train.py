@@ -122,6 +122,20 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                    help="go on with the run in RUN_DIR exactly where it stopped (Ctrl-C, a crash, or its end: "
                         "with a larger --steps/--episodes), from its resume.npz: its weights, optimizer, replay "
                         "buffer, random streams, envs and counters; it ends as if never stopped")
+    sweep = p.add_argument_group("sweeps (Ray Tune; pip install -e \".[sweep]\")")
+    sweep.add_argument("--seeds", type=_seed_list, metavar="N|S,S,...",
+                       help="a sweep over seeds: N runs seeds 0..N-1, a list runs those; each (setting, seed) is a "
+                            "Ray Tune trial writing its own run directory under RUN_DIR/trials/, and RUN_DIR gets "
+                            "sweep.json, report.md (IQM with 95%% CI over seeds) and curves.png")
+    sweep.add_argument("--grid", nargs="+", metavar="FIELD=V1,V2", default=None,
+                       help="cross hyper-parameter values (any of the agent's flags, as FIELD=values, e.g. "
+                            "learning_rate=1e-3,3e-4 n_step=1,3; for sizes, values apart by /: hidden=64,64/256)")
+    sweep.add_argument("--ray-address", metavar="ADDR", help="run the sweep on this Ray cluster (default: "
+                       "$RAY_ADDRESS, else a local Ray started for the sweep)")
+    sweep.add_argument("--cpus-per-trial", type=number(int, lo=1, hi=1024), default=1,
+                       help="CPUs (and torch threads) each trial holds (default 1)")
+    sweep.add_argument("--scheduler", choices=("asha",), help="stop unpromising trials early (Tune's ASHA, on "
+                       "the periodic evaluations)")
     p.add_argument("--eval-episodes", type=number(int, lo=0, hi=1_000_000), default=10,
                    help="greedy evaluation episodes after training (default 10)")
     p.add_argument("--eval-every", type=number(int, lo=0), metavar="STEPS",
@@ -158,6 +172,100 @@ def parse_env_kwargs(items: list[str] | None) -> dict:
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             kwargs[key] = text
     return kwargs
+
+
+def _seed_list(text: str) -> list[int]:
+    """``--seeds 10`` -> seeds 0..9; ``--seeds 3,5,7`` -> those."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or seeds separated by commas, got {text!r}") from None
+    if not values or any(v < 0 for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected a positive count or distinct seeds >= 0, got {text!r}")
+    if "," not in text:
+        if values[0] < 1 or values[0] > 10_000:
+            raise argparse.ArgumentTypeError(f"a count of seeds must be in [1, 10000], got {values[0]}")
+        return list(range(values[0]))
+    return values
+
+
+_seed_list.__name__ = "seeds"
+
+
+def parse_grid(items: list[str] | None, agent_cls) -> dict[str, list]:
+    """``["learning_rate=1e-3,3e-4", "hidden=64,64/256"]`` -> ``{"learning_rate": [0.001, 0.0003],
+    "hidden": [(64, 64), (256,)]}``, each value read as the field's own flag reads it."""
+    from gymlab.cli import number
+
+    hints = typing.get_type_hints(agent_cls.Config)
+    fields = {f.name for f in dataclasses.fields(agent_cls.Config)}
+    grid = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        name = key.strip().lstrip("-").replace("-", "_")
+        if not sep or name not in fields:
+            raise UsageError(f"--grid takes FIELD=V1,V2 for fields of agent {agent_cls.name!r} ("
+                             + ", ".join(sorted(fields)) + f"), got {item!r}")
+        kind = hints[name]
+        if typing.get_origin(kind) is tuple:
+            parse_one, parts = _sizes(typing.get_args(kind)[0]), text.split("/")
+        elif kind is bool:
+            parse_one, parts = _boolean, text.split(",")
+        elif kind in (int, float):
+            parse_one, parts = number(kind), text.split(",")
+        else:
+            parse_one, parts = kind, text.split(",")
+        try:
+            grid[name] = [parse_one(p.strip()) for p in parts if p.strip()]
+        except (argparse.ArgumentTypeError, ValueError) as err:
+            raise UsageError(f"--grid {item}: {err}") from err
+        if not grid[name]:
+            raise UsageError(f"--grid {item}: no values")
+    return grid
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes", "on"):
+        return True
+    if text.lower() in ("false", "0", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
+def run_sweep(args, agent_cls) -> int:
+    """``--seeds``/``--grid``: every setting checked here (one line if refused), then the sweep on Ray Tune."""
+    from gymlab import runs, sweep
+    from gymlab.agents import hyperparams
+
+    sweep.require_ray()
+    if args.load is not None or args.render:
+        raise UsageError("a sweep trains new runs: --load and --render do not go with --seeds/--grid")
+    base = config(args, agent_cls)
+    grid = parse_grid(args.grid, agent_cls)
+    from gymlab import envs
+
+    try:
+        env_id, alias_kwargs = envs.resolve(args.env)
+    except envs.UnknownEnvError as err:
+        raise UsageError(str(err)) from err
+    defaults, _ = hyperparams.defaults(agent_cls.name, env_id, {**alias_kwargs, **base.env_kwargs},
+                                       policy=base.overrides.get("policy"))
+    for name, values in sweep.settings(grid).items():  # each setting's config, refused here rather than in a trial
+        try:
+            agent_cls.Config(**{**defaults, **base.overrides, **values})
+        except (TypeError, ValueError) as err:
+            raise UsageError(f"--grid setting {name}: {err}") from err
+    if args.scheduler == "asha" and base.steps is None:
+        raise UsageError("--scheduler asha compares trials at equal env steps: give --steps")
+    try:
+        run_dir = runs.prepare_run_dir(args.run_dir, (args.env, agent_cls.name, "sweep"), force=args.force)
+    except runs.RunDirError as err:
+        raise UsageError(str(err)) from err
+    seeds = args.seeds if args.seeds is not None else [args.seed]
+    cfg = sweep.SweepConfig(base, seeds, grid, run_dir, args.ray_address, args.cpus_per_trial, args.scheduler)
+    print(f"gymlab: sweep of {agent_cls.name!r} on {args.env}: {len(sweep.settings(grid))} settings x "
+          f"{len(seeds)} seeds on Ray Tune")
+    return sweep.run_sweep(cfg)
 
 
 def parse(argv: list[str]):
@@ -201,7 +309,8 @@ def config(args, agent_cls):
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(agent_cls.Config)
                  if getattr(args, f.name) is not None}
-    return RunConfig(env=args.env, agent=agent_cls.name, env_kwargs=parse_env_kwargs(args.env_kwargs),
+    agent = args.agent if args.agent and ":" in args.agent else agent_cls.name  # module:Class as given
+    return RunConfig(env=args.env, agent=agent, env_kwargs=parse_env_kwargs(args.env_kwargs),
                      overrides=overrides, seed=args.seed, steps=args.steps, episodes=args.episodes,
                      run_dir=args.run_dir, force=args.force, load=args.load, eval_episodes=args.eval_episodes,
                      eval_every=args.eval_every, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
@@ -229,15 +338,22 @@ def _main(argv: list[str]) -> int:
             if given:
                 raise UsageError(f"--resume goes on with the run's own settings; {', '.join(given)} cannot be given "
                                  f"with it (only --steps or --episodes, to train longer, and --no-progress)")
+            from gymlab import sweep
+
+            if sweep.is_sweep(args.resume):
+                return sweep.run_sweep(sweep.load_spec(args.resume), restore=True)
             return experiment.resume(args.resume, args.steps, args.episodes, progress=not args.no_progress).code
         args, agent_cls, _ = parse(argv)
+        if args.seeds is not None or args.grid is not None:
+            return run_sweep(args, agent_cls)
         return experiment.run(config(args, agent_cls)).code
     except CheckpointError as err:
         print(f"train.py: checkpoint error: {err}", file=sys.stderr)
         return EXIT_CHECKPOINT if err.corrupt else EXIT_USAGE
 
 
-_DEFAULTS = {"seed": 0, "eval_episodes": 10, "frame_stack": 1, "force": False, "render": False}  # else None
+_DEFAULTS = {"seed": 0, "eval_episodes": 10, "frame_stack": 1, "force": False, "render": False,
+             "cpus_per_trial": 1}  # else None
 
 
 def make_env(*args, **kwargs):  # (kept here for callers of train.make_env)

@@ -39,7 +39,17 @@ def names() -> list[str]:
 
 
 def get(name: str) -> type[Agent]:
-    """The agent class registered under ``name``."""
+    """The agent class registered under ``name``, or ``module:Class`` (an agent of your own,
+    imported from that module, as ``--env module:id`` imports an env)."""
+    if ":" in name and name not in REGISTRY:
+        module, _, cls = name.partition(":")
+        try:
+            found = getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError) as err:
+            raise UnknownAgentError(f"agent {name!r}: cannot import {cls} from {module} ({err})") from err
+        if not (isinstance(found, type) and issubclass(found, Agent)):
+            raise UnknownAgentError(f"agent {name!r} is not a gymlab Agent class")
+        return found
     if name not in REGISTRY:
         close = difflib.get_close_matches(name, names(), n=2)
         hint = f" Did you mean {', '.join(close)}?" if close else ""

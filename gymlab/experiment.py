@@ -47,6 +47,8 @@ class RunConfig:
     frame_stack: int = 1
     render: bool = False
     progress: bool = True
+    # Called after each periodic evaluation with (env steps, mean greedy return): a sweep reports it to Tune.
+    on_eval: object = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -211,7 +213,7 @@ def run(cfg: RunConfig) -> RunResult:
     eval_every = eval_every or 0
     spec = {  # everything --resume needs to rebuild this run
         "env": cfg.env if ":" in cfg.env else env_id, "env_id": env_id, "env_name": env_name,
-        "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": agent_cls.name, "config": dataclasses.asdict(agent.config),
+        "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": cfg.agent, "config": dataclasses.asdict(agent.config),
         "seed": cfg.seed, "budget": None if budget is None else {budget.unit: budget.total},
         "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,
         "max_episode_steps": cfg.max_episode_steps,
@@ -219,11 +221,11 @@ def run(cfg: RunConfig) -> RunResult:
     }
     print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
           + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
-    return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render)
+    return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render, on_eval=cfg.on_eval)
 
 
-def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None, progress: bool = True
-           ) -> RunResult:
+def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None, progress: bool = True,
+           on_eval=None) -> RunResult:
     """Go on with the run in ``run_dir`` from its resume state, to its budget (grown to ``steps`` or
     ``episodes`` when given)."""
     import gymnasium as gym
@@ -261,7 +263,8 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
     runs.current_run_dir = run_dir  # a crash from here on is reported in it
     print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent.name!r} on "
           f"{spec['env_id']}, seed {spec['seed']})")
-    return execute(spec, env, agent, budget, run_dir, progress=progress, logger_state=tree["logger"])
+    return execute(spec, env, agent, budget, run_dir, progress=progress, logger_state=tree["logger"],
+                   on_eval=on_eval)
 
 
 def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes: int | None):
@@ -296,7 +299,7 @@ def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes:
 
 
 def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True, render: bool = False,
-            logger_state: dict | None = None) -> int:
+            logger_state: dict | None = None, on_eval=None) -> RunResult:
     """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run."""
     from gymlab import resume as resume_state
     from gymlab import runs
@@ -336,6 +339,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
             logger.log_eval(float(returns.mean()))
             agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
             resume_due = resumable
+            if on_eval is not None:
+                on_eval(logger.steps, float(returns.mean()))
 
         # its time is not counted as training time
         logger.every(spec["eval_every"], evaluate_and_checkpoint, spec.get("eval_unit", "steps"))

@@ -346,9 +346,13 @@ class DeferredInterrupt:
         self.requested = True
 
     def __enter__(self):
-        self._old = signal.signal(signal.SIGINT, self._handler)
+        import threading
+
+        if threading.current_thread() is threading.main_thread():  # (a sweep's trial runs in a thread:
+            self._old = signal.signal(signal.SIGINT, self._handler)  # Ray Tune stops it, not Ctrl-C)
         return self
 
     def __exit__(self, *exc):
-        signal.signal(signal.SIGINT, self._old if self._old is not None else signal.default_int_handler)
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
         return False

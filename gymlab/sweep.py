@@ -1,0 +1,343 @@
+"""Sweeps: one run over many seeds and settings, as Ray Tune trials, reported with statistics that hold up.
+
+    python train.py --env CartPole-v1 --agent dqn --steps 50000 --seeds 10
+    python train.py --env CartPole-v1 --agent dqn --seeds 3,5,7 --grid learning_rate=1e-3,3e-4 n_step=1,3
+    python train.py --env CartPole-v1 --agent dqn --seeds 10 --ray-address HOST:6379   # on a cluster
+    python train.py --resume RUN_DIR        # a sweep stopped by Ctrl-C runs what is left
+
+Each (setting, seed) is one Tune trial that calls ``gymlab.experiment.run``, the very
+code of a single run, and writes an ordinary run directory under
+``RUN_DIR/trials/<setting>__seed<i>/``: its ``summary.json`` is the one ``train.py
+--seed i`` would write (timings aside). Ray is started in this process unless
+``--ray-address`` (or ``RAY_ADDRESS``) names a cluster; each trial asks for
+``--cpus-per-trial`` CPUs (default 1) and runs torch on that many threads, so trials
+never fight over cores.
+
+What comes out, in ``RUN_DIR``:
+
+- ``sweep.json``: every trial (setting, seed, status, error, final greedy return, its
+  directory) and, per setting, the statistics of ``gymlab.stats.summarize``: mean,
+  median, IQM with a 95% stratified-bootstrap confidence interval (seeded), the
+  solved fraction where the env has a reward threshold, and the probability that one
+  setting improves on another;
+- ``report.md``: the same as tables;
+- ``curves.png``: the IQM of the periodic greedy evaluations against env steps, with
+  its confidence band, one line per setting.
+
+A trial that crashes is retried once (from its own ``resume.npz`` when it has one);
+one that still fails, or ends with a non-finite return (diverged), is listed as failed
+with its error and counted, never silently left out. Ctrl-C keeps the finished trials;
+``train.py --resume RUN_DIR`` restores the Tune experiment and runs the rest.
+``--scheduler asha`` stops unpromising trials early (Tune's ASHA, on the periodic
+evaluations); their last evaluation is reported apart from the finished trials.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
+from gymlab.experiment import RunConfig
+
+SPEC_FILE = "sweep_spec.json"  # what --resume needs to rebuild the sweep
+INSTALL = 'pip install "ray[tune]"  (or: pip install -e ".[sweep]")'
+
+
+@dataclass
+class SweepConfig:
+    base: RunConfig  # the run every trial makes, but for its seed, its setting and its directory
+    seeds: list[int]
+    grid: dict[str, list] = field(default_factory=dict)  # Config field -> the values to cross
+    run_dir: Path | None = None
+    ray_address: str | None = None
+    cpus_per_trial: int = 1
+    scheduler: str | None = None  # None or "asha"
+
+
+def settings(grid: dict[str, list]) -> dict[str, dict]:
+    """Every combination of the grid's values, by name: ``{"lr=0.001,n_step=3": {...}}``;
+    ``{"defaults": {}}`` for an empty grid."""
+    if not grid:
+        return {"defaults": {}}
+    keys = sorted(grid)
+    out = {}
+    for values in itertools.product(*(grid[k] for k in keys)):
+        combo = dict(zip(keys, values))
+        out[",".join(f"{k}={_text(v)}" for k, v in combo.items())] = combo
+    return out
+
+
+def _text(v) -> str:
+    return ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
+
+
+def trial_dir(run_dir: Path, setting: str, seed: int) -> Path:
+    slug = "".join(c if c.isalnum() or c in "=.-_" else "_" for c in setting)
+    return Path(run_dir) / "trials" / f"{slug}__seed{seed}"
+
+
+def require_ray():
+    try:
+        import ray  # noqa: F401
+        from ray import tune  # noqa: F401  (the tune extra)
+    except ImportError as err:
+        raise UsageError(f"a sweep (--seeds, --grid) runs on Ray Tune, which is not installed: {INSTALL}") from err
+
+
+# ------------------------------------------------------------------ one trial (in a Ray worker)
+def _trial(config: dict) -> None:
+    """A Tune function trainable: one run, its periodic evaluations reported to Tune."""
+    from ray import tune
+
+    from gymlab import experiment
+
+    run = dict(config["run"])
+    setting, seed = config["setting"], config["seed"]
+    run_dir = trial_dir(Path(config["run_dir"]), setting, seed)
+    overrides = {**run.pop("overrides"), **config["settings"][setting]}
+    if config["threads"] and "threads" not in overrides:
+        overrides["threads"] = config["threads"]  # one torch thread per CPU the trial holds
+
+    def on_eval(step: int, mean_return: float) -> None:
+        tune.report({"env_steps": step, "eval_return": mean_return, "final": False})
+
+    if (run_dir / "resume.npz").is_file():  # a retry, or a sweep resumed after Ctrl-C: go on from there
+        try:
+            result = experiment.resume(run_dir, progress=False, on_eval=on_eval)
+        except UsageError:  # e.g. it had finished its budget: its summary stands
+            result = None
+    else:
+        result = None
+    if result is None:
+        cfg = RunConfig(**{**run, "overrides": overrides, "seed": seed, "run_dir": run_dir, "force": True,
+                           "progress": False, "on_eval": on_eval})
+        result = experiment.run(cfg)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    final = summary["eval"]["return_mean"]
+    tune.report({"env_steps": summary["env_steps"], "eval_return": math.nan if final is None else final,
+                 "final": True, "interrupted": summary["interrupted"]})
+
+
+# ------------------------------------------------------------------ the sweep (in this process)
+def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
+    """Run (or, ``restore``, finish) the sweep; write sweep.json, report.md and curves.png."""
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no per-trial tables and tracebacks
+    require_ray()
+    import ray
+    from ray import tune
+
+    run_dir = Path(cfg.run_dir).resolve()
+    names = settings(cfg.grid)
+    if not restore:
+        _write_json(run_dir / SPEC_FILE, spec_of(cfg))
+    from gymlab import agents
+
+    fields = {f.name for f in dataclasses.fields(agents.get(cfg.base.agent).Config)}
+    config_space = {"run": _jsonable_run(cfg.base), "settings": names, "run_dir": str(run_dir),
+                    "threads": cfg.cpus_per_trial if "threads" in fields else 0, "setting": tune.grid_search(list(names)),
+                    "seed": tune.grid_search(list(cfg.seeds))}
+    address = cfg.ray_address or os.environ.get("RAY_ADDRESS")
+    import logging
+
+    for name in ("ray", "ray.tune", "ray.train"):  # failed trials are in the report, not in tracebacks here
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    # A local Ray's workers inherit this environment: the driver's import path, so a module:id env or a
+    # module:Class agent imports in the trials too (a cluster's nodes need the module installed).
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        trainable = tune.with_resources(_trial, {"cpu": cfg.cpus_per_trial})
+        scheduler = None
+        if cfg.scheduler == "asha":
+            from ray.tune.schedulers import ASHAScheduler
+
+            total = cfg.base.steps or 1
+            scheduler = ASHAScheduler(time_attr="env_steps", metric="eval_return", mode="max", max_t=total,
+                                      grace_period=max(1, total // 4), reduction_factor=2)
+        storage = str(run_dir / "tune")
+        if restore:
+            tuner = tune.Tuner.restore(str(Path(storage) / "sweep"), trainable, resume_unfinished=True,
+                                       resume_errored=True)
+        else:
+            tuner = tune.Tuner(
+                trainable, param_space=config_space,
+                tune_config=tune.TuneConfig(scheduler=scheduler),
+                run_config=tune.RunConfig(name="sweep", storage_path=storage, verbose=0,
+                                          failure_config=tune.FailureConfig(max_failures=1)))
+        grid = tuner.fit()
+    finally:
+        ray.shutdown()
+    trials = _collect(grid, run_dir)
+    report = write_report(run_dir, cfg, trials)
+    print(report["summary_line"])
+    print(f"sweep directory: {run_dir} (sweep.json, report.md, curves.png; trials/)")
+    unfinished = [t for t in trials if t["status"] == "unfinished"]
+    if unfinished:
+        print(f"{len(unfinished)} trials did not finish: python train.py --resume {run_dir}")
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def _collect(grid, run_dir: Path) -> list[dict]:
+    """Every trial's outcome, from Tune's results and the trial's own summary.json."""
+    trials = []
+    for result in grid:
+        setting, seed = result.config["setting"], result.config["seed"]
+        where = trial_dir(run_dir, setting, seed)
+        metrics = result.metrics or {}
+        record = {"setting": setting, "seed": seed, "run_dir": str(where.relative_to(run_dir)), "error": None,
+                  "eval_return": None, "status": "finished"}
+        summary = _read(where / "summary.json")
+        if result.error is not None:
+            text = str(result.error).strip().splitlines()
+            record.update(status="failed", error=(text[-1] if text else type(result.error).__name__)[:500])
+        elif not metrics.get("final"):
+            stopped = metrics.get("eval_return")
+            record.update(status="stopped early" if stopped is not None else "unfinished", eval_return=stopped)
+        elif summary.get("interrupted"):
+            record.update(status="unfinished")
+        else:
+            value = metrics.get("eval_return")
+            if value is None or not math.isfinite(value):
+                record.update(status="failed", error="diverged: the final greedy return is not a finite number")
+            else:
+                record["eval_return"] = float(value)
+        record["periodic_eval"] = summary.get("periodic_eval", [])
+        trials.append(record)
+    trials.sort(key=lambda t: (t["setting"], t["seed"]))
+    return trials
+
+
+def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
+    """sweep.json, report.md and curves.png from the trials' outcomes."""
+    import gymnasium as gym
+
+    from gymlab import envs, stats
+
+    env_id = envs.resolve(cfg.base.env)[0]
+    threshold = gym.spec(env_id).reward_threshold
+    names = list(settings(cfg.grid))
+    scores = {n: [t["eval_return"] for t in trials if t["setting"] == n and t["status"] == "finished"]
+              for n in names}
+    scored = {n: s for n, s in scores.items() if s}
+    summary = stats.summarize(scored, threshold=threshold, seed=0) if scored else {}
+    counts = {n: {status: sum(t["setting"] == n and t["status"] == status for t in trials)
+                  for status in ("finished", "failed", "stopped early", "unfinished")} for n in names}
+    out = {"env": cfg.base.env, "agent": cfg.base.agent, "budget": _budget(cfg.base), "seeds": list(cfg.seeds),
+           "grid": cfg.grid, "settings": settings(cfg.grid), "reward_threshold": threshold, "counts": counts,
+           "statistics": summary, "trials": trials}
+    _write_json(run_dir / "sweep.json", out)
+    lines = [f"# Sweep: {cfg.base.agent} on {cfg.base.env}, {_budget(cfg.base)}, seeds {_seeds(cfg.seeds)}", "",
+             "Final greedy evaluation return per trial; IQM = interquartile mean over seeds, with its 95% "
+             "stratified-bootstrap confidence interval (2000 resamples, seed 0).", "",
+             "| setting | finished | failed | IQM [95% CI] | mean | median |"
+             + (f" solved (>= {threshold:g}) |" if threshold is not None else ""),
+             "|---|---:|---:|---|---:|---:|" + ("---:|" if threshold is not None else "")]
+    for n in names:
+        s = summary.get(n)
+        cells = [n, str(counts[n]["finished"]), str(counts[n]["failed"])]
+        cells += [stats.format_iqm(s), f"{s['mean']:.4g}", f"{s['median']:.4g}"] if s else ["-", "-", "-"]
+        if threshold is not None:
+            cells.append(f"{s['solved_fraction']:.0%}" if s else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    failed = [t for t in trials if t["status"] in ("failed", "unfinished", "stopped early")]
+    if failed:
+        lines += ["", "Not in the statistics above:", ""]
+        lines += [f"- {t['setting']}, seed {t['seed']}: {t['status']}" + (f": {t['error']}" if t["error"] else "")
+                  for t in failed]
+    if len(summary) > 1:
+        lines += ["", "Probability of improvement, P(row setting > column setting) [95% CI]:", ""]
+        for n, entry in summary.items():
+            for other, value in entry["probability_of_improvement"].items():
+                lines.append(f"- {n} over {other}: {value['p']:.2f} [{value['ci'][0]:.2f}, {value['ci'][1]:.2f}]")
+    (run_dir / "report.md").write_text("\n".join(lines) + "\n")
+    _curves(run_dir / "curves.png", trials, names, f"{cfg.base.agent} on {cfg.base.env}")
+    best = max(summary, key=lambda n: summary[n]["iqm"], default=None)
+    line = "no trial finished" if best is None else \
+        f"{len(trials)} trials; best setting {best}: IQM {stats.format_iqm(summary[best])}"
+    return {"summary_line": line}
+
+
+def _curves(path: Path, trials: list[dict], names: list[str], title: str) -> None:
+    """IQM of the periodic evaluations over seeds, with its 95% CI band, one line per setting."""
+    import numpy as np
+
+    from gymlab import stats
+    from gymlab.runs import pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for n in names:
+        curves = [t["periodic_eval"] for t in trials if t["setting"] == n and t["status"] == "finished"]
+        steps = sorted({e["step"] for c in curves for e in c})
+        if not steps:
+            continue
+        xs, mid, lo, hi = [], [], [], []
+        for st in steps:
+            values = [e["return_mean"] for c in curves for e in c if e["step"] == st]
+            if len(values) < len(curves):  # not every seed evaluated here
+                continue
+            low, high = stats.bootstrap_ci(np.array(values), reps=500, seed=0)
+            xs.append(st), mid.append(stats.iqm(np.array(values))), lo.append(low), hi.append(high)
+        ax.plot(xs, mid, label=f"{n} (n={len(curves)})")
+        ax.fill_between(xs, lo, hi, alpha=0.2)
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("greedy return (IQM over seeds)")
+    ax.set_title(title)
+    if ax.lines:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------ saving and restoring the sweep's spec
+def spec_of(cfg: SweepConfig) -> dict:
+    return {"base": _jsonable_run(cfg.base), "seeds": list(cfg.seeds), "grid": cfg.grid,
+            "ray_address": cfg.ray_address, "cpus_per_trial": cfg.cpus_per_trial, "scheduler": cfg.scheduler}
+
+
+def load_spec(run_dir: Path) -> SweepConfig:
+    spec = json.loads((Path(run_dir) / SPEC_FILE).read_text())
+    base = spec["base"]
+    base["overrides"] = {k: tuple(v) if isinstance(v, list) else v for k, v in base["overrides"].items()}
+    return SweepConfig(RunConfig(**base), spec["seeds"], spec["grid"], Path(run_dir), spec["ray_address"],
+                       spec["cpus_per_trial"], spec["scheduler"])
+
+
+def is_sweep(run_dir: Path) -> bool:
+    return (Path(run_dir) / SPEC_FILE).is_file()
+
+
+def _jsonable_run(run: RunConfig) -> dict:
+    out = {f.name: getattr(run, f.name) for f in dataclasses.fields(run) if f.name != "on_eval"}
+    return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
+
+
+def _budget(run: RunConfig) -> str:
+    return f"{run.steps} steps" if run.steps else f"{run.episodes} episodes" if run.episodes else "default budget"
+
+
+def _seeds(seeds: list[int]) -> str:
+    return f"{seeds[0]}-{seeds[-1]}" if list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))) else \
+        ",".join(map(str, seeds))
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_json(path: Path, obj) -> None:
+    from gymlab.runs import write_json
+
+    write_json(path, obj)

@@ -1,0 +1,156 @@
+"""Sweeps on Ray Tune (``train.py --seeds/--grid``): a trial is a run, failures are reported, a
+cluster works, and a single run never imports ray.
+
+Every sweep here trains tabular Q on CliffWalking (no torch in the trials: quick), so the
+cost is Ray's own start-up; there are two sweeps in this file, one on a local Ray started
+in-process and one on a real multi-process cluster started with ``ray start --head``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import train
+
+ray = pytest.importorskip("ray", reason="the sweep extra (ray[tune]) is not installed")
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMINGS = ("wall_time_s", "periodic_eval_time_s", "env_steps_per_s")
+FLAGS = ["--env", "CliffWalking-v1", "--steps", "3000", "--max-episode-steps", "200", "--eval-every", "1000",
+         "--eval-episodes", "2", "--no-progress"]
+
+CRASHING_AGENT = '''
+from gymlab.agents.q_learning import QLearning
+
+
+class CrashAtStep(QLearning):
+    """Tabular Q that raises at step 1500 when its seed is 1: a trial that crashes."""
+
+    def learn(self, env, budget, logger):
+        if self.seed == 1:
+            original = logger.step
+
+            def step(*a, **k):
+                original(*a, **k)
+                if logger.steps == 1500:
+                    raise RuntimeError("planted failure at step 1500")
+
+            logger.step = step
+        return super().learn(env, budget, logger)
+'''
+
+
+def summary(path: Path) -> dict:
+    out = json.loads(path.read_text())
+    for key in TIMINGS:
+        out.pop(key)
+    return out
+
+
+@pytest.fixture()
+def crashing_agent(tmp_path, monkeypatch):
+    (tmp_path / "planted_agents.py").write_text(CRASHING_AGENT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "planted_agents:CrashAtStep"
+
+
+def test_a_local_sweep_is_runs_with_statistics_and_a_failed_trial_reported(tmp_path, crashing_agent, capsys):
+    run_dir = tmp_path / "sweep"
+    code = train.main(FLAGS + ["--agent", crashing_agent, "--seeds", "3", "--grid", "learning_rate=0.5,1.0",
+                               "--run-dir", str(run_dir)])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    report = json.loads((run_dir / "sweep.json").read_text())
+    trials = {(t["setting"], t["seed"]): t for t in report["trials"]}
+    assert len(trials) == 6
+    # Seed 1 crashes in both settings (after a retry): failed, with its error, not dropped silently.
+    for setting in ("learning_rate=0.5", "learning_rate=1.0"):
+        failed = trials[(setting, 1)]
+        assert failed["status"] == "failed" and "planted failure at step 1500" in failed["error"]
+        assert report["counts"][setting] == {"finished": 2, "failed": 1, "stopped early": 0, "unfinished": 0}
+        stats = report["statistics"]["settings"][setting]
+        assert stats["n"] == 2 and len(stats["iqm_ci"]) == 2
+    assert "planted failure" in (run_dir / "report.md").read_text()
+    assert (run_dir / "curves.png").stat().st_size > 0
+    # A trial is a run: its summary is the one a single run with that seed and setting writes.
+    for seed in (0, 2):
+        single = tmp_path / f"single{seed}"
+        assert train.main(FLAGS + ["--agent", crashing_agent, "--seed", str(seed), "--learning-rate", "1.0",
+                                   "--run-dir", str(single)]) == 0
+        trial = run_dir / trials[("learning_rate=1.0", seed)]["run_dir"]
+        assert summary(trial / "summary.json") == summary(single / "summary.json")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_sweep_on_a_multi_process_ray_cluster(tmp_path):
+    """A Ray head started the way a cluster is (``ray start --head``, its own processes, token
+    authentication as Ray >= 2.59 sets it up), and a sweep pointed at it with --ray-address."""
+    port = _free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
+                             f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                             f"--temp-dir={tmp_path / 'ray'}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert head.poll() is None, "the Ray head exited"
+            time.sleep(0.5)
+        run_dir = tmp_path / "sweep"
+        proc = subprocess.run([sys.executable, "train.py", *FLAGS, "--agent", "q", "--seeds", "2",
+                               "--ray-address", f"127.0.0.1:{port}", "--run-dir", str(run_dir)],
+                              cwd=ROOT, capture_output=True, text=True, timeout=240, env=env)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        report = json.loads((run_dir / "sweep.json").read_text())
+        assert [t["status"] for t in report["trials"]] == ["finished", "finished"]
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)  # the head's own process group: nothing else is touched
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+
+
+def test_without_ray_a_sweep_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails
+    assert train.main(FLAGS + ["--agent", "q", "--seeds", "2", "--run-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install "ray[tune]"' in err and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()
+
+
+def test_a_single_run_never_imports_ray(tmp_path):
+    code = ("import sys, train; code = train.main(sys.argv[1:]); "
+            "sys.exit(3 if 'ray' in sys.modules else code)")
+    proc = subprocess.run([sys.executable, "-c", code, *FLAGS, "--agent", "q", "--run-dir", str(tmp_path / "r")],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("grid,message", [
+    (["no_such_field=1,2"], "--grid takes FIELD=V1,V2"),
+    (["learning_rate=0.5,abc"], "--grid learning_rate=0.5,abc"),
+    (["learning_rate=0.5,7"], "--grid setting learning_rate=7"),  # out of range: refused before Ray starts
+])
+def test_a_bad_grid_is_one_line(grid, message, tmp_path, capsys):
+    assert train.main(FLAGS + ["--agent", "q", "--seeds", "2", "--grid", *grid,
+                               "--run-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
