@@ -25,6 +25,12 @@ are. The caller decides what such a run scored (e.g. the environment's
 minimum return, or a random policy's score) and passes that number, or leaves
 the run out deliberately and says so.
 
+Errors: bad scores (empty, NaN, None, not numbers, not 1-D or 2-D) and bad values
+(``reps < 1``, ``confidence`` outside (0, 1), a non-finite threshold) raise
+``ValueError``; arguments of the wrong type (a ``reps`` that is not an
+integer, a ``confidence`` or threshold that is not a number, setting names
+that are not strings) raise ``TypeError``.
+
 Differences from rliable, on purpose:
 
 * 1-D input is accepted (rliable needs runs x tasks). For it ``median`` is the
@@ -45,7 +51,8 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -81,6 +88,13 @@ def _as_scores(scores: Any, name: str = "scores") -> np.ndarray:
         raise ValueError(f"{name} must be a rectangular array of numbers: {err}") from None
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must be real numbers, got dtype {raw.dtype}")
+    if raw.dtype.kind == "O":
+        n_none = sum(v is None for v in raw.ravel())
+        if n_none:  # numpy would turn None into NaN; say what it was
+            raise ValueError(
+                f"{name} contains {n_none} None value(s) out of {raw.size}: a run with no score is not "
+                "dropped silently; pass the score it should count as, or leave it out deliberately"
+            )
     try:
         a = raw.astype(float)
     except (TypeError, ValueError) as err:  # e.g. None for a run that produced no score
@@ -107,11 +121,11 @@ def _runs_by_tasks(a: np.ndarray) -> np.ndarray:
 
 def _check_reps(reps: Any) -> int:
     if isinstance(reps, bool):
-        raise ValueError(f"reps must be a positive integer, got {reps!r}")
+        raise TypeError(f"reps must be a positive integer, got {reps!r}")
     try:
         reps = operator.index(reps)
     except TypeError:
-        raise ValueError(f"reps must be a positive integer, got {reps!r}") from None
+        raise TypeError(f"reps must be a positive integer, got {reps!r}") from None
     if reps < 1:
         raise ValueError(f"reps must be a positive integer, got {reps}")
     return reps
@@ -121,7 +135,7 @@ def _check_confidence(confidence: Any) -> float:
     try:
         c = float(confidence)
     except (TypeError, ValueError):
-        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}") from None
+        raise TypeError(f"confidence must be a number in (0, 1), got {confidence!r}") from None
     if not 0.0 < c < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     return c
@@ -359,7 +373,7 @@ def solved_fraction(scores: Any, threshold: float) -> float:
     try:
         thr = float(threshold)
     except (TypeError, ValueError):
-        raise ValueError(f"threshold must be a finite number, got {threshold!r}") from None
+        raise TypeError(f"threshold must be a finite number, got {threshold!r}") from None
     if not math.isfinite(thr):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
     return float(np.mean(a >= thr))
@@ -393,7 +407,9 @@ def summarize(
     ``[1 - high, 1 - low]``. NaN scores raise ValueError naming the setting.
     """
     if not isinstance(scores_by_setting, Mapping):
-        raise ValueError(f"scores_by_setting must be a mapping of name -> scores, got {type(scores_by_setting).__name__}")
+        raise TypeError(
+            f"scores_by_setting must be a mapping of name -> scores, got {type(scores_by_setting).__name__}"
+        )
     if not scores_by_setting:
         raise ValueError("scores_by_setting is empty: nothing to summarize")
     reps = _check_reps(reps)
@@ -401,7 +417,7 @@ def summarize(
     arrays: dict[str, np.ndarray] = {}
     for name, scores in scores_by_setting.items():
         if not isinstance(name, str):
-            raise ValueError(f"setting names must be strings (JSON keys), got {name!r}")
+            raise TypeError(f"setting names must be strings (JSON keys), got {name!r}")
         arrays[name] = _as_scores(scores, f"scores for setting {name!r}")
 
     out: dict[str, dict[str, Any]] = {}

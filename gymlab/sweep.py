@@ -151,7 +151,13 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     # A local Ray's workers inherit this environment: the driver's import path, so a module:id env or a
     # module:Class agent imports in the trials too (a cluster's nodes need the module installed).
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except (ConnectionError, RuntimeError, ValueError) as err:
+        raise UsageError(f"cannot start the sweep on Ray{f' at {address}' if address else ''}: "
+                         f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__} (a "
+                         f"cluster with token authentication needs its token here: RAY_AUTH_MODE=token and "
+                         f"RAY_AUTH_TOKEN, or the token file; see the README)") from err
     try:
         trainable = tune.with_resources(_trial, {"cpu": cfg.cpus_per_trial})
         scheduler = None

@@ -2,23 +2,29 @@
 
 One-hot characters in, a softmax over the next character out, cross-entropy
 loss; the text is the bundled sonnets (Shakespeare 1-75, public domain) or
-``--text FILE``. Its last tenth is held out for the final score, and the
-tenth before it for validation. Training reads the rest as ``--batch``
-parallel streams in chunks of ``--seq-len`` characters, carrying the hidden
-state from chunk to chunk and backpropagating only within one (truncated
-BPTT), with the gradient clipped by norm and dropout on the LSTM's outputs.
-A text of 30k characters is learned by heart in a few dozen passes, so the
-model is validated every ``--eval-every`` chunks and the best weights are the
-ones kept (early stopping).
+``--text FILE``. The text is cut once, by ``split_parts``, into three
+disjoint parts in order: the first eight tenths are trained on, the ninth
+tenth is the validation part (it only chooses which weights are kept), and
+the last tenth is the held-out test part (the same tail as CharPredict-v0's
+test split), read by nothing until the final score. Training reads the
+training part as ``--batch`` parallel streams in chunks of ``--seq-len``
+characters, carrying the hidden state from chunk to chunk and backpropagating
+only within one (truncated BPTT), with the gradient clipped by norm and
+dropout on the LSTM's outputs. A text of 30k characters is learned by heart in
+a few dozen passes, so the model is validated every ``--eval-every`` chunks
+(and after the last) and the weights that validated best are the ones kept
+(early stopping); ``best_iteration`` is the chunk they come from.
 
-Reported: ``loss`` (training cross-entropy, nats per character, over the last
-100 chunks), ``val_bits_per_char`` (the kept weights on the validation tenth)
-and ``bits_per_char`` on the held-out tail (read from a zero state),
-text sampled at ``--temperature``, and the lecture's "hello" example as a tiny
-check: with vocabulary [h, e, l, o], a model that reads "hell" must learn to
-answer "ello". ``training.png`` plots bits per character against training
-time: on the training chunks, on the validation tenth, and the held-out score
-of the kept weights.
+Reported, every score the kept weights' with dropout off, each part read as
+one stream from a zero state by ``bits_per_char``: ``train_bits_per_char``,
+``val_bits_per_char`` and ``bits_per_char`` (the test part). Also ``loss``,
+the training curve's last point: the mean cross-entropy (nats per character)
+of the last 100 training chunks, with dropout on and the weights as they were
+then, not a score. Then text sampled at ``--temperature``, and the lecture's
+"hello" example as a tiny check: with vocabulary [h, e, l, o], a model that
+reads "hell" must learn to answer "ello". ``training.png`` plots bits per
+character against training time: on the training chunks, on the validation
+part, and the test score of the kept weights.
 """
 
 from __future__ import annotations
@@ -104,9 +110,8 @@ def check(args) -> dict:
     """The text, how the options fit it, and whether the run fits in memory: before anything
     is written. Returns ``{"text": ...}`` for ``run``."""
     text = read_text(args.text)
-    train_text, test_text = split_text(text)
-    train_text, val_text = split_text(train_text, 1 / 9)
-    if len(train_text) < args.batch * (args.seq_len + 1) or len(val_text) < 2 or len(test_text) < 2:
+    parts = split_parts(text)
+    if len(parts["train"]) < args.batch * (args.seq_len + 1) or len(parts["val"]) < 2 or len(parts["test"]) < 2:
         raise UsageError(f"--text: the text ({len(text)} characters) is too short for --batch {args.batch} "
                          f"--seq-len {args.seq_len} (its first 80% must hold --batch x (--seq-len + 1) "
                          f"characters)")
@@ -123,6 +128,17 @@ def check(args) -> dict:
     return {"text": text}
 
 
+def split_parts(text: str) -> dict[str, str]:
+    """The text's three parts, disjoint, in order, together the whole text: ``train`` its first
+    eight tenths (the weights are fitted to it), ``val`` the ninth tenth (early stopping: it
+    chooses which weights are kept) and ``test`` the last tenth (the final score only; the same
+    tail as ``split_text`` gives CharPredict-v0). The one place the split is made: ``run`` and
+    benchmarks/chars_vs_minchar.py (for both of its models) use it."""
+    rest, test = split_text(text)
+    train, val = split_text(rest, 1 / 9)
+    return {"train": train, "val": val, "test": test}
+
+
 def streams(ids: np.ndarray, batch: int) -> torch.Tensor:
     """The text cut into ``batch`` equal streams side by side: (length, batch)."""
     n = len(ids) // batch
@@ -131,24 +147,35 @@ def streams(ids: np.ndarray, batch: int) -> torch.Tensor:
 
 @torch.no_grad()
 def bits_per_char(model, ids: np.ndarray, chunk: int = EVAL_CHUNK) -> float:
-    """Mean cross-entropy (bits) of predicting each character of ``ids`` from those before it,
-    read ``chunk`` characters at a time with the state carried on (memory independent of length)."""
-    x = torch.from_numpy(ids).view(-1, 1)
-    state, total = None, 0.0
-    for start in range(0, len(ids) - 1, chunk):
-        targets = x[start + 1:start + chunk + 1]
-        logits, state = model(x[start:start + len(targets)], state)
-        total += float(nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1),
-                                                   reduction="sum"))
+    """The score: the mean cross-entropy, in bits (log base 2), of predicting each character of
+    ``ids`` from those before it, read as one stream from a zero state with dropout off (the
+    model is put in eval mode, and back in the mode it was in after), ``chunk`` characters at a
+    time with the state carried on (memory independent of length). Every bits/char that chars
+    reports, and both models' in benchmarks/chars_vs_minchar.py, come from here."""
+    was_training = model.training
+    model.eval()
+    try:
+        x = torch.from_numpy(ids).view(-1, 1)
+        state, total = None, 0.0
+        for start in range(0, len(ids) - 1, chunk):
+            targets = x[start + 1:start + chunk + 1]
+            logits, state = model(x[start:start + len(targets)], state)
+            total += float(nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1),
+                                                       reduction="sum"))
+    finally:
+        model.train(was_training)
     return total / (len(ids) - 1) / math.log(2)
+
+
+def score(model, vocab: Vocabulary, parts: dict[str, str]) -> dict[str, float]:
+    """``bits_per_char`` of ``model`` on each part of ``parts`` (``split_parts``), by name."""
+    return {name: bits_per_char(model, vocab.encode(part)) for name, part in parts.items()}
 
 
 def validate(model, val_ids, iteration, best):
     """``(bits/char, best)``: the model's score on ``val_ids``, and ``best`` (bits/char,
-    iteration, weights) updated with it."""
-    model.eval()
+    iteration, weights) updated with it (early stopping keeps the best)."""
     bpc = bits_per_char(model, val_ids)
-    model.train()
     if bpc < best[0]:
         return bpc, (bpc, iteration, {k: v.clone() for k, v in model.state_dict().items()})
     return bpc, best
@@ -175,17 +202,17 @@ def hello(kind: str, seed: int) -> dict:
 
 def plot(exp, curve, best, bpc, train_time):
     """Bits per character against training time: the training chunks (since the previous point,
-    with dropout), the validation tenth, the kept weights, and their score on the held-out tail."""
+    with dropout), the validation part, the kept weights, and their score on the test part."""
     plt, path = exp.figure("training.png")
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     seconds = [c[1] for c in curve]
     ax.plot(seconds, [c[2] for c in curve], lw=1, color="tab:blue", alpha=0.8, label="training chunks")
-    ax.plot(seconds, [c[3] for c in curve], "o-", ms=3, lw=1, color="black", label="validation tenth")
+    ax.plot(seconds, [c[3] for c in curve], "o-", ms=3, lw=1, color="black", label="validation part (9th tenth)")
     kept = next((c for c in curve if c[0] == best[1]), None)
     if kept is not None:
         ax.plot([kept[1]], [kept[3]], "s", ms=8, mfc="none", color="tab:green",
                 label=f"kept weights (chunk {best[1]}): {best[0]:.3f}")
-    ax.plot([train_time], [bpc], "*", ms=12, color="tab:red", label=f"held-out tail, kept weights: {bpc:.3f}")
+    ax.plot([train_time], [bpc], "*", ms=12, color="tab:red", label=f"test part (last tenth), kept weights: {bpc:.3f}")
     ax.set(xlabel="training time (s)", ylabel="bits per character", title="chars: bits per character")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -199,11 +226,10 @@ def run(exp, args, text: str | None = None) -> dict:
     """The experiment, on options ``check`` has passed (``text``: the text it read)."""
     text = read_text(args.text) if text is None else text
     vocab = Vocabulary(text)
-    train_text, test_text = split_text(text)
-    train_text, val_text = split_text(train_text, 1 / 9)  # the tenth of the text before the test tail
-    data = streams(vocab.encode(train_text), args.batch)
+    parts = split_parts(text)  # train, val, test: disjoint, in order
+    data = streams(vocab.encode(parts["train"]), args.batch)
     model = CharModel(len(vocab), args.kind, args.hidden, args.layers, dropout=args.dropout)
-    val_ids = vocab.encode(val_text)
+    val_ids = vocab.encode(parts["val"])
     best = (float("inf"), 0, None)  # validation bits/char, iteration, weights
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     iterations = args.iterations or (MAX_COUNT if args.seconds else ITERATIONS)
@@ -247,23 +273,31 @@ def run(exp, args, text: str | None = None) -> dict:
     bar.close()
     if since:  # the chunks since the last validation
         checkpoint()
+    if best[2] is None:
+        raise UsageError(f"the validation loss was never finite (last: {curve[-1][3]}); lower --lr (now {args.lr:g})")
     model.load_state_dict(best[2])  # early stopping: the weights that validated best
     model.eval()
     train_time = time.perf_counter() - start
-    bpc = bits_per_char(model, vocab.encode(test_text))
+    scores = score(model, vocab, parts)  # the kept weights, dropout off, on each part
+    bpc = scores["test"]
     figure = plot(exp, curve, best, bpc, train_time)
     generator = torch.Generator().manual_seed(exp.seed)
     sample = vocab.decode(model.sample(list(vocab.encode(text[0])), args.sample_len, args.temperature, generator))
     toy = hello(args.kind, exp.seed)
     loss = float(np.mean(recent))
+    bounds = np.cumsum([0] + [len(parts[k]) for k in ("train", "val", "test")]).tolist()
     print(f"--- sample at temperature {args.temperature} ---\n{text[0]}{sample}\n---")
-    print(f"kept the weights of chunk {best[1]} of {done}: validation {best[0]:.3f} bits/char")
-    print(f"training loss {loss:.3f} nats/char ({loss / math.log(2):.3f} bits); held-out tail "
-          f"({len(test_text)} chars): {bpc:.3f} bits/char; {chars_seen / train_time:.0f} chars/s")
+    print(f"kept the weights of chunk {best[1]} of {done} (the best on the validation part)")
+    print(f"kept weights, bits/char: train {scores['train']:.3f}, validation {scores['val']:.3f}, test "
+          f"({len(parts['test'])} chars) {bpc:.3f}; last 100 training chunks (dropout on): {loss:.3f} nats/char; "
+          f"{chars_seen / train_time:.0f} chars/s")
     print(f"hello: reads {toy['input']!r}, answers {toy['answer']!r} after {toy['steps']} steps")
-    return {"loss": loss, "bits_per_char": bpc, "val_bits_per_char": best[0], "best_iteration": best[1],
-            "iterations": done, "chars_trained": chars_seen,
+    return {"loss": loss, "bits_per_char": bpc, "train_bits_per_char": scores["train"],
+            "val_bits_per_char": scores["val"], "best_iteration": best[1],
+            "best_chars_trained": best[1] * args.seq_len * args.batch, "iterations": done,
+            "chars_trained": chars_seen,
             "train_time_s": round(train_time, 3), "chars_per_s": round(chars_seen / train_time, 1),
-            "vocab_size": len(vocab), "text_chars": len(text), "held_out_chars": len(test_text),
+            "vocab_size": len(vocab), "text_chars": len(text), "held_out_chars": len(parts["test"]),
+            "splits": {name: bounds[i:i + 2] for i, name in enumerate(("train", "val", "test"))},
             "temperature": args.temperature, "sample": text[0] + sample, "hello": toy,
             "val_curve": [[c[0], c[1], round(c[3], 4)] for c in curve], "figures": [figure]}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -77,7 +78,7 @@ def test_a_local_sweep_is_runs_with_statistics_and_a_failed_trial_reported(tmp_p
         failed = trials[(setting, 1)]
         assert failed["status"] == "failed" and "planted failure at step 1500" in failed["error"]
         assert report["counts"][setting] == {"finished": 2, "failed": 1, "stopped early": 0, "unfinished": 0}
-        stats = report["statistics"]["settings"][setting]
+        stats = report["statistics"][setting]
         assert stats["n"] == 2 and len(stats["iqm_ci"]) == 2
     assert "planted failure" in (run_dir / "report.md").read_text()
     assert (run_dir / "curves.png").stat().st_size > 0
@@ -99,19 +100,23 @@ def _free_port() -> int:
 def test_a_sweep_on_a_multi_process_ray_cluster(tmp_path):
     """A Ray head started the way a cluster is (``ray start --head``, its own processes, token
     authentication as Ray >= 2.59 sets it up), and a sweep pointed at it with --ray-address."""
+    import tempfile
+
     port = _free_port()
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    # A cluster's token, shared by its head and whoever submits to it (Ray >= 2.59 requires one).
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": os.urandom(16).hex()}
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
     head = subprocess.Popen([sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block",
                              f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
-                             f"--temp-dir={tmp_path / 'ray'}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+                             "--node-ip-address=127.0.0.1", f"--temp-dir={temp}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=env)
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             with socket.socket() as s:
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
-            assert head.poll() is None, "the Ray head exited"
+            assert head.poll() is None, f"the Ray head exited: {head.stderr.read()[-2000:]}"
             time.sleep(0.5)
         run_dir = tmp_path / "sweep"
         proc = subprocess.run([sys.executable, "train.py", *FLAGS, "--agent", "q", "--seeds", "2",
@@ -121,11 +126,14 @@ def test_a_sweep_on_a_multi_process_ray_cluster(tmp_path):
         report = json.loads((run_dir / "sweep.json").read_text())
         assert [t["status"] for t in report["trials"]] == ["finished", "finished"]
     finally:
-        os.killpg(head.pid, signal.SIGTERM)  # the head's own process group: nothing else is touched
         try:
-            head.wait(timeout=30)
+            os.killpg(head.pid, signal.SIGTERM)  # the head's own process group: nothing else is touched
+            head.wait(timeout=40)
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # it had exited already (said above)
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def test_without_ray_a_sweep_says_how_to_install_it(tmp_path, monkeypatch, capsys):

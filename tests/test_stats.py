@@ -1,0 +1,490 @@
+"""gymlab.stats: rliable's aggregates, stratified bootstrap intervals and probability of improvement.
+
+Hand-computed values first (the arithmetic is in the comments), then properties
+(hypothesis), then the edge cases. Where scipy is installed, iqm and the
+probability of improvement are also checked against scipy.stats.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gymlab import stats
+from gymlab.stats import (
+    bootstrap_ci,
+    format_iqm,
+    iqm,
+    mean,
+    median,
+    probability_of_improvement,
+    probability_of_improvement_ci,
+    solved_fraction,
+    summarize,
+)
+
+SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+NAN = float("nan")
+
+
+# --------------------------------------------------------------------------- hand-computed aggregates
+
+
+@pytest.mark.parametrize(
+    "scores, expected",
+    [
+        ([1, 2, 3, 4, 5, 6, 7, 8], 4.5),      # n=8: cut floor(8/4)=2 each end -> (3+4+5+6)/4 = 18/4
+        ([8, 1, 7, 2, 6, 3, 5, 4], 4.5),      # the same scores shuffled
+        ([1, 2, 3, 4, 5, 6, 7, 8, 9], 5.0),   # n=9: cut floor(2.25)=2 -> (3+4+5+6+7)/5 = 25/5
+        ([10, 1, 7, 3, 100], 20 / 3),         # n=5: cut 1 -> sorted 1,3,7,10,100 -> (3+7+10)/3
+        ([0, 0, 1, 2, 3, 50, 50], 11.2),      # n=7: cut floor(1.75)=1 -> (0+1+2+3+50)/5 = 56/5
+        ([4, 1, 3, 2], 2.5),                  # n=4: cut 1 -> (2+3)/2, the median
+        ([1, 2, 9], 4.0),                     # n=3: cut floor(0.75)=0 -> the mean, 12/3
+        ([1, 9], 5.0),                        # n=2: the mean
+        ([-3.5], -3.5),                       # n=1: the score
+        ([1, 1, 1, 1, 1, 1, 1, 1000], 1.0),   # the outlier is cut: (1+1+1+1)/4
+    ],
+)
+def test_iqm_hand_computed(scores, expected):
+    assert iqm(scores) == pytest.approx(expected, rel=1e-15)
+
+
+def test_iqm_of_runs_by_tasks_flattens_all_scores():
+    # 4 runs x 2 tasks -> 8 scores sorted 1,2,3,4,10,20,30,40; cut 2 each end -> (3+4+10+20)/4 = 37/4
+    assert iqm([[1, 10], [2, 20], [3, 30], [4, 40]]) == 9.25
+    # 2 runs x 2 tasks -> sorted 1,2,10,20; cut 1 each end -> (2+10)/2
+    assert iqm([[1, 10], [2, 20]]) == 6.0
+
+
+def test_mean_and_median():
+    assert mean([1, 2, 6]) == 3.0                   # 9/3
+    assert median([5, 1, 3]) == 3.0                 # 1-D: the sample median
+    assert median([1, 2, 6, 100]) == 4.0            # (2+6)/2
+    # runs x tasks (rliable): task means 2.5 and 25; mean (2.5+25)/2 = 13.75, median of the two the same
+    grid = [[1, 10], [2, 20], [3, 30], [4, 40]]
+    assert mean(grid) == 13.75
+    assert median(grid) == 13.75
+    # task means (1+3)/2=2, (10+20)/2=15, (100+0)/2=50: median 15 (not the median of the 6 scores, 6.5)
+    grid3 = [[1, 10, 100], [3, 20, 0]]
+    assert median(grid3) == 15.0
+    assert mean(grid3) == pytest.approx(67 / 3)    # (2+15+50)/3
+
+
+def test_aggregates_return_plain_floats():
+    for f in (iqm, mean, median):
+        assert type(f([1, 2, 3, 4])) is float
+        assert type(f(np.array([[1, 2], [3, 4]], dtype=np.int32))) is float
+
+
+def test_solved_fraction():
+    assert solved_fraction([400, 475, 500, 10], 475) == 0.5   # 475 and 500 reach 475: 2/4
+    assert solved_fraction([[1, 5], [5, 9]], 5) == 0.75       # 5, 5, 9 of 4 scores
+    assert solved_fraction([1, 2], 3) == 0.0
+    assert type(solved_fraction([1], 0)) is float
+
+
+# --------------------------------------------------------------------------- probability of improvement
+
+
+@pytest.mark.parametrize(
+    "x, y, expected",
+    [
+        # pairs (x, y): (1,1) tie 1/2, (1,3) 0, (2,1) 1, (2,3) 0 -> 1.5/4
+        ([1, 2], [1, 3], 0.375),
+        # the other way: (1,1) 1/2, (1,2) 0, (3,1) 1, (3,2) 1 -> 2.5/4; 0.375 + 0.625 = 1
+        ([1, 3], [1, 2], 0.625),
+        # different sizes: (3,1) 1, (3,3) 1/2, (3,5) 0 -> 1.5/3
+        ([3], [1, 3, 5], 0.5),
+        # (2,1) 1 (2,5) 0 (4,1) 1 (4,5) 0 (6,1) 1 (6,5) 1 -> 4/6
+        ([2, 4, 6], [1, 5], 2 / 3),
+        # identical sets: every pair a tie or mirrored -> 1/2
+        ([1, 2, 3], [1, 2, 3], 0.5),
+        ([5, 6], [1, 2, 3], 1.0),
+        ([1, 2, 3], [5, 6], 0.0),
+    ],
+)
+def test_probability_of_improvement_hand_computed(x, y, expected):
+    assert probability_of_improvement(x, y) == pytest.approx(expected, rel=1e-15)
+
+
+def test_probability_of_improvement_averages_over_tasks():
+    x = [[1, 10], [2, 10]]
+    y = [[0, 10], [3, 20]]
+    # task 0: x {1,2} vs y {0,3}: (1,0) 1, (1,3) 0, (2,0) 1, (2,3) 0 -> 2/4 = 0.5
+    # task 1: x {10,10} vs y {10,20}: (10,10) 1/2 twice, (10,20) 0 twice -> 1/4
+    # mean over tasks: (0.5 + 0.25)/2
+    assert probability_of_improvement(x, y) == 0.375
+    # 1-D input is one task, and may meet a runs x 1 array
+    assert probability_of_improvement([1, 2], [[1], [3]]) == 0.375
+
+
+def test_against_scipy_if_installed():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    rng = np.random.default_rng(0)
+    for n in range(1, 30):
+        x = rng.normal(size=n) * 100
+        assert iqm(x) == pytest.approx(scipy_stats.trim_mean(x, 0.25), rel=1e-12, abs=1e-12)
+        grid = rng.integers(0, 4, size=(n, 3)).astype(float)   # with ties
+        assert iqm(grid) == pytest.approx(scipy_stats.trim_mean(grid, 0.25, axis=None), rel=1e-12)
+        y = rng.integers(0, 4, size=n + 2).astype(float)
+        xi = rng.integers(0, 4, size=n).astype(float)
+        u = scipy_stats.mannwhitneyu(xi, y, alternative="greater").statistic  # U of x over y, ties 1/2
+        assert probability_of_improvement(xi, y) == pytest.approx(u / (n * (n + 2)), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- bootstrap intervals, hand-computed
+
+
+def test_one_run_collapses_the_interval_to_the_point():
+    assert bootstrap_ci([7.0]) == (7.0, 7.0)
+    assert bootstrap_ci([[1, 2, 3]]) == (2.0, 2.0)      # one run of 3 tasks: iqm of 1,2,3 = 2
+    assert probability_of_improvement_ci([5], [5]) == (0.5, 0.5)
+    assert probability_of_improvement_ci([6], [5]) == (1.0, 1.0)
+    assert bootstrap_ci([4, 4, 4, 4, 4]) == (4.0, 4.0)  # every resample the same
+
+
+def test_two_point_bootstrap_distribution():
+    # Resamples of [0, 1] (2 draws): mean 0 w.p. 1/4, 1/2 w.p. 1/2, 1 w.p. 1/4.
+    # 95%: the 2.5th percentile falls inside the ~25% of zeros, the 97.5th inside the ~25% of ones.
+    assert bootstrap_ci([0, 1], mean) == (0.0, 1.0)
+    # 40%: the 30th and 70th percentiles both fall in the middle half, at 1/2 (margin 5 points,
+    # against a Monte-Carlo sd of sqrt(.25*.75/2000) ~ 1 point).
+    assert bootstrap_ci([0, 1], mean, confidence=0.4) == (0.5, 0.5)
+    # P(X > 0.5) on resamples of x = [0, 1]: the share of ones, again 0, 1/2, 1 w.p. 1/4, 1/2, 1/4.
+    assert probability_of_improvement_ci([0, 1], [0.5]) == (0.0, 1.0)
+    assert probability_of_improvement_ci([0, 1], [0.5], confidence=0.4) == (0.5, 0.5)
+
+
+def test_bootstrap_is_stratified_by_task():
+    # Each task's runs are resampled within the task: a task with equal runs never changes.
+    # Runs x tasks [[1, 100], [1, 100]]: every resample is 1, 1, 100, 100 -> iqm (1+100)/2.
+    assert bootstrap_ci([[1, 100], [1, 100]]) == (50.5, 50.5)
+    # Pooling the 4 scores instead would give resamples such as 1,1,1,1.
+    # [[0, 10], [1, 10]], mean: task 0's mean is 0, 1/2 or 1 (w.p. 1/4, 1/2, 1/4), task 1's always 10,
+    # so the mean of the task means is 5, 5.25 or 5.5 -> 95% interval (5.0, 5.5).
+    assert bootstrap_ci([[0, 10], [1, 10]], mean) == (5.0, 5.5)
+
+
+def test_tasks_are_resampled_independently():
+    # [[0, 0], [1, 1]]: with each column resampled on its own, a = mean(task 0), b = mean(task 1)
+    # are independent, each 0, 1/2, 1 w.p. 1/4, 1/2, 1/4, so a - b = -1 w.p. 1/16 = 6.25% > 2.5%
+    # and +1 likewise: the 95% interval of a - b is (-1, 1). (Resampling whole runs would give 0 always.)
+    def gap(s):
+        return s[:, 0].mean() - s[:, 1].mean()
+
+    assert bootstrap_ci([[0, 0], [1, 1]], gap) == (-1.0, 1.0)
+
+
+def test_same_seed_same_interval():
+    x = np.random.default_rng(3).normal(size=12)
+    assert bootstrap_ci(x, seed=5) == bootstrap_ci(x, seed=5)
+    assert bootstrap_ci(x, seed=5) != bootstrap_ci(x, seed=6)  # fixed data: deterministic
+    y = x + 0.3
+    assert probability_of_improvement_ci(x, y, seed=5) == probability_of_improvement_ci(x, y, seed=5)
+
+
+@pytest.mark.parametrize("statistic", [iqm, mean, median])
+@pytest.mark.parametrize("shape", [(9,), (6, 3)])
+def test_batched_statistics_match_calling_them_on_each_resample(statistic, shape):
+    # iqm, mean and median run on whole chunks of resamples; any other callable runs per resample.
+    x = np.random.default_rng(1).exponential(size=shape)
+    fast = bootstrap_ci(x, statistic, reps=300, seed=2)
+    slow = bootstrap_ci(x, lambda s: statistic(s), reps=300, seed=2)
+    np.testing.assert_allclose(fast, slow, rtol=1e-12)
+
+
+def test_probability_of_improvement_ci_matches_resampling_directly():
+    # Rebuild the resamples (x's indices then y's, per task, from one generator; the module's
+    # draw order for inputs this small) and apply the metric to each.
+    rng_data = np.random.default_rng(4)
+    x = rng_data.integers(0, 5, size=(6, 2)).astype(float)
+    y = rng_data.integers(0, 5, size=(4, 2)).astype(float)
+    reps = 300
+    rng = np.random.default_rng(9)
+    ix = rng.integers(0, 6, size=(reps, 6, 2))
+    iy = rng.integers(0, 4, size=(reps, 4, 2))
+    cols = np.arange(2)
+    values = [probability_of_improvement(x[ix[r], cols], y[iy[r], cols]) for r in range(reps)]
+    expected = tuple(np.percentile(values, [2.5, 97.5]))
+    assert probability_of_improvement_ci(x, y, reps=reps, seed=9) == pytest.approx(expected, abs=1e-15)
+
+
+def test_interval_narrows_as_runs_grow():
+    # The same distribution (normal, sd 1) with 16x more runs: the IQM's interval should be about
+    # 4x narrower; require at least 2x, and narrowing at every step. Fixed seeds: deterministic.
+    rng = np.random.default_rng(123)
+    widths = []
+    for n in (10, 40, 160, 640):
+        lo, hi = bootstrap_ci(rng.normal(size=n), iqm, reps=1000, seed=0)
+        widths.append(hi - lo)
+    assert widths == sorted(widths, reverse=True)
+    assert widths[2] < widths[0] / 2
+    assert widths[3] < widths[1] / 2
+
+
+def test_percentile_interval_need_not_contain_the_point_estimate():
+    # Why the property tests below check a weaker property. A percentile interval contains the
+    # estimate only if at least (1 - confidence)/2 of the bootstrap values fall on each side of it.
+    # |mean| of a sample whose mean is 0: almost every resample has |mean| > 0.
+    # (Continuous scores: with small integers a resample's mean is exactly 0 often enough.)
+    x = np.random.default_rng(0).normal(size=10)
+    x -= x.mean()
+    point = abs(x.mean())                                    # ~1e-17
+    lo, hi = bootstrap_ci(x, lambda s: abs(s.mean()))
+    assert point < lo < hi                                   # lo ~ 0.03: the estimate is outside
+    # And with few reps the interval is a handful of resamples: reps=1 is one resample's value.
+    lo, hi = bootstrap_ci([0.0, 1.0, 2.0, 3.0, 10.0], iqm, reps=1, seed=0)
+    assert lo == hi
+    # (For the IQM itself, with 2000 reps, no sample tried in developing this module gave an
+    # interval missing the estimate; the smallest bootstrap mass on one side of it was ~37%.)
+
+
+# --------------------------------------------------------------------------- properties
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+runs = st.lists(finite, min_size=1, max_size=40)
+
+
+def _tol(*values):
+    return 1e-9 * (1.0 + max(abs(v) for v in values))
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(runs)
+def test_iqm_lies_between_min_and_max(x):
+    q = iqm(x)
+    assert min(x) - _tol(*x) <= q <= max(x) + _tol(*x)
+
+
+@settings(max_examples=50, **SETTINGS)
+@given(st.lists(finite, min_size=1, max_size=3))
+def test_iqm_is_the_mean_below_four_runs(x):
+    # floor(n/4) = 0 for n < 4: nothing is cut
+    assert iqm(x) == pytest.approx(float(np.mean(x)), rel=1e-12, abs=_tol(*x))
+
+
+@settings(max_examples=50, **SETTINGS)
+@given(st.data())
+def test_iqm_is_invariant_to_permutation(data):
+    x = data.draw(runs)
+    assert iqm(data.draw(st.permutations(x))) == iqm(x)
+    # runs x tasks: any reordering of the cells gives the same multiset of scores
+    flat = [v for pair in data.draw(st.lists(st.tuples(finite, finite), min_size=1, max_size=15)) for v in pair]
+    grid = np.array(flat).reshape(-1, 2)
+    shuffled = np.array(data.draw(st.permutations(flat))).reshape(-1, 2)
+    assert iqm(shuffled) == iqm(grid)
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(runs, finite)
+def test_iqm_shifts_with_a_constant_and_flips_with_sign(x, c):
+    shifted = [v + c for v in x]
+    assert iqm(shifted) == pytest.approx(iqm(x) + c, rel=1e-9, abs=_tol(*x, c))
+    # the trimming is symmetric: iqm(-x) = -iqm(x)
+    assert iqm([-v for v in x]) == pytest.approx(-iqm(x), rel=1e-12, abs=_tol(*x))
+
+
+@settings(max_examples=50, **SETTINGS)
+@given(runs)
+def test_median_and_mean_of_one_task(x):
+    assert median(x) == float(np.median(x))
+    assert min(x) - _tol(*x) <= mean(x) <= max(x) + _tol(*x)
+
+
+small_ints = st.lists(st.integers(-3, 3).map(float), min_size=1, max_size=12)  # many ties
+
+
+@settings(max_examples=80, **SETTINGS)
+@given(st.one_of(runs, small_ints), st.one_of(runs, small_ints))
+def test_probability_of_improvement_is_complementary(x, y):
+    p, q = probability_of_improvement(x, y), probability_of_improvement(y, x)
+    assert 0.0 <= p <= 1.0
+    assert p + q == pytest.approx(1.0, abs=1e-12)
+    assert probability_of_improvement(x, x) == 0.5
+
+
+@settings(max_examples=40, **SETTINGS)
+@given(st.one_of(runs, small_ints), st.integers(0, 2**32 - 1), st.floats(0.5, 0.99))
+def test_interval_is_ordered_and_within_the_range_of_the_scores(x, seed, confidence):
+    # Guaranteed for the percentile interval of the IQM: every resample's IQM lies within
+    # [min, max] of the scores, so both percentiles do (the weaker property; see above).
+    lo, hi = bootstrap_ci(x, iqm, reps=200, confidence=confidence, seed=seed)
+    assert lo <= hi
+    assert min(x) - _tol(*x) <= lo and hi <= max(x) + _tol(*x)
+    # The same seed gives the same interval; a wider level contains the narrower (same resamples).
+    assert bootstrap_ci(x, iqm, reps=200, confidence=confidence, seed=seed) == (lo, hi)
+    wlo, whi = bootstrap_ci(x, iqm, reps=200, confidence=0.995, seed=seed)
+    assert wlo <= lo and hi <= whi
+
+
+@settings(max_examples=30, **SETTINGS)
+@given(small_ints, small_ints, st.integers(0, 2**32 - 1))
+def test_probability_of_improvement_interval_is_a_probability_range(x, y, seed):
+    lo, hi = probability_of_improvement_ci(x, y, reps=200, seed=seed)
+    assert 0.0 <= lo <= hi <= 1.0
+
+
+# --------------------------------------------------------------------------- summarize and format_iqm
+
+
+def test_summarize_hand_computed():
+    out = summarize({"a": [1, 2, 3, 4, 5, 6, 7, 8], "b": [1, 3]}, threshold=5, reps=500)
+    assert list(out) == ["a", "b"]
+    a, b = out["a"], out["b"]
+    assert a["scores"] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    assert a["n"] == 8 and b["n"] == 2
+    assert a["mean"] == 4.5 and a["median"] == 4.5 and a["iqm"] == 4.5
+    assert b["mean"] == 2.0 and b["iqm"] == 2.0      # n=2: no trimming, (1+3)/2
+    assert a["solved_fraction"] == 0.5               # 5,6,7,8 of 8 reach 5
+    assert b["solved_fraction"] == 0.0
+    assert a["confidence"] == 0.95
+    assert a["iqm_ci"] == list(bootstrap_ci(a["scores"], iqm, reps=500, seed=0))
+    # P(a > b): y=1: 7 of a above, one tie -> 7.5; y=3: 5 above (4..8), one tie -> 5.5; 13/16
+    pab = a["probability_of_improvement"]["b"]
+    pba = b["probability_of_improvement"]["a"]
+    assert pab["p"] == 13 / 16 and pba["p"] == 3 / 16
+    assert pab["ci"] == list(probability_of_improvement_ci(a["scores"], b["scores"], reps=500, seed=0))
+    assert pba["ci"] == [1 - pab["ci"][1], 1 - pab["ci"][0]]
+    assert "b" not in b["probability_of_improvement"]
+
+
+def test_summarize_is_plain_json():
+    scores = {"dqn": [480.0, 500.0, 466.0, 500.0, 12.5], "ppo": np.array([500, 500, 495]), "one": [3]}
+    out = summarize(scores, threshold=475, reps=200, seed=1)
+    assert json.loads(json.dumps(out, allow_nan=False)) == out   # finite plain values round-trip
+
+    def walk(v):
+        if isinstance(v, dict):
+            assert all(type(k) is str for k in v)
+            for w in v.values():
+                walk(w)
+        elif isinstance(v, list):
+            for w in v:
+                walk(w)
+        else:
+            assert type(v) in (float, int), (v, type(v))
+
+    walk(out)
+    assert type(out["ppo"]["n"]) is int and type(out["ppo"]["iqm"]) is float
+    assert out["one"]["iqm_ci"] == [3.0, 3.0]
+    assert "solved_fraction" not in summarize({"x": [1, 2]}, reps=10)["x"]
+    assert summarize({"x": [1, 2]}, reps=10)["x"]["probability_of_improvement"] == {}
+
+
+def test_summarize_intervals_do_not_depend_on_the_other_settings():
+    x = [1.0, 5.0, 2.0, 8.0, 3.0]
+    alone = summarize({"x": x}, reps=300)["x"]["iqm_ci"]
+    assert summarize({"w": [0, 9], "x": x, "z": [4]}, reps=300)["x"]["iqm_ci"] == alone
+
+
+def test_format_iqm():
+    assert format_iqm({"iqm": 475.3, "iqm_ci": [466.0, 500.0]}) == "475.3 [466.0, 500.0]"
+    assert format_iqm({"iqm": 475.26, "iqm_ci": [466.04, 500.0]}) == "475.3 [466.0, 500.0]"
+    assert format_iqm({"iqm": 0.5, "iqm_ci": [0.25, 0.75]}, digits=2) == "0.50 [0.25, 0.75]"
+    assert format_iqm(summarize({"s": [500, 500, 500]}, reps=50)["s"]) == "500.0 [500.0, 500.0]"
+    with pytest.raises(ValueError, match="iqm_ci"):
+        format_iqm({"iqm": 1.0})
+
+
+# --------------------------------------------------------------------------- edge cases
+
+
+@pytest.mark.parametrize("f", [iqm, mean, median, bootstrap_ci, lambda s: solved_fraction(s, 1)])
+def test_empty_scores_raise(f):
+    for empty in ([], np.empty((0, 3)), np.empty((3, 0)), [[]]):
+        with pytest.raises(ValueError, match="empty"):
+            f(empty)
+
+
+@pytest.mark.parametrize(
+    "f",
+    [iqm, mean, median, bootstrap_ci, lambda s: solved_fraction(s, 1),
+     lambda s: probability_of_improvement(s, [1.0]), lambda s: probability_of_improvement([1.0], s),
+     lambda s: probability_of_improvement_ci(s, [1.0])],
+)
+def test_failed_runs_are_never_dropped(f):
+    with pytest.raises(ValueError, match="2 NaN and 0 infinite"):
+        f([1.0, NAN, 2.0, NAN])
+    with pytest.raises(ValueError, match="0 NaN and 1 infinite"):
+        f([1.0, math.inf])
+    with pytest.raises(ValueError, match="1 NaN"):
+        f([[1.0, 2.0], [NAN, 3.0]])
+    with pytest.raises(ValueError, match="None"):
+        f([1.0, None])
+
+
+def test_summarize_names_the_setting_with_nan():
+    with pytest.raises(ValueError, match=r"'bad'.*1 NaN"):
+        summarize({"good": [1, 2], "bad": [1, NAN]})
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (["1", "2"], "real numbers"),
+        ([1 + 2j], "real numbers"),
+        (np.zeros((2, 2, 2)), "1-D .* or 2-D"),
+        ([[1, 2], [3]], "rectangular"),
+    ],
+)
+def test_malformed_scores_raise(bad, match):
+    with pytest.raises(ValueError, match=match):
+        iqm(bad)
+
+
+def test_bad_arguments_raise():
+    # wrong values: ValueError; wrong types: TypeError
+    for reps, error in ((0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("10", TypeError)):
+        with pytest.raises(error, match="reps"):
+            bootstrap_ci([1, 2], reps=reps)
+    for confidence, error in ((0, ValueError), (1, ValueError), (1.5, ValueError), (-0.1, ValueError),
+                              (NAN, ValueError), ("high", TypeError), (None, TypeError)):
+        with pytest.raises(error, match="confidence"):
+            bootstrap_ci([1, 2], confidence=confidence)
+        with pytest.raises(error, match="confidence"):
+            probability_of_improvement_ci([1, 2], [1], confidence=confidence)
+    for threshold, error in ((NAN, ValueError), (math.inf, ValueError), ("x", TypeError)):
+        with pytest.raises(error, match="threshold"):
+            solved_fraction([1, 2], threshold)
+    with pytest.raises(ValueError, match="same number of tasks"):
+        probability_of_improvement([[1, 2]], [[1, 2, 3]])
+    with pytest.raises(ValueError, match="statistic returned NaN"):
+        bootstrap_ci([1, 2], lambda s: NAN)
+    with pytest.raises(ValueError, match="empty"):
+        summarize({})
+    with pytest.raises(TypeError, match="strings"):
+        summarize({1: [1, 2]})
+    with pytest.raises(TypeError, match="mapping"):
+        summarize([[1, 2]])
+    with pytest.raises(ValueError, match="'a' and 'b'.*same number of tasks"):
+        summarize({"a": [[1, 2]], "b": [[1, 2, 3]]})
+
+
+# --------------------------------------------------------------------------- import cost
+
+
+def test_module_imports_only_numpy_and_the_standard_library():
+    tree = ast.parse(Path(stats.__file__).read_text())
+    top = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            top.add(node.module.split(".")[0])
+    assert top <= {"__future__", "collections", "math", "operator", "typing", "numpy"}, top
+
+
+def test_importing_gymlab_stats_does_not_import_torch():
+    # (what the package's own __init__ imports is checked here too; stats itself is checked above)
+    code = "import sys, gymlab.stats; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
