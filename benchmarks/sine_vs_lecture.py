@@ -1,22 +1,48 @@
-"""The ``sine`` experiment against the lecture's own formulation, time to the lecture's test MSE.
+"""The ``sine`` experiment against the lecture's recipe, on the same data from the same initial
+weights: training time to a test MSE under 1e-5, and which change buys how much of it.
 
-    python benchmarks/sine_vs_lecture.py                   # about 3 minutes; writes results/sine_vs_lecture.json
-    python benchmarks/sine_vs_lecture.py --lecture-steps 15  # run the lecture's recipe to the end (~6 min more)
+    python benchmarks/sine_vs_lecture.py           # 7-10 minutes on two idle cores; writes results/sine_vs_lecture.json
+    python benchmarks/sine_vs_lecture.py --quick   # a smoke check at toy sizes, about a minute (to *_quick.json, untracked)
 
-The reference is the lecture's code as it stands (seed 000): float64, two
-``nn.LSTMCell`` of 51 stepped in a Python loop, a linear output, LBFGS lr 0.4
-on the mean squared error over the 97 training waves. It runs
-``--lecture-steps`` LBFGS steps here; its time for 8 steps (when the lecture
-reaches 8.5e-6, the first figure under 1e-5) and for 15 is that many times its
-mean step time (every step costs 20 function evaluations, so step times hardly
-vary). Ours is the whole ``python -m sequence_tasks sine`` command, start-up
-included, run once per seed.
+Every run here uses seed 0's data: the lecture's 97 training waves and its 3
+test waves, and the 20 fresh test waves of ``python -m sequence_tasks sine``
+(shifts that no training wave has), all from ``sequence_tasks.sine.draw_waves``.
+Every run starts from the same weights: ``torch.manual_seed(0)``, then the
+2x51 LSTM and its read-out, made in the command's order. One torch thread
+throughout (the command's default). "Test MSE" is the next-step MSE on the 20
+fresh waves; the lecture's 3 have a column of their own. Like the lecture,
+which prints its test loss after every LBFGS step, every run is evaluated
+after every step, with the training clock stopped.
+
+Two tables:
+
+1. The cost of one loss-and-gradient evaluation over the 97 training waves: the
+   lecture's two ``nn.LSTMCell`` stepped in a Python loop (float64), torch's
+   fused LSTM holding the same weights (float64: the same loss and gradient to
+   rounding, checked here, so LBFGS takes the same path; then float32), on
+   whole waves and on the default recipe's windows.
+2. Training, each row adding one change to the row above:
+   - the lecture's code as it stands (LSTMCell loop, float64, whole waves,
+     LBFGS lr 0.4, fixed steps), until the test MSE is under 1e-5 or
+     ``--lecture-steps`` steps have run;
+   - the fused LSTM and 100-step windows, still float64 and the lecture's
+     optimiser: ``sine --schedule 0:16 --float64`` (the kernel alone changes
+     only the cost per evaluation: table 1);
+   - float32: ``sine --schedule 0:16``;
+   - the line search: ``sine --schedule 0:10,0:6``, steps 11-16 a fresh LBFGS
+     with lr 1 and a strong-Wolfe line search;
+   - the curriculum: ``sine``, the default (0:10,20:2,50:2,100:2): steps 11-16
+     as the row above, but with 20, 50 and 100 free-running steps after each
+     window. This is the recipe as it is.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,10 +55,21 @@ from torch import nn
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import table, write_json  # noqa: E402
-from gymlab.sequence_tasks.data import lecture_sines  # noqa: E402
+from benchmarks._common import RESULTS, provenance, table, this_command, write_json  # noqa: E402
+from gymlab.sequence_tasks.common import time_major  # noqa: E402
+from gymlab.sequence_tasks.models import NextValue  # noqa: E402
+from gymlab.sequence_tasks.sine import N_HELD_OUT, N_TEST, draw_waves  # noqa: E402
 
-LECTURE_STEPS_TO_1E5 = 8  # the lecture's log: 8.5e-6 after 8 steps, its first test MSE under 1e-5
+THRESHOLD = 1e-5  # the lecture's log: 8.5e-6 after 8 steps, its first test loss under 1e-5
+SEED = 0
+
+# Sizes and schedules: the real ones, and toy ones for --quick (every code path, in about a minute).
+# ``sizes``: the command's flags for them (none: its defaults); ``first``: the steps of the first stage.
+FULL = {"waves": 100, "length": 1000, "future": 1000, "window": 100, "tail": 100, "sizes": [], "lecture_steps": 12,
+        "repeats": 3, "first": 10, "next_step": "0:16", "line_search": "0:10,0:6", "curriculum": []}
+QUICK = {"waves": 12, "length": 150, "future": 50, "window": 30, "tail": 20, "lecture_steps": 2, "repeats": 1,
+         "sizes": ["--waves", "12", "--length", "150", "--future", "50", "--window", "30"], "first": 2,
+         "next_step": "0:3", "line_search": "0:2,0:1", "curriculum": ["--schedule", "0:2,20:1"]}
 
 
 class LectureSequence(nn.Module):
@@ -64,75 +101,256 @@ class LectureSequence(nn.Module):
         return torch.cat(outputs, dim=1)
 
 
-def run_lecture(steps: int, seed: int) -> list[dict]:
+def initial_models(seed: int) -> tuple[LectureSequence, NextValue]:
+    """The command's initial weights (seeded, then made, as ``sine.run`` does), float64, in our
+    fused model and copied into the lecture's: torch's LSTMCell and LSTM share their layout."""
     torch.manual_seed(seed)
-    waves = lecture_sines(np.random.default_rng(seed), 100, 2000)
-    data = torch.from_numpy(waves[:, :1000])
-    x, y = data[3:, :-1], data[3:, 1:]
-    test_x, test_y = data[:3, :-1], data[:3, 1:]
-    truth = torch.from_numpy(waves[:3, 1000:])
-    model = LectureSequence().double()
-    criterion = nn.MSELoss()
-    optimizer = torch.optim.LBFGS(model.parameters(), lr=0.4)
-    log, trained = [], 0.0
-    for i in range(steps):
-        def closure():
-            optimizer.zero_grad()
-            loss = criterion(model(x), y)
+    ours = NextValue("lstm", 51, 2, "fused").double()
+    lecture = LectureSequence().double()
+    with torch.no_grad():
+        for layer, cell in enumerate((lecture.lstm1, lecture.lstm2)):
+            for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+                getattr(cell, name).copy_(getattr(ours.core.rnn, f"{name}_l{layer}"))
+        lecture.linear.load_state_dict(ours.head.state_dict())
+    return lecture, ours
+
+
+# -- 1. the cost of one evaluation ------------------------------------------------------------------
+
+def _seconds(evaluate, repeats: int) -> float:
+    evaluate()  # warm up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        evaluate()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def evaluation_costs(data, cfg) -> list[dict]:
+    """Seconds per loss-and-gradient evaluation over the training waves, five ways."""
+    lecture, fused64 = initial_models(SEED)
+    fused32 = copy.deepcopy(fused64).float()
+    x, y = torch.from_numpy(data.train[:, :-1]), torch.from_numpy(data.train[:, 1:])  # (waves, steps)
+    w, tail = cfg["window"], cfg["tail"]
+    seg = time_major(data.train[:, :w + tail + 1], torch.float32)
+
+    def loop64():
+        lecture.zero_grad()
+        loss = torch.mean((lecture(x) - y) ** 2)
+        loss.backward()
+        return loss
+
+    def whole(model, dtype):
+        xt, yt = time_major(data.train[:, :-1], dtype), time_major(data.train[:, 1:], dtype)
+
+        def evaluate():
+            model.zero_grad()
+            loss = torch.mean((model(xt)[0] - yt) ** 2)
             loss.backward()
             return loss
+        return evaluate
 
+    def windows(free):
+        def evaluate():
+            fused32.zero_grad()
+            pred, state = fused32(seg[:w])
+            loss = torch.mean((pred - seg[1:w + 1]) ** 2)
+            if free:
+                run, _ = fused32.free_run(pred[-1:], state, free)
+                loss = loss + torch.mean((run - seg[w + 1:w + 1 + free]) ** 2)
+            loss.backward()
+            return loss
+        return evaluate
+
+    steps = data.train.shape[1] - 1
+    cases = [(f"the lecture's loop: 2 LSTMCell, float64, whole waves ({steps} steps)", loop64),
+             ("fused LSTM, float64, whole waves", whole(fused64, torch.float64)),
+             ("fused LSTM, float32, whole waves", whole(fused32, torch.float32)),
+             (f"fused LSTM, float32, {w}-step windows", windows(0)),
+             (f"fused LSTM, float32, {w}-step windows + {tail} free-running steps", windows(tail))]
+    rows = []
+    for name, evaluate in cases:
+        seconds = _seconds(evaluate, cfg["repeats"])
+        rows.append({"evaluation": name, "seconds": seconds, **provenance()})
+        print(f"  {name}: {seconds:.3f} s", flush=True)
+    # Same weights, same data: the fused LSTM in float64 must give the loop's loss and gradient.
+    loss_loop, loss_fused = float(loop64()), float(whole(fused64, torch.float64)())
+    grads = [(getattr(cell, n).grad, getattr(fused64.core.rnn, f"{n}_l{layer}").grad)
+             for layer, cell in enumerate((lecture.lstm1, lecture.lstm2))
+             for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    grads += [(lecture.linear.weight.grad, fused64.head.weight.grad), (lecture.linear.bias.grad, fused64.head.bias.grad)]
+    same = {"loss_loop": loss_loop, "loss_fused": loss_fused,
+            "max_gradient_difference": max(float((a - b).abs().max()) for a, b in grads)}
+    print(f"  same weights, loop vs fused, float64: loss {loss_loop:.12g} vs {loss_fused:.12g}, largest gradient "
+          f"difference {same['max_gradient_difference']:.1e}", flush=True)
+    return rows, same
+
+
+# -- 2. training runs, each evaluated after every LBFGS step ---------------------------------------
+
+@torch.no_grad()
+def _lecture_test_mse(model, waves, length) -> float:
+    x, y = torch.from_numpy(waves[:, :length - 1]), torch.from_numpy(waves[:, 1:length])
+    return float(torch.mean((model(x) - y) ** 2))
+
+
+def run_lecture(data, cfg) -> dict:
+    """The lecture's training loop as it stands, on our data, until the test MSE is under the
+    threshold or ``lecture_steps`` steps have run; the clock runs for training only."""
+    model, _ = initial_models(SEED)
+    length = cfg["length"]
+    x, y = torch.from_numpy(data.train[:, :-1]), torch.from_numpy(data.train[:, 1:])
+    criterion = nn.MSELoss()
+    optimizer = torch.optim.LBFGS(model.parameters(), lr=0.4)
+    evaluations, trained = 0, 0.0
+
+    def closure():
+        nonlocal evaluations
+        evaluations += 1
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        return loss
+
+    def point(step):
+        return {"step": step, "train_s": trained, "loss_evaluations": evaluations,
+                "test_mse": _lecture_test_mse(model, data.test, length),
+                "lecture_test_mse": _lecture_test_mse(model, data.lecture_test, length)}
+
+    curve = [point(0)]  # before training
+    for step in range(1, cfg["lecture_steps"] + 1):
         start = time.perf_counter()
         optimizer.step(closure)
-        trained += time.perf_counter() - start  # the clock runs for training only
-        with torch.no_grad():
-            pred = model(test_x, future=1000)
-        log.append({"step": i + 1, "time_s": trained, "test_mse": float(criterion(pred[:, :-1000], test_y)),
-                    "forecast_mse": float(criterion(pred[:, -1000:], truth))})
-        print(f"  lecture step {i + 1}: {trained:.1f} s, test MSE {log[-1]['test_mse']:.2e}, "
-              f"forecast MSE {log[-1]['forecast_mse']:.2e}", flush=True)
-    return log
+        trained += time.perf_counter() - start
+        curve.append(point(step))
+        print(f"  lecture step {step}: {trained:.1f} s, test MSE {curve[-1]['test_mse']:.2e}", flush=True)
+        if curve[-1]["test_mse"] < THRESHOLD:
+            break
+    with torch.no_grad():
+        forecasts = {}
+        for name, waves in (("forecast_mse", data.test), ("lecture_forecast_mse", data.lecture_test)):
+            pred = model(torch.from_numpy(waves[:, :length - 1]), future=cfg["future"])
+            forecasts[name] = float(criterion(pred[:, length - 1:], torch.from_numpy(waves[:, length:])))
+    return {"curve": curve, **forecasts, **provenance()}
 
 
-def run_ours(seed: int) -> dict:
+def run_command(extra: list[str], cfg) -> dict:
+    """``python -m sequence_tasks sine`` with ``extra`` (and the sizes), its curve from summary.json."""
+    argv = ["-m", "sequence_tasks", "sine", "--seed", str(SEED), "--test-every-step", *cfg["sizes"], *extra]
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "sequence_tasks", "sine", "--seed", str(seed), "--run-dir", tmp,
-                        "--no-progress"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        wall = time.perf_counter() - start
-        summary = json.loads(Path(tmp, "summary.json").read_text())
-    print(f"  ours, seed {seed}: {wall:.1f} s, test MSE {summary['test_mse']:.2e}, "
-          f"forecast MSE {summary['forecast_mse']:.2e}", flush=True)
-    return {"seed": seed, "command_s": wall, "test_mse": summary["test_mse"], "forecast_mse": summary["forecast_mse"]}
+        subprocess.run([sys.executable, *argv, "--run-dir", tmp, "--no-progress"], check=True, cwd=ROOT,
+                       stdout=subprocess.DEVNULL)
+        s = json.loads(Path(tmp, "summary.json").read_text())
+    curve = [{"step": i + 1, "train_s": t, "loss_evaluations": n, "test_mse": m, "lecture_test_mse": lm}
+             for i, (t, n, m, lm) in enumerate(zip(s["train_s"], s["loss_evaluations"], s["test_mse_curve"],
+                                                   s["lecture_test_mse_curve"]))]
+    print(f"  {' '.join(extra) or '(default)'}: {curve[-1]['train_s']:.1f} s, test MSE {s['test_mse']:.2e}, "
+          f"forecast MSE {s['forecast_mse']:.2e}", flush=True)
+    return {"curve": curve, "forecast_mse": s["forecast_mse"], "lecture_forecast_mse": s["lecture_forecast_mse"],
+            "command_wall_s": s["wall_time_s"], **provenance("python " + shlex.join(argv))}
+
+
+def first_under(curve: list[dict], threshold: float = THRESHOLD) -> dict | None:
+    """The first point of ``curve`` whose test MSE is under ``threshold``."""
+    return next((p for p in curve if p["test_mse"] < threshold), None)
+
+
+def at_time(curve: list[dict], seconds: float) -> dict:
+    """The last point of ``curve`` reached within ``seconds`` of training."""
+    return [p for p in curve if p["train_s"] <= seconds][-1]
+
+
+# -- the report ------------------------------------------------------------------------------------
+
+def markdown(headers: list[str], rows: list[list]) -> str:
+    """The rows as a README table: first column left-aligned, the others right."""
+    cells = [[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row] for row in rows]
+    lines = ["| " + " | ".join(headers) + " |", "|---" + "|---:" * (len(headers) - 1) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in cells])
+
+
+def training_table(runs: list[dict]) -> tuple[list[str], list[list]]:
+    headers = ["run (each row adds one change; seed 0, same data and initial weights)", "precision",
+               "LBFGS steps", "loss evaluations", "training s",
+               f"training s (steps) to test MSE < {THRESHOLD:g}", f"test MSE, {N_HELD_OUT} fresh waves",
+               f"test MSE, the lecture's {N_TEST} waves", f"forecast MSE, {N_HELD_OUT} fresh waves"]
+    rows = []
+    for r in runs:
+        last, hit = r["curve"][-1], first_under(r["curve"])
+        reached = f"{hit['train_s']:.1f} ({hit['step']})" if hit else f"not in {last['step']} steps"
+        rows.append([r["run"], r["precision"], last["step"], last["loss_evaluations"], last["train_s"], reached,
+                     last["test_mse"], last["lecture_test_mse"], r["forecast_mse"]])
+    return headers, rows
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--lecture-steps", type=int, default=2, help="LBFGS steps of the lecture's recipe to run")
-    p.add_argument("--seeds", type=int, default=3, help="runs of ours, seeds 0..N-1")
-    p.add_argument("--json", type=Path)
+    p.add_argument("--quick", action="store_true", help="toy sizes, every code path in about a minute")
+    p.add_argument("--lecture-steps", type=int, help="the most LBFGS steps of the lecture's code (default 12; "
+                                                     "it stops early once the test MSE is under 1e-5)")
+    p.add_argument("--json", type=Path, help="where to write the results (default results/sine_vs_lecture.json, "
+                                             "or *_quick.json with --quick)")
     args = p.parse_args(argv)
-    torch.set_num_threads(2)
-    print("the lecture's formulation (float64, LSTMCell loop, LBFGS lr 0.4):", flush=True)
-    lecture = run_lecture(args.lecture_steps, 0)
-    step = lecture[-1]["time_s"] / len(lecture)
-    print("ours (python -m sequence_tasks sine):", flush=True)
-    ours = [run_ours(s) for s in range(args.seeds)]
-    worst = max(o["command_s"] for o in ours)
-    to_1e5 = step * LECTURE_STEPS_TO_1E5
-    rows = [["lecture: LSTMCell loop, float64, LBFGS (per step)", step, lecture[-1]["test_mse"],
-             lecture[-1]["forecast_mse"], "-"],
-            [f"lecture: {LECTURE_STEPS_TO_1E5} steps, to its 8.5e-6 (extrapolated)", to_1e5, "-", "-", 1.0],
-            ["lecture: 15 steps, to its 5.7e-6 (extrapolated)", step * 15, "-", "-", step * 15 / to_1e5]]
-    rows += [[f"ours, seed {o['seed']}: whole command", o["command_s"], o["test_mse"], o["forecast_mse"],
-              o["command_s"] / to_1e5] for o in ours]
+    cfg = dict(QUICK if args.quick else FULL)
+    if args.lecture_steps:
+        cfg["lecture_steps"] = args.lecture_steps
+    torch.set_num_threads(1)
+    data = draw_waves(np.random.default_rng(SEED), cfg["waves"], cfg["length"], cfg["future"])
+
+    print("1. one loss-and-gradient evaluation over the training waves:", flush=True)
+    costs, same = evaluation_costs(data, cfg)
+
+    print("2. training, evaluated after every LBFGS step:", flush=True)
+    runs = [{"run": "the lecture's code: LSTMCell loop, whole waves, LBFGS lr 0.4", "precision": "float64",
+             **run_lecture(data, cfg)}]
+    later = f"from step {cfg['first'] + 1}"
+    for name, precision, extra in [
+            (f"+ fused LSTM, {cfg['window']}-step windows (lr 0.4 throughout)", "float64",
+             ["--schedule", cfg["next_step"], "--float64"]),
+            ("+ float32", "float32", ["--schedule", cfg["next_step"]]),
+            (f"+ line search {later}: a fresh LBFGS, lr 1, strong Wolfe", "float32",
+             ["--schedule", cfg["line_search"]]),
+            (f"+ curriculum {later}: free-running tails after the windows (ours, the default)", "float32",
+             cfg["curriculum"])]:
+        runs.append({"run": name, "precision": precision, **run_command(extra, cfg)})
+
+    ours, lecture = runs[-1], runs[0]
+    ours_s = ours["curve"][-1]["train_s"]
+    lecture_then = at_time(lecture["curve"], ours_s)
+    ours_hit, lecture_hit = first_under(ours["curve"]), first_under(lecture["curve"])
+    summary = {"ours_train_s": ours_s, "lecture_at_ours_train_s": lecture_then,
+               "ours_to_threshold_s": ours_hit and ours_hit["train_s"],
+               "lecture_to_threshold_s": lecture_hit and lecture_hit["train_s"]}
+
+    base = costs[0]["seconds"]
+    cost_headers = [f"one loss-and-gradient evaluation, {len(data.train)} training waves (1 thread)", "seconds",
+                    "the loop's time / this"]
+    cost_rows = [[c["evaluation"], c["seconds"], f"{base / c['seconds']:.1f}x"] for c in costs]
+    headers, rows = training_table(runs)
     print()
-    print(table(["run", "seconds", "test MSE", "forecast MSE", "time / lecture's to 1e-5"], rows))
-    print(f"\nours, slowest seed: {worst:.1f} s = 1/{to_1e5 / worst:.1f} of the lecture's time to a test MSE "
-          f"under 1e-5 ({to_1e5:.0f} s)")
-    write_json("sine_vs_lecture", {"lecture_step_s": step, "lecture_steps_run": lecture,
-                                   "lecture_to_1e-5_s": to_1e5, "lecture_15_steps_s": step * 15, "ours": ours,
-                                   "ratio_slowest": worst / to_1e5}, args.json)
+    print(table(cost_headers, cost_rows))
+    print()
+    print(table(headers, rows))
+    print(f"\nthe lecture's code, given our recipe's training time ({ours_s:.1f} s): {lecture_then['step']} steps, "
+          f"test MSE {lecture_then['test_mse']:.2e}")
+    if lecture_hit and ours_hit:
+        print(f"to a test MSE under {THRESHOLD:g}: ours {ours_hit['train_s']:.1f} s, the lecture's "
+              f"{lecture_hit['train_s']:.1f} s ({lecture_hit['train_s'] / ours_hit['train_s']:.1f}x as long)")
+    print("\nas README tables:\n")
+    print(markdown(cost_headers, cost_rows))
+    print()
+    print(markdown(headers, rows))
+    name = "sine_vs_lecture_quick" if args.quick else "sine_vs_lecture"
+    path = write_json(name, {"threshold": THRESHOLD, "seed": SEED, "threads": 1, "settings": cfg,
+                             "test_sets": {"test_mse": f"next-step MSE on {N_HELD_OUT} waves with fresh shifts, "
+                                                       f"none a training wave",
+                                           "lecture_test_mse": f"next-step MSE on the lecture's {N_TEST} test waves "
+                                                               f"(integer shifts; some are training waves too)"},
+                             "evaluation_costs": costs, "loop_vs_fused_float64": same, "training": runs,
+                             "summary": summary},
+                      args.json or RESULTS / f"{name}.json")
+    print(f"\nwritten to {path} ({this_command()})")
     return 0
 
 

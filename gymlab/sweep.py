@@ -180,7 +180,7 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
         grid = tuner.fit()
     finally:
         ray.shutdown()
-    trials = _collect(grid, run_dir)
+    trials = _collect(grid, run_dir, cfg)
     report = write_report(run_dir, cfg, trials)
     print(report["summary_line"])
     print(f"sweep directory: {run_dir} (sweep.json, report.md, curves.png; trials/)")
@@ -191,33 +191,39 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     return EXIT_OK
 
 
-def _collect(grid, run_dir: Path) -> list[dict]:
-    """Every trial's outcome, from Tune's results and the trial's own summary.json."""
-    trials = []
+def _collect(grid, run_dir: Path, cfg: SweepConfig) -> list[dict]:
+    """Every trial's outcome, from Tune's results and the trial's own summary.json; a trial Tune
+    never got to (Ctrl-C before it started) is there too, as unfinished."""
+    outcomes = {}
     for result in grid:
-        setting, seed = result.config["setting"], result.config["seed"]
-        where = trial_dir(run_dir, setting, seed)
-        metrics = result.metrics or {}
-        record = {"setting": setting, "seed": seed, "run_dir": str(where.relative_to(run_dir)), "error": None,
-                  "eval_return": None, "status": "finished"}
-        summary = _read(where / "summary.json")
-        if result.error is not None:
-            text = str(result.error).strip().splitlines()
-            record.update(status="failed", error=(text[-1] if text else type(result.error).__name__)[:500])
-        elif not metrics.get("final"):
-            stopped = metrics.get("eval_return")
-            record.update(status="stopped early" if stopped is not None else "unfinished", eval_return=stopped)
-        elif summary.get("interrupted"):
-            record.update(status="unfinished")
-        else:
-            value = metrics.get("eval_return")
-            if value is None or not math.isfinite(value):
-                record.update(status="failed", error="diverged: the final greedy return is not a finite number")
+        if result.config is not None:
+            outcomes[(result.config["setting"], result.config["seed"])] = result
+    trials = []
+    for setting in settings(cfg.grid):
+        for seed in cfg.seeds:
+            where = trial_dir(run_dir, setting, seed)
+            record = {"setting": setting, "seed": seed, "run_dir": str(where.relative_to(run_dir)), "error": None,
+                      "eval_return": None, "status": "finished"}
+            summary = _read(where / "summary.json")
+            result = outcomes.get((setting, seed))
+            metrics = (result.metrics or {}) if result is not None else {}
+            if result is not None and result.error is not None:
+                text = str(result.error).strip().splitlines()
+                record.update(status="failed", error=(text[-1] if text else type(result.error).__name__)[:500])
+            elif not metrics.get("final"):
+                stopped = metrics.get("eval_return")
+                record.update(status="stopped early" if stopped is not None and cfg.scheduler else "unfinished",
+                              eval_return=stopped if cfg.scheduler else None)
+            elif summary.get("interrupted"):
+                record.update(status="unfinished")
             else:
-                record["eval_return"] = float(value)
-        record["periodic_eval"] = summary.get("periodic_eval", [])
-        trials.append(record)
-    trials.sort(key=lambda t: (t["setting"], t["seed"]))
+                value = metrics.get("eval_return")
+                if value is None or not math.isfinite(value):
+                    record.update(status="failed", error="diverged: the final greedy return is not a finite number")
+                else:
+                    record["eval_return"] = float(value)
+            record["periodic_eval"] = summary.get("periodic_eval", [])
+            trials.append(record)
     return trials
 
 

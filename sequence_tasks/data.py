@@ -8,6 +8,10 @@ could have been trained on. No torch here: the envs import this module.
     >>> import numpy as np
     >>> lecture_sines(np.random.default_rng(0), n=4, length=5).shape
     (4, 5)
+    >>> taken = lecture_shifts(np.random.default_rng(0), n=97)
+    >>> fresh = fresh_shifts(np.random.default_rng(1), n=20, taken=taken)
+    >>> bool(np.all(np.abs(fresh[:, None] - taken[None, :]) >= 0.25))
+    True
     >>> waves = random_cosines(np.random.default_rng(0), n=3, length=8)
     >>> bool(np.all(np.abs(waves) <= 1.5))
     True
@@ -32,23 +36,42 @@ COSINE_STEP = 10 / 99
 AMPLITUDES = (0.5, 1.5)
 
 
+def sines(shifts, length: int, period_scale: float = SINE_PERIOD_SCALE) -> np.ndarray:
+    """One wave ``sin((t + shift) / period_scale)``, t = 0 .. length-1, for each shift: float64,
+    (len(shifts), length)."""
+    return np.sin((np.arange(length) + np.asarray(shifts, dtype=np.float64)[:, None]) / period_scale)
+
+
+def lecture_shifts(rng: np.random.Generator, n: int, period_scale: float = SINE_PERIOD_SCALE) -> np.ndarray:
+    """The lecture's shifts: ``n`` integers in ``[-4 period_scale, 4 period_scale)``."""
+    return rng.integers(-4 * period_scale, 4 * period_scale, size=n)
+
+
 def lecture_sines(rng: np.random.Generator, n: int = 100, length: int = 1000,
                   period_scale: float = SINE_PERIOD_SCALE) -> np.ndarray:
-    """``n`` waves of ``length`` steps, ``sin((t + shift) / period_scale)`` with an integer
-    shift in ``[-4 period_scale, 4 period_scale)``: the lecture's data, float64, (n, length)."""
-    shifts = rng.integers(-4 * period_scale, 4 * period_scale, size=(n, 1))
-    return np.sin((np.arange(length) + shifts) / period_scale)
+    """``n`` waves of ``length`` steps with the lecture's shifts: its data, float64, (n, length)."""
+    return sines(lecture_shifts(rng, n, period_scale), length, period_scale)
 
 
-def sine_continuation(first: np.ndarray, start: int, length: int,
-                      period_scale: float = SINE_PERIOD_SCALE) -> np.ndarray:
-    """The true values ``start .. start+length-1`` of lecture waves whose step 0 is ``first``
-    (recovers each wave's shift from its first two values)."""
-    # sin(s / T) = first[0] and the sign of the slope tell s modulo 2 pi T.
-    shift = np.round(np.arcsin(np.clip(first[:, 0], -1, 1)) * period_scale)
-    rising = first[:, 1] >= first[:, 0]
-    shift = np.where(rising, shift, np.pi * period_scale - shift)
-    return np.sin((np.arange(start, start + length) + shift[:, None]) / period_scale)
+def fresh_shifts(rng: np.random.Generator, n: int, taken, gap: float = 0.25,
+                 period_scale: float = SINE_PERIOD_SCALE, max_rounds: int = 1000) -> np.ndarray:
+    """``n`` real shifts, uniform in the lecture's range ``[-4 period_scale, 4 period_scale)`` but
+    at least ``gap`` steps from every shift in ``taken``, measured around the period
+    ``2 pi period_scale`` (shifts a period apart make the same wave): waves that are none of
+    ``taken``'s, nor nearly one. A quarter step apart, two waves differ by up to 0.0125 (at
+    period_scale 20), an MSE of about 8e-5 between them. Candidates too close are drawn again;
+    a ValueError if ``taken`` leaves no room."""
+    period = 2 * np.pi * period_scale
+    taken = np.unique(np.asarray(taken, dtype=np.float64))  # the lecture's: at most 8 period_scale of them
+    kept: list[float] = []
+    for _ in range(max_rounds):
+        candidates = rng.uniform(-4 * period_scale, 4 * period_scale, size=n)
+        around = (candidates[:, None] - taken[None, :] + period / 2) % period - period / 2
+        far = np.abs(around).min(axis=1, initial=np.inf) >= gap
+        kept.extend(candidates[far][:n - len(kept)])
+        if len(kept) == n:
+            return np.array(kept)
+    raise ValueError(f"no room for {n} shifts {gap} steps from {len(taken)} taken ones")
 
 
 def random_cosines(rng: np.random.Generator, n: int, length: int, step: float = COSINE_STEP,
@@ -89,9 +112,3 @@ class Vocabulary:
 
     def decode(self, ids) -> str:
         return "".join(self.chars[int(i)] for i in ids)
-
-
-def text_windows(rng: np.random.Generator, ids: np.ndarray, n: int, length: int) -> np.ndarray:
-    """``n`` random windows of ``length`` consecutive ids, (n, length)."""
-    starts = rng.integers(0, len(ids) - length + 1, size=n)
-    return ids[starts[:, None] + np.arange(length)]

@@ -81,7 +81,7 @@ OPTIONS = {
         "--sample-len": INT0,
     },
 }
-FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64"}
+FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64", "--test-every-step"}
 
 # Options each fine alone, refused together (flag, in the message): (experiment, arguments, flag).
 COMBINATIONS = [
