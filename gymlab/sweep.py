@@ -165,7 +165,8 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
             from ray.tune.schedulers import ASHAScheduler
 
             total = cfg.base.steps or 1
-            scheduler = ASHAScheduler(time_attr="env_steps", metric="eval_return", mode="max", max_t=total,
+            # max_t past the budget: ASHA stops trials at its rungs, never one that has reached the end
+            scheduler = ASHAScheduler(time_attr="env_steps", metric="eval_return", mode="max", max_t=total + 1,
                                       grace_period=max(1, total // 4), reduction_factor=2)
         storage = str(run_dir / "tune")
         if restore:
@@ -207,21 +208,20 @@ def _collect(grid, run_dir: Path, cfg: SweepConfig) -> list[dict]:
             summary = _read(where / "summary.json")
             result = outcomes.get((setting, seed))
             metrics = (result.metrics or {}) if result is not None else {}
+            done = summary and not summary.get("interrupted", True)  # the run's own summary says it ended
             if result is not None and result.error is not None:
                 text = str(result.error).strip().splitlines()
                 record.update(status="failed", error=(text[-1] if text else type(result.error).__name__)[:500])
-            elif not metrics.get("final"):
-                stopped = metrics.get("eval_return")
-                record.update(status="stopped early" if stopped is not None and cfg.scheduler else "unfinished",
-                              eval_return=stopped if cfg.scheduler else None)
-            elif summary.get("interrupted"):
-                record.update(status="unfinished")
-            else:
-                value = metrics.get("eval_return")
+            elif done:
+                value = summary["eval"]["return_mean"]
                 if value is None or not math.isfinite(value):
                     record.update(status="failed", error="diverged: the final greedy return is not a finite number")
                 else:
                     record["eval_return"] = float(value)
+            elif cfg.scheduler and metrics.get("eval_return") is not None:
+                record.update(status="stopped early", eval_return=metrics["eval_return"])
+            else:
+                record.update(status="unfinished")
             record["periodic_eval"] = summary.get("periodic_eval", [])
             trials.append(record)
     return trials
