@@ -163,7 +163,7 @@ def test_resume_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys):
 def test_a_real_ctrl_c_from_outside(tmp_path):
     """SIGINT from another process at a moment it does not choose: exit 130, then the resumed
     run ends as the one left alone (tabular Q: no torch import, so this stays quick)."""
-    flags = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "30000", "--eval-every", "5000",
+    flags = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "20000", "--eval-every", "4000",
              "--max-episode-steps", "200", "--eval-episodes", "2", "--no-progress"]
     code = "import signal, sys, train; signal.signal(signal.SIGINT, signal.default_int_handler); " \
            "sys.exit(train.main(sys.argv[1:]))"
