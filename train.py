@@ -35,6 +35,18 @@ partial run; a second Ctrl-C stops at once, keeping the last periodic ones).
 
 from __future__ import annotations
 
+import signal as _signal
+
+_sigints = []  # Ctrl-Cs seen while importing
+
+
+def _on_sigint(signum, frame):  # as Python's own handler, but remembered
+    _sigints.append(signum)
+    raise KeyboardInterrupt
+
+
+if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _on_sigint)
 try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any later moment
     import argparse
     import dataclasses
@@ -44,6 +56,13 @@ try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any late
     from gymlab.cli import EXIT_CHECKPOINT, EXIT_USAGE, UsageError, guarded
 except KeyboardInterrupt:
     raise SystemExit(130) from None
+except ImportError:
+    if _sigints:  # a Ctrl-C inside a C extension's start-up, which re-raises it as an ImportError (numpy)
+        raise SystemExit(130) from None
+    raise
+finally:
+    if _signal.getsignal(_signal.SIGINT) is _on_sigint:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
 
 
