@@ -7,14 +7,13 @@ model reads says where in the text it was read from. Each test was checked by mu
 a bug its docstring names planted in the code, it fails.
 """
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_module import load_benchmark
 import torch
 
 from gymlab.sequence_tasks import chars
@@ -120,10 +119,7 @@ def test_chars_run_trains_validates_and_scores_on_its_own_parts(tmp_path, monkey
     assert summary["bits_per_char"] == final[where["test"]]
     # the kept weights are the best of the validation curve (here the validation score rises as the
     # model learns the training characters, none of which is a validation character: the first is best)
-    curve = summary["val_curve"]
-    best = min(curve, key=lambda c: c[2])
-    assert summary["best_iteration"] == best[0] and summary["val_bits_per_char"] == pytest.approx(best[2], abs=1e-4)
-    assert best[0] != curve[-1][0] and curve[-1][2] > best[2] + 1e-3  # so the test can tell kept from final
+    best = assert_kept_the_best(summary)
     assert summary["best_chars_trained"] == best[0] * 4 * 16
 
 
@@ -197,16 +193,19 @@ def test_reset_state_zeroes_the_whole_state_of_the_entries_that_start(kind, impl
 
 # -- benchmarks/chars_vs_minchar.py: min-char-rnn under the same rules --------------------------
 
+def assert_kept_the_best(result: dict):
+    """The kept weights are the validation curve's best, which is not its last point (so the test can
+    tell kept weights from final ones); returns that best point."""
+    curve = result["val_curve"]
+    best = min(curve, key=lambda c: c[2])
+    assert result["best_iteration"] == best[0] and result["val_bits_per_char"] == pytest.approx(best[2], abs=1e-4)
+    assert best[0] != curve[-1][0] and curve[-1][2] > best[2] + 1e-3
+    return best
+
+
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("chars_vs_minchar", ROOT / "benchmarks" / "chars_vs_minchar.py")
-    module = importlib.util.module_from_spec(spec)
-    saved = list(sys.path)
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path[:] = saved
-    return module
+    return load_benchmark("chars_vs_minchar")
 
 
 def test_minchar_is_scored_by_the_same_function_as_ours(bench):
@@ -261,10 +260,7 @@ def test_minchar_trains_validates_and_scores_on_the_same_parts_as_ours(bench, mo
     assert set(final) == {where["train"], where["val"], where["test"]}
     assert result["test_bits_per_char"] == final[where["test"]]
     assert result["train_bits_per_char"] == final[where["train"]]
-    curve = result["val_curve"]
-    best = min(curve, key=lambda c: c[2])
-    assert result["best_iteration"] == best[0] and result["val_bits_per_char"] == pytest.approx(best[2], abs=1e-4)
-    assert best[0] != curve[-1][0] and curve[-1][2] > best[2] + 1e-3  # so the test can tell kept from final
+    assert_kept_the_best(result)
 
 
 def test_sonnets_split_as_the_benchmark_reports_it():

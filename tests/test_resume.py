@@ -199,7 +199,7 @@ def test_an_env_from_a_module_resumes(tmp_path, monkeypatch):
         "max_episode_steps=200)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     run_dir = tmp_path / "run"
-    flags = ["--env", "my_cart_module:MyCart-v0", "--agent", "q" if False else "reinforce", "--steps", "600",
+    flags = ["--env", "my_cart_module:MyCart-v0", "--agent", "reinforce", "--steps", "600",
              "--eval-every", "200"] + COMMON
     stop_at(monkeypatch, 300)
     assert run(flags + ["--run-dir", str(run_dir)]) == 130

@@ -4,13 +4,12 @@ Each test here was checked by mutation: the bug it names was planted in the code
 went red, the bug was reverted.
 """
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_module import load_benchmark
 import torch
 
 from gymlab.sequence_tasks import sine
@@ -192,13 +191,7 @@ def test_the_benchmarks_lecture_model_starts_where_the_command_does(tmp_path, mo
     """The benchmark's claim "same initial weights": the weights it copies into the lecture's
     LSTMCells are those ``python -m sequence_tasks sine`` starts from, and in float64 the
     lecture's loop gives the fused model's loss on them."""
-    spec = importlib.util.spec_from_file_location("sine_vs_lecture", ROOT / "benchmarks" / "sine_vs_lecture.py")
-    bench = importlib.util.module_from_spec(spec)
-    saved = list(sys.path)
-    try:
-        spec.loader.exec_module(bench)
-    finally:
-        sys.path[:] = saved
+    bench = load_benchmark("sine_vs_lecture")
     made = []
 
     def recording(*args, **kwargs):
