@@ -156,19 +156,23 @@ class HillClimbing(TorchAgent):
         if trial["blend"] is not None:  # the blend, now champion, has played them
             self.champion_score, self.trial = float(np.mean(trial["blend"])), None
             return
-        self.champion_score = float(champion_score)
-        if mutant_score > champion_score:
-            self._crown((1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"])
-            # With alpha = 1 the champion is now the mutant, scored on these very episodes. A
-            # blend has not played them: unknown until it plays them (its steps count), and
-            # not played at all once the budget is spent (at most one trial's overshoot).
-            self.champion_score = float(mutant_score) if c.alpha == 1.0 else None
         logger.log("charts/champion_return", float(champion_score))
         logger.log("charts/mutant_return", float(mutant_score))
+        if not mutant_score > champion_score:
+            self.champion_score, self.trial = float(champion_score), None
+            return
+        # With alpha = 1 the champion is now the mutant, scored on these very episodes. A blend has
+        # not played them: unknown until it plays them (its steps count), and not played at all
+        # once the budget is spent (at most one trial's overshoot).
+        self.champion_score = float(mutant_score) if c.alpha == 1.0 else None
+        blend = (1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"]
+        # The trial is marked judged before the crowning: a KeyboardInterrupt from here on can never
+        # have learn judge it again, which would blend the same mutant in twice.
         if self.champion_score is None and not budget.spent(logger.steps, logger.episodes):
             trial["blend"] = []  # the blend plays them next
         else:
             self.trial = None
+        self._crown(blend)
 
     def play(self, net, env, seed: int, logger) -> float:
         """The return of ``net``'s policy over one episode reset with ``seed``."""

@@ -342,3 +342,37 @@ def test_char_prediction_is_evaluated_on_the_test_split(tmp_path, capsys):
     assert train.main(common + ["--env-kwargs", f"text={str(text)!r}", "length=20", "split='all'",
                                 "--run-dir", str(tmp_path / "all")]) == 0  # the run's own split is kept
     assert json.loads((tmp_path / "all" / "summary.json").read_text())["eval_env_kwargs"] == {}
+
+
+def test_an_interrupted_judgement_does_not_blend_the_mutant_in_twice(monkeypatch):
+    """Hill climbing, alpha 0.5: a KeyboardInterrupt while a winning trial is judged, then learn
+    called again, ends with the champion of the run never interrupted (it used to crown the blend,
+    then, judging the same trial again, blend the same mutant in a second time)."""
+    import torch
+
+    from gymlab.agents.hill_climbing import HillClimbing
+
+    def champion(interrupt: bool):
+        env = gym.make("CartPole-v1", max_episode_steps=30)
+        agent = HillClimbing(env.observation_space, env.action_space,
+                             HillClimbing.Config(alpha=0.5, episodes_per_trial=2), seed=3)
+        logger = RunLogger(progress=False)
+        original, armed, last = logger.log, [interrupt], {}
+
+        def log(key, value, step=None):
+            original(key, value, step)
+            last[key] = value
+            if key == "charts/mutant_return" and value > last["charts/champion_return"] and armed[0]:
+                armed[0] = False  # the first trial the mutant wins
+                raise KeyboardInterrupt
+
+        logger.log = log
+        budget = Budget(episodes=40)
+        try:
+            agent.learn(env, budget, logger)
+        except KeyboardInterrupt:
+            agent.learn(env, budget, logger)
+        assert not armed[0]  # the interrupt did come
+        return torch.nn.utils.parameters_to_vector(agent.net.parameters()).detach()
+
+    assert torch.equal(champion(True), champion(False))
