@@ -27,13 +27,37 @@ if not (_here / "envs").is_dir() and (_here.parent / "envs" / "__init__.py").is_
         and (_here.parent / "train.py").is_file():
     __path__.append(str(_here.parent))  # noqa: F821  (a package's __path__)
 
+import signal as _signal
+import sys as _sys
+import threading as _threading
+
+# The installed commands import this package first: a Ctrl-C while they start exits 130, quietly,
+# as at any later moment, even inside numpy's C start-up, which re-raises it as an ImportError.
+_command = bool(_sys.argv) and Path(_sys.argv[0]).name in ("gymlab", "gymlab-train")
+_sigints = []
+
+
+def _on_sigint(signum, frame):  # Python's own handler, but remembered
+    _sigints.append(signum)
+    raise KeyboardInterrupt
+
+
+_guard = (_command and _threading.current_thread() is _threading.main_thread()
+          and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler)
+if _guard:
+    _signal.signal(_signal.SIGINT, _on_sigint)
 try:
     from gymlab import envs  # noqa: E402  (registers gymlab/* with Gymnasium)
 except KeyboardInterrupt:
-    import sys
-
-    if Path(sys.argv[0]).name in ("gymlab", "gymlab-train"):  # Ctrl-C while a command starts: exit 130,
-        raise SystemExit(130) from None                       # quietly, as at any later moment
+    if _command:
+        raise SystemExit(130) from None
     raise
+except ImportError:
+    if _command and _sigints:
+        raise SystemExit(130) from None
+    raise
+finally:
+    if _guard and _signal.getsignal(_signal.SIGINT) is _on_sigint:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
 __all__ = ["envs", "__version__"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import signal
 import subprocess
 import sys
@@ -266,3 +267,31 @@ def test_console_script_stops_quietly_in_a_closed_pipe(tmp_path):
                           shell=True, capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.stdout.count("\n") == 1
     assert "Traceback" not in proc.stderr and "Error" not in proc.stderr, proc.stderr
+
+
+NUMPY_INTERRUPTED = """
+import os, signal
+try:  # a Ctrl-C in the middle of the C start-up, which numpy turns into an ImportError
+    os.kill(os.getpid(), signal.SIGINT)
+    for _ in range(10_000):
+        pass
+except KeyboardInterrupt as err:
+    raise ImportError("numpy: PyCapsule_Import could not import module 'datetime'") from err
+"""
+
+
+@pytest.mark.parametrize("script", ["gymlab-train", "gymlab"])
+def test_console_script_ctrl_c_while_numpy_loads(script, tmp_path):
+    """The installed commands, Ctrl-C inside numpy's C start-up, which re-raises it as an
+    ImportError (a real race, at about 5 ms after numpy's library is mapped; made certain here by
+    a numpy that interrupts itself the same way): exit 130, no traceback, as train.py does."""
+    path = Path(sys.executable).parent / script
+    if not path.exists():
+        pytest.skip(f"{script} is not installed here")
+    (tmp_path / "numpy").mkdir()
+    (tmp_path / "numpy" / "__init__.py").write_text(NUMPY_INTERRUPTED)
+    proc = subprocess.run([str(path), *(["train"] if script == "gymlab" else []), "--env", "rooms", "--agent", "q",
+                           "--run-dir", str(tmp_path / "r")], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert "Traceback" not in proc.stderr
