@@ -78,3 +78,27 @@ def merge_rows(path: Path, rows: list[dict], key: str) -> list[dict]:
         old = []
     new = {r[key] for r in rows}
     return [r for r in old if r.get(key) not in new] + rows
+
+
+def sweep(flags: list[str], seeds: int, run_dir: Path) -> tuple[dict, list[dict]]:
+    """``python train.py FLAGS --seeds SEEDS --run-dir RUN_DIR``: one sweep on Ray Tune (the very
+    command a user runs), its stdout kept off ours. Returns its ``sweep.json`` and, for each trial
+    in seed order, the trial's own ``summary.json`` (``{}`` for a trial that did not finish)."""
+    import contextlib
+
+    sys.path.insert(0, str(ROOT))
+    import train
+
+    argv = [*flags, "--seeds", str(seeds), "--run-dir", str(run_dir), "--no-progress"]
+    with contextlib.redirect_stdout(sys.stderr):
+        code = train.main(argv)
+    if code != 0:
+        raise SystemExit(f"python train.py {' '.join(argv)} exited {code}")
+    report = json.loads((Path(run_dir) / "sweep.json").read_text())
+    summaries = []
+    for trial in sorted(report["trials"], key=lambda t: t["seed"]):
+        try:
+            summaries.append(json.loads((Path(run_dir) / trial["run_dir"] / "summary.json").read_text()))
+        except (OSError, ValueError):
+            summaries.append({})
+    return report, summaries

@@ -1,10 +1,13 @@
 """gymlab's DQN against Stable-Baselines3's DQN on CartPole-v1, several seeds, in one run.
 
-    python benchmarks/dqn_vs_sb3.py                 # 5 seeds, 50k steps each: about 15 minutes
+    python benchmarks/dqn_vs_sb3.py                 # 10 seeds, 50k steps each: about 35 minutes on 2 cores
     python benchmarks/dqn_vs_sb3.py --seeds 2 --steps 20000 --no-zoo   # a quick look
+    python benchmarks/dqn_vs_sb3.py --only dqn      # measure one contestant again, keep the other rows
 
-Four contestants, each run through ``train.py`` one after the other (never two at
-once, so their speeds are comparable), with the same budget and seeds:
+Four contestants, each one sweep over the same seeds and budget, the very command a user
+runs (``python train.py ... --seeds 10``, Ray Tune trials of one CPU and one torch thread
+each, as many at once as the machine has cores; the contestants one after the other, so
+their speeds are measured under the same load):
 
 - ``dqn``: gymlab's DQN with its CartPole defaults (``agents/hyperparams.py``), which
   add two things SB3's DQN does not have: double Q-learning and dueling streams
@@ -20,24 +23,24 @@ once, so their speeds are comparable), with the same budget and seeds:
 
 The table says, for each, what differs from ``sb3-dqn (same)`` and how many weights
 its Q-network has.
-A seed is solved when the final greedy evaluation (10 episodes) averages >= 475.
+A seed is solved when the final greedy evaluation (10 episodes) averages >= 475. Per
+contestant: IQM over seeds with its 95% stratified-bootstrap interval, the solved fraction,
+every seed's return, and the probability of improvement over ``sb3-dqn (same)`` (the
+chance one of its runs beats one of the reference's; ``gymlab.stats``).
 Prints the table and writes ``benchmarks/results/dqn_vs_sb3.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
 import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from gymlab import train  # noqa: E402
 from gymlab.agents import hyperparams  # noqa: E402
-from benchmarks._common import provenance, table, write_json  # noqa: E402
+from benchmarks._common import RESULTS, merge_rows, provenance, sweep, table, write_json  # noqa: E402
 
 SOLVED = 475.0
 # gymlab DQN config field -> SB3 DQN keyword
@@ -89,65 +92,76 @@ def q_weights(run_dir: Path) -> int:
         return int(sum(data[k].size for k in online))
 
 
-def command(agent: str, extra: list[str], seed: int, steps: int) -> str:
-    return " ".join(["python train.py --env CartPole-v1 --agent", agent, "--steps", str(steps), "--seed", str(seed),
-                     "--eval-every 0 --eval-episodes 10", *extra])
-
-
-def run_one(agent: str, extra: list[str], seed: int, steps: int, run_dir: Path) -> dict:
-    argv = ["--env", "CartPole-v1", "--agent", agent, "--steps", str(steps), "--seed", str(seed),
-            "--eval-every", "0", "--eval-episodes", "10", "--no-progress", "--run-dir", str(run_dir), *extra]
-    with contextlib.redirect_stdout(sys.stderr):  # keep stdout for the table
-        code = train.main(argv)
-    if code != 0:
-        raise SystemExit(f"train.py {' '.join(argv)} exited {code}")
-    return json.loads((run_dir / "summary.json").read_text())
+def command(agent: str, extra: list[str], seeds: int, steps: int) -> list[str]:
+    """The sweep a contestant is: the flags of ``python train.py``."""
+    return ["--env", "CartPole-v1", "--agent", agent, "--steps", str(steps), "--eval-every", "0",
+            "--eval-episodes", "10", *extra]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 (default 5)")
+    p.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
     p.add_argument("--steps", type=int, default=50_000, help="env steps per run (default 50000)")
     p.add_argument("--no-zoo", action="store_true", help="leave out SB3 with RL-Zoo's settings")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="run only these contestants (the others' rows "
+                   "are kept from the JSON), e.g. --only dqn")
     p.add_argument("--json", type=Path, help="where to write the results (default benchmarks/results/dqn_vs_sb3.json)")
     args = p.parse_args(argv)
+
+    from gymlab import stats
 
     who = contestants()
     if args.no_zoo:
         who.pop("sb3-dqn (zoo)")
-    results = {name: [] for name in who}
+    path = args.json or RESULTS / "dqn_vs_sb3.json"
+    measured = {name: who[name] for name in (args.only or who) if name in who}
+    if args.only and len(measured) != len(args.only):
+        p.error(f"--only: contestants are {', '.join(who)}")
+    records = []
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(args.seeds):
-            for name, (agent, extra, _, _) in who.items():
-                slug = name.replace(" ", "").replace("(", "-").replace(")", "")  # one directory per contestant and seed
-                run_dir = Path(tmp) / f"{slug}-{seed}"
-                summary = run_one(agent, extra, seed, args.steps, run_dir)
-                results[name].append({"seed": seed, "eval_return": summary["eval"]["return_mean"],
-                                      "env_steps_per_s": summary["env_steps_per_s"],
-                                      "wall_time_s": summary["wall_time_s"], "q_weights": q_weights(run_dir),
-                                      **provenance(command(agent, extra, seed, args.steps))})
-                print(f"seed {seed} {name}: return {summary['eval']['return_mean']:.1f}, "
-                      f"{summary['env_steps_per_s']:.0f} steps/s", file=sys.stderr)
-
-    rows, records = [], []
-    ref_sps = statistics.median(r["env_steps_per_s"] for r in results["sb3-dqn (same)"])
-    for name, runs in results.items():
-        returns = [r["eval_return"] for r in runs]
-        sps = statistics.median(r["env_steps_per_s"] for r in runs)
-        solved = sum(r >= SOLVED for r in returns)
-        rows.append([name, who[name][3], runs[0]["q_weights"], f"{solved}/{len(runs)}", statistics.mean(returns),
-                     " ".join(f"{r:.0f}" for r in returns), sps, f"{sps / ref_sps:.2f}x", f"{who[name][2]:g}"])
-        records.append({"contestant": name, "agent": who[name][0], "flags": who[name][1],
-                        "differs_from_sb3_same": who[name][3], "q_weights": runs[0]["q_weights"], "solved": solved,
-                        "seeds": len(runs), "return_mean": statistics.mean(returns), "runs": runs,
-                        "env_steps_per_s_median": sps, "speed_vs_sb3_same": sps / ref_sps,
-                        "gradient_steps_per_env_step": who[name][2]})
-    print(table(["CartPole-v1, " + f"{args.steps} steps", "differs from sb3 (same)", "Q-net weights",
-                 "solved (>=475)", "mean return", "per seed", "env steps/s", "vs sb3 (same)",
-                 "grad steps / env step"], rows))
-    path = write_json("dqn_vs_sb3", {"env": "CartPole-v1", "steps": args.steps, "solved_threshold": SOLVED,
-                                     "results": records}, args.json)
-    print(f"\nwritten: {path}")
+        for name, (agent, extra, ratio, differs) in measured.items():
+            slug = name.replace(" ", "").replace("(", "-").replace(")", "")
+            flags_ = command(agent, extra, args.seeds, args.steps)
+            report, summaries = sweep(flags_, args.seeds, Path(tmp) / slug)
+            trials = sorted(report["trials"], key=lambda t: t["seed"])
+            runs = [{"seed": t["seed"], "status": t["status"], "error": t["error"], "eval_return": t["eval_return"],
+                     "env_steps_per_s": s.get("env_steps_per_s"), "wall_time_s": s.get("wall_time_s")}
+                    for t, s in zip(trials, summaries)]
+            finished = [r for r in runs if r["status"] == "finished"]
+            entry = report["statistics"].get("defaults", {})
+            records.append({"contestant": name, "agent": agent, "flags": extra, "differs_from_sb3_same": differs,
+                            "q_weights": q_weights(Path(tmp) / slug / trials[0]["run_dir"]),
+                            "gradient_steps_per_env_step": ratio, "seeds": args.seeds, "finished": len(finished),
+                            "solved": sum(r["eval_return"] >= SOLVED for r in finished),
+                            "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"), "mean": entry.get("mean"),
+                            "env_steps_per_s_median": statistics.median(r["env_steps_per_s"] for r in finished),
+                            "runs": runs,
+                            **provenance("python train.py " + " ".join(flags_) + f" --seeds {args.seeds}")})
+            print(f"{name}: IQM {stats.format_iqm(entry) if entry else '-'}, "
+                  f"{records[-1]['solved']}/{args.seeds} solved", file=sys.stderr)
+    records = merge_rows(path, records, "contestant")
+    order = list(who)
+    records.sort(key=lambda r: order.index(r["contestant"]) if r["contestant"] in order else len(order))
+    ref = next((r for r in records if r["contestant"] == "sb3-dqn (same)"), None)
+    rows = []
+    for r in records:
+        returns = [x["eval_return"] for x in r["runs"] if x["status"] == "finished"]
+        if ref is not None:
+            ref_returns = [x["eval_return"] for x in ref["runs"] if x["status"] == "finished"]
+            p_imp, (lo, hi) = stats.probability_of_improvement_ci(returns, ref_returns, seed=0)
+            r["probability_of_improvement_over_sb3_same"] = {"p": p_imp, "ci": [lo, hi]}
+            r["speed_vs_sb3_same"] = r["env_steps_per_s_median"] / ref["env_steps_per_s_median"]
+        rows.append([r["contestant"], r["differs_from_sb3_same"], r["q_weights"],
+                     f"{r['solved']}/{r['seeds']}", stats.format_iqm(r) if r["iqm"] is not None else "-",
+                     " ".join(f"{x:.0f}" for x in returns),
+                     f"{r['probability_of_improvement_over_sb3_same']['p']:.2f}" if ref else "-",
+                     r["env_steps_per_s_median"], f"{r['speed_vs_sb3_same']:.2f}x" if ref else "-"])
+    print(table([f"CartPole-v1, {args.steps} steps", "differs from sb3 (same)", "Q-net weights",
+                 "solved (>=475)", "IQM [95% CI]", "per seed", "P(> sb3 same)", "env steps/s", "vs sb3 (same)"],
+                rows))
+    out = write_json("dqn_vs_sb3", {"env": "CartPole-v1", "steps": args.steps, "solved_threshold": SOLVED,
+                                    "rows": records}, path)
+    print(f"\nwritten: {out}")
     return 0
 
 

@@ -163,3 +163,79 @@ def test_a_bad_grid_is_one_line(grid, message, tmp_path, capsys):
                                "--run-dir", str(tmp_path / "s")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
+
+
+HOLDING_AGENT = '''
+import os
+import time
+from pathlib import Path
+
+from gymlab.agents.q_learning import QLearning
+
+
+class HoldAtStep(QLearning):
+    """Tabular Q whose seed-1 run, at step 1000, says so in $HELD and waits while $HOLD exists:
+    a trial still running when the sweep's Ctrl-C comes."""
+
+    def learn(self, env, budget, logger):
+        if self.seed == 1:
+            original = logger.step
+
+            def step(*a, **k):
+                original(*a, **k)
+                if logger.steps == 1000 and os.path.exists(os.environ["HOLD"]):
+                    Path(os.environ["HELD"]).touch()
+                    while os.path.exists(os.environ["HOLD"]):
+                        time.sleep(0.05)
+
+            logger.step = step
+        return super().learn(env, budget, logger)
+'''
+
+
+def test_ctrl_c_keeps_finished_trials_and_resume_runs_the_rest(tmp_path):
+    """Ctrl-C (SIGINT to the sweep's process group, as a terminal sends it) while seed 1 is
+    under way and seed 0 has finished: exit 130 and the way to go on; ``--resume RUN_DIR``
+    then finishes seed 1 without running seed 0 again, and seed 1's run is the run it would
+    have been without the interruption."""
+    (tmp_path / "planted_hold.py").write_text(HOLDING_AGENT)
+    hold, held, run_dir = tmp_path / "hold", tmp_path / "held", tmp_path / "sweep"
+    hold.touch()
+    env = {**os.environ, "HOLD": str(hold), "HELD": str(held), "RAY_USAGE_STATS_ENABLED": "0",
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    flags = FLAGS + ["--agent", "planted_hold:HoldAtStep", "--seeds", "2", "--run-dir", str(run_dir)]
+    sweep = subprocess.Popen([sys.executable, "train.py", *flags], cwd=ROOT, env=env, start_new_session=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = run_dir / "trials" / "defaults__seed0" / "summary.json"
+        deadline = time.monotonic() + 120
+        while not (held.exists() and first.exists()) and time.monotonic() < deadline and sweep.poll() is None:
+            time.sleep(0.2)
+        assert held.exists() and first.exists(), sweep.communicate(timeout=60)
+        os.killpg(sweep.pid, signal.SIGINT)
+        out, err = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+            sweep.wait()
+    assert sweep.returncode == 130, err[-2000:]
+    assert f"python train.py --resume {run_dir}" in out
+    report = json.loads((run_dir / "sweep.json").read_text())
+    assert [t["status"] for t in report["trials"]] == ["finished", "unfinished"]
+    assert report["statistics"]["defaults"]["n"] == 1  # the finished trial is reported already
+    kept = first.stat().st_mtime_ns
+
+    hold.unlink()
+    proc = subprocess.run([sys.executable, "train.py", "--resume", str(run_dir), "--no-progress"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((run_dir / "sweep.json").read_text())
+    assert [t["status"] for t in report["trials"]] == ["finished", "finished"]
+    assert report["statistics"]["defaults"]["n"] == 2
+    assert first.stat().st_mtime_ns == kept  # seed 0 was not run again
+    single = tmp_path / "single"
+    assert subprocess.run([sys.executable, "train.py", *FLAGS, "--agent", "planted_hold:HoldAtStep", "--seed", "1",
+                           "--run-dir", str(single)], cwd=ROOT, env=env, capture_output=True,
+                          timeout=120).returncode == 0
+    resumed = summary(run_dir / "trials" / "defaults__seed1" / "summary.json")
+    assert resumed == summary(single / "summary.json")

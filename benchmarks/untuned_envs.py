@@ -1,0 +1,103 @@
+"""Do the agents' defaults hold off the envs they were tuned on? Classic-control envs, as a user meets them.
+
+    python benchmarks/untuned_envs.py               # 10 seeds each: about 35 minutes on 2 cores
+    python benchmarks/untuned_envs.py --seeds 3 --agents reinforce hill --envs Acrobot-v1   # a quick look
+
+Each (env, agent) is one sweep, run exactly as a user would try it, with nothing but the
+env and the agent named: ``python train.py --env ENV --agent AGENT --seeds 10``. No
+entry in ``agents/hyperparams.py`` is there for these envs, so every agent runs on its own
+Config defaults and its ``"*"`` budget (100k env steps); only CartPole (and Pong, and the
+sequence envs) were tuned on. The random agent, through the same command, gives each env's
+chance level. Per (env, agent): the IQM of the final greedy returns over seeds with its 95%
+stratified-bootstrap interval, the fraction of seeds reaching the env's reward threshold
+(Gymnasium's ``reward_threshold``; Pendulum has none), every seed's return, and the median
+wall time of a trial. An agent that cannot act in an env (DQN needs discrete actions; not
+Pendulum's) is listed with the one line ``train.py`` says.
+Prints the table and writes ``benchmarks/results/untuned_envs.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import RESULTS, merge_rows, provenance, sweep, table, write_json  # noqa: E402
+
+ENVS = ("Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
+AGENTS = ("random", "dqn", "reinforce", "hill")
+
+
+def one(env: str, agent: str, seeds: int, run_dir: Path) -> dict:
+    flags = ["--env", env, "--agent", agent]
+    command = "python train.py " + " ".join(flags) + f" --seeds {seeds}"
+    import train
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(sys.stderr):
+        code = train.main([*flags, "--steps", "1", "--run-dir", str(run_dir / "probe"), "--no-progress",
+                           "--eval-episodes", "1", "--eval-every", "0"])
+    if code != 0:  # it cannot run here: its one line is the row
+        return {"env": env, "agent": agent, "refused": err.getvalue().strip().splitlines()[-1],
+                **provenance(command)}
+    report, summaries = sweep(flags, seeds, run_dir / "sweep")
+    entry = report["statistics"].get("defaults", {})
+    trials = sorted(report["trials"], key=lambda t: t["seed"])
+    finished = [t for t in trials if t["status"] == "finished"]
+    return {"env": env, "agent": agent, "budget": report["budget"], "seeds": seeds, "finished": len(finished),
+            "reward_threshold": report["reward_threshold"], "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"),
+            "mean": entry.get("mean"), "median": entry.get("median"), "solved_fraction": entry.get("solved_fraction"),
+            "returns": [t["eval_return"] for t in trials], "statuses": [t["status"] for t in trials],
+            "wall_time_s_median": statistics.median(s["wall_time_s"] for s in summaries if s) if finished else None,
+            **provenance(command)}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    p.add_argument("--envs", nargs="+", default=list(ENVS), help=f"(default: {' '.join(ENVS)})")
+    p.add_argument("--agents", nargs="+", default=list(AGENTS), help=f"(default: {' '.join(AGENTS)})")
+    p.add_argument("--json", type=Path, help="where to write (default benchmarks/results/untuned_envs.json)")
+    args = p.parse_args(argv)
+
+    from gymlab import stats
+
+    path = args.json or RESULTS / "untuned_envs.json"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for env in args.envs:
+            for agent in args.agents:
+                row = one(env, agent, args.seeds, Path(tmp) / f"{env}-{agent}")
+                rows.append(row)
+                print(f"{env} {agent}: " + (row.get("refused") or f"IQM {stats.format_iqm(row)}"), file=sys.stderr)
+    rows = _merge(path, rows)
+    lines = []
+    for r in rows:
+        if r.get("refused"):
+            lines.append([r["env"], r["agent"], "-", "-", r["refused"][:60], "", "", ""])
+            continue
+        threshold = r["reward_threshold"]
+        solved = "-" if threshold is None else f"{round(r['solved_fraction'] * r['finished'])}/{r['seeds']}"
+        lines.append([r["env"], r["agent"], r["budget"], solved, stats.format_iqm(r) if r["iqm"] is not None else "-",
+                      " ".join(f"{x:.0f}" if x is not None else "x" for x in r["returns"]), r["finished"],
+                      r["wall_time_s_median"]])
+    print(table(["env", "agent", "budget", "solved", "IQM [95% CI]", "per seed", "finished", "s/trial"], lines))
+    out = write_json("untuned_envs", {"rows": rows}, path)
+    print(f"\nwritten: {out}")
+    return 0
+
+
+def _merge(path: Path, rows: list[dict]) -> list[dict]:
+    """Rows measured now replace the same (env, agent) from an earlier run; the others are kept."""
+    for r in rows:
+        r["key"] = f"{r['env']} {r['agent']}"
+    return merge_rows(path, rows, "key")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
