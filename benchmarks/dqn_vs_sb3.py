@@ -148,7 +148,8 @@ def main(argv=None) -> int:
         returns = [x["eval_return"] for x in r["runs"] if x["status"] == "finished"]
         if ref is not None:
             ref_returns = [x["eval_return"] for x in ref["runs"] if x["status"] == "finished"]
-            p_imp, (lo, hi) = stats.probability_of_improvement_ci(returns, ref_returns, seed=0)
+            p_imp = stats.probability_of_improvement(returns, ref_returns)
+            lo, hi = stats.probability_of_improvement_ci(returns, ref_returns, seed=0)
             r["probability_of_improvement_over_sb3_same"] = {"p": p_imp, "ci": [lo, hi]}
             r["speed_vs_sb3_same"] = r["env_steps_per_s_median"] / ref["env_steps_per_s_median"]
         rows.append([r["contestant"], r["differs_from_sb3_same"], r["q_weights"],
@@ -156,11 +157,11 @@ def main(argv=None) -> int:
                      " ".join(f"{x:.0f}" for x in returns),
                      f"{r['probability_of_improvement_over_sb3_same']['p']:.2f}" if ref else "-",
                      r["env_steps_per_s_median"], f"{r['speed_vs_sb3_same']:.2f}x" if ref else "-"])
+    out = write_json("dqn_vs_sb3", {"env": "CartPole-v1", "steps": args.steps, "solved_threshold": SOLVED,
+                                    "rows": records}, path)
     print(table([f"CartPole-v1, {args.steps} steps", "differs from sb3 (same)", "Q-net weights",
                  "solved (>=475)", "IQM [95% CI]", "per seed", "P(> sb3 same)", "env steps/s", "vs sb3 (same)"],
                 rows))
-    out = write_json("dqn_vs_sb3", {"env": "CartPole-v1", "steps": args.steps, "solved_threshold": SOLVED,
-                                    "rows": records}, path)
     print(f"\nwritten: {out}")
     return 0
 

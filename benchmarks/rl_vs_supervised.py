@@ -1,11 +1,13 @@
 """RL against supervised learning on the same backbone and the same envs, with memoryless controls.
 
-    python benchmarks/rl_vs_supervised.py            # about 20 minutes on 2 cores; results/rl_vs_supervised.json
+    python benchmarks/rl_vs_supervised.py --seeds 5  # about 65 minutes on 2 cores; results/rl_vs_supervised.json
     python benchmarks/rl_vs_supervised.py --only recall
+    python benchmarks/rl_vs_supervised.py --seeds 2 --steps 3000 --json /tmp/quick.json   # does it run?
 
-Every row is one ``train.py`` run with the settings of ``agents/hyperparams.py``
-(changed only where the row says so), scored by ``train.py``'s own greedy
-evaluation over 100 episodes:
+Every row is one sweep, ``python train.py ... --seeds N`` with the settings of
+``agents/hyperparams.py`` (changed only where the row says so), each seed scored by
+``train.py``'s own greedy evaluation over 100 episodes; the row gives the IQM of the
+figure over seeds with its 95% stratified-bootstrap interval, and every seed's figure:
 
 - ``gymlab/Recall-v0`` (delay 10, 4 symbols): success rate = mean return (chance 0.25);
 - ``gymlab/SinePredict-v0`` (200 steps): mean squared error a step = -return / 200;
@@ -23,17 +25,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import RESULTS, provenance, table, write_json  # noqa: E402
+from benchmarks._common import RESULTS, provenance, sweep, table, write_json  # noqa: E402
 
 # env alias -> (figure name, return -> figure)
 ENVS = {
@@ -79,46 +79,72 @@ def no_learning_baselines(seed: int, episodes: int = 100) -> list[tuple[str, str
     return out + [("recall", "chance (name any symbol)", 0.25)]
 
 
-def run(env: str, agent: str, extra: list[str], seed: int) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
-        flags = ["--env", env, "--agent", agent, "--seed", str(seed), "--eval-episodes", "100", *extra]
-        cmd = [sys.executable, "train.py", *flags, "--run-dir", tmp, "--no-progress"]
-        subprocess.run(cmd, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-        summary = json.loads(Path(tmp, "summary.json").read_text())
-    return {"return_mean": summary["eval"]["return_mean"], "steps": summary["env_steps"],
-            "train_s": summary["wall_time_s"], "eval_env_kwargs": summary.get("eval_env_kwargs", {}),
-            **provenance("python train.py " + " ".join(flags))}
+def run(env: str, agent: str, extra: list[str], seeds: int, where: Path, steps: int | None = None) -> dict:
+    from gymlab import stats
+
+    flags = ["--env", env, "--agent", agent, "--eval-episodes", "100", *extra]
+    flags += ["--steps", str(steps)] if steps else []
+    report, summaries = sweep(flags, seeds, where)
+    figure = ENVS[env][1]
+    trials = sorted(report["trials"], key=lambda t: t["seed"])
+    values = [figure(t["eval_return"]) for t in trials if t["status"] == "finished"]
+    out = {"figures": [None if t["eval_return"] is None else figure(t["eval_return"]) for t in trials],
+           "statuses": [t["status"] for t in trials], "steps": max(s.get("env_steps", 0) for s in summaries),
+           "train_s_median": float(np.median([s["wall_time_s"] for s in summaries if s])) if values else None,
+           "eval_env_kwargs": next((s.get("eval_env_kwargs", {}) for s in summaries if s), {}),
+           **provenance("python train.py " + " ".join(flags) + f" --seeds {seeds}")}
+    if values:
+        low, high = stats.bootstrap_ci(np.array(values), seed=0)
+        out.update(iqm=stats.iqm(np.array(values)), iqm_ci=[low, high])
+    return out
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", choices=sorted(ENVS), help="one env only")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--jobs", type=int, default=2, help="runs at a time (default 2)")
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 of every row (default 5)")
+    p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     runs = [r for r in RUNS if args.only in (None, r[0])]
-    with ThreadPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(lambda r: run(r[0], r[1], r[3], args.seed), runs))
+    with tempfile.TemporaryDirectory() as tmp:  # each row a sweep: as many trials at once as cores
+        results = [run(env, agent, extra, args.seeds, Path(tmp) / f"row{i}", args.steps)
+                   for i, (env, agent, _, extra) in enumerate(runs)]
     rows, records = [], []
     for (env, agent, label, extra), res in zip(runs, results):
         name, figure = ENVS[env]
-        rows.append([env, label, res["steps"], res["return_mean"], name, figure(res["return_mean"])])
-        records.append({"env": env, "agent": agent, "label": label, "flags": extra, **res,
-                        name: figure(res["return_mean"])})
-    for env, label, ret in no_learning_baselines(args.seed):
-        if args.only in (None, env):
-            name, figure = ENVS[env]
-            rows.append([env, label, 0, ret, name, figure(ret)])
-            records.append({"env": env, "label": label, "return_mean": ret, name: figure(ret),
-                            "eval_env_kwargs": {"split": "test"} if env == "chars" else {}, **provenance()})
+        rows.append([env, label, res["steps"], name, _iqm(res),
+                     " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"])])
+        records.append({"env": env, "agent": agent, "label": label, "flags": extra, "figure": name, **res})
+    for seed in range(args.seeds):  # the same evaluation episodes as each seed's trial
+        for env, label, ret in no_learning_baselines(seed):
+            if args.only in (None, env):
+                name, figure = ENVS[env]
+                old = next((r for r in records if r["label"] == label), None)
+                if old is None:
+                    old = {"env": env, "label": label, "figure": name, "figures": [],
+                           "eval_env_kwargs": {"split": "test"} if env == "chars" else {}, **provenance()}
+                    records.append(old)
+                old["figures"].append(figure(ret))
+    for r in records:
+        if "agent" not in r:
+            r["iqm"] = float(np.mean(r["figures"]))  # the same for every seed but for its episodes
+            rows.append([r["env"], r["label"], 0, r["figure"], f"{r['iqm']:.4g} (mean)",
+                         " ".join(f"{f:.4g}" for f in r["figures"])])
     rows.sort(key=lambda r: list(ENVS).index(r[0]))
-    print(table(["env", "agent", "env steps", "eval return", "figure", "value"], rows))
+    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}", "per seed"], rows))
     path = args.json or RESULTS / "rl_vs_supervised.json"
     if args.only and path.exists():  # keep the other envs' rows of the last full run, each with its own stamp
         records = [r for r in json.loads(path.read_text())["runs"] if r["env"] != args.only] + records
-    write_json("rl_vs_supervised", {"seed": args.seed, "runs": records}, path)
-    return 0 if all(np.isfinite(r["return_mean"]) for r in records) else 1
+    write_json("rl_vs_supervised", {"seeds": args.seeds, "runs": records}, path)
+    return 0 if all(s == "finished" for r in records for s in r.get("statuses", [])) else 1
+
+
+def _iqm(res: dict) -> str:
+    if res.get("iqm") is None:
+        return "-"
+    low, high = res["iqm_ci"]
+    return f"{res['iqm']:.4g} [{low:.4g}, {high:.4g}]"
 
 
 if __name__ == "__main__":
