@@ -2,8 +2,9 @@
 cluster works, and a single run never imports ray.
 
 Every sweep here trains tabular Q on CliffWalking (no torch in the trials: quick), so the
-cost is Ray's own start-up; there are two sweeps in this file, one on a local Ray started
-in-process and one on a real multi-process cluster started with ``ray start --head``.
+cost is Ray's own start-up; there are two sweeps in this file (and one resumed), one on a
+local Ray started by the sweep and one on a real multi-process cluster started with ``ray
+start --head``.
 """
 
 from __future__ import annotations
@@ -29,23 +30,35 @@ TIMINGS = ("wall_time_s", "periodic_eval_time_s", "env_steps_per_s")
 FLAGS = ["--env", "CliffWalking-v1", "--steps", "3000", "--max-episode-steps", "200", "--eval-every", "1000",
          "--eval-episodes", "2", "--no-progress"]
 
-CRASHING_AGENT = '''
+PLANTED_AGENT = '''
+import os
+import time
+from pathlib import Path
+
 from gymlab.agents.q_learning import QLearning
 
 
-class CrashAtStep(QLearning):
-    """Tabular Q that raises at step 1500 when its seed is 1: a trial that crashes."""
+class Planted(QLearning):
+    """Tabular Q with two planted troubles: with learning rate 0.5 and seed 1 it raises at step
+    1500 (a crashing trial; each attempt leaves a file crashed-<n> in $MARKS); with learning rate
+    1 and seed 1 it stops at step 1000, leaves $MARKS/held and waits while $MARKS/hold exists (a
+    trial still running when Ctrl-C comes)."""
 
     def learn(self, env, budget, logger):
-        if self.seed == 1:
-            original = logger.step
+        marks, original = Path(os.environ["MARKS"]), logger.step
+        crash, hold = self.seed == 1 and self.config.learning_rate == 0.5, self.seed == 1 and self.config.learning_rate == 1.0
 
-            def step(*a, **k):
-                original(*a, **k)
-                if logger.steps == 1500:
-                    raise RuntimeError("planted failure at step 1500")
+        def step(*a, **k):
+            original(*a, **k)
+            if crash and logger.steps == 1500:
+                (marks / f"crashed-{len(list(marks.glob('crashed-*')))}").touch()
+                raise RuntimeError("planted failure at step 1500")
+            if hold and logger.steps == 1000 and (marks / "hold").exists():
+                (marks / "held").touch()
+                while (marks / "hold").exists():
+                    time.sleep(0.05)
 
-            logger.step = step
+        logger.step = step
         return super().learn(env, budget, logger)
 '''
 
@@ -57,38 +70,73 @@ def summary(path: Path) -> dict:
     return out
 
 
-@pytest.fixture()
-def crashing_agent(tmp_path, monkeypatch):
-    (tmp_path / "planted_agents.py").write_text(CRASHING_AGENT)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return "planted_agents:CrashAtStep"
+def test_a_sweep_reports_failures_survives_ctrl_c_and_resumes(tmp_path):
+    """One local sweep (Ray started in-process), 2 settings x 2 seeds, in a subprocess:
 
-
-def test_a_local_sweep_is_runs_with_statistics_and_a_failed_trial_reported(tmp_path, crashing_agent, capsys):
-    run_dir = tmp_path / "sweep"
-    code = train.main(FLAGS + ["--agent", crashing_agent, "--seeds", "2", "--grid", "learning_rate=0.5,1.0",
-                               "--run-dir", str(run_dir)])
-    out = capsys.readouterr()
-    assert code == 0, out.err
+    - ``learning_rate=0.5``, seed 1 crashes, is retried once, crashes again: failed, with its
+      error, in sweep.json and report.md, and the other trials are still reported;
+    - ``learning_rate=1.0``, seed 1 is still running when Ctrl-C comes (SIGINT to the sweep's
+      process group, as a terminal sends it): exit 130, finished trials kept and reported, and
+      the way to go on printed;
+    - ``train.py --resume RUN_DIR`` then finishes it without running the finished trials again,
+      and the resumed trial's summary.json equals the one ``train.py --seed 1 --learning-rate 1``
+      writes alone: a trial is a run, even stopped and resumed in the middle."""
+    marks, run_dir = tmp_path / "marks", tmp_path / "sweep"
+    marks.mkdir()
+    (marks / "hold").touch()
+    (tmp_path / "planted_agents.py").write_text(PLANTED_AGENT)
+    env = {**os.environ, "MARKS": str(marks), "RAY_USAGE_STATS_ENABLED": "0",
+           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    agent = ["--agent", "planted_agents:Planted"]
+    sweep = subprocess.Popen([sys.executable, "train.py", *FLAGS, *agent, "--seeds", "2", "--grid",
+                              "learning_rate=0.5,1.0", "--run-dir", str(run_dir)], cwd=ROOT, env=env,
+                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    trial = {(lr, seed): run_dir / "trials" / f"learning_rate={lr}__seed{seed}" for lr in ("0.5", "1.0")
+             for seed in (0, 1)}
+    finished = [trial[("0.5", 0)] / "summary.json", trial[("1.0", 0)] / "summary.json"]
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and sweep.poll() is None and not (
+                (marks / "held").exists() and len(list(marks.glob("crashed-*"))) == 2
+                and all(f.exists() for f in finished)):
+            time.sleep(0.2)
+        assert sweep.poll() is None and (marks / "held").exists(), sweep.communicate(timeout=60)
+        time.sleep(1)  # Tune records the second crash
+        os.killpg(sweep.pid, signal.SIGINT)
+        out, err = sweep.communicate(timeout=120)
+    finally:
+        if sweep.poll() is None:
+            os.killpg(sweep.pid, signal.SIGKILL)
+            sweep.wait()
+    assert sweep.returncode == 130, err[-2000:]
+    assert f"python train.py --resume {run_dir}" in out
     report = json.loads((run_dir / "sweep.json").read_text())
-    trials = {(t["setting"], t["seed"]): t for t in report["trials"]}
-    assert len(trials) == 4
-    # Seed 1 crashes in both settings (after a retry): failed, with its error, not dropped silently.
-    for setting in ("learning_rate=0.5", "learning_rate=1.0"):
-        failed = trials[(setting, 1)]
-        assert failed["status"] == "failed" and "planted failure at step 1500" in failed["error"]
-        assert report["counts"][setting] == {"finished": 1, "failed": 1, "stopped early": 0, "unfinished": 0}
-        stats = report["statistics"][setting]
-        assert stats["n"] == 1 and stats["iqm_ci"] == [stats["iqm"], stats["iqm"]]  # one run: a point
+    status = {(t["setting"], t["seed"]): t for t in report["trials"]}
+    assert {k: t["status"] for k, t in status.items()} == {
+        ("learning_rate=0.5", 0): "finished", ("learning_rate=0.5", 1): "failed",
+        ("learning_rate=1.0", 0): "finished", ("learning_rate=1.0", 1): "unfinished"}
+    assert "planted failure at step 1500" in status[("learning_rate=0.5", 1)]["error"]
+    assert report["counts"]["learning_rate=0.5"] == {"finished": 1, "failed": 1, "stopped early": 0, "unfinished": 0}
+    stats = report["statistics"]["learning_rate=1.0"]
+    assert stats["n"] == 1 and stats["iqm_ci"] == [stats["iqm"], stats["iqm"]]  # one run: a point
+    kept = [f.stat().st_mtime_ns for f in finished]
+
+    (marks / "hold").unlink()
+    proc = subprocess.run([sys.executable, "train.py", "--resume", str(run_dir), "--no-progress"], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    report = json.loads((run_dir / "sweep.json").read_text())
+    assert {(t["setting"], t["seed"]): t["status"] for t in report["trials"]}[("learning_rate=1.0", 1)] == "finished"
+    assert report["statistics"]["learning_rate=1.0"]["n"] == 2
+    assert report["counts"]["learning_rate=0.5"]["failed"] == 1  # still failed (retried: it crashes again)
     assert "planted failure" in (run_dir / "report.md").read_text()
     assert (run_dir / "curves.png").stat().st_size > 0
-    # A trial is a run: its summary is the one a single run with that seed and setting writes.
-    for seed in (0,):
-        single = tmp_path / f"single{seed}"
-        assert train.main(FLAGS + ["--agent", crashing_agent, "--seed", str(seed), "--learning-rate", "1.0",
-                                   "--run-dir", str(single)]) == 0
-        trial = run_dir / trials[("learning_rate=1.0", seed)]["run_dir"]
-        assert summary(trial / "summary.json") == summary(single / "summary.json")
+    assert [f.stat().st_mtime_ns for f in finished] == kept  # the finished trials were not run again
+    single = tmp_path / "single"
+    assert subprocess.run([sys.executable, "train.py", *FLAGS, *agent, "--seed", "1", "--learning-rate", "1.0",
+                           "--run-dir", str(single)], cwd=ROOT, env=env, capture_output=True,
+                          timeout=120).returncode == 0
+    assert summary(trial[("1.0", 1)] / "summary.json") == summary(single / "summary.json")
 
 
 def _free_port() -> int:
@@ -164,78 +212,3 @@ def test_a_bad_grid_is_one_line(grid, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
 
-
-HOLDING_AGENT = '''
-import os
-import time
-from pathlib import Path
-
-from gymlab.agents.q_learning import QLearning
-
-
-class HoldAtStep(QLearning):
-    """Tabular Q whose seed-1 run, at step 1000, says so in $HELD and waits while $HOLD exists:
-    a trial still running when the sweep's Ctrl-C comes."""
-
-    def learn(self, env, budget, logger):
-        if self.seed == 1:
-            original = logger.step
-
-            def step(*a, **k):
-                original(*a, **k)
-                if logger.steps == 1000 and os.path.exists(os.environ["HOLD"]):
-                    Path(os.environ["HELD"]).touch()
-                    while os.path.exists(os.environ["HOLD"]):
-                        time.sleep(0.05)
-
-            logger.step = step
-        return super().learn(env, budget, logger)
-'''
-
-
-def test_ctrl_c_keeps_finished_trials_and_resume_runs_the_rest(tmp_path):
-    """Ctrl-C (SIGINT to the sweep's process group, as a terminal sends it) while seed 1 is
-    under way and seed 0 has finished: exit 130 and the way to go on; ``--resume RUN_DIR``
-    then finishes seed 1 without running seed 0 again, and seed 1's run is the run it would
-    have been without the interruption."""
-    (tmp_path / "planted_hold.py").write_text(HOLDING_AGENT)
-    hold, held, run_dir = tmp_path / "hold", tmp_path / "held", tmp_path / "sweep"
-    hold.touch()
-    env = {**os.environ, "HOLD": str(hold), "HELD": str(held), "RAY_USAGE_STATS_ENABLED": "0",
-           "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    flags = FLAGS + ["--agent", "planted_hold:HoldAtStep", "--seeds", "2", "--run-dir", str(run_dir)]
-    sweep = subprocess.Popen([sys.executable, "train.py", *flags], cwd=ROOT, env=env, start_new_session=True,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        first = run_dir / "trials" / "defaults__seed0" / "summary.json"
-        deadline = time.monotonic() + 120
-        while not (held.exists() and first.exists()) and time.monotonic() < deadline and sweep.poll() is None:
-            time.sleep(0.2)
-        assert held.exists() and first.exists(), sweep.communicate(timeout=60)
-        os.killpg(sweep.pid, signal.SIGINT)
-        out, err = sweep.communicate(timeout=120)
-    finally:
-        if sweep.poll() is None:
-            os.killpg(sweep.pid, signal.SIGKILL)
-            sweep.wait()
-    assert sweep.returncode == 130, err[-2000:]
-    assert f"python train.py --resume {run_dir}" in out
-    report = json.loads((run_dir / "sweep.json").read_text())
-    assert [t["status"] for t in report["trials"]] == ["finished", "unfinished"]
-    assert report["statistics"]["defaults"]["n"] == 1  # the finished trial is reported already
-    kept = first.stat().st_mtime_ns
-
-    hold.unlink()
-    proc = subprocess.run([sys.executable, "train.py", "--resume", str(run_dir), "--no-progress"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    report = json.loads((run_dir / "sweep.json").read_text())
-    assert [t["status"] for t in report["trials"]] == ["finished", "finished"]
-    assert report["statistics"]["defaults"]["n"] == 2
-    assert first.stat().st_mtime_ns == kept  # seed 0 was not run again
-    single = tmp_path / "single"
-    assert subprocess.run([sys.executable, "train.py", *FLAGS, "--agent", "planted_hold:HoldAtStep", "--seed", "1",
-                           "--run-dir", str(single)], cwd=ROOT, env=env, capture_output=True,
-                          timeout=120).returncode == 0
-    resumed = summary(run_dir / "trials" / "defaults__seed1" / "summary.json")
-    assert resumed == summary(single / "summary.json")
