@@ -5,6 +5,7 @@
     python train.py --env my_package:MyEnv-v0 --agent dqn      # an env that a module registers
     python train.py --env pong --agent dqn --env-kwargs difficulty=0.8 points_to_win=5
     python train.py --env rooms --agent q --gamma 0.9          # override a hyper-parameter
+    python train.py --env rooms --agent q --record-video       # MP4 and GIF of the evaluation, no display needed
     python train.py --load runs/X/checkpoint.npz               # evaluate (env and agent from the checkpoint)
     python train.py --load runs/X/checkpoint.npz --steps 500   # a new run starting from these weights
     python train.py --resume runs/X                            # go on where run X stopped (Ctrl-C, crash)
@@ -16,7 +17,8 @@ Installed, the same command is ``gymlab train ...`` (or ``gymlab-train ...``).
 Every run writes a run directory (default ``runs/<env>__<agent>__<seed>__<time>/``;
 an existing one is refused unless ``--force``): ``checkpoint.npz``,
 ``episodes.csv``, ``metrics.csv``, ``learning_curve.png``, any agent figures
-(the tabular agent's ``q_table.png``), ``summary.json`` and, for agents that can
+(the tabular agent's ``q_table.png``), ``summary.json``, with ``--record-video``
+``videos/eval-episode-<i>.mp4`` and ``.gif`` (``gymlab/video.py``) and, for agents that can
 be resumed (all but the SB3 references), ``resume.npz``: written at each periodic
 evaluation, on Ctrl-C and at the end, it is what ``--resume`` goes on from.
 
@@ -165,6 +167,16 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--frame-stack", type=number(int, lo=1, hi=1024), default=1, metavar="K",
                    help="show the agent the last K observations at once (flattened); default 1")
     p.add_argument("--render", action="store_true", help="show the evaluation episodes in a pygame window")
+    p.add_argument("--record-video", action="store_true",
+                   help="write the final evaluation's first K episodes (--video-episodes) as "
+                        "RUN_DIR/videos/eval-episode-<i>.mp4 (every frame, at the env's render fps) and .gif "
+                        "(kept small: frames over 400 px wide or high scaled down by a whole factor; an episode of "
+                        "over 200 frames keeps every 2nd, 4th, ... frame, each shown that much longer); drawn as "
+                        "rgb_array frames, no display needed; needs imageio-ffmpeg and pillow: "
+                        "pip install -e \".[video]\"")
+    p.add_argument("--video-episodes", type=number(int, lo=1), default=1, metavar="K",
+                   help="with --record-video: how many evaluation episodes to record (default 1; at most "
+                        "--eval-episodes)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     if agent_cls is not None:
         add_config_flags(p, agent_cls)
@@ -253,13 +265,14 @@ def _boolean(text: str) -> bool:
 
 def run_sweep(args, agent_cls) -> int:
     """``--seeds``/``--grid``: every setting checked here (one line if refused), then the sweep on Ray Tune."""
-    from gymlab import runs, sweep
+    from gymlab import experiment, runs, sweep
     from gymlab.agents import hyperparams
 
     sweep.require_ray()
     if args.load is not None or args.render:
         raise UsageError("a sweep trains new runs: --load and --render do not go with --seeds/--grid")
     base = config(args, agent_cls)
+    experiment.check_video(base)  # before Ray starts, not in every trial
     grid = parse_grid(args.grid, agent_cls)
     from gymlab import envs
 
@@ -326,6 +339,9 @@ def config(args, agent_cls):
     """The parsed flags as a ``gymlab.experiment.RunConfig``."""
     from gymlab.experiment import RunConfig
 
+    if args.video_episodes != _DEFAULTS["video_episodes"] and not args.record_video:
+        raise UsageError("--video-episodes says how many episodes --record-video records: give --record-video too")
+
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(agent_cls.Config)
                  if getattr(args, f.name) is not None}
     agent = args.agent if args.agent and ":" in args.agent else agent_cls.name  # module:Class as given
@@ -334,6 +350,7 @@ def config(args, agent_cls):
                      run_dir=args.run_dir, force=args.force, load=args.load, eval_episodes=args.eval_episodes,
                      eval_every=args.eval_every, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
                      max_episode_steps=args.max_episode_steps, frame_stack=args.frame_stack, render=args.render,
+                     record_video=args.record_video, video_episodes=args.video_episodes,
                      progress=not args.no_progress)
 
 
@@ -372,7 +389,7 @@ def _main(argv: list[str]) -> int:
 
 
 _DEFAULTS = {"seed": 0, "eval_episodes": 10, "frame_stack": 1, "force": False, "render": False,
-             "cpus_per_trial": 1}  # else None
+             "record_video": False, "video_episodes": 1, "cpus_per_trial": 1}  # else None
 
 
 def make_env(*args, **kwargs):  # (kept here for callers of train.make_env)

@@ -9,7 +9,8 @@ the same ``run`` (and ``resume``), so a trial is a run, file for file:
 
 ``run`` checks everything before it writes anything (bad input raises ``UsageError``,
 one line); then it trains (``agent.learn``), with a periodic greedy evaluation, checkpoint
-and resume state, evaluates, and writes ``summary.json`` and the figures. ``resume(run_dir)``
+and resume state, evaluates, and writes ``summary.json`` and the figures (and, with
+``record_video``, videos of the first evaluation episodes: ``gymlab/video.py``). ``resume(run_dir)``
 goes on with a stopped run from its ``resume.npz``.
 """
 
@@ -46,6 +47,9 @@ class RunConfig:
     max_episode_steps: int | None = None
     frame_stack: int = 1
     render: bool = False
+    # Write the first video_episodes final evaluation episodes as videos/eval-episode-<i>.mp4 and .gif.
+    record_video: bool = False
+    video_episodes: int = 1
     progress: bool = True
     # Called after each periodic evaluation with (env steps, mean greedy return): a sweep reports it to Tune.
     on_eval: object = field(default=None, repr=False, compare=False)
@@ -114,6 +118,20 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
 
 
+def check_video(cfg: RunConfig) -> None:
+    """Refuse, before anything is trained, a ``record_video`` run that could not record."""
+    if not cfg.record_video:
+        return
+    if cfg.render:
+        raise UsageError("--render and --record-video do not go together: record, then watch the MP4")
+    if not 1 <= cfg.video_episodes <= cfg.eval_episodes:
+        raise UsageError(f"--video-episodes {cfg.video_episodes} must be from 1 to --eval-episodes "
+                         f"({cfg.eval_episodes}): the videos are of evaluation episodes")
+    from gymlab import video
+
+    video.require()
+
+
 def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mode: str | None = None,
              frame_stack: int = 1):
     """``gym.make`` with the run's time limit and frame stack; a missing optional dependency
@@ -170,6 +188,12 @@ def run(cfg: RunConfig) -> RunResult:
     env = make_env(env_id, env_kwargs, cfg.max_episode_steps, frame_stack=cfg.frame_stack)
     if eval_kwargs:  # refused now, before anything is written, rather than after training
         make_env(env_id, {**env_kwargs, **eval_kwargs}, cfg.max_episode_steps, frame_stack=cfg.frame_stack).close()
+    check_video(cfg)
+    if cfg.record_video:  # one frame drawn now, rather than a failure after training
+        from gymlab import video
+
+        video.check_frames(make_env(env_id, {**env_kwargs, **eval_kwargs}, cfg.max_episode_steps, "rgb_array",
+                                    cfg.frame_stack))
     try:
         agent_cls.check_spaces(env.observation_space, env.action_space)
     except SpaceError as err:
@@ -216,8 +240,9 @@ def run(cfg: RunConfig) -> RunResult:
         "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": cfg.agent, "config": dataclasses.asdict(agent.config),
         "seed": cfg.seed, "budget": None if budget is None else {budget.unit: budget.total},
         "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,
-        "max_episode_steps": cfg.max_episode_steps,
-        "frame_stack": cfg.frame_stack, "loaded_from": None if cfg.load is None else str(cfg.load),
+        "max_episode_steps": cfg.max_episode_steps, "record_video": cfg.record_video,
+        "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
+        "loaded_from": None if cfg.load is None else str(cfg.load),
     }
     print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
           + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
@@ -290,6 +315,10 @@ def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes:
         raise UsageError(f"{run_dir} has finished its budget of {total} {unit}; give a larger --{unit} to train "
                          f"on")
     spec["budget"] = {unit: total}
+    if spec.get("record_video"):  # (absent from resume states written before --record-video)
+        from gymlab import video
+
+        video.require()
     env = make_env(spec["env_id"], spec["env_kwargs"], spec["max_episode_steps"], frame_stack=spec["frame_stack"])
     config = agent_cls.Config(**{k: tuple(v) if isinstance(v, list) else v for k, v in spec["config"].items()})
     agent = agent_cls(env.observation_space, env.action_space, config=config, seed=spec["seed"])
@@ -371,15 +400,22 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     wall_time, train_time = logger.elapsed, logger.train_elapsed
     agent.save(ckpt)
 
-    eval_returns, eval_lengths = [], []
+    eval_returns, eval_lengths, videos = [], [], []
+    record = spec.get("record_video", False)
     if spec["eval_episodes"] and not interrupted:
-        eval_env = make("human" if render else None)
+        eval_env = make("human" if render else "rgb_array" if record else None)
+        if record:
+            from gymlab.video import VideoRecorder
+
+            eval_env = VideoRecorder(eval_env, run_dir / "videos", spec["video_episodes"])
         try:
             eval_returns, eval_lengths = evaluate(agent, eval_env, spec["eval_episodes"], seed=seed + 1_000_000)
         except KeyboardInterrupt:
             interrupted = True
         finally:
             eval_env.close()
+            if record:  # the files, relative to the run directory
+                videos = [{**v, "mp4": f"videos/{v['mp4']}", "gif": f"videos/{v['gif']}"} for v in eval_env.written]
 
     figures, report_lines = agent.report(env, run_dir)
     from gymlab.agents.plots import learning_curve
@@ -412,6 +448,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         },
         "interrupted": interrupted,
         "checkpoint": ckpt.name,
+        **({"videos": videos} if record else {}),
         **figures,
     }
     runs.write_json(run_dir / "summary.json", summary)
@@ -423,6 +460,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         print(f"evaluation over {len(eval_returns)} episodes (deterministic actions): return "
               f"{summary['eval']['return_mean']:.2f} +- {summary['eval']['return_std']:.2f}")
     print(f"run directory: {run_dir}")
+    if videos:
+        print(f"videos of {len(videos)} evaluation episode{'s' * (len(videos) > 1)}: {run_dir / 'videos'}")
     if interrupted and resumable and (run_dir / resume_state.FILE).is_file():
         print(f"to go on from where it stopped: python train.py --resume {run_dir}")
     for line in report_lines:

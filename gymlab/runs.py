@@ -28,7 +28,8 @@ from pathlib import Path
 # What a run directory may hold; --force clears these (and nothing else).
 RUN_FILES = ("summary.json", "checkpoint.npz", "episodes.csv", "metrics.csv", "learning_curve.png",
              "crash.txt", "resume.npz")
-RUN_PATTERNS = ("*.png", "*.csv", "*.json", "*.npz", "*.gif", "*.mp4", "events.out.tfevents.*", ".*.tmp")
+RUN_PATTERNS = ("*.png", "*.csv", "*.json", "*.npz", "*.gif", "*.mp4", "events.out.tfevents.*", ".*.tmp",
+                "videos/*.mp4", "videos/*.gif", "videos/.*.tmp")  # --record-video's
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
