@@ -272,6 +272,9 @@ def run_sweep(args, agent_cls) -> int:
     if args.load is not None or args.render:
         raise UsageError("a sweep trains new runs: --load and --render do not go with --seeds/--grid")
     base = config(args, agent_cls)
+    if not base.eval_episodes:
+        raise UsageError("a sweep scores each trial by its final greedy evaluation: --eval-episodes must be at "
+                         "least 1")
     experiment.check_video(base)  # before Ray starts, not in every trial
     grid = parse_grid(args.grid, agent_cls)
     from gymlab import envs

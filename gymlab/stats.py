@@ -88,6 +88,8 @@ def _as_scores(scores: Any, name: str = "scores") -> np.ndarray:
         raise ValueError(f"{name} must be a rectangular array of numbers: {err}") from None
     if raw.dtype.kind not in "biufO":
         raise ValueError(f"{name} must be real numbers, got dtype {raw.dtype}")
+    if raw.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in raw.ravel()):
+        raise ValueError(f"{name} must be real numbers, not text")
     if raw.dtype.kind == "O":
         n_none = sum(v is None for v in raw.ravel())
         if n_none:  # numpy would turn None into NaN; say what it was
@@ -132,6 +134,8 @@ def _check_reps(reps: Any) -> int:
 
 
 def _check_confidence(confidence: Any) -> float:
+    if isinstance(confidence, (str, bytes, bool)):
+        raise TypeError(f"confidence must be a number in (0, 1), got {confidence!r}")
     try:
         c = float(confidence)
     except (TypeError, ValueError):
@@ -307,7 +311,7 @@ def probability_of_improvement(x: Any, y: Any) -> float:
     runs x tasks it is averaged over tasks, as rliable's
     ``metrics.probability_of_improvement``. The two sets may have different
     numbers of runs, but must have the same tasks.
-    ``probability_of_improvement(x, y) + probability_of_improvement(y, x) == 1``.
+    ``probability_of_improvement(x, y) + probability_of_improvement(y, x) == 1`` (up to rounding).
 
     >>> probability_of_improvement([1, 2], [1, 3])  # pairs (1,1) (1,3) (2,1) (2,3): (0.5 + 0 + 1 + 0) / 4
     0.375
@@ -370,6 +374,8 @@ def solved_fraction(scores: Any, threshold: float) -> float:
     0.5
     """
     a = _as_scores(scores)
+    if isinstance(threshold, (str, bytes, bool)):
+        raise TypeError(f"threshold must be a finite number, got {threshold!r}")
     try:
         thr = float(threshold)
     except (TypeError, ValueError):
@@ -401,10 +407,11 @@ def summarize(
 
     Every number is a Python float (``n`` an int) and finite. Each setting's
     interval uses ``seed`` itself, so it does not change when settings are added
-    or reordered. Each pair's probability of improvement is bootstrapped once
-    (for the earlier setting over the later) and mirrored for the other
-    direction: ``p`` becomes ``1 - p`` and ``[low, high]`` becomes
-    ``[1 - high, 1 - low]``. NaN scores raise ValueError naming the setting.
+    or reordered. Each pair's probability of improvement is bootstrapped once,
+    for the setting whose name sorts first over the other (so it does not change
+    with the order given either), and mirrored for the other direction:
+    ``[low, high]`` becomes ``[1 - high, 1 - low]``, and its ``p`` is computed
+    directly. NaN scores raise ValueError naming the setting.
     """
     if not isinstance(scores_by_setting, Mapping):
         raise TypeError(
@@ -437,18 +444,22 @@ def summarize(
         entry["probability_of_improvement"] = {}
         out[name] = entry
 
-    names = list(arrays)
+    names = sorted(arrays)  # each pair bootstrapped in one fixed order, whatever the order given
     for i, first in enumerate(names):
         for second in names[i + 1:]:
             try:
                 p = probability_of_improvement(arrays[first], arrays[second])
+                q = probability_of_improvement(arrays[second], arrays[first])
             except ValueError as err:
                 raise ValueError(f"settings {first!r} and {second!r}: {err}") from None
             low, high = probability_of_improvement_ci(
                 arrays[first], arrays[second], reps=reps, confidence=confidence, seed=seed
             )
             out[first]["probability_of_improvement"][second] = {"p": p, "ci": [low, high]}
-            out[second]["probability_of_improvement"][first] = {"p": 1.0 - p, "ci": [1.0 - high, 1.0 - low]}
+            out[second]["probability_of_improvement"][first] = {"p": q, "ci": [1.0 - high, 1.0 - low]}
+    for name in out:  # in the order given
+        out[name]["probability_of_improvement"] = {
+            other: out[name]["probability_of_improvement"][other] for other in arrays if other != name}
     return out
 
 

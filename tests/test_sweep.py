@@ -212,3 +212,13 @@ def test_a_bad_grid_is_one_line(grid, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1, err
 
+
+
+def test_a_sweep_without_a_final_evaluation_is_refused(tmp_path, capsys):
+    """Each trial is scored by its final greedy evaluation: with --eval-episodes 0 there is none,
+    and every trial would be reported as diverged."""
+    assert train.main(FLAGS + ["--agent", "q", "--seeds", "2", "--eval-episodes", "0",
+                               "--run-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "--eval-episodes" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "s").exists()
