@@ -49,7 +49,8 @@ def one(env: str, agent: str, seeds: int, run_dir: Path) -> dict:
     entry = report["statistics"].get("defaults", {})
     trials = sorted(report["trials"], key=lambda t: t["seed"])
     finished = [t for t in trials if t["status"] == "finished"]
-    return {"env": env, "agent": agent, "budget": report["budget"], "seeds": seeds, "finished": len(finished),
+    budget = next((s["budget"] for s in summaries if s.get("budget")), {})
+    return {"env": env, "agent": agent, "budget": " ".join(f"{v} {k}" for k, v in budget.items()), "seeds": seeds, "finished": len(finished),
             "reward_threshold": report["reward_threshold"], "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"),
             "mean": entry.get("mean"), "median": entry.get("median"), "solved_fraction": entry.get("solved_fraction"),
             "returns": [t["eval_return"] for t in trials], "statuses": [t["status"] for t in trials],

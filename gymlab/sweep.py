@@ -247,11 +247,12 @@ def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
         for n, entry in summary.items():
             entry["solved_fraction"] = sum(x >= threshold for x in scores[n]) / ran[n]
     survivors = bool(cfg.scheduler) and any(c["stopped early"] for c in counts.values())
-    out = {"env": cfg.base.env, "agent": cfg.base.agent, "budget": _budget(cfg.base), "seeds": list(cfg.seeds),
+    budget = _budget(cfg.base, run_dir, trials)
+    out = {"env": cfg.base.env, "agent": cfg.base.agent, "budget": budget, "seeds": list(cfg.seeds),
            "grid": cfg.grid, "settings": settings(cfg.grid), "reward_threshold": threshold, "counts": counts,
            "statistics": summary, "trials": trials}
     _write_json(run_dir / "sweep.json", out)
-    lines = [f"# Sweep: {cfg.base.agent} on {cfg.base.env}, {_budget(cfg.base)}, seeds {_seeds(cfg.seeds)}", "",
+    lines = [f"# Sweep: {cfg.base.agent} on {cfg.base.env}, {budget}, seeds {_seeds(cfg.seeds)}", "",
              "Final greedy evaluation return per trial; IQM = interquartile mean over seeds (the plain mean "
              "below 4 seeds), with its 95% stratified-bootstrap confidence interval (2000 resamples, seed 0), "
              "over the trials that finished; the solved fraction is over every trial that ran.", "",
@@ -369,8 +370,15 @@ def _jsonable_run(run: RunConfig) -> dict:
     return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
 
 
-def _budget(run: RunConfig) -> str:
-    return f"{run.steps} steps" if run.steps else f"{run.episodes} episodes" if run.episodes else "default budget"
+def _budget(run: RunConfig, run_dir: Path | None = None, trials: list[dict] = ()) -> str:
+    """The trials' budget: as given, else the agent's default for the env, as a trial's summary says."""
+    if run.steps or run.episodes:
+        return f"{run.steps} steps" if run.steps else f"{run.episodes} episodes"
+    for t in trials:
+        budget = _read(Path(run_dir) / t["run_dir"] / "summary.json").get("budget")
+        if budget:
+            return " ".join(f"{v} {k}" for k, v in budget.items()) + " (the default)"
+    return "the default budget"
 
 
 def _seeds(seeds: list[int]) -> str:
