@@ -17,6 +17,19 @@ switch, so its effect can be measured alone:
 - ``--n-step N``: bootstrap after N rewards instead of one;
 - ``--tau``: 1 copies the target network every ``target_update_interval`` steps, less
   than 1 moves it that fraction of the way (Polyak) at each of those steps.
+
+From pixels (``python train.py --env pong-pixels --agent dqn``: a CNN on the last 4 frames):
+
+- ``--history K``: the Q-network sees the last K frames side by side (Mnih et al. 2015's
+  "agent history length"; channels of an image), padded at an episode's start with its first
+  frame as ``FrameStackObservation`` pads; the replay database then stores each frame once
+  and rebuilds the stacks when it samples (``agents.frame_replay``), 1/(2K) of the memory
+  of storing obs and next_obs whole;
+- ``--num-envs N``: N envs stepped side by side (a vector env), the actions of all chosen in
+  one forward pass, epsilon-greedy for each env on its own, and every env's transitions
+  replayed. The step counts (``learning_starts``, ``train_freq``, ``target_update_interval``,
+  the exploration schedule, the budget) add up the steps of all envs: with N = 4 and
+  ``train_freq`` 4, a round of gradient steps at every step of the vector env.
 """
 
 from __future__ import annotations
@@ -28,12 +41,17 @@ import numpy as np
 import torch
 from torch import nn
 
-from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, param, require, validate
+from gymnasium import spaces
+
+from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
+from gymlab.agents.checkpoint import short_space
+from gymlab.agents.frame_replay import (FramePrioritizedReplayBuffer, FrameReplayBuffer, push_frames, stack_frames,
+                                        stacked_space)
 from gymlab.agents.networks import Network
 from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
-from gymlab.agents.rollout import Steps
+from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env, sub_info
 from gymlab.agents.schedules import linear
-from gymlab.agents.torch_agent import TorchAgent
+from gymlab.agents.torch_agent import TorchAgent, allowed_actions
 
 
 @dataclass
@@ -42,7 +60,8 @@ class DQNConfig:
                         why="DQN here is feed-forward", arch=True)
     hidden: tuple[int, ...] = param((64, 64), "hidden layer sizes, e.g. 256,256", WIDTHS, arch=True)
     learning_rate: float = param(1e-3, "Adam's step size", LEARNING_RATE)
-    buffer_size: int = param(100_000, "transitions the replay database holds", "[1, 1e9]")
+    buffer_size: int = param(100_000, "transitions the replay database holds (with --history > 1: frames, about "
+                             "one a transition)", "[1, 1e9]")
     batch_size: int = param(64, "transitions per gradient step", ">= 1")
     gamma: float = param(0.99, "discount factor", "[0, 1]")
     learning_starts: int = param(1000, "env steps of pure exploration before learning", ">= 0")
@@ -64,6 +83,12 @@ class DQNConfig:
     huber: bool = param(True, "Huber loss (else squared error)")
     max_grad_norm: float = param(10.0, "clip the gradient to this norm (0: no clipping)", ">= 0")
     lr_anneal: bool = param(False, "decay the learning rate linearly to 0 over the budget")
+    history: int = param(1, "frames the Q-network sees side by side (an image's channels): the newest and the "
+                            "history-1 before it, padded at an episode's start with its first; above 1, replay "
+                            "stores each frame once", "[1, 64]", arch=True)
+    num_envs: int = param(1, "envs stepped side by side (a vector env), acted in with one batched forward pass; the "
+                             "step counts (--train-freq, --learning-starts, ...) add up the steps of every env",
+                          "[1, 1024]")
     threads: int = param(1, "torch CPU threads", THREADS)
 
     def __post_init__(self):
@@ -105,6 +130,15 @@ def masked(q: torch.Tensor, masks) -> torch.Tensor:
     return q.masked_fill(~allowed, -torch.inf)
 
 
+def replay_memory(buffer) -> str:
+    """A replay buffer's memory, in one line."""
+    line = f"replay memory {buffer.nbytes / 1e6:,.1f} MB for {buffer.capacity:,} "
+    if not hasattr(buffer, "whole_nbytes"):
+        return line + "transitions (obs and next_obs stored whole)"
+    return line + (f"frames, each stored once in {buffer.num_envs} ring(s), {buffer.history} stacked on sampling "
+                   f"(obs and next_obs stored whole: {buffer.whole_nbytes / 1e6:,.1f} MB)")
+
+
 class DQN(TorchAgent):
     name = "dqn"
     Config = DQNConfig
@@ -114,78 +148,135 @@ class DQN(TorchAgent):
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         c = self.config
+        if c.history > 1 and not (isinstance(observation_space, spaces.Box) and observation_space.shape):
+            raise SpaceError(f"{self.name}: --history {c.history} lays frames side by side, so it needs Box "
+                             f"observations with at least one axis, not {short_space(observation_space)}")
         self.n_actions = int(action_space.n)
-        self.q = QNetwork(observation_space, self.n_actions, c)
-        self.q_target = QNetwork(observation_space, self.n_actions, c)
+        seen = stacked_space(observation_space, c.history)  # what the Q-network reads: the frames stacked
+        self.q = QNetwork(seen, self.n_actions, c)
+        self.q_target = QNetwork(seen, self.n_actions, c)
         self.q_target.load_state_dict(self.q.state_dict())
         self.optimizer = adam(self.q.parameters(), c.learning_rate)
         self.epsilon = c.epsilon_start
-        self.steps = self.buffer = self.n_step = None  # the loop's state, kept between calls of learn
+        self.begin(None)  # the loop's state, kept between calls of learn
         self.updates, self._resumed_loop = 0, None
 
     def modules(self):
         return {"q": self.q, "q_target": self.q_target}
 
     # ---------------------------------------------------------------- acting
-    def _greedy(self, obs, mask) -> int:
-        with torch.no_grad():
-            q = masked(self.q(np.asarray(obs)[None]), None if mask is None else np.asarray(mask)[None])
-        return int(q.argmax(dim=1)[0])
+    def act(self, obs: np.ndarray, masks: list, explore: bool = True) -> np.ndarray:
+        """Epsilon-greedy, for each row of ``obs`` (an env's observation, its frames stacked) in turn: a
+        random allowed action with probability epsilon, else the greedy one, all greedy rows in one
+        forward pass. ``masks``: each row's allowed actions (None: all)."""
+        actions, greedy = np.zeros(len(obs), dtype=np.int64), []
+        for i, mask in enumerate(masks):
+            if explore and self.rng.random() < self.epsilon:
+                allowed = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(self.n_actions)
+                actions[i] = self.rng.choice(allowed)
+            else:
+                greedy.append(i)
+        if greedy:
+            with torch.no_grad():
+                q = self.q(obs[greedy])
+            allowed = allowed_actions([masks[i] for i in greedy], self.n_actions)  # none allowed: all are
+            actions[greedy] = (q if allowed is None else q.masked_fill(~allowed, -torch.inf)).argmax(dim=1).numpy()
+        return actions
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
-        if not deterministic and self.rng.random() < self.epsilon:
-            allowed = np.flatnonzero(action_mask) if action_mask is not None and np.any(action_mask) \
-                else np.arange(self.n_actions)
-            return int(self.rng.choice(allowed)), state
-        return self._greedy(obs, action_mask), state
+        """With --history > 1, ``state`` holds the frames seen last (None, or ``episode_start``: the
+        episode begins with ``obs``)."""
+        obs = np.asarray(obs)[None]
+        if self.config.history > 1:
+            start = state is None or bool(self.batch_starts(episode_start)[0])
+            state = push_frames(state, obs, np.array([start]), self.config.history)
+            obs = stack_frames(state)
+        return int(self.act(obs, [action_mask], explore=not deterministic)[0]), state
 
     # ---------------------------------------------------------------- learning
     def learn(self, env, budget, logger):
         c = self.config
-        if self.steps is None or self.steps.env is not env:  # else: going on where a resume state left off
-            self.steps, self.buffer, self.n_step = Steps(env, self.seed), None, NStep(c.n_step, c.gamma)
+        if self.env is not env:  # else: going on where a resume state left off
+            self.begin(env)
         total = budget.total
         progress = (lambda: logger.steps) if budget.steps is not None else (lambda: logger.episodes)
         start, steps_before = time.perf_counter(), logger.steps
 
-        def policy(obs, info):
+        def policy(obs, masks):  # obs: a batch, one row per env
             self.epsilon = linear(c.epsilon_start, c.epsilon_end, c.exploration_fraction * total, progress())
-            return self.predict(obs, action_mask=info.get("action_mask"))[0]
+            if c.history > 1:  # each env's last frames, side by side
+                self.stacks = push_frames(self.stacks, obs, self.starts, c.history)
+                obs = stack_frames(self.stacks)
+            return self.act(obs, masks)
 
-        for t in self.steps.run(policy, budget, logger):
-            next_mask = t.next_info.get("action_mask")
-            if self.buffer is None:  # the first step tells whether this env hands out action masks
-                self.buffer = self.make_buffer(env.observation_space, masks=next_mask is not None)
-            for item in self.n_step.push(t.obs, t.action, t.reward, t.next_obs, t.terminated, t.truncated,
-                                         next_mask):
-                self.buffer.add(*item)
-            step = logger.steps + 1  # this transition's number
-            # len(buffer): n-step transitions reach the buffer n - 1 steps late, even with --learning-starts 0
-            if step > c.learning_starts and step % c.train_freq == 0 and len(self.buffer):
-                frac = min(1.0, progress() / total)
-                if c.lr_anneal:
-                    for group in self.optimizer.param_groups:
-                        group["lr"] = c.learning_rate * (1.0 - frac)
-                beta = c.per_beta + (1.0 - c.per_beta) * frac
-                for _ in range(c.gradient_steps):
-                    loss = self.update(self.buffer.sample(c.batch_size, beta), self.buffer)
-                    self.updates += 1
-                if self.updates % 100 < c.gradient_steps:
-                    logger.log("losses/td_loss", loss.item())
-                    logger.log("losses/q_values", self.last_q_mean.mean().item())
-                    logger.log("charts/epsilon", self.epsilon)
-                    logger.log("charts/SPS", (logger.steps - steps_before) / (time.perf_counter() - start))
-            if step % c.target_update_interval == 0:
-                self.update_target()
+        if c.num_envs > 1:
+            def act_in_all(obs, starts, info):
+                return policy(obs, [sub_info(info, i).get("action_mask") for i in range(len(obs))])
+
+            env_steps = self.steps.run(act_in_all, budget, logger)
+        else:  # one env: each of its steps as the vector env's are, a list of (env index, transition)
+            def act_in_one(obs, info):
+                return int(policy(np.asarray(obs)[None], [info.get("action_mask")])[0])
+
+            env_steps = ([(0, t)] for t in self.steps.run(act_in_one, budget, logger))
+        for transitions in env_steps:  # a step of the env(s): a transition from each env that stepped
+            for j, (i, t) in enumerate(transitions):
+                self.remember(i, t)
+                step = logger.steps + j + 1  # this transition's number, counting the steps of every env
+                # len(buffer): n-step transitions reach the buffer n - 1 steps late, even with --learning-starts 0
+                if step > c.learning_starts and step % c.train_freq == 0 and len(self.buffer):
+                    frac = min(1.0, progress() / total)
+                    if c.lr_anneal:
+                        for group in self.optimizer.param_groups:
+                            group["lr"] = c.learning_rate * (1.0 - frac)
+                    beta = c.per_beta + (1.0 - c.per_beta) * frac
+                    for _ in range(c.gradient_steps):
+                        loss = self.update(self.buffer.sample(c.batch_size, beta), self.buffer)
+                        self.updates += 1
+                    if self.updates % 100 < c.gradient_steps:
+                        logger.log("losses/td_loss", loss.item())
+                        logger.log("losses/q_values", self.last_q_mean.mean().item())
+                        logger.log("charts/epsilon", self.epsilon)
+                        logger.log("charts/SPS", (logger.steps - steps_before) / (time.perf_counter() - start))
+                if step % c.target_update_interval == 0:
+                    self.update_target()
         return self
+
+    def begin(self, env) -> None:
+        """A fresh loop in ``env`` (None: none yet): the env(s) being stepped (``num_envs`` copies of
+        ``env`` in a vector env, with --num-envs > 1), an n-step window for each, which of them begin an
+        episode with the observation they show now, the frames each showed last (--history), and the
+        replay buffer (made at the first step)."""
+        c = self.config
+        self.env, self.steps = env, None
+        if env is not None:
+            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.seed) if c.num_envs > 1 \
+                else Steps(env, self.seed)
+        self.n_steps = [NStep(c.n_step, c.gamma) for _ in range(c.num_envs)]
+        self.starts, self.stacks, self.buffer = np.ones(c.num_envs, dtype=bool), None, None
+
+    def remember(self, i: int, t) -> None:
+        """Env ``i``'s step ``t`` into its n-step window, and the transitions that leave the window into replay."""
+        c = self.config
+        next_mask = t.next_info.get("action_mask")
+        if self.buffer is None:  # the first step tells whether this env hands out action masks
+            self.buffer = self.make_buffer(self.observation_space, masks=next_mask is not None)
+        start, self.starts[i] = self.starts[i], t.terminated or t.truncated
+        obs, next_obs = t.obs, t.next_obs
+        if c.history > 1:  # each frame stored once: the window and the buffer hold the frames' addresses
+            obs, next_obs = self.buffer.add_frames(i, t.obs, t.next_obs, start)
+        for item in self.n_steps[i].push(obs, t.action, t.reward, next_obs, t.terminated, t.truncated, next_mask):
+            self.buffer.add(*item)
 
     # ---------------------------------------------------------------- resume state
     def resume_state(self) -> dict:
-        """Beside the weights, Adam's moments and the random streams: the env being stepped, the
-        replay buffer (priorities included), the n-step window, epsilon and the update count."""
+        """Beside the weights, Adam's moments and the random streams: the env(s) being stepped, the
+        replay buffer (priorities included), the n-step windows, which envs begin an episode, the
+        frames each saw last, epsilon and the update count."""
         loop = None
         if self.steps is not None:
-            loop = {"steps": self.steps.state(), "n_step": list(self.n_step.window),
+            loop = {"steps": self.steps.state(), "n_step": [list(n.window) for n in self.n_steps],
+                    "starts": self.starts, "stacks": self.stacks,
                     "buffer": None if self.buffer is None else self.buffer.state()}
         return {**super().resume_state(), "epsilon": self.epsilon, "updates": self.updates, "loop": loop}
 
@@ -198,21 +289,42 @@ class DQN(TorchAgent):
         loop, self._resumed_loop = self._resumed_loop, None
         if loop is None:
             return
-        c = self.config
-        self.steps, self.n_step = Steps(env, self.seed), NStep(c.n_step, c.gamma)
+        self.begin(env)
         self.steps.load_state(loop["steps"])
-        self.n_step.window.extend(loop["n_step"])
-        self.buffer = None
+        if "starts" in loop:
+            self.starts[:] = loop["starts"]
+        else:  # written before --num-envs and --history: one env, and its n-step window alone
+            loop = {**loop, "n_step": [loop["n_step"]], "stacks": None}
+        for n_step, window in zip(self.n_steps, loop["n_step"]):
+            n_step.window.extend(window)
+        self.stacks = None if loop["stacks"] is None else np.array(loop["stacks"])
         if loop["buffer"] is not None:
             self.buffer = self.make_buffer(env.observation_space, masks=loop["buffer"]["next_masks"] is not None)
             self.buffer.load_state(loop["buffer"])
 
     def make_buffer(self, obs_space, masks: bool):
+        """The replay buffer, its memory said in one line: with --history > 1 it stores each frame once."""
         c = self.config
-        if c.prioritized:
-            return PrioritizedReplayBuffer(c.buffer_size, obs_space.shape, obs_space.dtype, self.n_actions, masks,
-                                           self.rng, alpha=c.per_alpha)
-        return ReplayBuffer(c.buffer_size, obs_space.shape, obs_space.dtype, self.n_actions, masks, self.rng)
+        shape, dtype = obs_space.shape, obs_space.dtype
+        if c.history > 1:
+            args = (c.buffer_size, shape, dtype, c.history, self.n_actions, masks, self.rng, c.num_envs, c.n_step)
+            buffer = FramePrioritizedReplayBuffer(*args, alpha=c.per_alpha) if c.prioritized \
+                else FrameReplayBuffer(*args)
+        elif c.prioritized:
+            buffer = PrioritizedReplayBuffer(c.buffer_size, shape, dtype, self.n_actions, masks, self.rng,
+                                             alpha=c.per_alpha)
+        else:
+            buffer = ReplayBuffer(c.buffer_size, shape, dtype, self.n_actions, masks, self.rng)
+        print(f"{self.name}: {replay_memory(buffer)}")
+        return buffer
+
+    def report(self, env, run_dir=None):
+        if self.buffer is None:
+            return {}, []
+        figures = {"replay_bytes": self.buffer.nbytes, "replay_transitions": len(self.buffer)}
+        if hasattr(self.buffer, "whole_nbytes"):
+            figures["replay_bytes_if_stored_whole"] = self.buffer.whole_nbytes
+        return figures, [f"{self.name}: {replay_memory(self.buffer)}"]
 
     def update(self, batch, buffer) -> torch.Tensor:
         """One gradient step on a minibatch; returns the loss (a tensor: .item() only when logged)."""

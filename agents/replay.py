@@ -43,6 +43,12 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size
 
+    @property
+    def nbytes(self) -> int:
+        """The memory the buffer holds (its arrays, allocated in full when it is made)."""
+        return sum(a.nbytes for a in (self.obs, self.next_obs, self.actions, self.rewards, self.discounts)
+                   + (() if self.next_masks is None else (self.next_masks,)))
+
     def add(self, obs, action, reward, next_obs, discount, next_mask=None) -> int:
         i = self.pos
         self.obs[i], self.actions[i], self.rewards[i] = obs, action, reward
@@ -158,6 +164,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self.alpha, self.eps = alpha, eps
         self.tree, self.min_tree = SumTree(capacity), MinTree(capacity)  # both hold p_i^alpha
         self.max_priority = 1.0
+
+    @property
+    def nbytes(self) -> int:
+        return super().nbytes + self.tree.tree.nbytes + self.min_tree.tree.nbytes
 
     def _set(self, index: np.ndarray, priority: np.ndarray) -> None:
         self.tree.set(index, priority ** self.alpha)

@@ -79,9 +79,10 @@ INT_BAD = {
     "buffer_size": [0, -1, 10**20], "batch_size": [0, -1], "batch_episodes": [0, -5], "num_envs": [0, 10**6],
     "threads": [0, -1, 10**6], "train_freq": [0], "gradient_steps": [0, -1], "target_update_interval": [0],
     "episodes_per_trial": [0, 10**9], "n_step": [0, -1], "n_steps": [0, -1, 10**20], "n_epochs": [0],
-    "learning_starts": [-1],
+    "learning_starts": [-1], "history": [0, -1, 65],
 }
-INT_GOOD = {"learning_starts": [0], "threads": [1], "batch_episodes": [1], "num_envs": [1], "n_step": [1]}
+INT_GOOD = {"learning_starts": [0], "threads": [1], "batch_episodes": [1], "num_envs": [1], "n_step": [1],
+            "history": [1, 64]}
 INT_BAD_BY_AGENT = {("sb3-ppo", "n_steps"): [1], ("sb3-ppo", "batch_size"): [1]}  # advantages need two samples
 SIZES_BAD = [(0,), (-1,), (64, 0), (10**9,)]
 

@@ -270,10 +270,9 @@ def dqn_cases(draw, uniform: bool):
                                         draw(st.integers(1, 3))), np.uint8)
     elif uniform:
         obs_space = draw(box_spaces(uniform=True, shape=draw(array_shapes(min_dims=1, max_dims=2, max_side=3))))
-    else:
-        obs_space = draw(st.one_of(st.integers(1, 6).map(spaces.Discrete),
-                                   box_spaces(uniform=False, shape=draw(array_shapes(min_dims=1, max_dims=2,
-                                                                                     max_side=3)))))
+    else:  # (--history > 1 lays observations side by side: Box ones only)
+        boxes = box_spaces(uniform=False, shape=draw(array_shapes(min_dims=1, max_dims=2, max_side=3)))
+        obs_space = draw(st.one_of(st.integers(1, 6).map(spaces.Discrete), boxes) if config.history == 1 else boxes)
     return config, obs_space, spaces.Discrete(draw(st.integers(1, 5)))
 
 

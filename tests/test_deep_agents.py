@@ -211,6 +211,14 @@ def test_reinforce_with_episodes_side_by_side():
     assert returns.min() == pytest.approx(OPTIMAL)
 
 
+def test_dqn_with_envs_side_by_side():
+    """--num-envs 4: the same budget of env steps, four envs at a time (train_freq counts all of
+    them, so the same number of gradient steps); the corridor is still learned."""
+    agent, env = train("dqn", num_envs=4)
+    returns, _ = evaluate(agent, env, 3, seed=100)
+    assert returns.min() == pytest.approx(OPTIMAL)
+
+
 def test_vector_transitions_skip_the_autoreset_step():
     from gymlab.agents.rollout import make_vector_env, vector_transitions
 

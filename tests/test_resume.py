@@ -33,6 +33,12 @@ CASES = {  # name -> train.py flags (small budgets: every piece of each loop sti
     "dqn-per-cartpole": ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "1200", "--learning-starts", "300",
                          "--prioritized", "--n-step", "3", "--eval-every", "400", "--hidden", "32",
                          "--buffer-size", "500"],
+    # Pixel Pong's defaults (a CNN on 4 stacked frames, frame-once replay, 4 courts side by side), with
+    # prioritised replay in rings small enough to wrap several times, and short episodes.
+    "dqn-pong-pixels-4envs": ["--env", "pong-pixels", "--agent", "dqn", "--num-envs", "4", "--steps", "600",
+                              "--learning-starts", "100", "--buffer-size", "200", "--batch-size", "8", "--hidden",
+                              "16", "--prioritized", "--target-update-interval", "100", "--eval-every", "200",
+                              "--env-kwargs", "points_to_win=1", "--max-episode-steps", "40"],
     "reinforce-cartpole-4envs": ["--env", "CartPole-v1", "--agent", "reinforce", "--num-envs", "4",
                                  "--batch-episodes", "4", "--steps", "3000", "--eval-every", "1000"],
     "reinforce-recall-lstm": ["--env", "gymlab/Recall-v0", "--agent", "reinforce", "--policy", "lstm",

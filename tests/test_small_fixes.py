@@ -247,10 +247,10 @@ def test_pong_defaults_are_the_same_however_it_is_spelled():
     pixels = hyperparams.defaults("reinforce", "pong-pixels")
     assert pixels[0]["policy"] == "cnn"
     assert hyperparams.defaults("reinforce", "gymlab/Pong-v0", {"obs_type": "pixels"}) == pixels
-    # DQN has no tuned pixel entry: it gets its "*" entry, never the features MLP.
-    assert hyperparams.defaults("dqn", "pong-pixels") == hyperparams.defaults("dqn", "gymlab/Pong-v0",
-                                                                              {"obs_type": "pixels"})
-    assert hyperparams.defaults("dqn", "pong-pixels") == ({}, {"steps": 100_000})
+    # DQN's pixel entry is its own (a CNN on 4 stacked frames), never the features MLP.
+    dqn_pixels = hyperparams.defaults("dqn", "pong-pixels")
+    assert dqn_pixels == hyperparams.defaults("dqn", "gymlab/Pong-v0", {"obs_type": "pixels"})
+    assert (dqn_pixels[0]["policy"], dqn_pixels[0]["history"], dqn_pixels[0]["hidden"]) == ("cnn", 4, (256,))
 
 
 def test_every_table_key_names_a_task_the_lookup_can_reach():
@@ -265,8 +265,8 @@ def test_every_table_key_names_a_task_the_lookup_can_reach():
     (["--env", "pong"], [128, 128]),
     (["--env", "gymlab/Pong-v0"], [128, 128]),
     (["--env", "gymlab/Pong-v0", "--env-kwargs", "obs_type='features'"], [128, 128]),
-    (["--env", "pong-pixels"], [64, 64]),  # DQN's own default: no tuned pixel entry
-    (["--env", "gymlab/Pong-v0", "--env-kwargs", "obs_type='pixels'"], [64, 64]),
+    (["--env", "pong-pixels"], [256]),  # the pixel entry's CNN
+    (["--env", "gymlab/Pong-v0", "--env-kwargs", "obs_type='pixels'"], [256]),
 ])
 def test_train_py_looks_defaults_up_by_task(spelling, hidden, tmp_path, capsys):
     from gymlab import train
