@@ -2,8 +2,6 @@
 that each one learns a tiny task that a broken agent cannot."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import gymnasium as gym
@@ -22,8 +20,8 @@ from tiny_envs import CORRIDOR_ID, OPTIMAL
 ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {  # agent -> (config overrides, steps) for the corridor
-    "dqn": (dict(learning_starts=200, train_freq=1, target_update_interval=100, exploration_fraction=0.5,
-                 buffer_size=5000), 3000),
+    "dqn": (dict(learning_starts=200, train_freq=2, target_update_interval=100, exploration_fraction=0.5,
+                 buffer_size=5000, batch_size=32), 3000),
     "reinforce": (dict(batch_episodes=4, learning_rate=0.05), 6000),
     "hill": (dict(sigma=1.0), 4000),
 }
@@ -176,16 +174,16 @@ def test_frame_differences_step_and_sequence_agree():
 
 @pytest.mark.parametrize("name", ["sb3-dqn", "sb3-ppo", "sb3-a2c"])
 def test_sb3_references_through_train_py(name, tmp_path):
-    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--env", "CartPole-v1", "--agent", name,
-                           "--steps", "600", "--eval-episodes", "2", "--no-progress", "--run-dir", str(tmp_path)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    """(In this process: ``train.main`` is the command line; tests/test_hostile_inputs.py runs the
+    real program in subprocesses.)"""
+    import train
+
+    assert train.main(["--env", "CartPole-v1", "--agent", name, "--steps", "600", "--eval-episodes", "2",
+                       "--no-progress", "--run-dir", str(tmp_path)]) == 0
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["agent"] == name and summary["env_steps"] == 600 and summary["eval"]["episodes"] == 2
-    again = subprocess.run([sys.executable, str(ROOT / "train.py"), "--env", "CartPole-v1", "--load",
-                            str(tmp_path / "checkpoint.npz"), "--eval-episodes", "2", "--no-progress",
-                            "--run-dir", str(tmp_path / "eval")], capture_output=True, text=True, timeout=300)
-    assert again.returncode == 0, again.stderr
+    assert train.main(["--env", "CartPole-v1", "--load", str(tmp_path / "checkpoint.npz"), "--eval-episodes", "2",
+                       "--no-progress", "--run-dir", str(tmp_path / "eval")]) == 0
     assert json.loads((tmp_path / "eval" / "summary.json").read_text())["eval"] == summary["eval"]
 
 
@@ -196,13 +194,16 @@ def test_sb3_references_through_train_py(name, tmp_path):
     ("dqn", "pong-pixels --policy lstm", ["feed-forward"]),
     ("reinforce", "CartPole-v1 --policy cnn", ["image observations"]),
 ])
-def test_agents_refuse_what_they_cannot_handle(agent, env, words, tmp_path):
+def test_agents_refuse_what_they_cannot_handle(agent, env, words, tmp_path, capsys):
+    import train
+
     env, *extra = env.split()
-    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--env", env, "--agent", agent, *extra,
-                           "--run-dir", str(tmp_path / "r")], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert train.main(["--env", env, "--agent", agent, *extra, "--run-dir", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
     for w in words:
-        assert w in proc.stderr
+        assert w in err
+    assert not (tmp_path / "r").exists()
 
 
 def test_reinforce_with_episodes_side_by_side():
