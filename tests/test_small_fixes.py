@@ -157,7 +157,7 @@ def test_every_checkpoint_written_during_a_run_holds_the_champion(alpha, make_en
         saved = weights(HillClimbing.load(path, env.observation_space, env.action_space))
         checks.append(torch.allclose(saved, champion, atol=1e-6))
 
-    logger.every(7, evaluate_and_checkpoint)
+    logger.every(23, evaluate_and_checkpoint)  # 130 checks; 23 is prime, so they fall all over the trials
     agent.learn(env, budget, logger)
     referee.finish()
     assert len(checks) > 100 and referee.improved > 0  # the champion moved: the case under test happened
