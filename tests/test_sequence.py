@@ -158,7 +158,8 @@ def test_supervised_agent_learns_the_sine_env():
                         hidden=(32,), num_envs=8, batch_episodes=8, learning_rate=1e-2)
     returns, lengths = evaluate(agent, env, 10, seed=1000)
     assert returns.mean() / 60 > -0.002
-    broken, _ = _learn("supervised", "gymlab/SinePredict-v0", 48_000, env_kwargs={"length": 60},
+    # Learning off (a step size of 0), the weights never move: 480 steps are as good as 48k here.
+    broken, _ = _learn("supervised", "gymlab/SinePredict-v0", 480, env_kwargs={"length": 60},
                        hidden=(32,), num_envs=8, batch_episodes=8, learning_off=True)
     assert evaluate(broken, env, 10, seed=1000)[0].mean() / 60 < -0.01
 
