@@ -171,7 +171,7 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
         storage = str(run_dir / "tune")
         if restore:
             tuner = tune.Tuner.restore(str(Path(storage) / "sweep"), trainable, resume_unfinished=True,
-                                       resume_errored=True)
+                                       resume_errored=False)  # a failed trial stays failed
         else:
             tuner = tune.Tuner(
                 trainable, param_space=config_space,
