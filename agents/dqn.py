@@ -29,7 +29,9 @@ From pixels (``python train.py --env pong-pixels --agent dqn``: a CNN on the las
   one forward pass, epsilon-greedy for each env on its own, and every env's transitions
   replayed. The step counts (``learning_starts``, ``train_freq``, ``target_update_interval``,
   the exploration schedule, the budget) add up the steps of all envs: with N = 4 and
-  ``train_freq`` 4, a round of gradient steps at every step of the vector env.
+  ``train_freq`` 4, one round of gradient steps per 4 transitions, about one per step of the
+  vector env (a sub-env adds no transition at a step in which it only resets). A budget of
+  steps is rounded up to a whole step of the vector env: at most N - 1 more.
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ class DQNConfig:
                             "history-1 before it, padded at an episode's start with its first; above 1, replay "
                             "stores each frame once", "[1, 64]", arch=True)
     num_envs: int = param(1, "envs stepped side by side (a vector env), acted in with one batched forward pass; the "
-                             "step counts (--train-freq, --learning-starts, ...) add up the steps of every env",
+                             "step counts (--train-freq, --learning-starts, ...) add up the steps of every env, and "
+                             "a budget of steps is rounded up to a whole step of the vector env (at most N-1 more)",
                           "[1, 1024]")
     threads: int = param(1, "torch CPU threads", THREADS)
 

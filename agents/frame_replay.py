@@ -162,10 +162,29 @@ class FrameReplayBuffer:
                      self.discounts[index], masks, weights)
 
     def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
+        """Transitions drawn uniformly from those held, without reading every slot: a slot drawn uniformly
+        from the filled ones, and drawn again while it holds no transition (an episode's last frame, the
+        K - 1 slots next to be overwritten, the frames whose steps are still in an n-step window), so
+        that each draw is uniform over the transitions held. Should draws still miss after four rounds
+        (rare: most filled slots would hold none, as in a buffer's first steps), those are made among
+        the held slots, listed then."""
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
-        held = np.flatnonzero(self.offset)
-        return self._batch(held[self.rng.integers(0, len(held), batch_size)], np.ones(batch_size, dtype=np.float32))
+        filled = np.minimum(self.written, self.length)  # each ring's filled slots: its first ones
+        ends = np.cumsum(filled)
+        index = np.empty(batch_size, dtype=np.int64)
+        todo = np.arange(batch_size)
+        for _ in range(4):
+            u = self.rng.integers(0, ends[-1], len(todo))  # the u-th filled slot, counting ring after ring
+            env = np.searchsorted(ends, u, side="right")
+            index[todo] = env * self.length + u - (ends[env] - filled[env])
+            todo = todo[self.offset[index[todo]] == 0]
+            if not len(todo):
+                break
+        else:  # four rounds and still some missing
+            held = np.flatnonzero(self.offset)
+            index[todo] = held[self.rng.integers(0, len(held), len(todo))]
+        return self._batch(index, np.ones(batch_size, dtype=np.float32))
 
     def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
         pass  # uniform replay has none
@@ -214,7 +233,15 @@ class FramePrioritizedReplayBuffer(FrameReplayBuffer):
 
     _set = PrioritizedReplayBuffer._set
     sample = PrioritizedReplayBuffer.sample
-    update_priorities = PrioritizedReplayBuffer.update_priorities  # (called before anything more is added)
+
+    def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
+        """``PrioritizedReplayBuffer``'s, for the slots that still hold a transition: one dropped since it
+        was drawn (a caller that adds before it updates) stays without priority, so it is never drawn.
+        (A slot that holds a newer transition by then takes the priority: the two are not told apart.)"""
+        index, td_errors = np.asarray(index), np.asarray(td_errors)
+        held = self.offset[index] != 0
+        if held.any():
+            PrioritizedReplayBuffer.update_priorities(self, index[held], td_errors[held])
 
     @property
     def nbytes(self) -> int:

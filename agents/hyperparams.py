@@ -49,8 +49,9 @@ TABLE: dict[str, dict[str, dict]] = {
         # scale: the CNN (two strided convolutions, a dense layer of 256) sees the last 4 frames as
         # channels, and the replay stores each 80x80 frame once (0.65 GB at 100k, not 5.1 GB);
         # Adam at 1e-4, batches of 32, a target copy every 1000 steps, epsilon to 0.01 over the
-        # first 10%; 3-step returns; 4 courts side by side, so a gradient step per step of the
-        # vector env (train_freq counts the steps of all four).
+        # first 10%; 3-step returns; 4 courts side by side, train_freq counting the steps of all
+        # four: one round per 4 transitions, about one per vector step (a court adds no transition
+        # at a step in which it only resets).
         "gymlab/Pong-v0 obs_type=pixels": dict(policy="cnn", history=4, hidden=(256,), learning_rate=1e-4,
                                                buffer_size=100_000, batch_size=32, learning_starts=10_000,
                                                train_freq=4, gradient_steps=1, target_update_interval=1000,

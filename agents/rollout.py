@@ -80,10 +80,15 @@ def make_vector_env(env, num_envs: int):
     """``num_envs`` copies of ``env`` (same id and arguments) as one Gymnasium vector env:
     the env's own vector engine when it registers one, else a synchronous vector of copies.
     Either way every copy runs with ``env``'s time limit, not the registered one: ``env.spec``
-    carries the limit of its outermost ``TimeLimit`` (``gym.make(..., max_episode_steps=N)``)."""
+    carries the limit of its outermost ``TimeLimit`` (``gym.make(..., max_episode_steps=N)``).
+    An env without a spec (built directly, not by ``gym.make``) cannot be copied: ValueError."""
     import gymnasium as gym
 
     spec = env.spec  # with any wrappers applied after gym.make (e.g. a frame stack)
+    if spec is None:
+        raise ValueError(f"--num-envs {num_envs} makes {num_envs} copies of the env from its spec (its id and "
+                         f"arguments), so it needs an env made by gym.make; {env} was built directly and has no "
+                         f"spec")
     spec = dataclasses.replace(spec, kwargs={k: v for k, v in spec.kwargs.items() if k != "render_mode"})
     if spec.vector_entry_point is not None and not spec.additional_wrappers:
         # Said outright: make_vec passes only a limit that is not None, so the vector env

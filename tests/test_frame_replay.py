@@ -1,12 +1,15 @@
 """DQN from pixels' memory and vector path: the replay that stores each frame once gives back
 exactly the stacks a naive buffer holds (Gymnasium's ``FrameStackObservation`` makes the
 naive buffer's), across episode ends, n-step returns, several envs and wrap-around, and
-through a resume file; DQN with ``--history`` acts on those same stacks, and with
-``--num-envs 4`` steps four envs at once and still learns."""
+through a resume file; it draws every transition it holds alike (uniform) or by the
+prioritised formulas over the transitions held; DQN with ``--history`` acts on those same
+stacks, and with ``--num-envs`` steps several envs at once, each replayed as that env alone
+through ``FrameStackObservation`` with n-step returns computed here."""
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import tempfile
 from pathlib import Path
@@ -25,6 +28,7 @@ from gymlab.agents.dqn import DQN, DQNConfig
 from gymlab.agents.frame_replay import FramePrioritizedReplayBuffer, FrameReplayBuffer
 from gymlab.agents.logger import RunLogger
 from gymlab.agents.replay import NStep, ReplayBuffer
+from gymlab.agents.rollout import make_vector_env
 from tiny_envs import CORRIDOR_ID
 
 SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -277,6 +281,119 @@ def test_memory_is_one_frame_a_transition(num_envs, k, prioritized):
     assert buf.nbytes < 1.02 * buf.frames.nbytes  # the frames are nearly all of it
 
 
+def random_stream(buf, n: int, steps: int, seed: int, p_end: float = 0.2, env_weights=None, added=None,
+                  after=None) -> None:
+    """``steps`` steps into ``buf`` through an n-step window for each env, the env of each drawn at random
+    (``env_weights``), each frame a number of its own, an episode ending at each step with probability
+    ``p_end``; ``added(slot)`` after each transition stored, ``after(step)`` after each step."""
+    rng = np.random.default_rng(seed)
+    windows, starts = [NStep(n, 0.9) for _ in range(buf.num_envs)], [True] * buf.num_envs
+    for step in range(steps):
+        i = int(rng.choice(buf.num_envs, p=env_weights))
+        frame = np.full(buf.frames.shape[1:], step, buf.frames.dtype)
+        obs_at, next_at = buf.add_frames(i, frame - 0.5, frame, starts[i])
+        starts[i] = rng.random() < p_end
+        for item in windows[i].push(obs_at, step, 1.0, next_at, starts[i], False):
+            slot = buf.add(*item)
+            if added is not None:
+                added(slot)
+        if after is not None:
+            after(step)
+
+
+def draws_each_held_transition_alike(buf, index: np.ndarray) -> None:
+    """``index`` (many draws) names only slots holding a transition, and each of those about equally
+    often: Pearson's chi-square over them within 6 standard deviations of its mean (their count less one)."""
+    held = np.flatnonzero(buf.offset)
+    counts = np.bincount(index, minlength=buf.capacity)
+    assert counts.sum() == counts[held].sum(), "drew a slot that holds no transition"
+    expected = len(index) / len(held)
+    chi2, dof = ((counts[held] - expected) ** 2 / expected).sum(), len(held) - 1
+    assert chi2 <= dof + 6 * np.sqrt(2 * dof), f"chi-square {chi2:.1f} over {len(held)} transitions held"
+
+
+@pytest.mark.parametrize("case", ["three rings, one barely begun", "most frames still in the n-step window"])
+def test_uniform_replay_draws_every_transition_held_alike_and_nothing_else(case):
+    """100k draws: every transition held about as often as every other, no slot without one ever (an
+    episode's last frame, the frames K - 1 behind the write position, those still in the n-step
+    window), and the same draws from a copy with the same random state. Rings filled unevenly, and
+    a buffer whose filled slots mostly hold no transition yet. A sampler that drew from half the
+    transitions held, or from every filled slot, would fail the check (shown at the end)."""
+    if case == "three rings, one barely begun":
+        buf = FrameReplayBuffer(30, (1,), np.float32, 3, 2, False, np.random.default_rng(1), num_envs=3, n_step=2)
+        random_stream(buf, 2, 300, seed=0, env_weights=[0.49, 0.49, 0.02])
+        assert min(buf.written[:2]) > 3 * buf.length and 0 < buf.written[2] < buf.length
+    else:
+        buf = FrameReplayBuffer(40, (1,), np.float32, 2, 2, False, np.random.default_rng(1), n_step=6)
+        random_stream(buf, 6, 9, seed=0, p_end=0.0)
+        assert len(buf) == 4 and buf.written[0] == 10  # 6 of the 10 frames filled hold no transition
+    twin = copy.deepcopy(buf)
+    batch = buf.sample(100_000)
+    draws_each_held_transition_alike(buf, batch.index)
+    np.testing.assert_array_equal(twin.sample(100_000).index, batch.index)
+
+    held, rng = np.flatnonzero(buf.offset), np.random.default_rng(2)
+    filled = np.concatenate([buf.slot(e, 0) + np.arange(min(w, buf.length)) for e, w in enumerate(buf.written)])
+    for wrong in (held[: max(1, len(held) // 2)], filled):
+        with pytest.raises(AssertionError):
+            draws_each_held_transition_alike(buf, rng.choice(wrong, 100_000))
+
+
+def test_a_late_priority_update_brings_back_no_transition_dropped_since_the_draw():
+    """Priorities that arrive for slots whose transitions have left the buffer since they were drawn
+    (DQN updates them at once; a later caller might not) are ignored: no priority mass, and no draw,
+    on a slot without a transition. The slots still held take their new priority."""
+    buf = FramePrioritizedReplayBuffer(6, (1,), np.float32, 2, 2, False, np.random.default_rng(0), n_step=1)
+    random_stream(buf, 1, 5, seed=0, p_end=0.0)
+    drawn = np.flatnonzero(buf.offset)  # every transition held now, as a batch would name them
+    random_stream(buf, 1, 3, seed=1, p_end=0.0)  # frames on: the oldest of them leave
+    dropped, kept = drawn[buf.offset[drawn] == 0], drawn[buf.offset[drawn] != 0]
+    assert len(dropped) and len(kept)
+    buf.update_priorities(drawn, np.full(len(drawn), 1e6))
+    empty = np.flatnonzero(buf.offset == 0)
+    assert np.all(buf.tree.get(empty) == 0) and np.all(buf.min_tree.get(empty) == np.inf)
+    np.testing.assert_allclose(buf.tree.get(kept), (1e6 + buf.eps) ** buf.alpha)
+    assert np.all(buf.offset[buf.sample(64).index] != 0)
+
+
+def test_prioritised_probabilities_and_weights_are_the_formulas_over_the_transitions_held():
+    """After wrap-around (two rings, n-step 2, stacks of 3) and priority updates spanning four orders of
+    magnitude, against priorities tracked here: a slot without a transition carries no priority (0 in
+    the sum tree, inf in the min tree), the sum and min trees' roots are the sum and minimum over the
+    transitions held, and a draw's weights are w_i = (N P(i))^-beta / max_j (N P(j))^-beta with
+    P(i) = p_i^alpha / sum_k p_k^alpha and N the number of transitions held (not of slots)."""
+    alpha, beta = 0.7, 0.5
+    buf = FramePrioritizedReplayBuffer(24, (2,), np.float32, 3, 2, False, np.random.default_rng(1), num_envs=2,
+                                       n_step=2, alpha=alpha)
+    priority, top, rng = {}, [1.0], np.random.default_rng(3)  # slot -> p_i given last; the largest p so far
+
+    def added(slot):
+        priority[slot] = top[0]  # a new transition: the largest priority yet
+
+    def after(step):
+        if step % 7 == 0 and len(buf):
+            index = np.unique(buf.sample(8, beta=beta).index)
+            td = rng.normal(size=len(index)) * 10.0 ** rng.integers(-4, 1, size=len(index))
+            buf.update_priorities(index, td)
+            priority.update(zip(index.tolist(), np.abs(td) + buf.eps))
+            top[0] = max(top[0], float(np.max(np.abs(td) + buf.eps)))
+
+    random_stream(buf, 2, 300, seed=0, added=added, after=after)
+    held = np.flatnonzero(buf.offset)
+    empty = np.setdiff1d(np.arange(buf.capacity), held)
+    assert min(buf.written) > 3 * buf.length and len(buf) == len(held) and len(empty)
+    assert np.all(buf.tree.get(empty) == 0) and np.all(buf.min_tree.get(empty) == np.inf)
+    mass = np.array([priority[i] for i in held.tolist()]) ** alpha  # p_i^alpha of each transition held
+    np.testing.assert_allclose(buf.tree.get(held), mass, rtol=1e-12)
+    np.testing.assert_allclose(buf.tree.total, mass.sum(), rtol=1e-9)
+    assert buf.min_tree.min == buf.tree.get(held).min()
+    batch = buf.sample(16, beta=beta)
+    p = dict(zip(held.tolist(), mass / mass.sum()))  # P(i)
+    drawn = np.array([p[i] for i in batch.index.tolist()])
+    weights = (len(held) * drawn) ** -beta / (len(held) * min(p.values())) ** -beta
+    np.testing.assert_allclose(batch.weights, weights, rtol=1e-5)
+
+
 # ------------------------------------------------------------------ DQN on stacked frames and several envs
 def quiet(fn, *args, **kwargs):
     with contextlib.redirect_stdout(io.StringIO()):  # (the replay buffer's one line on its memory)
@@ -410,3 +527,149 @@ def test_dqn_resume_state_holds_the_frames_the_envs_showed_last(tmp_path):
     for (k, x), (_, y) in zip(a.state_arrays().items(), b.state_arrays().items()):
         same(x, y, k)
     assert a.updates == b.updates > 0
+
+
+class Tagged(gym.Env):
+    """Frames that name themselves (the seed the env was first reset with, a serial number, the
+    episode), so no two are alike, in this env or another; an episode terminates at each step with
+    probability 1/4, and the registered limit truncates it after 5."""
+
+    observation_space = spaces.Box(-1.0, 1e6, (3,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self):
+        self.tag, self.serial, self.episode = -1, 0, -1
+
+    def _frame(self):
+        self.serial += 1
+        return np.array([self.tag, self.serial, self.episode], np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        if seed is not None:
+            self.tag = seed
+        self.episode += 1
+        return self._frame(), {}
+
+    def step(self, action):
+        terminated = bool(self.np_random.random() < 0.25)
+        return self._frame(), float(action) + 0.1 * (self.serial % 7), terminated, False, {}
+
+
+TAGGED_ID = "gymlab_tests/TaggedFrames-v0"
+if TAGGED_ID not in gym.envs.registry:
+    gym.register(TAGGED_ID, entry_point=Tagged, max_episode_steps=5)
+
+
+def n_step_transitions(steps: list[tuple], n: int, gamma: float) -> dict[bytes, tuple]:
+    """One env's steps ``(obs, action, reward, next_obs, terminated, truncated)`` as n-step transitions,
+    computed here rather than by ``NStep``: from each step, the discounted sum of the next m rewards, m
+    = n or fewer where the episode ends first, the observation after them, and gamma^m (0 if the
+    episode terminated there). Keyed by obs (every one unique); steps the stream has not yet followed
+    by n rewards or an episode's end make none."""
+    out = {}
+    for t, (obs, action, *_) in enumerate(steps):
+        for m in range(1, min(n, len(steps) - t) + 1):
+            _, _, _, next_obs, terminated, truncated = steps[t + m - 1]
+            if terminated or truncated or m == n:
+                ret = sum(gamma ** j * steps[t + j][2] for j in range(m))
+                out[obs.tobytes()] = (action, next_obs, ret, 0.0 if terminated else gamma ** m)
+                break
+    return out
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_several_envs_each_replayed_as_frame_stack_observation_and_n_step_returns_make_it(prioritized):
+    """Three envs (--num-envs 3) with stacks of 3 and 3-step returns, on episodes of 1 to 5 steps ended by
+    terminations and by the time limit: every stack the agent acts on for env i is what
+    FlattenObservation(FrameStackObservation(env_i, 3)) shows, replaying the agent's actions for env i;
+    every transition, as the buffer gives it back when it is stored, in every minibatch trained on,
+    and among those held at the end (the rings wrapped), is env i's (obs, action, n-step return, next_obs
+    n steps on, discount) computed by ``n_step_transitions``; and all of them reach the buffer. The
+    budget of 301 env steps ends after a whole step of the vector env: at most 2 more."""
+    k, n, num_envs, gamma, seed, budget = 3, 3, 3, 0.9, 11, 301
+    env = gym.make(TAGGED_ID)
+    config = DQNConfig(hidden=(8,), history=k, num_envs=num_envs, n_step=n, gamma=gamma, buffer_size=60,
+                       batch_size=8, learning_starts=50, train_freq=2, prioritized=prioritized)
+    agent = DQN(env.observation_space, env.action_space, config, seed=seed)
+    events, stored, trained = [], [], []  # ("act", batch) / ("step", env, transition); batches stored, trained on
+    act, remember, make_buffer, update = agent.act, agent.remember, agent.make_buffer, agent.update
+
+    def spy_act(obs, masks, explore=True):
+        events.append(("act", np.array(obs)))
+        return act(obs, masks, explore)
+
+    def spy_remember(i, t):
+        events.append(("step", i, t))
+        return remember(i, t)
+
+    def spy_make_buffer(space, masks):
+        buf = make_buffer(space, masks)
+        add = buf.add
+
+        def spy_add(*args, **kwargs):
+            slot = add(*args, **kwargs)
+            stored.append(buf._batch(np.array([slot]), np.ones(1, np.float32)))
+            return slot
+
+        buf.add = spy_add
+        return buf
+
+    def spy_update(batch, buffer):
+        trained.append(batch)
+        return update(batch, buffer)
+
+    agent.act, agent.remember, agent.make_buffer, agent.update = spy_act, spy_remember, spy_make_buffer, spy_update
+    logger = RunLogger(progress=False)
+    quiet(agent.learn, env, Budget(steps=budget), logger)
+    assert budget <= logger.steps <= budget + num_envs - 1
+
+    references = [FlattenObservation(FrameStackObservation(gym.make(TAGGED_ID), k)) for _ in range(num_envs)]
+    obs = [r.reset(seed=seed + i)[0] for i, r in enumerate(references)]  # sub-env i is reset with seed + i
+    steps = [[] for _ in references]  # env i's steps, as the reference made them
+    for record in events:
+        if record[0] == "act":
+            acted_on = record[1]
+            continue
+        _, i, t = record
+        same(acted_on[i], obs[i], f"env {i}'s stack acted on")
+        next_obs, reward, terminated, truncated, _ = references[i].step(int(t.action))
+        assert (reward, terminated, truncated) == (t.reward, t.terminated, t.truncated)
+        steps[i].append((obs[i], int(t.action), reward, next_obs, terminated, truncated))
+        obs[i] = references[i].reset()[0] if terminated or truncated else next_obs
+    assert sum(map(len, steps)) == logger.steps
+    for stream in steps:  # episodes ended both ways in every env, some shorter than the stack
+        assert any(s[4] for s in stream) and any(s[5] for s in stream)
+    expected = {}
+    for stream in steps:
+        expected.update(n_step_transitions(stream, n, gamma))
+
+    def check(batch, what: str) -> None:
+        for row in zip(batch.obs, batch.actions, batch.next_obs, batch.rewards, batch.discounts):
+            action, next_obs, ret, discount = expected[row[0].tobytes()]  # a KeyError: an obs no env showed
+            assert row[1] == action, what
+            same(row[2], next_obs, f"{what}: next_obs")
+            np.testing.assert_allclose(row[3:], [ret, discount], rtol=1e-6, err_msg=what)
+
+    assert len(stored) == len(expected) and {b.obs[0].tobytes() for b in stored} == set(expected)
+    for batch in stored:
+        check(batch, "stored")
+    assert len(trained) == agent.updates > 100
+    for batch in trained:
+        check(batch, "trained on")
+    buf = agent.buffer
+    assert min(buf.written) > 2 * buf.length
+    held = np.flatnonzero(buf.offset)
+    check(buf._batch(held, np.ones(len(held), np.float32)), "held at the end")
+
+
+def test_several_envs_need_an_env_made_by_gym_make():
+    """--num-envs makes its copies from the env's spec: an env built directly has none, and is refused
+    with a message that says so (not an AttributeError from inside the vector env's making)."""
+    env = Tagged()
+    with pytest.raises(ValueError, match=r"--num-envs 2 .*gym\.make"):
+        make_vector_env(env, 2)
+    agent = DQN(env.observation_space, env.action_space, DQNConfig(hidden=(8,), num_envs=2), seed=0)
+    with pytest.raises(ValueError, match=r"--num-envs 2 .*gym\.make"):
+        agent.learn(env, Budget(steps=10), RunLogger(progress=False))
+    make_vector_env(gym.make(TAGGED_ID), 2).close()  # the same env made by gym.make: copied
