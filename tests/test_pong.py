@@ -246,3 +246,33 @@ def test_tabular_agent_refuses_pong(tmp_path):
                               capture_output=True, text=True, cwd=tmp_path, timeout=120)
         assert proc.returncode == 2
         assert "Discrete observation space" in proc.stderr and "Box(shape=" in proc.stderr
+
+
+def test_play_against_a_pixel_dqn_that_sees_stacked_frames(tmp_path):
+    """A pixel DQN with --history 3 as the opponent: at every step it acts on the last 3 frames the
+    game showed it (the first repeated at the start), as it did in training."""
+    import torch
+
+    from gymlab.agents.dqn import DQN, DQNConfig
+    from gymlab.agents.frame_replay import stack_frames
+    from gymlab.envs.pong_play import AgainstAgent
+    from gymlab.play import load_opponent
+
+    pixels_env = gym.make("gymlab/Pong-v0", obs_type="pixels")
+    DQN(pixels_env.observation_space, pixels_env.action_space,
+        DQNConfig(policy="cnn", history=3, hidden=(16,)), seed=0).save(tmp_path / "dqn.npz")
+    agent, obs_type = load_opponent(tmp_path / "dqn.npz")
+    assert obs_type == "pixels"
+    acted = []  # (action, the frames it saw), as the game asks the agent
+    predict = agent.predict
+    agent.predict = lambda *a, **k: acted.append(predict(*a, **k)) or acted[-1]
+    env = AgainstAgent(agent, obs_type, points_to_win=1)
+    obs, _ = env.reset(seed=0)
+    seen = [obs] * 3  # the episode's first frame, repeated, then each new one
+    for _ in range(20):
+        with torch.no_grad():
+            expected = int(agent.q(stack_frames(np.stack(seen[-3:])[None])).argmax(dim=1))
+        obs, *_ = env.step(0)
+        action, frames = acted[-1]
+        assert np.array_equal(frames[0], np.stack(seen[-3:])) and action == expected
+        seen.append(obs)
