@@ -37,7 +37,8 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from gymlab.agents.replay import Batch, MinTree, PrioritizedReplayBuffer, SumTree
+from gymlab.agents.replay import (Batch, MinTree, PrioritizedReplayBuffer, SumTree, load_priority_state,
+                                  priority_state)
 
 
 def stack_frames(frames: np.ndarray) -> np.ndarray:
@@ -259,10 +260,8 @@ class FramePrioritizedReplayBuffer(FrameReplayBuffer):
             self.min_tree.set(np.array([i]), np.array([np.inf]))
 
     def state(self) -> dict:
-        return {**super().state(), "sum_tree": self.tree.tree, "min_tree": self.min_tree.tree,
-                "max_priority": self.max_priority}
+        return {**super().state(), **priority_state(self)}
 
     def load_state(self, state: dict) -> None:
         super().load_state(state)
-        self.tree.tree[:], self.min_tree.tree[:] = state["sum_tree"], state["min_tree"]
-        self.max_priority = state["max_priority"]
+        load_priority_state(self, state)

@@ -197,13 +197,21 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._set(index, priority)
 
     def state(self) -> dict:
-        return {**super().state(), "sum_tree": self.tree.tree, "min_tree": self.min_tree.tree,
-                "max_priority": self.max_priority}
+        return {**super().state(), **priority_state(self)}
 
     def load_state(self, state: dict) -> None:
         super().load_state(state)
-        self.tree.tree[:], self.min_tree.tree[:] = state["sum_tree"], state["min_tree"]
-        self.max_priority = state["max_priority"]
+        load_priority_state(self, state)
+
+
+def priority_state(buffer) -> dict:
+    """A prioritised buffer's trees and max priority, for its resume state."""
+    return {"sum_tree": buffer.tree.tree, "min_tree": buffer.min_tree.tree, "max_priority": buffer.max_priority}
+
+
+def load_priority_state(buffer, state: dict) -> None:
+    buffer.tree.tree[:], buffer.min_tree.tree[:] = state["sum_tree"], state["min_tree"]
+    buffer.max_priority = state["max_priority"]
 
 
 class NStep:
