@@ -259,7 +259,7 @@ OBS, ACT = spaces.Box(-1, 1, (4,)), spaces.Discrete(2)
 def dqn_checkpoint(tmp_path):
     cls = agents.get("dqn")
     path = tmp_path / "checkpoint.npz"
-    cls(OBS, ACT, cls.Config(hidden=(16,))).save(path)
+    cls(OBS, ACT, cls.Config(hidden=(16,), dueling=False)).save(path)
     return cls, path
 
 

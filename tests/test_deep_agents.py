@@ -33,7 +33,10 @@ def make_agent(name, env, seed=0, **overrides):
 
 
 def switch_learning_off(agent) -> None:
-    """A learning rate of 0 is refused by the Config (rightly); a control sets it on the optimiser."""
+    """A learning rate of 0 is refused by the Config (rightly); a control sets it on the optimiser
+    (and stops DQN's annealing, which would set it again)."""
+    if hasattr(agent.config, "lr_anneal"):
+        agent.config.lr_anneal = False
     for group in agent.optimizer.param_groups:
         group["lr"] = 0.0
 
@@ -118,7 +121,7 @@ def test_double_q_target_by_hand():
 def test_terminated_and_truncated_transitions_in_the_buffer():
     # Through the real loop: a 3-step time limit truncates some episodes, the exit terminates others.
     env = gym.make(CORRIDOR_ID, length=3, max_episode_steps=3)
-    agent, _ = _tiny_dqn(env, learning_starts=10**6, gamma=0.9)
+    agent, _ = _tiny_dqn(env, learning_starts=10**6, gamma=0.9, n_step=1)
     seen = {}
     original = agent.make_buffer
 
@@ -232,9 +235,9 @@ def test_vector_transitions_skip_the_autoreset_step():
     assert logger.lengths == [2] * logger.episodes and logger.episodes >= 3
 
 
-@pytest.mark.parametrize("extension", [{"prioritized": True}, {"dueling": True}, {"n_step": 3},
+@pytest.mark.parametrize("extension", [{"prioritized": True}, {"dueling": False}, {"n_step": 1},
                                        {"double_q": False}, {"tau": 0.05, "target_update_interval": 1},
-                                       {"huber": False, "lr_anneal": True}])
+                                       {"huber": False, "lr_anneal": False}])
 def test_each_dqn_extension_still_learns_the_corridor(extension):
     agent, env = train("dqn", **extension)
     returns, _ = evaluate(agent, env, 3, seed=100)

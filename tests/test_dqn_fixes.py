@@ -61,7 +61,7 @@ def test_dueling_streams_share_only_the_trunk(space, policy, hidden, trunk):
 def test_dueling_is_not_a_reparametrisation_of_the_plain_net(space, policy, hidden):
     """A reparametrised head adds one output row (width + 1 weights); the value stream adds a
     hidden layer of its own beside the advantage stream's (which takes the plain net's place)."""
-    plain = QNetwork(space, 3, DQNConfig(policy=policy, hidden=hidden))
+    plain = QNetwork(space, 3, DQNConfig(policy=policy, hidden=hidden, dueling=False))
     dueling = QNetwork(space, 3, DQNConfig(policy=policy, hidden=hidden, dueling=True))
     width = hidden[-1]
     if policy == "cnn":

@@ -419,7 +419,7 @@ def test_dqn_acts_on_and_replays_the_stacks_frame_stack_observation_makes():
     env's newest frame is the one the agent acts on next."""
     k, limit = 3, 5
     env = gym.make(CORRIDOR_ID, max_episode_steps=limit)
-    config = DQNConfig(hidden=(8,), history=k, buffer_size=40, batch_size=8, learning_starts=10**6,
+    config = DQNConfig(hidden=(8,), history=k, n_step=1, buffer_size=40, batch_size=8, learning_starts=10**6,
                        epsilon_start=0.6, epsilon_end=0.6)
     agent = DQN(env.observation_space, env.action_space, config, seed=1)
     calls = record_acting(agent)
@@ -472,7 +472,7 @@ def test_four_envs_step_together_and_all_their_transitions_are_replayed(num_envs
     transitions reach the buffer (four a step), and train_freq counts the steps of all four."""
     env = gym.make(CORRIDOR_ID, length=50)  # no episode ends within the budget: every env steps every time
     agent = DQN(env.observation_space, env.action_space,
-                DQNConfig(hidden=(8,), num_envs=num_envs, learning_starts=0, train_freq=4, batch_size=4,
+                DQNConfig(hidden=(8,), num_envs=num_envs, n_step=1, learning_starts=0, train_freq=4, batch_size=4,
                           target_update_interval=10**6, epsilon_start=0.5, epsilon_end=0.5), seed=0)
     calls = record_acting(agent)
     remembered, remember = [], agent.remember
