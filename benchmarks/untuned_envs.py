@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import RESULTS, merge_rows, provenance, sweep, table, write_json  # noqa: E402
 
-ENVS = ("Acrobot-v1", "MountainCar-v0", "Pendulum-v1")
+ENVS = ("Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "MountainCarContinuous-v0")
 AGENTS = ("random", "dqn", "reinforce", "hill")
 
 
