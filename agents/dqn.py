@@ -64,8 +64,9 @@ class DQNConfig:
     0 over the budget. Unchanged, they solve Acrobot too, which they were never tried on
     (benchmarks/untuned_envs.py)."""
 
-    policy: str = param("mlp", "network: mlp (vectors) or cnn (pixel frames)", choices=("mlp", "cnn"),
-                        why="DQN here is feed-forward", arch=True)
+    policy: str = param("mlp", "network: mlp (vectors), cnn (pixel frames), or lstm or gru: a recurrent Q-network "
+                               "learning from replayed sequences, R2D2's way (agents/recurrent_dqn.py)",
+                        choices=("mlp", "cnn", "lstm", "gru"), arch=True)
     hidden: tuple[int, ...] = param((64, 64), "hidden layer sizes, e.g. 256,256", WIDTHS, arch=True)
     learning_rate: float = param(1e-3, "Adam's step size", LEARNING_RATE)
     buffer_size: int = param(100_000, "transitions the replay database holds (with --history > 1: frames, about "
@@ -98,12 +99,25 @@ class DQNConfig:
                              "step counts (--train-freq, --learning-starts, ...) add up the steps of every env, and "
                              "a budget of steps is rounded up to a whole step of the vector env (at most N-1 more)",
                           "[1, 1024]")
+    # --policy lstm|gru only (agents/recurrent_dqn.py); R2D2's defaults (Kapturowski et al. 2019).
+    seq_len: int = param(80, "recurrent: steps of a replayed sequence the loss is on (R2D2: 80)", "[1, 10000]")
+    burn_in: int = param(40, "recurrent: steps before those, run through without gradient to refresh the stored "
+                             "recurrent state (R2D2: 40)", "[0, 10000]")
+    seq_overlap: float = param(0.5, "recurrent: fraction of its trained steps a sequence shares with the episode's "
+                                    "next one (R2D2: 1/2)", "[0, 1)")
+    priority_eta: float = param(0.9, "recurrent --prioritized: a sequence's priority is eta max|TD| + (1 - eta) "
+                                     "mean|TD| over its steps (R2D2: 0.9)", "[0, 1]")
+    value_rescaling: bool = param(False, "recurrent: learn h(Q), h(x) = sign(x)(sqrt(|x|+1)-1) + 0.001x (R2D2), "
+                                         "for returns far from 1; off: small tasks' returns are about 1")
     threads: int = param(1, "torch CPU threads", THREADS)
 
     def __post_init__(self):
         validate(self)
         require(self.batch_size <= self.buffer_size, f"--batch-size ({self.batch_size}) must be <= --buffer-size "
                 f"({self.buffer_size}): a minibatch is drawn from the replay database")
+        require(self.history == 1 or self.policy not in ("lstm", "gru"), f"--history {self.history} lays frames "
+                f"side by side for a feed-forward network; --policy {self.policy} remembers them itself: give "
+                f"--history 1")
 
 
 class QNetwork(nn.Module):
@@ -339,16 +353,11 @@ class DQN(TorchAgent):
         """One gradient step on a minibatch; returns the loss (a tensor: .item() only when logged)."""
         c = self.config
         actions = torch.as_tensor(batch.actions).view(-1, 1)
-        n = len(actions)
-        if c.double_q:  # one pass of the online net over s and s' together
-            q_online = self.q(np.concatenate([batch.obs, batch.next_obs]))
-            q_now, q_online_next = q_online[:n], q_online[n:].detach()
-        else:
-            q_now = self.q(batch.obs)
-        with torch.no_grad():
+        q_now = self.q(batch.obs)
+        with torch.no_grad():  # (s' apart from s: no backward pass through it, 1.3x faster for the CNN)
             q_next_target = self.q_target(batch.next_obs)
             if c.double_q:  # the online net selects the action, the target net evaluates it
-                best = masked(q_online_next, batch.next_masks).argmax(dim=1, keepdim=True)
+                best = masked(self.q(batch.next_obs), batch.next_masks).argmax(dim=1, keepdim=True)
                 q_next = q_next_target.gather(1, best).squeeze(1)
             else:
                 q_next = masked(q_next_target, batch.next_masks).max(dim=1).values
