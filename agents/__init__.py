@@ -26,6 +26,7 @@ REGISTRY: dict[str, str] = {
     "sb3-dqn": "gymlab.agents.sb3_agents:SB3DQN",
     "sb3-ppo": "gymlab.agents.sb3_agents:SB3PPO",
     "sb3-a2c": "gymlab.agents.sb3_agents:SB3A2C",
+    "sb3-recurrent-ppo": "gymlab.agents.sb3_agents:SB3RecurrentPPO",
 }
 
 

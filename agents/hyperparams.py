@@ -13,10 +13,12 @@ with the agent's own Config defaults and the agent's ``"*"`` budget.
 
 from __future__ import annotations
 
-# The env arguments that change what an agent sees (another observation space), with the
-# env's own defaults for them: settings tuned on one observation type do not carry over.
+# The env arguments that change what an agent sees (another observation space) or must do
+# (a longer memory), with the env's own defaults for them: settings tuned on one do not carry
+# over (an LSTM tuned to carry a symbol over 10 blanks is untested over 50: recall-50).
 TASK_KWARGS: dict[str, dict] = {
     "gymlab/Pong-v0": {"obs_type": "features"},
+    "gymlab/Recall-v0": {"delay": 10, "n_symbols": 4},
 }
 
 TABLE: dict[str, dict[str, dict]] = {
@@ -104,6 +106,7 @@ TABLE: dict[str, dict[str, dict]] = {
     },
     "sb3-ppo": {"*": dict(steps=100_000)},
     "sb3-a2c": {"*": dict(steps=100_000)},
+    "sb3-recurrent-ppo": {"*": dict(steps=100_000)},
 }
 
 BUDGET_KEYS = ("steps", "episodes")

@@ -1,19 +1,25 @@
-"""Stable-Baselines3's DQN, PPO and A2C behind gymlab's agent calls: the references
-our own agents are measured against, run through the same command line.
+"""Stable-Baselines3's DQN, PPO and A2C, and sb3-contrib's RecurrentPPO, behind gymlab's
+agent calls: the references our own agents are measured against, run through the same
+command line.
 
     python train.py --env CartPole-v1 --agent sb3-dqn --steps 50000
     python train.py --env pong --agent sb3-ppo --steps 200000
+    python train.py --env recall --agent sb3-recurrent-ppo --steps 20000
 
 Each config mirrors the SB3 algorithm's own keyword arguments (with SB3's
 defaults); ``agents/hyperparams.py`` holds RL-Zoo's tuned values where we use
 them. Checkpoints hold the SB3 policy's weights in gymlab's npz format (no
-pickle), so they load like every other agent's.
+pickle), so they load like every other agent's. RecurrentPPO's ``predict`` takes and gives
+back its LSTM's memory as ``state``, as gymlab's calls already do, so a greedy evaluation
+carries it from step to step and clears it at each ``episode_start``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 from dataclasses import dataclass
+from typing import ClassVar
 
 import gymnasium as gym
 from gymnasium import spaces
@@ -74,6 +80,33 @@ class SB3PPOConfig:
 
 
 @dataclass
+class SB3RecurrentPPOConfig(SB3PPOConfig):
+    """PPO's settings, with sb3-contrib's defaults for RecurrentPPO (shorter rollouts, whole
+    rollouts as minibatches), and its LSTM's: one between the features and each of the policy
+    and value layers (``net_arch``), or one shared by both."""
+
+    n_steps: int = param(128, "RecurrentPPO n_steps (a rollout: the LSTM learns from its sequences)", "[2, 1e9]")
+    batch_size: int = param(128, "RecurrentPPO batch_size (steps, cut into sequences at episode starts)", ">= 2")
+    vf_coef: float = param(0.5, "RecurrentPPO vf_coef", ">= 0")
+    # SB3 always clips, so 0 would scale every gradient to nothing.
+    max_grad_norm: float = param(0.5, "RecurrentPPO max_grad_norm", "> 0")
+    lstm_hidden_size: int = param(256, "RecurrentPPO lstm_hidden_size: the memory's width", WIDTHS, arch=True)
+    n_lstm_layers: int = param(1, "RecurrentPPO n_lstm_layers", "[1, 64]", arch=True)
+    shared_lstm: bool = param(False, "one LSTM for policy and value (needs --no-enable-critic-lstm)", arch=True)
+    enable_critic_lstm: bool = param(True, "the value has an LSTM of its own (else a linear layer)", arch=True)
+
+    def __post_init__(self):
+        super().__post_init__()
+        # RecurrentPPO normalises each minibatch's advantages without PPO's one-sample guard:
+        # a last minibatch of one step has no spread, and its NaN reaches every weight.
+        require(self.n_steps % self.batch_size != 1, f"--n-steps ({self.n_steps}) cut into minibatches of "
+                f"--batch-size ({self.batch_size}) leaves a last one of 1 step, whose advantage has no spread to "
+                f"normalise by (RecurrentPPO's weights would turn NaN): change either by one")
+        require(not (self.shared_lstm and self.enable_critic_lstm), "--shared-lstm needs --no-enable-critic-lstm: "
+                "the value reads the shared LSTM, or one of its own, not both")
+
+
+@dataclass
 class SB3A2CConfig:
     learning_rate: float = param(7e-4, "SB3 A2C learning_rate", LEARNING_RATE)
     n_steps: int = param(5, "SB3 A2C n_steps", "[1, 1e9]")
@@ -102,38 +135,44 @@ class _SpacesOnly(gym.Env):
 
 
 class SB3Agent(TorchAgent):
-    algorithm: str  # "DQN", "PPO" or "A2C"
+    algorithm: ClassVar[str]  # the class's name in ``package``: "DQN", "PPO", "A2C", "RecurrentPPO"
+    package: ClassVar[str] = "stable_baselines3"
+    policies: ClassVar[tuple[str, str]] = ("MlpPolicy", "CnnPolicy")  # for vectors, for images
+    action_spaces: ClassVar[tuple] = (spaces.Box, spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)
+    policy_fields: ClassVar[tuple[str, ...]] = ()  # Config fields that are the policy's arguments
 
     @classmethod
     def check_spaces(cls, observation_space, action_space) -> None:
         if not isinstance(observation_space, (spaces.Box, spaces.Discrete)):
             raise SpaceError(f"SB3's {cls.algorithm} here reads Box or Discrete observations, "
                              f"not {short_space(observation_space)}")
-        if cls.algorithm == "DQN" and not isinstance(action_space, spaces.Discrete):
-            raise SpaceError(f"SB3's DQN needs a Discrete action space, not {short_space(action_space)}")
+        if not isinstance(action_space, cls.action_spaces):
+            *others, last = [kind.__name__ for kind in cls.action_spaces]
+            kinds = f"{', '.join(others)} or {last}" if others else last
+            raise SpaceError(f"SB3's {cls.algorithm} needs a {kinds} action space, not {short_space(action_space)}")
 
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         self.model = self._build(_SpacesOnly(observation_space, action_space))
 
     def _build(self, env):
-        import stable_baselines3 as sb3
         from gymlab.agents.networks import is_image
 
         kwargs = dataclasses.asdict(self.config)
         kwargs.pop("threads")
-        net_arch = list(kwargs.pop("net_arch"))
+        policy_kwargs = {"net_arch": list(kwargs.pop("net_arch")), **{k: kwargs.pop(k) for k in self.policy_fields}}
         if kwargs.pop("lr_anneal", False):  # SB3 takes a schedule of the progress remaining (1 -> 0)
             lr = kwargs["learning_rate"]
             kwargs["learning_rate"] = lambda remaining: lr * remaining
-        policy = "CnnPolicy" if is_image(self.observation_space) else "MlpPolicy"
-        return getattr(sb3, self.algorithm)(policy, env, seed=self.seed, verbose=0, device="cpu",
-                                            policy_kwargs={"net_arch": net_arch}, **kwargs)
+        policy = self.policies[is_image(self.observation_space)]
+        algorithm = getattr(importlib.import_module(self.package), self.algorithm)  # imported only when used
+        return algorithm(policy, env, seed=self.seed, verbose=0, device="cpu", policy_kwargs=policy_kwargs, **kwargs)
 
     def modules(self):
         return {"policy": self.model.policy}
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
+        # A recurrent model's state is its LSTM's (hidden, cell), zeros where episode_start is set.
         action, state = self.model.predict(obs, state, episode_start, deterministic)
         # A Discrete action as a plain int; any other space's (a Box's float vector) as SB3 gives it.
         return (int(action) if isinstance(self.action_space, spaces.Discrete) else action), state
@@ -157,6 +196,7 @@ class SB3Agent(TorchAgent):
 
 class SB3DQN(SB3Agent):
     name, algorithm, Config = "sb3-dqn", "DQN", SB3DQNConfig
+    action_spaces = (spaces.Discrete,)
 
 
 class SB3PPO(SB3Agent):
@@ -165,3 +205,11 @@ class SB3PPO(SB3Agent):
 
 class SB3A2C(SB3Agent):
     name, algorithm, Config = "sb3-a2c", "A2C", SB3A2CConfig
+
+
+class SB3RecurrentPPO(SB3Agent):
+    """PPO whose policy and value read the observations through an LSTM (sb3-contrib)."""
+
+    name, algorithm, Config = "sb3-recurrent-ppo", "RecurrentPPO", SB3RecurrentPPOConfig
+    package, policies = "sb3_contrib", ("MlpLstmPolicy", "CnnLstmPolicy")
+    policy_fields = ("lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm")

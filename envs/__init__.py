@@ -40,6 +40,17 @@ _ENVS = {
         max_episode_steps=1000,
         reward_threshold=1.0,  # optimum: always name the symbol
     ),
+    # CartPole, partially observed (its dynamics, rewards and 500-step limit, as CartPole-v1).
+    "gymlab/CartPoleNoVel-v1": dict(
+        entry_point="gymlab.envs.cartpole_po:CartPoleNoVelEnv",
+        max_episode_steps=500,
+        reward_threshold=475.0,  # CartPole-v1's; optimum: 500, balanced to the time limit
+    ),
+    "gymlab/CartPoleFlicker-v1": dict(
+        entry_point="gymlab.envs.cartpole_po:CartPoleFlickerEnv",
+        max_episode_steps=500,
+        reward_threshold=475.0,  # CartPole-v1's; optimum: 500, balanced to the time limit
+    ),
     "gymlab/SinePredict-v0": dict(
         entry_point="gymlab.envs.sine_predict:SinePredictEnv",
         max_episode_steps=1000,
@@ -56,6 +67,9 @@ ALIASES: dict[str, tuple[str, dict]] = {
     "pong": ("gymlab/Pong-v0", {}),
     "pong-pixels": ("gymlab/Pong-v0", {"obs_type": "pixels"}),
     "recall": ("gymlab/Recall-v0", {}),
+    "recall-50": ("gymlab/Recall-v0", {"delay": 50}),
+    "cartpole-novel": ("gymlab/CartPoleNoVel-v1", {}),
+    "cartpole-flicker": ("gymlab/CartPoleFlicker-v1", {}),
     "sine": ("gymlab/SinePredict-v0", {}),
     "chars": ("gymlab/CharPredict-v0", {}),
 }

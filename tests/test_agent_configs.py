@@ -72,6 +72,7 @@ FLOAT_RANGES = {  # field -> accepted (finite) values; NaN and infinities are re
 FLOAT_RANGES_BY_AGENT = {
     ("sb3-dqn", "max_grad_norm"): ABOVE_0,  # SB3 always clips: 0 would zero every gradient
     ("sb3-dqn", "exploration_fraction"): _open_closed(0, 1),  # SB3 divides by it
+    ("sb3-recurrent-ppo", "max_grad_norm"): ABOVE_0,  # SB3 always clips: 0 would zero every gradient
 }
 
 # field -> values that must be refused (ints and sizes), and edge values that must be accepted.
@@ -79,15 +80,18 @@ INT_BAD = {
     "buffer_size": [0, -1, 10**20], "batch_size": [0, -1], "batch_episodes": [0, -5], "num_envs": [0, 10**6],
     "threads": [0, -1, 10**6], "train_freq": [0], "gradient_steps": [0, -1], "target_update_interval": [0],
     "episodes_per_trial": [0, 10**9], "n_step": [0, -1], "n_steps": [0, -1, 10**20], "n_epochs": [0],
-    "learning_starts": [-1], "history": [0, -1, 65],
+    "learning_starts": [-1], "history": [0, -1, 65], "lstm_hidden_size": [0, -1, 65537],
+    "n_lstm_layers": [0, -1, 65],
 }
 INT_GOOD = {"learning_starts": [0], "threads": [1], "batch_episodes": [1], "num_envs": [1], "n_step": [1],
             "history": [1, 64]}
-INT_BAD_BY_AGENT = {("sb3-ppo", "n_steps"): [1], ("sb3-ppo", "batch_size"): [1]}  # advantages need two samples
+INT_BAD_BY_AGENT = {(name, field): [1] for name in ("sb3-ppo", "sb3-recurrent-ppo")
+                    for field in ("n_steps", "batch_size")}  # advantages need two samples
 SIZES_BAD = [(0,), (-1,), (64, 0), (10**9,)]
 
 
-CONTEXT = {("reinforce", "forget_bias"): {"policy": "lstm"}}  # what a field needs beside it to be used
+CONTEXT = {("reinforce", "forget_bias"): {"policy": "lstm"},  # what a field needs beside it to be used
+           ("sb3-recurrent-ppo", "shared_lstm"): {"enable_critic_lstm": False}}
 
 
 def float_accepts(name: str, field: str, x: float) -> bool:
@@ -207,7 +211,7 @@ def test_choices(name, field):
 def test_switches_take_only_true_or_false(name, field):
     cls = agents.get(name).Config
     for value in (True, False, np.bool_(True)):
-        assert getattr(cls(**{field: value}), field) is bool(value)
+        assert getattr(cls(**{field: value, **CONTEXT.get((name, field), {})}), field) is bool(value)
     for value in (1, 0, "yes", "False", None):
         refused(name, field, value)
 

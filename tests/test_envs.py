@@ -24,6 +24,11 @@ def _variants():
 VARIANTS = _variants()
 IDS = [env_id + "".join(f"[{k}={v}]" for k, v in kw) for env_id, kw in VARIANTS]
 
+# Envs that keep CartPole-v1's observation space exactly, unbounded (+-inf) in the velocities, so
+# a CartPole-v1 policy loads into them; there, and only there, the checker's hint that an infinite
+# bound is "probably too low" is expected.
+INFINITE_BOUNDS = {"gymlab/CartPoleFlicker-v1"}
+
 
 def make(env_id, kw, **extra):
     return gym.make(env_id, **dict(kw), **extra)
@@ -34,6 +39,8 @@ def test_gymnasium_check_env(env_id, kw):
     env = make(env_id, kw, render_mode="rgb_array")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a warning from the checker is a failure here
+        if env_id in INFINITE_BOUNDS:
+            warnings.filterwarnings("ignore", message=r".*A Box observation space (minimum|maximum) value is -?infinity")
         gym_check_env(env.unwrapped, skip_render_check=False)
     env.close()
 
