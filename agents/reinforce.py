@@ -9,7 +9,9 @@ Run a batch of episodes with the stochastic policy pi_theta, then for every step
     theta <- theta + eta (G_t - b) grad log pi_theta(a_t | s_t)
 
 where G_t is the discounted reward to go from step t (with ``--no-reward-to-go``,
-the whole episode's return, the lecture's r_total) and b the baseline
+the whole episode's return, the lecture's r_total; with ``--point-returns``, the
+reward to go up to the end of step t's round, a round ending at each nonzero reward,
+as Karpathy's Pong agent reset its sum at each point) and b the baseline
 (``--baseline``): none (b = 0), the running mean of earlier batches' returns
 (``mean``; the first batch, with none before it, uses its own mean), or a
 learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
@@ -70,6 +72,8 @@ class ReinforceConfig:
     baseline: str = param("mean", "b: none, mean (running mean of earlier batches' returns) or value (learned V(s))",
                           choices=BASELINES)
     reward_to_go: bool = param(True, "weight each step by the return from it on")
+    point_returns: bool = param(False, "a nonzero reward closes a round (a point in Pong): a step's return stops "
+                                       "at the end of its round (Karpathy 2016)")
     normalize_advantages: bool = param(True, "divide G - b by its root mean square over the batch (a step size; "
                                              "it does not centre it, so b stays the only thing subtracted)")
     entropy_coef: float = param(0.0, "weight of the entropy bonus", ">= 0")
@@ -93,11 +97,12 @@ class ReinforceConfig:
                 f"--forget-bias sets an LSTM's forget gates, so it needs --policy lstm, not {self.policy}")
 
 
-def discounted_cumsum(x: np.ndarray, gamma: float) -> np.ndarray:
-    """y_t = x_t + gamma x_t+1 + gamma^2 x_t+2 + ..."""
+def discounted_cumsum(x: np.ndarray, gamma: float, restart=None) -> np.ndarray:
+    """y_t = x_t + gamma x_t+1 + gamma^2 x_t+2 + ..., the sum stopping at each t where
+    ``restart[t]`` (y_t = x_t there)."""
     out, running = np.zeros(len(x), dtype=np.float64), 0.0
     for t in range(len(x) - 1, -1, -1):
-        running = x[t] + gamma * running
+        running = x[t] + (0.0 if restart is not None and restart[t] else gamma * running)
         out[t] = running
     return out
 
@@ -191,6 +196,8 @@ class Reinforce(TorchAgent):
                 seq = self.value.sequence(np.asarray(ep.obs + [ep.last_obs]))
             rewards = rewards.copy()
             rewards[-1] += c.gamma * float(seq[-1, 0])
+        if c.point_returns:  # G_t = r_t at a point's last step, else r_t + gamma G_t+1
+            return discounted_cumsum(rewards, c.gamma, restart=rewards != 0)
         if c.reward_to_go:
             return discounted_cumsum(rewards, c.gamma)
         return np.full(len(rewards), discounted_cumsum(rewards, c.gamma)[0])  # the lecture's r_total

@@ -294,3 +294,21 @@ def test_normalising_a_batch_of_equal_advantages_does_not_blow_up():
     episode.masks, episode.versions = [None] * 3, [1] * 3
     loss = agent.update([episode] * 4)
     assert np.isfinite(loss) and abs(loss) < 10
+
+
+# ------------------------------------------------------------------ returns that restart at each point (issue 13)
+def test_point_returns_restart_after_each_nonzero_reward():
+    """``--point-returns``: Karpathy's Pong recipe. A nonzero reward closes a round (a point), so
+    a step's return counts the rewards up to the end of its own round only: G_t = r_t when r_t is
+    nonzero, else r_t + gamma G_t+1. Hand-computed for gamma 0.5 on rewards 0 0 -1 0 +1 0."""
+    from gymlab.agents.reinforce import Reinforce, ReinforceConfig
+    from gymlab.agents.torch_agent import Episode
+
+    ep = Episode()
+    ep.rewards = [0.0, 0.0, -1.0, 0.0, 1.0, 0.0]
+    ep.obs = [np.zeros(2, np.float32)] * 6
+    space, actions = gym.spaces.Box(-1, 1, (2,), np.float32), gym.spaces.Discrete(2)
+    point = Reinforce(space, actions, ReinforceConfig(gamma=0.5, point_returns=True))
+    plain = Reinforce(space, actions, ReinforceConfig(gamma=0.5))
+    np.testing.assert_allclose(point._returns(ep), [-0.25, -0.5, -1.0, 0.5, 1.0, 0.0])
+    np.testing.assert_allclose(plain._returns(ep), [-0.1875, -0.375, -0.75, 0.5, 1.0, 0.0])
