@@ -168,6 +168,14 @@ class DQN(TorchAgent):
 
     discrete_because = "it learns a Q-value for each of finitely many actions"
 
+    def __new__(cls, observation_space=None, action_space=None, config=None, seed: int = 0):
+        """``--policy lstm|gru`` builds the recurrent DQN (``agents/recurrent_dqn.py``), under the same name."""
+        if cls is DQN and config is not None and config.policy in ("lstm", "gru"):
+            from gymlab.agents.recurrent_dqn import RecurrentDQN  # (imported here: it imports this module)
+
+            return RecurrentDQN(observation_space, action_space, config, seed)
+        return super().__new__(cls)
+
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         c = self.config

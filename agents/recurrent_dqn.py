@@ -1,0 +1,397 @@
+"""Recurrent DQN, the R2D2 way (Kapturowski et al. 2019; after Hausknecht & Stone 2015's DRQN).
+
+    python train.py --env recall --agent dqn --policy lstm
+    python train.py --env recall --agent dqn --policy gru --seq-len 16 --burn-in 4 --n-step 2
+    python train.py --env recall --agent dqn --policy lstm --num-envs 4 --prioritized --value-rescaling
+
+``--agent dqn --policy lstm|gru`` builds this agent (``DQN`` hands its construction over), with
+the feed-forward DQN's flags read for sequences and a few of its own. A recurrent Q-network
+Q_w(o_t, h_t-1) sees the observations one at a time and carries its memory h (an LSTM's (h, c))
+from one to the next, so it can act on what an observation no longer shows.
+
+Acting: the online network's memory runs through each episode, zeroed at the episode's
+start; epsilon-greedy over the allowed actions; with ``--num-envs N`` one batched forward
+pass a step for all N envs, each with its own memory.
+
+Replay (``agents.sequence_replay``): each episode is cut into sequences of l + m + n steps,
+a burn-in of l (``--burn-in``, R2D2 40), m trained steps (``--seq-len``, R2D2 80) and n more
+for their n-step targets; adjacent sequences share a fraction ``--seq-overlap`` of their
+trained steps (R2D2 1/2), and a sequence never reaches into another episode: it is padded
+there, and padding gets no loss. Each sequence keeps the recurrent state the acting network
+had at its first step ("stored state"). ``--buffer-size`` counts env steps: the buffer holds
+``buffer_size / period`` sequences, each of which brings ``period`` new trained steps.
+``--batch-size`` counts sequences.
+
+The update, on a batch of sequences (``loss``; slot t counted in each sequence):
+
+    burn-in:  h = the stored state run through slots 0 .. l-1, without gradient, for Q_w and Q_w-
+              (it refreshes a state the acting network computed with older weights)
+    unroll:   Q_w(s_t, .) and Q_w-(s_t, .) for t = l .. l+m+n-1, both from their burned-in h
+    target:   y_t = sum_{k<K} gamma^k r_t+k + gamma^K Q_w-(s_t+K, argmax_a Q_w(s_t+K, a))
+              K = n, or fewer where the episode ends first: after a terminal step the Q term
+              is 0; after a time-limit truncation it is bootstrapped from the final observation;
+              the argmax runs over the actions allowed in s_t+K (``--no-double-q``: max_a Q_w-)
+    loss:     sum over trained slots t holding a step of w_i Huber(y_t - Q_w(s_t, a_t)), divided
+              by the number of those slots (w_i: the sequence's importance weight, 1 if uniform)
+    priority: p_i = eta max_t |y_t - Q_w(s_t, a_t)| + (1 - eta) mean_t |...|   (--priority-eta, R2D2 0.9)
+
+``--value-rescaling`` (R2D2's, off by default): Q learns h(Q) with h(x) = sign(x)(sqrt(|x| + 1) - 1)
++ 1e-3 x, and y_t = h(sum_{k<K} gamma^k r_t+k + gamma^K h^-1(Q_w-(...))). It lets one network fit
+returns from 1 to 10^5 (R2D2 stopped clipping Atari's rewards); on small tasks with returns of
+order 1 it only bends the values, so it is left off.
+
+Target updates (a copy every ``--target-update-interval`` steps, or Polyak with ``--tau``), the
+Huber loss, gradient clipping and Adam are ``agents/dqn.py``'s, as are the step counts of
+``--learning-starts``, ``--train-freq`` and the exploration schedule.
+
+Where the defaults differ from R2D2's (which ran 256 actors on Atari): the flags shared with
+the feed-forward DQN keep its CartPole recipe (learning rate 1e-3, not 1e-4; gamma 0.99, not
+0.997; 3-step, not 5-step returns; a target copy every 250 env steps, not 2500 updates;
+per_alpha 0.6 and per_beta 0.4 annealed to 1, not 0.9 and 0.6; hidden 64,64, not an LSTM of
+512); the flags of its own (seq_len 80, burn_in 40, overlap 1/2, eta 0.9) are R2D2's. They are
+sized for long episodes: on Recall (delay 10: 12-step episodes) a sequence is then one episode
+padded to 123 steps, 31 env steps/s here (it learned the task by step 3600 all the same), where
+``--seq-len 16 --burn-in 4 --hidden 32 --batch-size 32 --train-freq 4 --learning-rate 3e-3``
+run at about 300 steps/s and solve it too (1.00 over 100 greedy episodes, seeds 0 and 1).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from gymlab.agents.dqn import DQN, DQNConfig, adam, masked
+from gymlab.agents.networks import Network
+from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env, sub_info
+from gymlab.agents.schedules import linear
+from gymlab.agents.sequence_replay import PrioritizedSequenceReplayBuffer, SequenceReplayBuffer, SequenceWriter
+from gymlab.agents.torch_agent import TorchAgent, allowed_actions
+
+RECURRENT = ("lstm", "gru")
+RESCALING_EPS = 1e-3  # R2D2's epsilon in h(x)
+
+
+def rescale(x: torch.Tensor) -> torch.Tensor:
+    """h(x) = sign(x)(sqrt(|x| + 1) - 1) + eps x (Pohlen et al. 2018, R2D2)."""
+    return torch.sign(x) * (torch.sqrt(x.abs() + 1.0) - 1.0) + RESCALING_EPS * x
+
+
+def unrescale(x: torch.Tensor) -> torch.Tensor:
+    """h^-1(x) = sign(x) (((sqrt(1 + 4 eps (|x| + 1 + eps)) - 1) / (2 eps))^2 - 1), with (sqrt(1 + a) - 1)
+    written a / (sqrt(1 + a) + 1): in float32 the difference of two numbers near 1 keeps 3 digits, not 7."""
+    a = 4.0 * RESCALING_EPS * (x.abs() + 1.0 + RESCALING_EPS)
+    return torch.sign(x) * ((2.0 * (x.abs() + 1.0 + RESCALING_EPS) / (torch.sqrt(1.0 + a) + 1.0)) ** 2 - 1.0)
+
+
+def overlap_steps(config: DQNConfig) -> int:
+    """Trained steps adjacent sequences share: the fraction --seq-overlap of --seq-len, at most seq_len - 1."""
+    return min(config.seq_len - 1, int(config.seq_overlap * config.seq_len))
+
+
+def n_step_targets(rewards, terminated, valid, values: torch.Tensor, n: int, gamma: float, m: int) -> torch.Tensor:
+    """y_t = sum_{k<K} gamma^k r_t+k + gamma^K values_t+K for t = 0 .. m-1, over slots counted from the
+    first trained one (``rewards``, ``terminated``, ``valid``, ``values``: (B, m + n)); K = n, or fewer
+    when the episode ends first: a terminal step leaves out the values term (discount 0), and after
+    a truncated one the first slot without a step (the final observation) is bootstrapped from."""
+    rewards, terminated, valid = (torch.as_tensor(np.asarray(x)) for x in (rewards, terminated, valid))
+    t = torch.arange(m).expand(len(rewards), m)
+    ret, discount = torch.zeros(t.shape), torch.ones(t.shape)
+    until = t.clone()  # t + K: the slot to bootstrap from
+    going = torch.ones(t.shape, dtype=torch.bool)  # no end of the episode met yet
+    for k in range(n):
+        step = going & valid[:, k:k + m]  # slot t+k holds a step of t's episode
+        ret = ret + torch.where(step, discount * rewards[:, k:k + m], 0.0)  # + gamma^k r_t+k
+        discount = torch.where(step, discount * gamma * (~terminated[:, k:k + m]).float(), discount)
+        until = torch.where(step, t + k + 1, until)
+        going = step & ~terminated[:, k:k + m]
+    return ret + discount * values.gather(1, until)
+
+
+class RecurrentQNetwork(nn.Module):
+    """Q-values for every action from a ``Network`` with a recurrent core (its head a ``DuelingHead``
+    with --dueling), run over a batch of sequences from the states given."""
+
+    def __init__(self, observation_space, n_actions: int, config: DQNConfig):
+        super().__init__()
+        self.lstm = config.policy == "lstm"
+        self.net = Network(observation_space, n_actions, config.policy, tuple(config.hidden), activation=nn.ReLU,
+                           dueling=config.dueling)
+
+    def forward(self, obs, state):
+        """``obs`` (B, T, ...) -> Q-values (B, T, n_actions), and the state after the last step."""
+        b, t = obs.shape[:2]
+        x = self.net.prepare(obs.reshape(b * t, *obs.shape[2:]))
+        out, state = self.net.core(self.net.body(x).view(b, t, -1).transpose(0, 1), state)  # the core: (T, B, .)
+        return self.net.head(out.transpose(0, 1)), state
+
+    def initial_state(self, batch: int):
+        return self.net.core.initial_state(batch)
+
+    def reset(self, state, starts):
+        """``state`` zeroed where ``starts`` (B,): an episode begins there (None: every memory empty)."""
+        if state is None:
+            return self.initial_state(len(starts))
+        return self.net.core.reset_state(state, torch.as_tensor(np.asarray(starts), dtype=torch.bool))
+
+    def rows(self, state) -> np.ndarray:
+        """A batch's recurrent state as one array a row (B, k, hidden): k = 2 for an LSTM's (h, c)."""
+        parts = state if self.lstm else (state,)
+        return torch.stack([p[0] for p in parts], dim=1).numpy()
+
+    def from_rows(self, rows: np.ndarray):
+        rows = torch.as_tensor(rows)
+        return (rows[None, :, 0].contiguous(), rows[None, :, 1].contiguous()) if self.lstm \
+            else rows[None, :, 0].contiguous()
+
+
+class RecurrentDQN(TorchAgent):
+    """Built by ``DQN(...)`` when ``config.policy`` is lstm or gru; its checkpoints name agent ``dqn``."""
+
+    name = "dqn"
+    Config = DQNConfig
+    discrete_because = DQN.discrete_because
+
+    def __init__(self, observation_space, action_space, config=None, seed: int = 0):
+        config = config if config is not None else DQNConfig(policy="lstm")
+        if config.policy not in RECURRENT:
+            raise ValueError(f"the recurrent DQN needs --policy lstm or gru, not {config.policy}")
+        super().__init__(observation_space, action_space, config, seed)
+        c = self.config
+        self.n_actions = int(action_space.n)
+        self.q = RecurrentQNetwork(observation_space, self.n_actions, c)
+        self.q_target = RecurrentQNetwork(observation_space, self.n_actions, c)
+        self.q_target.load_state_dict(self.q.state_dict())
+        self.optimizer = adam(self.q.parameters(), c.learning_rate)
+        self.epsilon = c.epsilon_start
+        self.begin(None)
+        self.updates, self._resumed_loop = 0, None
+
+    def modules(self):
+        return {"q": self.q, "q_target": self.q_target}
+
+    # ---------------------------------------------------------------- acting
+    def choose(self, q: torch.Tensor, masks: list, explore: bool) -> np.ndarray:
+        """Epsilon-greedy for each row of ``q`` (an env's Q-values) in turn: a random allowed action with
+        probability epsilon, else the greedy one. ``masks``: each row's allowed actions (None: all)."""
+        allowed = allowed_actions(masks, self.n_actions)  # none allowed: all are
+        greedy = (q if allowed is None else q.masked_fill(~allowed, -torch.inf)).argmax(dim=1).numpy()
+        actions = np.zeros(len(q), dtype=np.int64)
+        for i, mask in enumerate(masks):
+            if explore and self.rng.random() < self.epsilon:
+                choices = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(self.n_actions)
+                actions[i] = self.rng.choice(choices)
+            else:
+                actions[i] = greedy[i]
+        return actions
+
+    def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
+        """``state``: the network's memory (None, or ``episode_start``: the episode begins with ``obs``)."""
+        if state is None or bool(self.batch_starts(episode_start)[0]):
+            state = self.q.initial_state(1)
+        with torch.no_grad():
+            q, state = self.q(np.asarray(obs)[None, None], state)
+        return int(self.choose(q[:, 0], [action_mask], explore=not deterministic)[0]), state
+
+    # ---------------------------------------------------------------- learning
+    def learn(self, env, budget, logger):
+        c = self.config
+        if self.env is not env:  # else: going on where a resume state left off
+            self.begin(env)
+        total = budget.total
+        progress = (lambda: logger.steps) if budget.steps is not None else (lambda: logger.episodes)
+        start, steps_before = time.perf_counter(), logger.steps
+
+        def policy(obs, masks):  # obs: a batch, one row per env
+            self.epsilon = linear(c.epsilon_start, c.epsilon_end, c.exploration_fraction * total, progress())
+            with torch.no_grad():
+                state = self.q.reset(self.memory, self.starts)  # each env's memory as it reads obs
+                q, self.memory = self.q(np.asarray(obs)[:, None], state)
+            self.acting_state = self.q.rows(state)  # kept with each step: a sequence stores its first's
+            return self.choose(q[:, 0], masks, explore=True)
+
+        if c.num_envs > 1:
+            def act_in_all(obs, starts, info):
+                return policy(obs, [sub_info(info, i).get("action_mask") for i in range(len(obs))])
+
+            env_steps = self.steps.run(act_in_all, budget, logger)
+        else:  # one env: each of its steps as the vector env's are, a list of (env index, transition)
+            def act_in_one(obs, info):
+                return int(policy(np.asarray(obs)[None], [info.get("action_mask")])[0])
+
+            env_steps = ([(0, t)] for t in self.steps.run(act_in_one, budget, logger))
+        for transitions in env_steps:
+            for j, (i, t) in enumerate(transitions):
+                self.remember(i, t)
+                step = logger.steps + j + 1  # this transition's number, counting the steps of every env
+                if step > c.learning_starts and step % c.train_freq == 0 and len(self.buffer):
+                    frac = min(1.0, progress() / total)
+                    if c.lr_anneal:
+                        for group in self.optimizer.param_groups:
+                            group["lr"] = c.learning_rate * (1.0 - frac)
+                    beta = c.per_beta + (1.0 - c.per_beta) * frac
+                    for _ in range(c.gradient_steps):
+                        loss = self.update(self.buffer.sample(c.batch_size, beta), self.buffer)
+                        self.updates += 1
+                    if self.updates % 100 < c.gradient_steps:
+                        logger.log("losses/td_loss", loss.item())
+                        logger.log("losses/q_values", self.last_q_mean.item())
+                        logger.log("charts/epsilon", self.epsilon)
+                        logger.log("charts/SPS", (logger.steps - steps_before) / (time.perf_counter() - start))
+                if step % c.target_update_interval == 0:
+                    self.update_target()
+        return self
+
+    def begin(self, env) -> None:
+        """A fresh loop in ``env`` (None: none yet): the env(s) being stepped, a sequence writer for
+        each, which of them begin an episode with the observation they show now, the acting
+        network's memory for each (None: empty), and the replay buffer (made at the first step)."""
+        c = self.config
+        self.env, self.steps = env, None
+        if env is not None:
+            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.seed) if c.num_envs > 1 \
+                else Steps(env, self.seed)
+        self.writers = [SequenceWriter(c.burn_in, c.seq_len, overlap_steps(c), c.n_step) for _ in range(c.num_envs)]
+        self.starts, self.memory, self.acting_state = np.ones(c.num_envs, dtype=bool), None, None
+        self.buffer = None
+
+    def remember(self, i: int, t) -> None:
+        """Env ``i``'s step ``t``, with the memory the network read its observation with, into the env's
+        sequence writer, and the sequences it completes into replay."""
+        mask, next_mask = t.info.get("action_mask"), t.next_info.get("action_mask")
+        if self.buffer is None:  # the first step tells whether this env hands out action masks
+            self.buffer = self.make_buffer(masks=mask is not None or next_mask is not None)
+        self.starts[i] = t.terminated or t.truncated  # the env's next observation begins an episode
+        for seq in self.writers[i].push(t.obs, t.action, t.reward, t.terminated, t.truncated, self.acting_state[i],
+                                        mask, t.next_obs, next_mask):
+            self.buffer.add(seq)
+
+    def make_buffer(self, masks: bool):
+        """The sequence replay, its memory said in one line."""
+        c = self.config
+        writer = self.writers[0]
+        capacity = math.ceil(c.buffer_size / writer.period)  # each sequence brings `period` new trained steps
+        space, state_shape = self.observation_space, (2 if self.q.lstm else 1, c.hidden[-1])
+        args = (capacity, writer.length, space.shape, space.dtype, self.n_actions, masks, state_shape, self.rng)
+        buffer = PrioritizedSequenceReplayBuffer(*args, alpha=c.per_alpha) if c.prioritized \
+            else SequenceReplayBuffer(*args)
+        print(f"{self.name}: replay memory {buffer.nbytes / 1e6:,.1f} MB for {capacity:,} sequences of "
+              f"{writer.length} steps ({c.burn_in} burn-in, {c.seq_len} trained, {c.n_step} look-ahead; a new one "
+              f"every {writer.period} steps of an episode)")
+        return buffer
+
+    def report(self, env, run_dir=None):
+        if self.buffer is None:
+            return {}, []
+        return {"replay_bytes": self.buffer.nbytes, "replay_sequences": len(self.buffer)}, []
+
+    # ---------------------------------------------------------------- the update
+    def burn_in(self, net: RecurrentQNetwork, batch):
+        """R2D2's burn-in: each sequence's stored state run through its l burn-in slots, without gradient,
+        to refresh a state the acting network computed with older weights. A sequence near its episode's
+        start is padded before it: its memory starts at zero on the episode's first slot instead. (Rows
+        that begin on the same slot run in one pass; with a period of at least l, all do.)"""
+        l = self.config.burn_in
+        states = np.array(batch.stored_state)
+        if l == 0:
+            return net.from_rows(states)
+        begin = np.where(batch.starts[:, :l], np.arange(l), 0).max(axis=1)  # the episode's first slot, else 0
+        with torch.no_grad():
+            for k in np.unique(begin):
+                rows = begin == k
+                state = net.from_rows(states[rows]) if k == 0 else net.initial_state(int(rows.sum()))
+                _, state = net(torch.as_tensor(batch.obs)[torch.as_tensor(rows), k:l], state)
+                states[rows] = net.rows(state)
+        return net.from_rows(states)
+
+    def unroll(self, net: RecurrentQNetwork, batch) -> torch.Tensor:
+        """Q-values at slots l .. L-1 of each sequence, (B, m + n, n_actions), from its burned-in state
+        (zeroed where an episode begins on slot l: none begins after it)."""
+        l = self.config.burn_in
+        q, _ = net(batch.obs[:, l:], net.reset(self.burn_in(net, batch), batch.starts[:, l]))
+        return q
+
+    @torch.no_grad()
+    def targets(self, batch, q_online: torch.Tensor) -> torch.Tensor:
+        """y_t at each trained slot (B, m), from the online net's Q-values at slots l .. L-1."""
+        c = self.config
+        l = c.burn_in
+        q_target = self.unroll(self.q_target, batch)  # Q_w-(s_t, .), from its own burned-in state
+        masks = None if batch.masks is None else batch.masks[:, l:]  # the actions allowed in s_t
+        if c.double_q:  # the online net selects the action, the target net evaluates it
+            values = q_target.gather(2, masked(q_online.detach(), masks).argmax(2, keepdim=True)).squeeze(2)
+        else:
+            values = masked(q_target, masks).max(2).values
+        if c.value_rescaling:
+            values = unrescale(values)
+        # y_t = sum_{k<K} gamma^k r_t+k + gamma^K Q_w-(s_t+K, argmax_a Q_w(s_t+K, a)), K = n or to the episode's end
+        target = n_step_targets(batch.rewards[:, l:], batch.terminated[:, l:], batch.valid[:, l:], values,
+                                c.n_step, c.gamma, c.seq_len)
+        return rescale(target) if c.value_rescaling else target
+
+    def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The loss on a batch of sequences; the TD errors y_t - Q_w(s_t, a_t) at its trained slots, and
+        which of those hold a step (1) or padding (0)."""
+        c = self.config
+        l, m = c.burn_in, c.seq_len
+        q = self.unroll(self.q, batch)  # Q_w(s_t, .) for t = l .. L-1
+        q_taken = q[:, :m].gather(2, torch.as_tensor(batch.actions[:, l:l + m, None])).squeeze(2)  # Q_w(s_t, a_t)
+        target = self.targets(batch, q)
+        valid = torch.as_tensor(batch.valid[:, l:l + m]).float()  # padding past an episode's end: no loss
+        loss_fn = nn.functional.smooth_l1_loss if c.huber else nn.functional.mse_loss
+        weights = torch.as_tensor(batch.weights).view(-1, 1)  # importance weights (1 for uniform replay)
+        loss = (weights * valid * loss_fn(q_taken, target, reduction="none")).sum() / valid.sum().clamp(min=1.0)
+        self.last_q_mean = (q_taken.detach() * valid).sum() / valid.sum().clamp(min=1.0)
+        return loss, (target - q_taken).detach(), valid
+
+    def update(self, batch, buffer) -> torch.Tensor:
+        """One gradient step on a batch of sequences; returns the loss (a tensor: .item() only when logged)."""
+        c = self.config
+        loss, td, valid = self.loss(batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if c.max_grad_norm > 0:
+            nn.utils.clip_grad_norm_(self.q.parameters(), c.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        if c.prioritized:  # p_i = eta max_t |delta_t| + (1 - eta) mean_t |delta_t|, over the steps held
+            surprise = td.abs() * valid
+            mean = surprise.sum(1) / valid.sum(1).clamp(min=1.0)
+            buffer.update_priorities(batch.index, (c.priority_eta * surprise.max(1).values
+                                                   + (1.0 - c.priority_eta) * mean).numpy())
+        return loss.detach()
+
+    update_target = DQN.update_target  # a copy, or a Polyak step with --tau < 1
+
+    # ---------------------------------------------------------------- resume state
+    def resume_state(self) -> dict:
+        """Beside the weights, Adam's moments and the random streams: the env(s) being stepped, the
+        acting network's memory, the sequence writers' unfinished episodes, the replay buffer
+        (priorities included), which envs begin an episode, epsilon and the update count."""
+        loop = None
+        if self.steps is not None:
+            loop = {"steps": self.steps.state(), "starts": self.starts, "memory": self.memory,
+                    "writers": [w.state() for w in self.writers],
+                    "buffer": None if self.buffer is None else self.buffer.state()}
+        return {**super().resume_state(), "epsilon": self.epsilon, "updates": self.updates, "loop": loop}
+
+    def load_resume_state(self, state: dict) -> None:
+        super().load_resume_state(state)
+        self.epsilon, self.updates, self._resumed_loop = state["epsilon"], state["updates"], state["loop"]
+
+    def resume_in(self, env) -> None:
+        """Bind the restored loop to ``env`` (made as the saved run's was): ``learn`` goes on from there."""
+        loop, self._resumed_loop = self._resumed_loop, None
+        if loop is None:
+            return
+        self.begin(env)
+        self.steps.load_state(loop["steps"])
+        self.starts[:], self.memory = loop["starts"], loop["memory"]
+        for writer, saved in zip(self.writers, loop["writers"]):
+            writer.load_state(saved)
+        if loop["buffer"] is not None:
+            self.buffer = self.make_buffer(masks=loop["buffer"]["masks"] is not None)
+            self.buffer.load_state(loop["buffer"])
+
