@@ -194,7 +194,7 @@ def test_sb3_references_through_train_py(name, tmp_path):
     ("dqn", "Pendulum-v1", ["Discrete action space", "Box(shape=(1,)"]),
     ("hill", "Pendulum-v1", ["Discrete action space"]),
     ("supervised", "CartPole-v1", ["next observation"]),
-    ("dqn", "pong-pixels --policy lstm", ["feed-forward"]),
+    ("dqn", "pong-pixels --policy lstm", ["--history 4", "--policy lstm"]),
     ("reinforce", "CartPole-v1 --policy cnn", ["image observations"]),
 ])
 def test_agents_refuse_what_they_cannot_handle(agent, env, words, tmp_path, capsys):
