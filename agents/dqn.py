@@ -32,6 +32,10 @@ From pixels (``python train.py --env pong-pixels --agent dqn``: a CNN on the las
   ``train_freq`` 4, one round of gradient steps per 4 transitions, about one per step of the
   vector env (a sub-env adds no transition at a step in which it only resets). A budget of
   steps is rounded up to a whole step of the vector env: at most N - 1 more.
+
+With a memory (``python train.py --env recall --agent dqn --policy lstm``): ``--policy lstm|gru``
+builds the recurrent DQN of ``agents/recurrent_dqn.py`` (R2D2's sequence replay, stored state and
+burn-in), under the same name and flags.
 """
 
 from __future__ import annotations
