@@ -40,6 +40,7 @@ burn-in), under the same name and flags.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 
@@ -49,7 +50,7 @@ from torch import nn
 
 from gymnasium import spaces
 
-from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
+from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, flag, param, require, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.frame_replay import (FramePrioritizedReplayBuffer, FrameReplayBuffer, push_frames, stack_frames,
                                         stacked_space)
@@ -58,6 +59,10 @@ from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
 from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env, sub_info
 from gymlab.agents.schedules import linear
 from gymlab.agents.torch_agent import TorchAgent, allowed_actions
+
+
+RECURRENT = ("lstm", "gru")
+RECURRENT_ONLY = ("seq_len", "burn_in", "seq_overlap", "priority_eta", "value_rescaling")
 
 
 @dataclass
@@ -74,8 +79,9 @@ class DQNConfig:
     hidden: tuple[int, ...] = param((64, 64), "hidden layer sizes, e.g. 256,256", WIDTHS, arch=True)
     learning_rate: float = param(1e-3, "Adam's step size", LEARNING_RATE)
     buffer_size: int = param(100_000, "transitions the replay database holds (with --history > 1: frames, about "
-                             "one a transition)", "[1, 1e9]")
-    batch_size: int = param(64, "transitions per gradient step", ">= 1")
+                             "one a transition; recurrent: sequences enough for that many env steps when episodes "
+                             "are longer than a sequence, fewer steps when they are shorter)", "[1, 1e9]")
+    batch_size: int = param(64, "transitions per gradient step (recurrent: sequences)", ">= 1")
     gamma: float = param(0.99, "discount factor", "[0, 1]")
     learning_starts: int = param(1000, "env steps of pure exploration before learning", ">= 0")
     train_freq: int = param(2, "env steps between rounds of gradient steps", ">= 1")
@@ -119,7 +125,12 @@ class DQNConfig:
         validate(self)
         require(self.batch_size <= self.buffer_size, f"--batch-size ({self.batch_size}) must be <= --buffer-size "
                 f"({self.buffer_size}): a minibatch is drawn from the replay database")
-        require(self.history == 1 or self.policy not in ("lstm", "gru"), f"--history {self.history} lays frames "
+        if self.policy not in RECURRENT:  # the sequence replay's settings mean nothing without a memory
+            changed = [f.name for f in dataclasses.fields(self) if f.name in RECURRENT_ONLY
+                       and getattr(self, f.name) != f.default]
+            require(not changed, f"{flag(changed[0]) if changed else ''} sets the recurrent DQN's sequence replay, "
+                    f"so it needs --policy lstm (or gru), not {self.policy}")
+        require(self.history == 1 or self.policy not in RECURRENT, f"--history {self.history} lays frames "
                 f"side by side for a feed-forward network; --policy {self.policy} remembers them itself: give "
                 f"--history 1")
 

@@ -132,9 +132,11 @@ def parse_key(key: str) -> tuple[str, dict]:
     return env_id, dict(pair.split("=", 1) for pair in pairs)
 
 
-# Settings that only mean something for one network type: dropped from the defaults when the
-# command line picks another (``--env recall --agent reinforce --policy mlp`` gets no forget bias).
-POLICY_ONLY = {"forget_bias": "lstm"}
+# Settings that only mean something for some network types: dropped from the defaults when the
+# command line picks another (``--env recall --agent reinforce --policy mlp`` gets no forget bias,
+# ``--agent dqn --policy mlp`` no sequence replay).
+POLICY_ONLY = {"forget_bias": ("lstm",), **{k: ("lstm", "gru") for k in ("seq_len", "burn_in", "seq_overlap",
+                                                                        "priority_eta", "value_rescaling")}}
 
 
 def defaults(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str | None = None
@@ -151,7 +153,7 @@ def defaults(agent: str, env_id: str, env_kwargs: dict | None = None, policy: st
     settings = dict(table.get(task_key(env_id, env_kwargs), table.get("*", {})))
     budget = {k: settings.pop(k) for k in BUDGET_KEYS if k in settings}
     if policy is not None:
-        settings = {k: v for k, v in settings.items() if POLICY_ONLY.get(k, policy) == policy}
+        settings = {k: v for k, v in settings.items() if policy in POLICY_ONLY.get(k, (policy,))}
     if not budget:
         budget = {k: v for k, v in table.get("*", {}).items() if k in BUDGET_KEYS} or {"steps": 50_000}
     return settings, budget

@@ -89,7 +89,7 @@ def unrescale(x: torch.Tensor) -> torch.Tensor:
 
 def overlap_steps(config: DQNConfig) -> int:
     """Trained steps adjacent sequences share: the fraction --seq-overlap of --seq-len, at most seq_len - 1."""
-    return min(config.seq_len - 1, int(config.seq_overlap * config.seq_len))
+    return min(config.seq_len - 1, round(config.seq_overlap * config.seq_len))  # (int() of 0.29 * 100 is 28)
 
 
 def n_step_targets(rewards, terminated, valid, values: torch.Tensor, n: int, gamma: float, m: int) -> torch.Tensor:

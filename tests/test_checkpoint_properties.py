@@ -259,6 +259,18 @@ DQN_OVERRIDES = dict(hidden=st.lists(st.integers(1, 8), min_size=1, max_size=2).
                      threads=st.just(1))  # every torch test runs one thread (2 shared cores)
 
 
+def _recurrent_only(name):  # the sequence replay's fields: drawn for lstm and gru, else at their defaults
+    from gymlab.agents.dqn import DQNConfig, RECURRENT
+
+    field = next(f for f in dataclasses.fields(DQNConfig) if f.name == name)
+    drawn = _field_strategy(field, typing.get_type_hints(DQNConfig)[name])
+    return lambda v: drawn if v["policy"] in RECURRENT else st.just(field.default)
+
+
+DQN_OVERRIDES.update({name: _recurrent_only(name) for name in ("seq_len", "burn_in", "seq_overlap", "priority_eta",
+                                                               "value_rescaling")})
+
+
 @st.composite
 def dqn_cases(draw, uniform: bool):
     """(config, observation space, action space): a Box with scalar bounds (``uniform``), or a

@@ -434,3 +434,34 @@ def test_a_frame_stack_with_a_recurrent_policy_is_refused_in_one_line(tmp_path, 
                        "--run-dir", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--history 4" in err and "--policy lstm" in err
+
+
+# ------------------------------------------------------------------ review findings (issue 14)
+@pytest.mark.parametrize("field,value", [("seq_len", 7), ("burn_in", 3), ("seq_overlap", 0.25),
+                                         ("priority_eta", 0.5), ("value_rescaling", True)])
+def test_recurrent_only_flags_are_refused_without_a_memory(field, value):
+    """--seq-len and the rest mean something for --policy lstm|gru only: with mlp or cnn, one line."""
+    from gymlab.agents.dqn import DQNConfig
+
+    for policy in ("mlp", "cnn"):
+        with pytest.raises(ValueError) as err:
+            DQNConfig(policy=policy, **{field: value})
+        message = str(err.value)
+        assert "\n" not in message and "--" + field.replace("_", "-") in message and "--policy lstm" in message
+    DQNConfig(policy="gru", **{field: value})
+
+
+def test_a_recall_entry_for_the_lstm_is_not_carried_into_an_mlp_run():
+    from gymlab.agents import hyperparams
+
+    settings, _ = hyperparams.defaults("dqn", "recall", policy="mlp")
+    assert not {"seq_len", "burn_in"} & set(settings)
+    assert {"seq_len", "burn_in"} <= set(hyperparams.defaults("dqn", "recall", policy="gru")[0])
+
+
+@pytest.mark.parametrize("overlap,seq_len,steps", [(0.29, 100, 29), (0.57, 100, 57), (0.58, 50, 29), (0.5, 80, 40)])
+def test_the_overlap_is_the_nearest_whole_number_of_steps(overlap, seq_len, steps):
+    from gymlab.agents.dqn import DQNConfig
+    from gymlab.agents.recurrent_dqn import overlap_steps
+
+    assert overlap_steps(DQNConfig(policy="lstm", seq_len=seq_len, seq_overlap=overlap)) == steps
