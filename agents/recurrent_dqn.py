@@ -344,7 +344,8 @@ class RecurrentDQN(TorchAgent):
         loss_fn = nn.functional.smooth_l1_loss if c.huber else nn.functional.mse_loss
         weights = torch.as_tensor(batch.weights).view(-1, 1)  # importance weights (1 for uniform replay)
         loss = (weights * valid * loss_fn(q_taken, target, reduction="none")).sum() / valid.sum().clamp(min=1.0)
-        self.last_q_mean = (q_taken.detach() * valid).sum() / valid.sum().clamp(min=1.0)
+        q_logged = unrescale(q_taken.detach()) if c.value_rescaling else q_taken.detach()  # (logged as Q, not h(Q))
+        self.last_q_mean = (q_logged * valid).sum() / valid.sum().clamp(min=1.0)
         return loss, (target - q_taken).detach(), valid
 
     def update(self, batch, buffer) -> torch.Tensor:

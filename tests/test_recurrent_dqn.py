@@ -465,3 +465,20 @@ def test_the_overlap_is_the_nearest_whole_number_of_steps(overlap, seq_len, step
     from gymlab.agents.recurrent_dqn import overlap_steps
 
     assert overlap_steps(DQNConfig(policy="lstm", seq_len=seq_len, seq_overlap=overlap)) == steps
+
+
+def test_with_value_rescaling_the_logged_q_values_are_q_not_h_of_q():
+    env = gym.make("gymlab/Recall-v0", delay=1)
+    agent = recurrent(env.observation_space, env.action_space, seed=0, policy="lstm", value_rescaling=True,
+                      **{**RECALL, "seq_len": 4, "burn_in": 1, "learning_starts": 10**6})  # (replay only)
+    agent.learn(env, Budget(steps=200), RunLogger(progress=False))
+    batch = agent.buffer.sample(8, 1.0)
+    agent.loss(batch)
+    with torch.no_grad():
+        q = agent.unroll(agent.q, batch)
+    from gymlab.agents.recurrent_dqn import unrescale
+    l, m = agent.config.burn_in, agent.config.seq_len
+    taken = q[:, :m].gather(2, torch.as_tensor(batch.actions[:, l:l + m, None])).squeeze(2)
+    valid = torch.as_tensor(batch.valid[:, l:l + m]).float()
+    expected = (unrescale(taken) * valid).sum() / valid.sum()
+    assert float(agent.last_q_mean) == pytest.approx(float(expected), rel=1e-5)
