@@ -3,6 +3,11 @@
     python benchmarks/rl_vs_supervised.py --seeds 5  # about 65 minutes on 2 cores; results/rl_vs_supervised.json
     python benchmarks/rl_vs_supervised.py --only recall
     python benchmarks/rl_vs_supervised.py --seeds 2 --steps 3000 --json /tmp/quick.json   # does it run?
+    python benchmarks/rl_vs_supervised.py --seeds 5 --work-dir runs/rvs   # rows already swept there are read back
+
+With ``--work-dir`` each row's sweep lives in ``DIR/<env>-<row>`` and outlasts the run: a row
+whose ``sweep.json`` is there (with the same command) is read back, not run again, so a
+benchmark stopped part-way goes on from the first row it had not finished.
 
 Every row is one sweep, ``python train.py ... --seeds N`` with the settings of
 ``agents/hyperparams.py`` (changed only where the row says so), each seed scored by
@@ -84,7 +89,11 @@ def run(env: str, agent: str, extra: list[str], seeds: int, where: Path, steps: 
 
     flags = ["--env", env, "--agent", agent, "--eval-episodes", "100", *extra]
     flags += ["--steps", str(steps)] if steps else []
-    report, summaries = sweep(flags, seeds, where)
+    done = swept(flags, seeds, where)
+    if done is None:
+        done = sweep(flags, seeds, where)
+        (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": seeds}))  # what swept() compares
+    report, summaries = done
     figure = ENVS[env][1]
     trials = sorted(report["trials"], key=lambda t: t["seed"])
     values = [figure(t["eval_return"]) for t in trials if t["status"] == "finished"]
@@ -99,17 +108,39 @@ def run(env: str, agent: str, extra: list[str], seeds: int, where: Path, steps: 
     return out
 
 
+def swept(flags: list[str], seeds: int, where: Path):
+    """A row this work dir has already swept with these flags and seeds: ``(sweep.json, summaries)``;
+    else None."""
+    try:
+        report = json.loads((where / "sweep.json").read_text())
+        row = json.loads((where / "row.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if row != {"flags": flags, "seeds": seeds} or any(t["status"] != "finished" for t in report["trials"]):
+        return None
+    summaries = [json.loads((where / t["run_dir"] / "summary.json").read_text())
+                 for t in sorted(report["trials"], key=lambda t: t["seed"])]
+    print(f"{where.name}: read back ({len(summaries)} finished trials)", file=sys.stderr)
+    return report, summaries
+
+
+def row_dir(env: str, label: str) -> str:
+    return env + "-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", choices=sorted(ENVS), help="one env only")
     p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 of every row (default 5)")
     p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
     p.add_argument("--json", type=Path)
+    p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
     args = p.parse_args(argv)
     runs = [r for r in RUNS if args.only in (None, r[0])]
     with tempfile.TemporaryDirectory() as tmp:  # each row a sweep: as many trials at once as cores
-        results = [run(env, agent, extra, args.seeds, Path(tmp) / f"row{i}", args.steps)
-                   for i, (env, agent, _, extra) in enumerate(runs)]
+        work = args.work_dir or Path(tmp)
+        results = [run(env, agent, extra, args.seeds, work / row_dir(env, label), args.steps)
+                   for env, agent, label, extra in runs]
     rows, records = [], []
     for (env, agent, label, extra), res in zip(runs, results):
         name, figure = ENVS[env]
