@@ -241,52 +241,15 @@ class DQN(TorchAgent):
 
     # ---------------------------------------------------------------- learning
     def learn(self, env, budget, logger):
+        return learning_loop(self, env, budget, logger)
+
+    def act_to_learn(self, obs, masks) -> np.ndarray:
+        """Epsilon-greedy actions for a batch of observations (one row per env) while learning."""
         c = self.config
-        if self.env is not env:  # else: going on where a resume state left off
-            self.begin(env)
-        total = budget.total
-        progress = (lambda: logger.steps) if budget.steps is not None else (lambda: logger.episodes)
-        start, steps_before = time.perf_counter(), logger.steps
-
-        def policy(obs, masks):  # obs: a batch, one row per env
-            self.epsilon = linear(c.epsilon_start, c.epsilon_end, c.exploration_fraction * total, progress())
-            if c.history > 1:  # each env's last frames, side by side
-                self.stacks = push_frames(self.stacks, obs, self.starts, c.history)
-                obs = stack_frames(self.stacks)
-            return self.act(obs, masks)
-
-        if c.num_envs > 1:
-            def act_in_all(obs, starts, info):
-                return policy(obs, [sub_info(info, i).get("action_mask") for i in range(len(obs))])
-
-            env_steps = self.steps.run(act_in_all, budget, logger)
-        else:  # one env: each of its steps as the vector env's are, a list of (env index, transition)
-            def act_in_one(obs, info):
-                return int(policy(np.asarray(obs)[None], [info.get("action_mask")])[0])
-
-            env_steps = ([(0, t)] for t in self.steps.run(act_in_one, budget, logger))
-        for transitions in env_steps:  # a step of the env(s): a transition from each env that stepped
-            for j, (i, t) in enumerate(transitions):
-                self.remember(i, t)
-                step = logger.steps + j + 1  # this transition's number, counting the steps of every env
-                # len(buffer): n-step transitions reach the buffer n - 1 steps late, even with --learning-starts 0
-                if step > c.learning_starts and step % c.train_freq == 0 and len(self.buffer):
-                    frac = min(1.0, progress() / total)
-                    if c.lr_anneal:
-                        for group in self.optimizer.param_groups:
-                            group["lr"] = c.learning_rate * (1.0 - frac)
-                    beta = c.per_beta + (1.0 - c.per_beta) * frac
-                    for _ in range(c.gradient_steps):
-                        loss = self.update(self.buffer.sample(c.batch_size, beta), self.buffer)
-                        self.updates += 1
-                    if self.updates % 100 < c.gradient_steps:
-                        logger.log("losses/td_loss", loss.item())
-                        logger.log("losses/q_values", self.last_q_mean.mean().item())
-                        logger.log("charts/epsilon", self.epsilon)
-                        logger.log("charts/SPS", (logger.steps - steps_before) / (time.perf_counter() - start))
-                if step % c.target_update_interval == 0:
-                    self.update_target()
-        return self
+        if c.history > 1:  # each env's last frames, side by side
+            self.stacks = push_frames(self.stacks, obs, self.starts, c.history)
+            obs = stack_frames(self.stacks)
+        return self.act(obs, masks)
 
     def begin(self, env) -> None:
         """A fresh loop in ``env`` (None: none yet): the env(s) being stepped (``num_envs`` copies of
@@ -306,7 +269,8 @@ class DQN(TorchAgent):
         c = self.config
         next_mask = t.next_info.get("action_mask")
         if self.buffer is None:  # the first step tells whether this env hands out action masks
-            self.buffer = self.make_buffer(self.observation_space, masks=next_mask is not None)
+            masks = next_mask is not None or t.info.get("action_mask") is not None
+            self.buffer = self.make_buffer(self.observation_space, masks=masks)
         start, self.starts[i] = self.starts[i], t.terminated or t.truncated
         obs, next_obs = t.obs, t.next_obs
         if c.history > 1:  # each frame stored once: the window and the buffer hold the frames' addresses
@@ -408,3 +372,55 @@ class DQN(TorchAgent):
         with torch.no_grad():
             for p, tp in zip(self.q.parameters(), self.q_target.parameters()):
                 tp.mul_(1.0 - tau).add_(p, alpha=tau) if tau < 1.0 else tp.copy_(p)
+
+
+def learning_loop(agent, env, budget, logger):
+    """DQN's schedule, shared by :class:`DQN` and the recurrent DQN: step the env(s) with
+    ``agent.act_to_learn`` (epsilon annealed linearly over the first ``exploration_fraction`` of the
+    budget), put each transition into replay (``agent.remember``), and every ``train_freq`` env steps
+    after ``learning_starts`` take ``gradient_steps`` updates on sampled batches (the learning rate
+    annealed to 0 with --lr-anneal, PER's beta to 1); copy the target every
+    ``target_update_interval`` steps. Env steps count the steps of every env."""
+    c = agent.config
+    if agent.env is not env:  # else: going on where a resume state left off
+        agent.begin(env)
+    total = budget.total
+    progress = (lambda: logger.steps) if budget.steps is not None else (lambda: logger.episodes)
+    start, steps_before = time.perf_counter(), logger.steps
+
+    def policy(obs, masks):  # obs: a batch, one row per env
+        agent.epsilon = linear(c.epsilon_start, c.epsilon_end, c.exploration_fraction * total, progress())
+        return agent.act_to_learn(obs, masks)
+
+    if c.num_envs > 1:
+        def act_in_all(obs, starts, info):
+            return policy(obs, [sub_info(info, i).get("action_mask") for i in range(len(obs))])
+
+        env_steps = agent.steps.run(act_in_all, budget, logger)
+    else:  # one env: each of its steps as the vector env's are, a list of (env index, transition)
+        def act_in_one(obs, info):
+            return int(policy(np.asarray(obs)[None], [info.get("action_mask")])[0])
+
+        env_steps = ([(0, t)] for t in agent.steps.run(act_in_one, budget, logger))
+    for transitions in env_steps:  # a step of the env(s): a transition from each env that stepped
+        for j, (i, t) in enumerate(transitions):
+            agent.remember(i, t)
+            step = logger.steps + j + 1  # this transition's number, counting the steps of every env
+            # len(buffer): n-step transitions reach the buffer n - 1 steps late, even with --learning-starts 0
+            if step > c.learning_starts and step % c.train_freq == 0 and len(agent.buffer):
+                frac = min(1.0, progress() / total)
+                if c.lr_anneal:
+                    for group in agent.optimizer.param_groups:
+                        group["lr"] = c.learning_rate * (1.0 - frac)
+                beta = c.per_beta + (1.0 - c.per_beta) * frac
+                for _ in range(c.gradient_steps):
+                    loss = agent.update(agent.buffer.sample(c.batch_size, beta), agent.buffer)
+                    agent.updates += 1
+                if agent.updates % 100 < c.gradient_steps:
+                    logger.log("losses/td_loss", loss.item())
+                    logger.log("losses/q_values", agent.last_q_mean.mean().item())
+                    logger.log("charts/epsilon", agent.epsilon)
+                    logger.log("charts/SPS", (logger.steps - steps_before) / (time.perf_counter() - start))
+            if step % c.target_update_interval == 0:
+                agent.update_target()
+    return agent

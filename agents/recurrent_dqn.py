@@ -58,16 +58,14 @@ run at about 300 steps/s and solve it too (1.00 over 100 greedy episodes, seeds 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import torch
 from torch import nn
 
-from gymlab.agents.dqn import DQN, DQNConfig, adam, masked
+from gymlab.agents.dqn import DQN, DQNConfig, adam, learning_loop, masked
 from gymlab.agents.networks import Network
-from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env, sub_info
-from gymlab.agents.schedules import linear
+from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
 from gymlab.agents.sequence_replay import PrioritizedSequenceReplayBuffer, SequenceReplayBuffer, SequenceWriter
 from gymlab.agents.torch_agent import TorchAgent, allowed_actions
 
@@ -198,52 +196,16 @@ class RecurrentDQN(TorchAgent):
 
     # ---------------------------------------------------------------- learning
     def learn(self, env, budget, logger):
-        c = self.config
-        if self.env is not env:  # else: going on where a resume state left off
-            self.begin(env)
-        total = budget.total
-        progress = (lambda: logger.steps) if budget.steps is not None else (lambda: logger.episodes)
-        start, steps_before = time.perf_counter(), logger.steps
+        return learning_loop(self, env, budget, logger)  # DQN's schedule; acting and replay are this class's
 
-        def policy(obs, masks):  # obs: a batch, one row per env
-            self.epsilon = linear(c.epsilon_start, c.epsilon_end, c.exploration_fraction * total, progress())
-            with torch.no_grad():
-                state = self.q.reset(self.memory, self.starts)  # each env's memory as it reads obs
-                q, self.memory = self.q(np.asarray(obs)[:, None], state)
-            self.acting_state = self.q.rows(state)  # kept with each step: a sequence stores its first's
-            return self.choose(q[:, 0], masks, explore=True)
-
-        if c.num_envs > 1:
-            def act_in_all(obs, starts, info):
-                return policy(obs, [sub_info(info, i).get("action_mask") for i in range(len(obs))])
-
-            env_steps = self.steps.run(act_in_all, budget, logger)
-        else:  # one env: each of its steps as the vector env's are, a list of (env index, transition)
-            def act_in_one(obs, info):
-                return int(policy(np.asarray(obs)[None], [info.get("action_mask")])[0])
-
-            env_steps = ([(0, t)] for t in self.steps.run(act_in_one, budget, logger))
-        for transitions in env_steps:
-            for j, (i, t) in enumerate(transitions):
-                self.remember(i, t)
-                step = logger.steps + j + 1  # this transition's number, counting the steps of every env
-                if step > c.learning_starts and step % c.train_freq == 0 and len(self.buffer):
-                    frac = min(1.0, progress() / total)
-                    if c.lr_anneal:
-                        for group in self.optimizer.param_groups:
-                            group["lr"] = c.learning_rate * (1.0 - frac)
-                    beta = c.per_beta + (1.0 - c.per_beta) * frac
-                    for _ in range(c.gradient_steps):
-                        loss = self.update(self.buffer.sample(c.batch_size, beta), self.buffer)
-                        self.updates += 1
-                    if self.updates % 100 < c.gradient_steps:
-                        logger.log("losses/td_loss", loss.item())
-                        logger.log("losses/q_values", self.last_q_mean.item())
-                        logger.log("charts/epsilon", self.epsilon)
-                        logger.log("charts/SPS", (logger.steps - steps_before) / (time.perf_counter() - start))
-                if step % c.target_update_interval == 0:
-                    self.update_target()
-        return self
+    def act_to_learn(self, obs, masks) -> np.ndarray:
+        """Epsilon-greedy actions for a batch of observations (one row per env), each env's memory
+        carried on (and reset where an episode begins); the state it read them with is kept."""
+        with torch.no_grad():
+            state = self.q.reset(self.memory, self.starts)  # each env's memory as it reads obs
+            q, self.memory = self.q(np.asarray(obs)[:, None], state)
+        self.acting_state = self.q.rows(state)  # kept with each step: a sequence stores its first's
+        return self.choose(q[:, 0], masks, explore=True)
 
     def begin(self, env) -> None:
         """A fresh loop in ``env`` (None: none yet): the env(s) being stepped, a sequence writer for

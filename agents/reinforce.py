@@ -95,6 +95,9 @@ class ReinforceConfig:
         validate(self)
         require(self.forget_bias == 0 or self.policy == "lstm",
                 f"--forget-bias sets an LSTM's forget gates, so it needs --policy lstm, not {self.policy}")
+        require(self.reward_to_go or not self.point_returns,
+                "--point-returns weights each step by the return to the end of its round: it is a kind of reward "
+                "to go, so it cannot be combined with --no-reward-to-go")
 
 
 def discounted_cumsum(x: np.ndarray, gamma: float, restart=None) -> np.ndarray:
@@ -191,7 +194,9 @@ class Reinforce(TorchAgent):
     def _returns(self, ep: Episode) -> np.ndarray:
         c = self.config
         rewards = np.asarray(ep.rewards, dtype=np.float64)
-        if ep.truncated and self.value is not None:  # cut by a time limit: top up with V(s_T)
+        # Cut by a time limit: top up with V(s_T), unless a point closed the round on the last step
+        # (with --point-returns, V(s_T) then belongs to the next round)
+        if ep.truncated and self.value is not None and not (c.point_returns and rewards[-1] != 0):
             with torch.no_grad():
                 seq = self.value.sequence(np.asarray(ep.obs + [ep.last_obs]))
             rewards = rewards.copy()

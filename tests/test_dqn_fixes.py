@@ -199,3 +199,24 @@ def test_every_hidden_size_of_a_cnn_is_a_layer():
         linear = [m for m in two.q.modules() if isinstance(m, torch.nn.Linear)]
         assert any(m.out_features == 99 for m in linear), "the 99-unit layer is missing"
         assert sum(p.numel() for p in two.q.parameters()) != sum(p.numel() for p in one.q.parameters())
+
+
+def test_the_buffer_keeps_masks_when_the_first_step_ends_without_one():
+    """Whether replay stores next-state masks is decided at the first transition. An env that hands
+    out masks but leaves one out of the info of a terminal step, whose first step terminates, used to
+    get a maskless buffer for good (every later target's argmax then ran over forbidden actions too).
+    The info the action was chosen with counts as well now (review finding)."""
+    from gymlab.agents.rollout import Transition
+
+    obs_space = spaces.Box(-1, 1, (2,), np.float32)
+    agent = DQN(obs_space, spaces.Discrete(3), DQNConfig(hidden=(8,), buffer_size=16, batch_size=2, n_step=1))
+    agent.begin(None)
+    zero = np.zeros(2, np.float32)
+    agent.remember(0, Transition(zero, 1, 1.0, zero, True, False,
+                                 {"action_mask": np.array([1, 1, 0], np.int8)}, {}))
+    agent.remember(0, Transition(zero, 0, 0.0, zero, False, False,
+                                 {"action_mask": np.array([1, 1, 0], np.int8)},
+                                 {"action_mask": np.array([0, 1, 1], np.int8)}))
+    assert agent.buffer.next_masks is not None
+    assert agent.buffer.next_masks[0].all()  # the terminal step's next state: no mask given
+    np.testing.assert_array_equal(agent.buffer.next_masks[1], [False, True, True])

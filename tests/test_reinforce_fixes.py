@@ -312,3 +312,41 @@ def test_point_returns_restart_after_each_nonzero_reward():
     plain = Reinforce(space, actions, ReinforceConfig(gamma=0.5))
     np.testing.assert_allclose(point._returns(ep), [-0.25, -0.5, -1.0, 0.5, 1.0, 0.0])
     np.testing.assert_allclose(plain._returns(ep), [-0.1875, -0.375, -0.75, 0.5, 1.0, 0.0])
+
+
+def test_point_returns_give_a_closed_round_no_value_top_up_at_a_time_limit():
+    """With the value baseline, an episode cut by a time limit is topped up with gamma V(s_T); but
+    with --point-returns a point scored on that very last step has closed its round, and V(s_T)
+    belongs to the next one: the returns are the plain point returns (review finding: the top-up
+    used to flow into the closed round, and through gamma into the steps before it). A round still
+    open at the cut is topped up as before. Hand-computed for gamma 0.5 and V(s_T) = 4."""
+    import torch
+
+    from gymlab.agents.reinforce import Reinforce, ReinforceConfig
+    from gymlab.agents.torch_agent import Episode
+
+    space, actions = gym.spaces.Box(-1, 1, (2,), np.float32), gym.spaces.Discrete(2)
+    agent = Reinforce(space, actions, ReinforceConfig(gamma=0.5, point_returns=True, baseline="value"))
+    with torch.no_grad():
+        for p in agent.value.parameters():
+            p.zero_()
+        last_bias = [p for n, p in agent.value.named_parameters() if n.endswith("bias")][-1]
+        last_bias.fill_(4.0)  # V = 4 everywhere
+
+    def episode(rewards):
+        ep = Episode()
+        ep.rewards, ep.obs = list(rewards), [np.zeros(2, np.float32)] * len(rewards)
+        ep.truncated, ep.last_obs = True, np.ones(2, np.float32)
+        return ep
+
+    np.testing.assert_allclose(agent._returns(episode([0, 0, -1, 0, 1])), [-0.25, -0.5, -1.0, 0.5, 1.0])
+    np.testing.assert_allclose(agent._returns(episode([0, 0, -1, 0, 0])), [-0.25, -0.5, -1.0, 1.0, 2.0])
+
+
+def test_point_returns_refuse_no_reward_to_go():
+    """--point-returns is a reward to go that stops at each point: with --no-reward-to-go it used to
+    win silently; now the combination is refused (review finding)."""
+    from gymlab.agents.reinforce import ReinforceConfig
+
+    with pytest.raises(ValueError, match="--point-returns"):
+        ReinforceConfig(point_returns=True, reward_to_go=False)
