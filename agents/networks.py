@@ -156,12 +156,14 @@ class Network(nn.Module):
             h = out.squeeze(0)
         return self.head(h), ((prev, core_state) if self.stateful else None)
 
-    def sequence(self, obs) -> torch.Tensor:
+    def sequence(self, obs, prev_obs=None) -> torch.Tensor:
         """Outputs over one whole episode from its start, ``obs``: (T, ...) -> (T, n_out),
-        in one batched pass (the recurrent core runs over the time axis)."""
+        in one batched pass (the recurrent core runs over the time axis). ``prev_obs``: the frame
+        seen before ``obs[0]`` (a round cut out of a game), for the first frame difference."""
         x = self.prepare(obs)
         if self.frame_diff:
-            x = x - torch.cat([torch.zeros_like(x[:1]), x[:-1]])
+            first = torch.zeros_like(x[:1]) if prev_obs is None else self.prepare(np.asarray(prev_obs)[None])
+            x = x - torch.cat([first, x[:-1]])
         h = self.body(x)
         if self.core is not None:
             h = self.core(h.unsqueeze(1))[0].squeeze(1)

@@ -74,6 +74,8 @@ class ReinforceConfig:
     reward_to_go: bool = param(True, "weight each step by the return from it on")
     point_returns: bool = param(False, "a nonzero reward closes a round (a point in Pong): a step's return stops "
                                        "at the end of its round (Karpathy 2016)")
+    round_batches: bool = param(False, "with --point-returns: a round (a point) is a unit of the batch, so an update "
+                                       "comes every --batch-episodes points, not games (feed-forward policies)")
     normalize_advantages: bool = param(True, "divide G - b by its root mean square over the batch (a step size; "
                                              "it does not centre it, so b stays the only thing subtracted)")
     entropy_coef: float = param(0.0, "weight of the entropy bonus", ">= 0")
@@ -98,6 +100,12 @@ class ReinforceConfig:
         require(self.reward_to_go or not self.point_returns,
                 "--point-returns weights each step by the return to the end of its round: it is a kind of reward "
                 "to go, so it cannot be combined with --no-reward-to-go")
+        require(self.point_returns or not self.round_batches,
+                "--round-batches learns from each point as it ends, which is sound only when a step's return stops "
+                "at its point: give --point-returns too")
+        require(not self.round_batches or self.policy not in ("lstm", "gru"),
+                f"--round-batches cuts games into points, and a recurrent policy's memory runs across them: "
+                f"use --policy mlp or cnn, not {self.policy}")
 
 
 def discounted_cumsum(x: np.ndarray, gamma: float, restart=None) -> np.ndarray:
@@ -180,7 +188,8 @@ class Reinforce(TorchAgent):
         return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
 
     def learn(self, env, budget, logger):
-        for batch in self.episode_batches(env, budget, logger, self.pi, self._sample, version=lambda: self.updates):
+        for batch in self.episode_batches(env, budget, logger, self.pi, self._sample, version=lambda: self.updates,
+                                          rounds=self.config.round_batches):
             self.update(batch, logger)
         return self
 
@@ -198,7 +207,7 @@ class Reinforce(TorchAgent):
         # (with --point-returns, V(s_T) then belongs to the next round)
         if ep.truncated and self.value is not None and not (c.point_returns and rewards[-1] != 0):
             with torch.no_grad():
-                seq = self.value.sequence(np.asarray(ep.obs + [ep.last_obs]))
+                seq = self.value.sequence(np.asarray(ep.obs + [ep.last_obs]), ep.prev_obs)
             rewards = rewards.copy()
             rewards[-1] += c.gamma * float(seq[-1, 0])
         if c.point_returns:  # G_t = r_t at a point's last step, else r_t + gamma G_t+1
@@ -212,7 +221,7 @@ class Reinforce(TorchAgent):
         logps, entropies, returns, values = [], [], [], []
         for ep in batch:
             obs = np.asarray(ep.obs)
-            logits = self.pi.sequence(obs)
+            logits = self.pi.sequence(obs, ep.prev_obs)
             allowed = None if self.continuous else allowed_actions(ep.masks, self.n_actions)
             if allowed is not None:  # the softmax the actions were drawn from: over the allowed ones
                 logits = logits.masked_fill(~allowed, -1e9)
@@ -225,7 +234,7 @@ class Reinforce(TorchAgent):
             entropies.append(entropy)
             returns.append(self._returns(ep))
             if self.value is not None:
-                values.append(self.value.sequence(obs).squeeze(-1))
+                values.append(self.value.sequence(obs, ep.prev_obs).squeeze(-1))
         logp, entropy = torch.cat(logps), torch.cat(entropies)
         g = torch.as_tensor(np.concatenate(returns), dtype=torch.float32)
         if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean

@@ -22,6 +22,7 @@ class Episode:
     def __init__(self):
         self.obs, self.actions, self.rewards, self.masks, self.versions = [], [], [], [], []
         self.truncated, self.last_obs = False, None  # cut by a time limit; the observation after the last step
+        self.prev_obs = None  # a round cut out of a game (--round-batches): the frame before its first
 
 
 def allowed_actions(masks, n_actions: int) -> torch.Tensor | None:
@@ -100,7 +101,7 @@ class TorchAgent(Agent):
             out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
         return out, state
 
-    def episode_batches(self, env, budget, logger, net, choose, version=None):
+    def episode_batches(self, env, budget, logger, net, choose, version=None, rounds: bool = False):
         """Batches of whole episodes for an agent that updates on them (``version()`` counts its
         updates), on-policy and unbiased by episode length: each of the ``config.num_envs`` envs
         contributes the first k = ceil(``config.batch_episodes`` / num_envs) episodes it begins
@@ -111,11 +112,15 @@ class TorchAgent(Agent):
 
         The rollout (``self.rollout``: the envs, the episodes under way, the batch so far) lives
         on between calls, so a resume state holds it; after ``load_resume_state`` and
-        ``resume_in(env)`` the next call goes on with the restored one."""
+        ``resume_in(env)`` the next call goes on with the restored one.
+
+        ``rounds``: each stretch of an episode that ends with a nonzero reward (a point in Pong)
+        is a unit of its own, yielded as it ends (``Rollout.episodes``)."""
         if self.rollout is None or self.rollout.env is not env:
             self.rollout = Rollout(env, net, choose, self.config.num_envs, self.seed, version)
         rollout = self.rollout
         rollout.net, rollout.choose, rollout.version = net, choose, version or (lambda: 0)
+        rollout.rounds = rounds
         return rollout.batches(self.config.batch_episodes, budget, logger)
 
     # --------------------------------------------------------------- resume state
@@ -169,6 +174,7 @@ class Rollout:
         self.running: dict[int, Episode] = {}  # env index -> the episode it is playing
         self.taken: list[list[Episode]] = [[] for _ in range(num_envs)]  # the batch so far, by env
         self.dropped = 0
+        self.rounds = False  # cut episodes into rounds at each nonzero reward
 
     def _act_vector(self, obs, starts, info):
         with torch.no_grad():
@@ -209,6 +215,11 @@ class Rollout:
                     if self.num_envs == 1:
                         self.memory = None  # the next episode starts with a clear memory
                     yield i, self.running.pop(i)
+                elif self.rounds and t.reward != 0:  # a round ends, the game goes on (memory and all)
+                    episode.last_obs = t.next_obs
+                    self.running[i] = Episode()
+                    self.running[i].prev_obs = t.obs  # the frame the next round's first difference needs
+                    yield i, episode
 
     def batches(self, batch_episodes: int, budget, logger):
         k = -(-batch_episodes // self.num_envs)
@@ -224,25 +235,27 @@ class Rollout:
                 yield batch
 
     def state(self) -> dict:
-        return {"steps": self.steps.state(), "memory": self.memory, "chosen_by": self.chosen_by,
+        return {"steps": self.steps.state(), "memory": self.memory, "chosen_by": self.chosen_by, "rounds": self.rounds,
                 "running": {i: _episode_state(e) for i, e in self.running.items()},
                 "taken": [[_episode_state(e) for e in t] for t in self.taken], "dropped": self.dropped}
 
     def load_state(self, state: dict) -> None:
         self.steps.load_state(state["steps"])
         self.memory, self.chosen_by, self.dropped = state["memory"], state["chosen_by"], state["dropped"]
+        self.rounds = state.get("rounds", False)
         self.running = {i: _episode(e) for i, e in state["running"].items()}
         self.taken = [[_episode(e) for e in t] for t in state["taken"]]
 
 
 def _episode_state(e: Episode) -> dict:
     return {"obs": np.asarray(e.obs), "actions": np.asarray(e.actions), "rewards": np.asarray(e.rewards),
-            "masks": list(e.masks), "versions": list(e.versions), "truncated": e.truncated, "last_obs": e.last_obs}
+            "masks": list(e.masks), "versions": list(e.versions), "truncated": e.truncated, "last_obs": e.last_obs,
+            "prev_obs": e.prev_obs}
 
 
 def _episode(state: dict) -> Episode:
     e = Episode()
     e.obs, e.actions, e.rewards = list(state["obs"]), list(state["actions"]), list(state["rewards"])
     e.masks, e.versions = list(state["masks"]), list(state["versions"])
-    e.truncated, e.last_obs = state["truncated"], state["last_obs"]
+    e.truncated, e.last_obs, e.prev_obs = state["truncated"], state["last_obs"], state.get("prev_obs")
     return e

@@ -350,3 +350,87 @@ def test_point_returns_refuse_no_reward_to_go():
 
     with pytest.raises(ValueError, match="--point-returns"):
         ReinforceConfig(point_returns=True, reward_to_go=False)
+
+
+# ------------------------------------------------------------------ a point as a batch unit (issue 13)
+class Points(gym.Env):
+    """A tiny pixel game for --round-batches: 3x3 uint8 frames of noise, a point (+1 or -1) now and
+    then, 30 steps a game."""
+
+    observation_space = gym.spaces.Box(0, 255, (3, 3, 1), np.uint8)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return self.np_random.integers(0, 256, (3, 3, 1), dtype=np.uint8), {}
+
+    def step(self, action):
+        self.t += 1
+        u = self.np_random.random()
+        reward = 0.0 if u < 0.7 else (1.0 if u < 0.85 + 0.1 * action else -1.0)
+        return self.np_random.integers(0, 256, (3, 3, 1), dtype=np.uint8), reward, self.t >= 30, False, {}
+
+
+POINTS_ID = "gymlab-test/Points-v0"
+if POINTS_ID not in gym.registry:
+    gym.register(POINTS_ID, entry_point=Points)
+
+
+def _point_agent(num_envs, rounds):
+    from gymlab.agents.reinforce import Reinforce, ReinforceConfig
+
+    env = gym.make(POINTS_ID)
+    config = ReinforceConfig(policy="mlp", hidden=(8,), frame_diff=True, point_returns=True, round_batches=rounds,
+                             num_envs=num_envs, batch_episodes=4)
+    return env, Reinforce(env.observation_space, env.action_space, config, seed=3)
+
+
+@pytest.mark.parametrize("num_envs", [1, 3])
+def test_round_batches_cut_games_at_each_point_and_keep_the_frame_before(num_envs):
+    """--round-batches: the units an update learns from are the stretches of a game that end at a
+    nonzero reward (and the game's tail). Put back together, per env, they are exactly the game; each
+    round after a game's first knows the frame before it, so the policy's frame differences over the
+    rounds equal those over the whole game (what the acting network saw: the game's own test)."""
+    from gymlab.agents.torch_agent import Rollout
+
+    env, agent = _point_agent(num_envs, rounds=True)
+    rollout = Rollout(env, agent.pi, agent._sample, num_envs, seed=3)
+    rollout.rounds = True
+    games, cut, checked = {}, 0, 0
+    for i, unit in rollout.episodes(Budget(steps=900), RunLogger(progress=False)):
+        assert np.all(np.asarray(unit.rewards)[:-1] == 0)  # no point inside a round
+        game = games.setdefault(i, [])
+        if game:
+            np.testing.assert_array_equal(unit.prev_obs, game[-1].obs[-1])
+            cut += 1
+        else:
+            assert unit.prev_obs is None
+        game.append(unit)
+        if sum(len(u.obs) for u in game) == 30:  # the game is over: its rounds add up to it
+            with torch.no_grad():
+                whole = agent.pi.sequence(np.concatenate([np.asarray(u.obs) for u in game]))
+                by_round = torch.cat([agent.pi.sequence(np.asarray(u.obs), u.prev_obs) for u in game])
+            torch.testing.assert_close(by_round, whole)
+            games[i], checked = [], checked + 1
+    assert cut > 20 and checked >= 8
+
+
+def test_round_batches_update_every_few_points_not_games():
+    """The switch's effect: on the same steps, an update every 4 points comes far more often than
+    an update every 4 games (30-step games with about 9 points each)."""
+    updates = {}
+    for rounds in (False, True):
+        env, agent = _point_agent(2, rounds)
+        agent.learn(env, Budget(steps=1200), RunLogger(progress=False))
+        updates[rounds] = agent.updates
+    assert updates[False] <= 1200 // 30 // 4 + 1 and updates[True] >= 4 * updates[False]
+
+
+def test_round_batches_need_point_returns_and_a_feed_forward_policy():
+    from gymlab.agents.reinforce import ReinforceConfig
+
+    with pytest.raises(ValueError, match="--point-returns"):
+        ReinforceConfig(round_batches=True)
+    with pytest.raises(ValueError, match="recurrent"):
+        ReinforceConfig(round_batches=True, point_returns=True, policy="lstm")
