@@ -68,12 +68,16 @@ class ReinforceConfig:
     hidden: tuple[int, ...] = param((64,), "hidden layer sizes, e.g. 64,64", WIDTHS, arch=True)
     learning_rate: float = param(3e-3, "Adam's step size, eta", LEARNING_RATE)
     gamma: float = param(0.99, "discount factor", "[0, 1]")
-    batch_episodes: int = param(4, "episodes per update", ">= 1")
+    batch_episodes: int = param(4, "episodes per update (points, with --round-batches)", ">= 1")
     baseline: str = param("mean", "b: none, mean (running mean of earlier batches' returns) or value (learned V(s))",
                           choices=BASELINES)
     reward_to_go: bool = param(True, "weight each step by the return from it on")
     point_returns: bool = param(False, "a nonzero reward closes a round (a point in Pong): a step's return stops "
                                        "at the end of its round (Karpathy 2016)")
+    # Each point is a whole Monte-Carlo sample of its own return, but its start (the paddles where
+    # the last point left them) is not a fresh reset, and the points a batch takes (each court's
+    # first k begun under the current weights) lean towards those after long ones when k = 1
+    # (the review measured it; it fades by k = 2): take --batch-episodes >= 2 x --num-envs.
     round_batches: bool = param(False, "with --point-returns: a round (a point) is a unit of the batch, so an update "
                                        "comes every --batch-episodes points, not games (feed-forward policies)")
     normalize_advantages: bool = param(True, "divide G - b by its root mean square over the batch (a step size; "
