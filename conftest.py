@@ -6,3 +6,11 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# The tests that take half a minute or more (Ray start-ups, wheel builds) run first: with two
+# workers, one of them started near the end keeps a worker busy while the other sits idle.
+SLOW_FIRST = ("tests/test_sweep.py::", "tests/test_wheel.py::")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: not any(item.nodeid.startswith(s) for s in SLOW_FIRST))  # stable: order kept

@@ -92,6 +92,7 @@ SIZES_BAD = [(0,), (-1,), (64, 0), (10**9,)]
 
 
 CONTEXT = {("reinforce", "forget_bias"): {"policy": "lstm"},  # what a field needs beside it to be used
+           ("reinforce", "round_batches"): {"point_returns": True},
            **{("dqn", field): {"policy": "lstm"} for field in ("seq_len", "burn_in", "seq_overlap", "priority_eta",
                                                               "value_rescaling")},
            ("sb3-recurrent-ppo", "shared_lstm"): {"enable_critic_lstm": False}}
