@@ -235,14 +235,13 @@ class Rollout:
                 yield batch
 
     def state(self) -> dict:
-        return {"steps": self.steps.state(), "memory": self.memory, "chosen_by": self.chosen_by, "rounds": self.rounds,
+        return {"steps": self.steps.state(), "memory": self.memory, "chosen_by": self.chosen_by,
                 "running": {i: _episode_state(e) for i, e in self.running.items()},
                 "taken": [[_episode_state(e) for e in t] for t in self.taken], "dropped": self.dropped}
 
     def load_state(self, state: dict) -> None:
         self.steps.load_state(state["steps"])
         self.memory, self.chosen_by, self.dropped = state["memory"], state["chosen_by"], state["dropped"]
-        self.rounds = state.get("rounds", False)
         self.running = {i: _episode(e) for i, e in state["running"].items()}
         self.taken = [[_episode(e) for e in t] for t in state["taken"]]
 
