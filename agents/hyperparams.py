@@ -66,6 +66,19 @@ TABLE: dict[str, dict[str, dict]] = {
         "gymlab/Recall-v0": dict(policy="lstm", hidden=(32,), seq_len=16, burn_in=4, learning_rate=3e-3,
                                  batch_size=32, train_freq=4, target_update_interval=500, learning_starts=1000,
                                  exploration_fraction=0.3, steps=24_000),
+        # Recall over 50 blanks: each sequence is a whole 52-step episode (no burn-in), so the
+        # gradient at the query reaches the symbol; otherwise the delay-10 entry. Probed on seed 0
+        # (greedy over 50 episodes every 20k): 0.0, 0.0, 0.8, 1.0, 1.0.
+        "gymlab/Recall-v0 delay=50": dict(policy="lstm", hidden=(32,), seq_len=52, burn_in=0, learning_rate=3e-3,
+                                          batch_size=32, train_freq=4, target_update_interval=500,
+                                          learning_starts=2000, exploration_fraction=0.3, steps=100_000),
+        # Recurrent DQN on position-only CartPole: an LSTM of 64 over sequences of 20 with a
+        # burn-in of 10, a round every 4 steps; the rest is the CartPole recipe. Probed on seed 0
+        # (greedy over 5 episodes: 87 at 10k, 330 at 20k, 466 at 30k, 500 at 40k); sequences of
+        # 40 with a round every 8 steps stayed below 50. R2D2's 80 and 40 learned too (500 at
+        # 20k) at a third of the speed. The MLP controls: benchmarks/memory.py.
+        "gymlab/CartPoleNoVel-v1": dict(policy="lstm", hidden=(64,), seq_len=20, burn_in=10, batch_size=32,
+                                        train_freq=4, steps=50_000),
         "*": dict(steps=100_000),
     },
     "reinforce": {
@@ -84,6 +97,12 @@ TABLE: dict[str, dict[str, dict]] = {
         # trying all four answers until the memory forms. 1.00 on seeds 0-2 (see the README).
         "gymlab/Recall-v0": dict(policy="lstm", hidden=(64,), forget_bias=3.0, learning_rate=1e-3,
                                  entropy_coef=0.01, num_envs=16, batch_episodes=16, steps=600_000),
+        # Position-only CartPole with an LSTM of 64; CartPole's rate and batches of 8 games. On
+        # seed 0 (greedy over 5 games every 50k) it read 42, 236, 364, 500 at 200k, then fell to
+        # 481 and 173 by 300k; at lr 1e-3 with 16 games a batch it swung between 260 and 460
+        # through 500k. REINFORCE has no schedule to settle it: the budget stops at the probe's peak.
+        "gymlab/CartPoleNoVel-v1": dict(policy="lstm", hidden=(64,), learning_rate=3e-3, batch_episodes=8,
+                                        num_envs=8, steps=200_000),
         # Prediction envs: an action changes no later observation, so each step is credited
         # with its own reward only (gamma 0); a recurrent policy, as for the supervised agent.
         # On characters a strong entropy bonus: at 0.01 (or 0.001, or lr 3e-4) the LSTM policy
@@ -114,7 +133,18 @@ TABLE: dict[str, dict[str, dict]] = {
     },
     "sb3-ppo": {"*": dict(steps=100_000)},
     "sb3-a2c": {"*": dict(steps=100_000)},
-    "sb3-recurrent-ppo": {"*": dict(steps=100_000)},
+    "sb3-recurrent-ppo": {
+        # RL-Zoo's CartPoleNoVel-v1 settings (recurrentppo.yml) on one env: its 8 envs x 32 steps
+        # become rollouts of 256; an LSTM of 64, layers of 64, gamma 0.98, GAE 0.8, lr 1e-3 (the
+        # zoo decays it and the clip range linearly, and normalises observations: we do neither).
+        "gymlab/CartPoleNoVel-v1": dict(lstm_hidden_size=64, net_arch=(64,), n_steps=256, batch_size=256,
+                                        n_epochs=10, gamma=0.98, gae_lambda=0.8, learning_rate=1e-3,
+                                        steps=100_000),
+        # The same LSTM of 64 on Recall, with an entropy bonus to keep trying all four answers.
+        "gymlab/Recall-v0": dict(lstm_hidden_size=64, net_arch=(64,), learning_rate=1e-3, ent_coef=0.01,
+                                 steps=100_000),
+        "*": dict(steps=100_000),
+    },
 }
 
 BUDGET_KEYS = ("steps", "episodes")

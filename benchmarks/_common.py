@@ -102,3 +102,59 @@ def sweep(flags: list[str], seeds: int, run_dir: Path) -> tuple[dict, list[dict]
         except (OSError, ValueError):
             summaries.append({})
     return report, summaries
+
+
+def swept(flags: list[str], seeds: int, where: Path):
+    """A row this work dir has already swept with these flags and seeds: ``(sweep.json, summaries)``;
+    else None."""
+    try:
+        report = json.loads((where / "sweep.json").read_text())
+        row = json.loads((where / "row.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if row != {"flags": flags, "seeds": seeds} or any(t["status"] != "finished" for t in report["trials"]):
+        return None
+    summaries = [json.loads((where / t["run_dir"] / "summary.json").read_text())
+                 for t in sorted(report["trials"], key=lambda t: t["seed"])]
+    print(f"{where.name}: read back ({len(summaries)} finished trials)", file=sys.stderr)
+    return report, summaries
+
+
+def row_dir(env: str, label: str) -> str:
+    """A row's sweep directory name: ``recall-reinforce--lstm-64``."""
+    return env + "-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
+
+
+def sweep_row(flags: list[str], seeds: int, where: Path, figure) -> dict:
+    """One table row: the sweep ``python train.py FLAGS --seeds SEEDS`` in ``where`` (read back when
+    it is already there, finished, with the same flags), each seed's greedy evaluation return turned
+    into the row's ``figure``; its IQM over seeds with the 95% stratified-bootstrap interval, every
+    seed's figure, the budget and the median training time a trial."""
+    import numpy as np
+
+    from gymlab import stats
+
+    done = swept(flags, seeds, where)
+    if done is None:
+        done = sweep(flags, seeds, where)
+        (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": seeds}))  # what swept() compares
+    report, summaries = done
+    trials = sorted(report["trials"], key=lambda t: t["seed"])
+    values = [figure(t["eval_return"]) for t in trials if t["status"] == "finished"]
+    out = {"figures": [None if t["eval_return"] is None else figure(t["eval_return"]) for t in trials],
+           "statuses": [t["status"] for t in trials], "steps": max(s.get("env_steps", 0) for s in summaries),
+           "train_s_median": float(np.median([s["wall_time_s"] for s in summaries if s])) if values else None,
+           "eval_env_kwargs": next((s.get("eval_env_kwargs", {}) for s in summaries if s), {}),
+           **provenance("python train.py " + " ".join(flags) + f" --seeds {seeds}")}
+    if values:
+        low, high = stats.bootstrap_ci(np.array(values), seed=0)
+        out.update(iqm=stats.iqm(np.array(values)), iqm_ci=[low, high])
+    return out
+
+
+def iqm_cell(res: dict) -> str:
+    """``IQM [low, high]`` of a ``sweep_row``, or ``-`` when no seed finished."""
+    if res.get("iqm") is None:
+        return "-"
+    low, high = res["iqm_ci"]
+    return f"{res['iqm']:.4g} [{low:.4g}, {high:.4g}]"

@@ -38,7 +38,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import RESULTS, provenance, sweep, table, write_json  # noqa: E402
+from benchmarks._common import RESULTS, iqm_cell, provenance, row_dir, sweep_row, table, write_json  # noqa: E402
 
 # env alias -> (figure name, return -> figure)
 ENVS = {
@@ -85,47 +85,9 @@ def no_learning_baselines(seed: int, episodes: int = 100) -> list[tuple[str, str
 
 
 def run(env: str, agent: str, extra: list[str], seeds: int, where: Path, steps: int | None = None) -> dict:
-    from gymlab import stats
-
     flags = ["--env", env, "--agent", agent, "--eval-episodes", "100", *extra]
     flags += ["--steps", str(steps)] if steps else []
-    done = swept(flags, seeds, where)
-    if done is None:
-        done = sweep(flags, seeds, where)
-        (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": seeds}))  # what swept() compares
-    report, summaries = done
-    figure = ENVS[env][1]
-    trials = sorted(report["trials"], key=lambda t: t["seed"])
-    values = [figure(t["eval_return"]) for t in trials if t["status"] == "finished"]
-    out = {"figures": [None if t["eval_return"] is None else figure(t["eval_return"]) for t in trials],
-           "statuses": [t["status"] for t in trials], "steps": max(s.get("env_steps", 0) for s in summaries),
-           "train_s_median": float(np.median([s["wall_time_s"] for s in summaries if s])) if values else None,
-           "eval_env_kwargs": next((s.get("eval_env_kwargs", {}) for s in summaries if s), {}),
-           **provenance("python train.py " + " ".join(flags) + f" --seeds {seeds}")}
-    if values:
-        low, high = stats.bootstrap_ci(np.array(values), seed=0)
-        out.update(iqm=stats.iqm(np.array(values)), iqm_ci=[low, high])
-    return out
-
-
-def swept(flags: list[str], seeds: int, where: Path):
-    """A row this work dir has already swept with these flags and seeds: ``(sweep.json, summaries)``;
-    else None."""
-    try:
-        report = json.loads((where / "sweep.json").read_text())
-        row = json.loads((where / "row.json").read_text())
-    except (OSError, ValueError):
-        return None
-    if row != {"flags": flags, "seeds": seeds} or any(t["status"] != "finished" for t in report["trials"]):
-        return None
-    summaries = [json.loads((where / t["run_dir"] / "summary.json").read_text())
-                 for t in sorted(report["trials"], key=lambda t: t["seed"])]
-    print(f"{where.name}: read back ({len(summaries)} finished trials)", file=sys.stderr)
-    return report, summaries
-
-
-def row_dir(env: str, label: str) -> str:
-    return env + "-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
+    return sweep_row(flags, seeds, where, ENVS[env][1])
 
 
 def main(argv=None) -> int:
@@ -144,7 +106,7 @@ def main(argv=None) -> int:
     rows, records = [], []
     for (env, agent, label, extra), res in zip(runs, results):
         name, figure = ENVS[env]
-        rows.append([env, label, res["steps"], name, _iqm(res),
+        rows.append([env, label, res["steps"], name, iqm_cell(res),
                      " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"])])
         records.append({"env": env, "agent": agent, "label": label, "flags": extra, "figure": name, **res})
     for seed in range(args.seeds):  # the same evaluation episodes as each seed's trial
@@ -169,13 +131,6 @@ def main(argv=None) -> int:
         records = [r for r in json.loads(path.read_text())["runs"] if r["env"] != args.only] + records
     write_json("rl_vs_supervised", {"seeds": args.seeds, "runs": records}, path)
     return 0 if all(s == "finished" for r in records for s in r.get("statuses", [])) else 1
-
-
-def _iqm(res: dict) -> str:
-    if res.get("iqm") is None:
-        return "-"
-    low, high = res["iqm_ci"]
-    return f"{res['iqm']:.4g} [{low:.4g}, {high:.4g}]"
 
 
 if __name__ == "__main__":
