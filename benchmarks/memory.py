@@ -65,6 +65,64 @@ def rdqn_budget(alias: str) -> int:
     return defaults("dqn", alias)[1]["steps"]
 
 
+def training_curve(where: Path, bins: int = 25):
+    """``(steps, iqm, low, high)``: each seed's training episodes' mean return in ``bins`` equal
+    stretches of env steps (exploration and all: a row's evaluations are only at the end), then
+    the IQM over seeds of each stretch with its 95% interval."""
+    import csv
+    import json
+
+    import numpy as np
+
+    from gymlab import stats
+
+    report = json.loads((where / "sweep.json").read_text())
+    per_seed = []
+    for trial in report["trials"]:
+        try:
+            with open(where / trial["run_dir"] / "episodes.csv") as f:
+                rows = [(int(r["global_step"]), float(r["return"])) for r in csv.DictReader(f)]
+        except (OSError, ValueError, KeyError):
+            continue
+        if rows:
+            per_seed.append(np.array(rows))
+    if not per_seed:
+        return [], [], [], []
+    edges = np.linspace(0, max(s[-1, 0] for s in per_seed), bins + 1)
+    xs, mid, lo, hi = [], [], [], []
+    for a, b in zip(edges[:-1], edges[1:]):
+        values = np.array([s[(s[:, 0] > a) & (s[:, 0] <= b), 1].mean() for s in per_seed
+                           if ((s[:, 0] > a) & (s[:, 0] <= b)).any()])
+        if len(values):
+            low, high = stats.bootstrap_ci(values, seed=0)
+            xs.append(b), mid.append(stats.iqm(values)), lo.append(low), hi.append(high)
+    return xs, mid, lo, hi
+
+
+def plot(curves: list, path: Path, seeds: int) -> None:
+    """A panel an env, a line a row: training return against env steps (log scale: the budgets
+    run from 24k to 600k), IQM over the seeds with its 95% band."""
+    from gymlab.runs import pyplot
+
+    plt = pyplot()
+    envs = list(dict.fromkeys(env for env, _, _ in curves))
+    fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 4), squeeze=False)
+    for ax, env in zip(axes[0], envs):
+        for _, label, (xs, mid, lo, hi) in [c for c in curves if c[0] == env]:
+            if xs:
+                ax.plot(xs, mid, label=label)
+                ax.fill_between(xs, lo, hi, alpha=0.15)
+        ax.set_xscale("log")
+        ax.set_xlabel("env steps")
+        ax.set_title(f"{env} ({ENVS[env][0]}; training episodes)", fontsize=10)
+        ax.legend(fontsize=7)
+    axes[0][0].set_ylabel(f"training return, IQM over {seeds} seeds, 95% CI")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", choices=sorted(ENVS), help="one env only")
@@ -72,9 +130,11 @@ def main(argv=None) -> int:
     p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
     p.add_argument("--json", type=Path)
     p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
+    p.add_argument("--plot", type=Path, help="draw each row's training curve (IQM over seeds) to this PNG, a panel "
+                   "an env (docs/memory.png in the README)")
     args = p.parse_args(argv)
     runs = [r for r in RUNS if args.only in (None, r[0])]
-    rows, records = [], []
+    rows, records, curves = [], [], []
     with tempfile.TemporaryDirectory() as tmp:  # each row a sweep: as many trials at once as cores
         work = args.work_dir or Path(tmp)
         for env, agent, label, extra in runs:
@@ -83,6 +143,7 @@ def main(argv=None) -> int:
             extra += ["--steps", str(args.steps)] if args.steps and "--steps" not in extra else []
             flags = ["--env", env, "--agent", agent, "--eval-episodes", str(episodes), *extra]
             res = sweep_row(flags, args.seeds, work / row_dir(env, label), lambda r: r)
+            curves.append((env, label, training_curve(work / row_dir(env, label))))
             rows.append([env, label, res["steps"], name, iqm_cell(res),
                          " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"]),
                          res["train_s_median"] or 0.0])
@@ -92,6 +153,8 @@ def main(argv=None) -> int:
                          "per seed", "s a trial"], rows[-1:]), file=sys.stderr)
     print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}", "per seed",
                  "s a trial (median)"], rows))
+    if args.plot:
+        plot(curves, args.plot, args.seeds)
     path = args.json or RESULTS / "memory.json"
     write_json("memory", {"seeds": args.seeds, "rows": merge_rows(path, records, "row")}, path)
     return 0 if all(s == "finished" for r in records for s in r["statuses"]) else 1

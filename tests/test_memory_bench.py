@@ -1,0 +1,53 @@
+"""benchmarks/memory.py's parts: the controls' budgets and the training curves it draws."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from benchmark_module import load_benchmark
+
+from gymlab.agents.hyperparams import defaults
+
+memory = load_benchmark("memory")
+
+
+@pytest.mark.parametrize("env", sorted(memory.ENVS))
+def test_each_env_has_a_recurrent_dqn_row_and_its_controls_get_its_budget(env):
+    settings, budget = defaults("dqn", env)
+    assert settings["policy"] in ("lstm", "gru")  # the table's entry is the recurrent DQN
+    assert memory.rdqn_budget(env) == budget["steps"]
+    rows = [r for r in memory.RUNS if r[0] == env]
+    assert any(agent == "dqn" and not extra for _, agent, _, extra in rows)
+    controls = [extra for _, agent, label, extra in rows if "control" in label]
+    assert controls and all("--policy" in c and c[c.index("--policy") + 1] == "mlp" for c in controls)
+    assert all(c[c.index("--steps") + 1] == "{budget}" for c in controls)
+
+
+def _fake_sweep(tmp_path, seeds_rows):
+    trials = []
+    for seed, rows in enumerate(seeds_rows):
+        d = tmp_path / "trials" / f"defaults__seed{seed}"
+        d.mkdir(parents=True)
+        (d / "episodes.csv").write_text("global_step,episode,return,length\n" + "".join(
+            f"{step},{i + 1},{ret},1\n" for i, (step, ret) in enumerate(rows)))
+        trials.append({"run_dir": f"trials/defaults__seed{seed}", "seed": seed, "status": "finished"})
+    (tmp_path / "sweep.json").write_text(json.dumps({"trials": trials}))
+
+
+def test_the_training_curve_averages_each_seed_in_its_stretch_then_takes_the_iqm(tmp_path):
+    # Steps 1..100 in 2 stretches of 50: seed s returns s in the first, 10 + s in the second.
+    _fake_sweep(tmp_path, [[(step, (s if step <= 50 else 10 + s)) for step in range(1, 101)] for s in range(4)])
+    xs, mid, lo, hi = memory.training_curve(tmp_path, bins=2)
+    assert xs == [50.0, 100.0]
+    assert mid == pytest.approx([1.5, 11.5])  # the IQM of 0, 1, 2, 3: the mean of 1 and 2
+    assert all(low <= m <= high for low, m, high in zip(lo, mid, hi))
+
+
+def test_a_stretch_without_episodes_of_a_seed_leaves_that_seed_out(tmp_path):
+    # Seed 0's only episode ends at step 100; seed 1 has one in each stretch.
+    _fake_sweep(tmp_path, [[(100, 7.0)], [(10, 1.0), (100, 3.0)]])
+    xs, mid, _, _ = memory.training_curve(tmp_path, bins=2)
+    assert xs == [50.0, 100.0]
+    assert mid[0] == 1.0 and np.isclose(mid[1], 5.0)
