@@ -54,20 +54,48 @@ class NextValue(nn.Module):
 
 
 class CharModel(nn.Module):
-    """A character-level language model: one-hot in, softmax over the next character out."""
+    """A character-level language model: one-hot in, softmax over the next character out.
+
+    Three dropouts, each in training only (``model.eval()`` turns them all off), each a
+    probability in [0, 1), 0 for none:
+
+    - ``input_dropout``: whole input characters, each (time step, stream) on its own with that
+      probability: its one-hot vector is zeroed (the survivors scaled by 1 / (1 - p)), so the
+      model must guess the character from the others around it (token dropout, the "word
+      dropout" of Bowman et al. 2016; on one-hot inputs it equals plain input dropout. Gal &
+      Ghahramani's and Merity et al.'s embedding dropout drop a character everywhere in the
+      batch instead, which we did not try);
+    - ``weight_drop``: DropConnect on the recurrent weights W_hh of every layer (Merity et
+      al. 2018's weight drop): one mask per forward call, i.e. per chunk, shared by every time
+      step and stream of it, so the dropout does not disturb the memory from step to step;
+    - ``dropout``: the core's outputs, before the read-out (Zaremba et al. 2014).
+    """
 
     def __init__(self, vocab_size: int, kind: str = "lstm", hidden: int = 128, layers: int = 1, impl: str = "fused",
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, input_dropout: float = 0.0, weight_drop: float = 0.0):
         super().__init__()
+        for name, p in (("dropout", dropout), ("input_dropout", input_dropout), ("weight_drop", weight_drop)):
+            if not 0 <= p < 1:
+                raise ValueError(f"{name} is a probability in [0, 1), not {p}")
         self.vocab_size = vocab_size
         self.core = RecurrentCore(kind, vocab_size, hidden, layers, impl)
+        self.input_dropout = input_dropout
+        self.weight_drop = weight_drop
         self.dropout = nn.Dropout(dropout)  # on the core's outputs, in training only
         self.head = nn.Linear(hidden, vocab_size)
 
     def forward(self, ids, state=None):
         """ids: (T, B) int64 -> logits (T, B, V), state."""
         x = nn.functional.one_hot(ids, self.vocab_size).float()
-        out, state = self.core(x, state)
+        if self.training and self.input_dropout > 0:
+            keep = torch.rand(ids.shape + (1,), device=x.device) >= self.input_dropout  # whole characters
+            x = x * keep / (1.0 - self.input_dropout)
+        if self.training and self.weight_drop > 0:
+            dropped = {name: nn.functional.dropout(w, self.weight_drop)  # one mask for the whole chunk
+                       for name, w in self.core.named_parameters() if name.split(".")[-1].startswith("weight_hh")}
+            out, state = torch.func.functional_call(self.core, dropped, (x, state), strict=False)
+        else:
+            out, state = self.core(x, state)
         return self.head(self.dropout(out)), state
 
     @torch.no_grad()
