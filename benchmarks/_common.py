@@ -158,3 +158,13 @@ def iqm_cell(res: dict) -> str:
         return "-"
     low, high = res["iqm_ci"]
     return f"{res['iqm']:.4g} [{low:.4g}, {high:.4g}]"
+
+
+def sweep_arguments(p, envs, seeds: int) -> None:
+    """The options every table of sweeps shares: ``--only ENV``, ``--seeds N``, ``--steps``,
+    ``--json`` and ``--work-dir``."""
+    p.add_argument("--only", choices=sorted(envs), help="one env only")
+    p.add_argument("--seeds", type=int, default=seeds, help=f"seeds 0..N-1 of every row (default {seeds})")
+    p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
+    p.add_argument("--json", type=Path)
+    p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")

@@ -30,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import RESULTS, iqm_cell, merge_rows, row_dir, sweep_row, table, write_json  # noqa: E402
+from benchmarks._common import (RESULTS, iqm_cell, merge_rows, row_dir, sweep_arguments, sweep_row, table,  # noqa: E402
+                               write_json)
 
 # env alias -> (figure name, evaluation episodes, chance or random's figure)
 ENVS = {
@@ -125,11 +126,7 @@ def plot(curves: list, path: Path, seeds: int) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", choices=sorted(ENVS), help="one env only")
-    p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 of every row (default 3)")
-    p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
-    p.add_argument("--json", type=Path)
-    p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
+    sweep_arguments(p, ENVS, seeds=3)
     p.add_argument("--plot", type=Path, help="draw each row's training curve (IQM over seeds) to this PNG, a panel "
                    "an env (docs/memory.png in the README)")
     args = p.parse_args(argv)

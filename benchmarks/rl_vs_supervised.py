@@ -38,7 +38,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import RESULTS, iqm_cell, provenance, row_dir, sweep_row, table, write_json  # noqa: E402
+from benchmarks._common import (RESULTS, iqm_cell, provenance, row_dir, sweep_arguments, sweep_row,  # noqa: E402
+                               table, write_json)
 
 # env alias -> (figure name, return -> figure)
 ENVS = {
@@ -92,11 +93,7 @@ def run(env: str, agent: str, extra: list[str], seeds: int, where: Path, steps: 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", choices=sorted(ENVS), help="one env only")
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 of every row (default 5)")
-    p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
-    p.add_argument("--json", type=Path)
-    p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
+    sweep_arguments(p, ENVS, seeds=5)
     args = p.parse_args(argv)
     runs = [r for r in RUNS if args.only in (None, r[0])]
     with tempfile.TemporaryDirectory() as tmp:  # each row a sweep: as many trials at once as cores
