@@ -53,9 +53,9 @@ try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any late
     import argparse
     import dataclasses
     import sys
-    import typing
 
     from gymlab.cli import EXIT_CHECKPOINT, EXIT_USAGE, UsageError, guarded
+    from gymlab.flags import seed_list, add_config_flags, parse_env_kwargs, parse_grid
 except KeyboardInterrupt:
     raise SystemExit(130) from None
 except ImportError:
@@ -66,46 +66,6 @@ finally:
     if _signal.getsignal(_signal.SIGINT) is _on_sigint:
         _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _sizes(item):
-    """An argparse type for hidden layer sizes: ``64,64`` -> ``(64, 64)``; ``""`` -> ``()``."""
-    def parse(text: str):
-        try:
-            return tuple(item(v) for v in text.split(",") if v.strip() != "")
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected sizes separated by commas, e.g. 64,64, got {text!r}") from None
-
-    parse.__name__ = "sizes"
-    return parse
-
-
-def add_config_flags(parser: argparse.ArgumentParser, agent_cls) -> None:
-    """One flag per field of the agent's Config dataclass, defaulting to None (= not given).
-    The values' ranges are the Config's own to check."""
-    from gymlab.cli import number
-
-    group = parser.add_argument_group(f"hyper-parameters of agent {agent_cls.name!r}")
-    hints = typing.get_type_hints(agent_cls.Config)
-    for f in dataclasses.fields(agent_cls.Config):
-        kind = hints[f.name]
-        help_ = f"{f.metadata.get('help', '')} (default {f.default!r}, or the env's entry in agents/hyperparams.py)"
-        if kind is bool:
-            group.add_argument(_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
-                               default=None, help=help_)
-        elif typing.get_origin(kind) is tuple:  # e.g. hidden layer sizes: --hidden 256,256
-            group.add_argument(_flag(f.name), dest=f.name, type=_sizes(typing.get_args(kind)[0]),
-                               default=None, metavar="N,N", help=help_)
-        elif kind in (int, float):
-            group.add_argument(_flag(f.name), dest=f.name, type=number(kind), default=None,
-                               metavar=kind.__name__.upper(), help=help_)
-        else:
-            group.add_argument(_flag(f.name), dest=f.name, type=kind, default=None, metavar=kind.__name__.upper(),
-                               help=help_)
 
 
 def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentParser:
@@ -144,7 +104,7 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "with a larger --steps/--episodes), from its resume.npz: its weights, optimizer, replay "
                         "buffer, random streams, envs and counters; it ends as if never stopped")
     sweep = p.add_argument_group("sweeps (Ray Tune; pip install -e \".[sweep]\")")
-    sweep.add_argument("--seeds", type=_seed_list, metavar="N|S,S,...",
+    sweep.add_argument("--seeds", type=seed_list, metavar="N|S,S,...",
                        help="a sweep over seeds: N runs seeds 0..N-1, a list runs those; each (setting, seed) is a "
                             "Ray Tune trial writing its own run directory under RUN_DIR/trials/, and RUN_DIR gets "
                             "sweep.json, report.md (IQM with 95%% CI over seeds) and curves.png")
@@ -181,86 +141,6 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     if agent_cls is not None:
         add_config_flags(p, agent_cls)
     return p
-
-
-def parse_env_kwargs(items: list[str] | None) -> dict:
-    """``["difficulty=0.8", "obs_type=pixels"]`` -> ``{"difficulty": 0.8, "obs_type": "pixels"}``:
-    each value read as a Python literal, else kept as a string."""
-    import ast
-
-    kwargs = {}
-    for item in items or []:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key.isidentifier():
-            raise UsageError(f"--env-kwargs takes KEY=VALUE pairs, got {item!r}")
-        if key in kwargs:
-            raise UsageError(f"--env-kwargs gives {key!r} twice")
-        if key in ("render_mode", "max_episode_steps"):
-            raise UsageError(f"--env-kwargs {key}: use --{'render' if key == 'render_mode' else 'max-episode-steps'}")
-        try:
-            kwargs[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            kwargs[key] = text
-    return kwargs
-
-
-def _seed_list(text: str) -> list[int]:
-    """``--seeds 10`` -> seeds 0..9; ``--seeds 3,5,7`` -> those."""
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a count or seeds separated by commas, got {text!r}") from None
-    if not values or any(v < 0 for v in values) or len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"expected a positive count or distinct seeds >= 0, got {text!r}")
-    if "," not in text:
-        if values[0] < 1 or values[0] > 10_000:
-            raise argparse.ArgumentTypeError(f"a count of seeds must be in [1, 10000], got {values[0]}")
-        return list(range(values[0]))
-    return values
-
-
-_seed_list.__name__ = "seeds"
-
-
-def parse_grid(items: list[str] | None, agent_cls) -> dict[str, list]:
-    """``["learning_rate=1e-3,3e-4", "hidden=64,64/256"]`` -> ``{"learning_rate": [0.001, 0.0003],
-    "hidden": [(64, 64), (256,)]}``, each value read as the field's own flag reads it."""
-    from gymlab.cli import number
-
-    hints = typing.get_type_hints(agent_cls.Config)
-    fields = {f.name for f in dataclasses.fields(agent_cls.Config)}
-    grid = {}
-    for item in items or []:
-        key, sep, text = item.partition("=")
-        name = key.strip().lstrip("-").replace("-", "_")
-        if not sep or name not in fields:
-            raise UsageError(f"--grid takes FIELD=V1,V2 for fields of agent {agent_cls.name!r} ("
-                             + ", ".join(sorted(fields)) + f"), got {item!r}")
-        kind = hints[name]
-        if typing.get_origin(kind) is tuple:
-            parse_one, parts = _sizes(typing.get_args(kind)[0]), text.split("/")
-        elif kind is bool:
-            parse_one, parts = _boolean, text.split(",")
-        elif kind in (int, float):
-            parse_one, parts = number(kind), text.split(",")
-        else:
-            parse_one, parts = kind, text.split(",")
-        try:
-            grid[name] = [parse_one(p.strip()) for p in parts if p.strip()]
-        except (argparse.ArgumentTypeError, ValueError) as err:
-            raise UsageError(f"--grid {item}: {err}") from err
-        if not grid[name]:
-            raise UsageError(f"--grid {item}: no values")
-    return grid
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() in ("true", "1", "yes", "on"):
-        return True
-    if text.lower() in ("false", "0", "no", "off"):
-        return False
-    raise ValueError(f"expected true or false, got {text!r}")
 
 
 def run_sweep(args, agent_cls) -> int:
@@ -365,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     from gymlab.agents import CheckpointError
+    from gymlab.agents.base import flag
 
     from gymlab import experiment
 
@@ -372,7 +253,7 @@ def _main(argv: list[str]) -> int:
         known, _ = build_parser(for_help=False).parse_known_args(argv)
         if known.resume is not None and not ("-h" in argv or "--help" in argv):
             args = build_parser().parse_args(argv)
-            given = [_flag(name) for name, value in vars(args).items()
+            given = [flag(name) for name, value in vars(args).items()
                      if name not in ("resume", "steps", "episodes", "no_progress") and value != _DEFAULTS.get(name)]
             if given:
                 raise UsageError(f"--resume goes on with the run's own settings; {', '.join(given)} cannot be given "
