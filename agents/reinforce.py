@@ -23,8 +23,8 @@ deviation, the root mean square of a batch whose G_t - b are all equal is not
 near 0, so the step cannot blow up). An entropy bonus keeps the
 policy from collapsing early. Recurrent policies (``--policy lstm|gru``) carry
 their hidden state through an episode and start it afresh at each reset.
-A time-limit truncation ends the return there (REINFORCE has nothing to
-bootstrap from); with a value baseline, the return is topped up with V(s_T).
+A time-limit truncation ends the return there, with any baseline: a Monte-Carlo
+return is never bootstrapped (not even from a learned V).
 With ``--num-envs`` > 1 an update learns only from episodes its weights played
 from the start, and takes from each env the first episodes it began (never the
 first to finish, which would favour short ones): see
@@ -206,14 +206,7 @@ class Reinforce(TorchAgent):
 
     def _returns(self, ep: Episode) -> np.ndarray:
         c = self.config
-        rewards = np.asarray(ep.rewards, dtype=np.float64)
-        # Cut by a time limit: top up with V(s_T), unless a point closed the round on the last step
-        # (with --point-returns, V(s_T) then belongs to the next round)
-        if ep.truncated and self.value is not None and not (c.point_returns and rewards[-1] != 0):
-            with torch.no_grad():
-                seq = self.value.sequence(np.asarray(ep.obs + [ep.last_obs]), ep.prev_obs)
-            rewards = rewards.copy()
-            rewards[-1] += c.gamma * float(seq[-1, 0])
+        rewards = np.asarray(ep.rewards, dtype=np.float64)  # a time limit ends the sum: never bootstrapped
         if c.point_returns:  # G_t = r_t at a point's last step, else r_t + gamma G_t+1
             return discounted_cumsum(rewards, c.gamma, restart=rewards != 0)
         if c.reward_to_go:

@@ -97,9 +97,12 @@ def corridor_batch(episodes=8):
 
 
 def after_one_update(env, batch, **config):
+    """The policy's gradient the update hands to Adam (whose first step is about lr x its sign:
+    baselines that flip no sign would look alike in the weights)."""
     agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(**config), seed=0)
+    agent.optimizer.step = lambda: None
     agent.update(batch)
-    return torch.cat([p.detach().flatten() for p in agent.pi.parameters()])
+    return torch.cat([p.grad.flatten() for p in agent.pi.parameters()])
 
 
 def test_each_baseline_gives_its_own_update_under_the_defaults():
@@ -314,33 +317,43 @@ def test_point_returns_restart_after_each_nonzero_reward():
     np.testing.assert_allclose(plain._returns(ep), [-0.1875, -0.375, -0.75, 0.5, 1.0, 0.0])
 
 
-def test_point_returns_give_a_closed_round_no_value_top_up_at_a_time_limit():
-    """With the value baseline, an episode cut by a time limit is topped up with gamma V(s_T); but
-    with --point-returns a point scored on that very last step has closed its round, and V(s_T)
-    belongs to the next one: the returns are the plain point returns (review finding: the top-up
-    used to flow into the closed round, and through gamma into the steps before it). A round still
-    open at the cut is topped up as before. Hand-computed for gamma 0.5 and V(s_T) = 4."""
-    import torch
+class Cut(gym.Env):
+    """Reward 1 a step, cut by a time limit after 3 steps (never terminated)."""
 
-    from gymlab.agents.reinforce import Reinforce, ReinforceConfig
-    from gymlab.agents.torch_agent import Episode
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
 
-    space, actions = gym.spaces.Box(-1, 1, (2,), np.float32), gym.spaces.Discrete(2)
-    agent = Reinforce(space, actions, ReinforceConfig(gamma=0.5, point_returns=True, baseline="value"))
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.ones(2, np.float32), 1.0, False, False, {}
+
+
+CUT_ID = "gymlab_tests/Cut-v0"
+if CUT_ID not in gym.envs.registry:
+    gym.register(CUT_ID, entry_point=Cut, max_episode_steps=3)
+
+
+@pytest.mark.parametrize("point_returns", [False, True])
+def test_a_value_baseline_is_never_bootstrapped_at_a_time_limit(point_returns):
+    """The README says the value baseline is "a learned value, never bootstrapped": an episode cut
+    by a time limit ends its return there, V(s_T) or not (issue 22; it used to be topped up with
+    gamma V(s_T), in the policy's weight and the value's target alike). Gamma 0.5, V = 4 everywhere,
+    rewards 1 1 1: the plain returns 1.75, 1.5, 1 (a nonzero reward closes each point)."""
+    env = gym.make(CUT_ID)
+    agent = Reinforce(env.observation_space, env.action_space,
+                      ReinforceConfig(gamma=0.5, baseline="value", batch_episodes=1, point_returns=point_returns))
     with torch.no_grad():
         for p in agent.value.parameters():
             p.zero_()
-        last_bias = [p for n, p in agent.value.named_parameters() if n.endswith("bias")][-1]
-        last_bias.fill_(4.0)  # V = 4 everywhere
-
-    def episode(rewards):
-        ep = Episode()
-        ep.rewards, ep.obs = list(rewards), [np.zeros(2, np.float32)] * len(rewards)
-        ep.truncated, ep.last_obs = True, np.ones(2, np.float32)
-        return ep
-
-    np.testing.assert_allclose(agent._returns(episode([0, 0, -1, 0, 1])), [-0.25, -0.5, -1.0, 0.5, 1.0])
-    np.testing.assert_allclose(agent._returns(episode([0, 0, -1, 0, 0])), [-0.25, -0.5, -1.0, 1.0, 2.0])
+        [p for n, p in agent.value.named_parameters() if n.endswith("bias")][-1].fill_(4.0)
+    batches = []
+    spy_on_updates(agent, batches.append)
+    agent.learn(env, Budget(episodes=1), RunLogger(progress=False))
+    expected = [1.0, 1.0, 1.0] if point_returns else [1.75, 1.5, 1.0]
+    np.testing.assert_allclose(agent._returns(batches[0][0]), expected)
 
 
 def test_point_returns_refuse_no_reward_to_go():
