@@ -12,9 +12,10 @@ where G_t is the discounted reward to go from step t (with ``--no-reward-to-go``
 the whole episode's return, the lecture's r_total; with ``--point-returns``, the
 reward to go up to the end of step t's round, a round ending at each nonzero reward,
 as Karpathy's Pong agent reset its sum at each point) and b the baseline
-(``--baseline``): none (b = 0), the running mean of earlier batches' returns
-(``mean``; the first batch, with none before it, uses its own mean), or a
-learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
+(``--baseline``): none (b = 0), the mean of the earlier batches' mean returns
+(``mean``: a plain mean over the first 10 batches, then an exponential average
+giving the newest batch weight 0.1; the first batch, with none before it, uses
+its own mean), or a learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
 G_t - b is then divided by its root mean square over the batch: a per-batch
 step size, which leaves the direction and what b subtracted as they were (it
 does not centre G_t - b to mean 0: that would subtract the batch's mean return,
@@ -68,8 +69,10 @@ class ReinforceConfig:
     hidden: tuple[int, ...] = param((64,), "hidden layer sizes, e.g. 64,64", WIDTHS, arch=True)
     learning_rate: float = param(3e-3, "Adam's step size, eta", LEARNING_RATE)
     gamma: float = param(0.99, "discount factor", "[0, 1]")
-    batch_episodes: int = param(4, "episodes per update (points, with --round-batches)", ">= 1")
-    baseline: str = param("mean", "b: none, mean (running mean of earlier batches' returns) or value (learned V(s))",
+    batch_episodes: int = param(4, "episodes per update (points, with --round-batches); with --num-envs N, each env's "
+                                   "first ceil(B/N), so ceil(B/N) x N", ">= 1")
+    baseline: str = param("mean", "b: none, mean (mean of earlier batches' mean returns: plain over the first 10, then "
+                          "an exponential average, weight 0.1) or value (learned V(s))",
                           choices=BASELINES)
     reward_to_go: bool = param(True, "weight each step by the return from it on")
     point_returns: bool = param(False, "a nonzero reward closes a round (a point in Pong): a step's return stops "
@@ -84,7 +87,7 @@ class ReinforceConfig:
                                              "it does not centre it, so b stays the only thing subtracted)")
     entropy_coef: float = param(0.0, "weight of the entropy bonus", ">= 0")
     value_coef: float = param(0.5, "weight of the value loss (baseline=value)", ">= 0")
-    frame_diff: bool = param(False, "see the current frame minus the previous one")
+    frame_diff: bool = param(False, "see the current frame minus the previous one (zeros at an episode's first)")
     num_envs: int = param(1, "episodes played side by side in a vector env (one batched forward pass per step)",
                           "[1, 1024]")
     # Beyond +-20, sigma(b) is 0 or 1 in float32 anyway.

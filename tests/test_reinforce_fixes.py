@@ -447,3 +447,50 @@ def test_round_batches_need_point_returns_and_a_feed_forward_policy():
         ReinforceConfig(round_batches=True)
     with pytest.raises(ValueError, match="recurrent"):
         ReinforceConfig(round_batches=True, point_returns=True, policy="lstm")
+
+
+# ------------------------------------------------------------------ words and code agree (issue 22)
+def test_frame_differences_start_each_episode_at_zero():
+    """Karpathy's pixel-Pong policy sees zeros at an episode's first frame (there is no frame
+    before it), not the raw frame: in the update's pass over an episode, when acting one step at a
+    time, and when a vector env's sub-env starts a new episode mid-stream. A linear policy
+    (hidden=()) makes the input visible: out = W x + b, so zeros give b."""
+    from gymlab.agents.networks import Network
+
+    space = gym.spaces.Box(0, 255, (4, 4, 1), np.uint8)
+    net = Network(space, 3, "mlp", (), frame_diff=True)
+    frames = np.random.default_rng(0).integers(1, 256, (3, 4, 4, 1)).astype(np.uint8)
+    x = torch.as_tensor(frames.reshape(3, -1), dtype=torch.float32) / 255.0
+    with torch.no_grad():
+        bias, expected = net.head.bias, net.head(torch.stack([torch.zeros(16), x[1] - x[0], x[2] - x[1]]))
+        torch.testing.assert_close(net.sequence(frames), expected)  # the update
+        out, state = net(frames[:1], None)  # acting: the episode's first step
+        torch.testing.assert_close(out[0], bias)
+        out, state = net(frames[1:2], state)
+        torch.testing.assert_close(out[0], expected[1])
+        # Two sub-envs side by side; the second starts a new episode at the third step.
+        out, state = net(frames[[0, 0]], None)
+        out, state = net(frames[[1, 1]], state, np.array([False, False]))
+        out, state = net(frames[[2, 2]], state, np.array([False, True]))
+        torch.testing.assert_close(out, torch.stack([expected[2], bias]))
+
+
+def one_step_episode(reward, obs=None, action=0):
+    ep = Episode()
+    ep.obs, ep.actions, ep.rewards = [np.zeros(2, np.float32) if obs is None else obs], [action], [float(reward)]
+    ep.masks, ep.versions = [None], [0]
+    return ep
+
+
+def test_the_mean_baseline_is_a_plain_mean_of_ten_batches_then_an_exponential_average():
+    """``--baseline mean``: b is the plain mean of the earlier batches' mean returns while there are
+    at most 10 of them, then an exponential average that gives the newest batch weight 0.1 (the
+    README's words). Batches of returns 1, 2, ..., 14 (two one-step episodes each)."""
+    space, actions = gym.spaces.Box(-1, 1, (2,), np.float32), gym.spaces.Discrete(2)
+    agent = Reinforce(space, actions, ReinforceConfig(baseline="mean", normalize_advantages=False), seed=0)
+    expected = None
+    for k in range(1, 15):
+        agent.update([one_step_episode(k), one_step_episode(k)])
+        expected = k if expected is None else expected + (k - expected) / min(k, 10)
+        assert agent.mean_return == pytest.approx(expected), f"after batch {k}"
+    assert expected == pytest.approx(np.mean(range(1, 11)) * 0.9**4 + sum(0.1 * 0.9**(14 - k) * k for k in range(11, 15)))
