@@ -57,6 +57,7 @@ from gymlab.agents.networks import POLICIES, Network, check_observation_space
 from gymlab.agents.torch_agent import Episode, TorchAgent, allowed_actions
 
 BASELINES = ("none", "mean", "value")
+ESTIMATORS = ("common", "textbook")
 
 
 @dataclass
@@ -71,6 +72,10 @@ class ReinforceConfig:
     gamma: float = param(0.99, "discount factor", "[0, 1]")
     batch_episodes: int = param(4, "episodes per update (points, with --round-batches); with --num-envs N, each env's "
                                    "first ceil(B/N), so ceil(B/N) x N", ">= 1")
+    estimator: str = param("common", "common: mean over the batch's steps of (G_t - b) grad log pi, biased (no gamma^t, "
+                                     "random divisor and scale); textbook: sum over steps of gamma^t (G_t - b) grad "
+                                     "log pi over the number of episodes, unbiased (no normalisation)",
+                           choices=ESTIMATORS)
     baseline: str = param("mean", "b: none, mean (mean of earlier batches' mean returns: plain over the first 10, then "
                           "an exponential average, weight 0.1) or value (learned V(s))",
                           choices=BASELINES)
@@ -84,7 +89,8 @@ class ReinforceConfig:
     round_batches: bool = param(False, "with --point-returns: a round (a point) is a unit of the batch, so an update "
                                        "comes every --batch-episodes points, not games (feed-forward policies)")
     normalize_advantages: bool = param(True, "divide G - b by its root mean square over the batch (a step size; "
-                                             "it does not centre it, so b stays the only thing subtracted)")
+                                             "it does not centre it, so b stays the only thing subtracted); "
+                                             "--estimator common only: textbook turns it off")
     entropy_coef: float = param(0.0, "weight of the entropy bonus", ">= 0")
     value_coef: float = param(0.5, "weight of the value loss (baseline=value)", ">= 0")
     frame_diff: bool = param(False, "see the current frame minus the previous one (zeros at an episode's first)")
@@ -102,6 +108,15 @@ class ReinforceConfig:
 
     def __post_init__(self):
         validate(self)
+        if self.estimator == "textbook":  # a scale that depends on the batch would bias it: off, as recorded
+            self.normalize_advantages = False
+            for value, what in ((self.entropy_coef, "--entropy-coef"), (self.max_grad_norm, "--max-grad-norm")):
+                require(value == 0, f"--estimator textbook is the unbiased gradient of the return, and {what} "
+                                    f"{value:g} (given, or the env's tuned entry) biases it: give {what} 0, or "
+                                    f"use --estimator common")
+            require(not self.point_returns, "--estimator textbook weighs each step by gamma^t G_t, the return of "
+                                            "the whole episode from t: --point-returns cuts it at each point, "
+                                            "another objective; use --estimator common")
         require(self.forget_bias == 0 or self.policy == "lstm",
                 f"--forget-bias sets an LSTM's forget gates, so it needs --policy lstm, not {self.policy}")
         require(self.reward_to_go or not self.point_returns,
@@ -218,7 +233,7 @@ class Reinforce(TorchAgent):
 
     def update(self, batch: list[Episode], logger=None) -> float:
         c = self.config
-        logps, entropies, returns, values = [], [], [], []
+        logps, entropies, returns, discounts, values = [], [], [], [], []
         for ep in batch:
             obs = np.asarray(ep.obs)
             logits = self.pi.sequence(obs, ep.prev_obs)
@@ -233,23 +248,32 @@ class Reinforce(TorchAgent):
             logps.append(logp)
             entropies.append(entropy)
             returns.append(self._returns(ep))
+            # textbook: gamma^t with the reward to go; with the whole return G_0 at every step, none
+            discounts.append(c.gamma ** np.arange(len(ep.rewards)) if c.reward_to_go else np.ones(len(ep.rewards)))
             if self.value is not None:
                 values.append(self.value.sequence(obs, ep.prev_obs).squeeze(-1))
         logp, entropy = torch.cat(logps), torch.cat(entropies)
         g = torch.as_tensor(np.concatenate(returns), dtype=torch.float32)
+        textbook = c.estimator == "textbook"
         if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean
             self.mean_return = float(g.mean())
         if c.baseline == "value":
             v = torch.cat(values)
-            advantage = g - v.detach()  # G_t - V(s_t)
-        elif c.baseline == "mean":
-            advantage = g - self.mean_return  # G_t - b
+            b = v.detach()  # V(s_t)
+        elif c.baseline == "mean":  # (textbook: 0 on the first batch, whose own mean would correlate with it)
+            b = 0.0 if textbook and self.updates == 0 else self.mean_return
         else:
-            advantage = g
-        if c.normalize_advantages:  # scaled by their root mean square, not centred: b alone is subtracted
-            advantage = advantage / (advantage.pow(2).mean().sqrt() + 1e-8)  # (a std near 0 would blow up)
+            b = 0.0
+        advantage = g - b
         # theta <- theta + eta (G_t - b) grad log pi(a_t | s_t): descend on its negative
-        loss = -(logp * advantage).mean() - c.entropy_coef * entropy.mean()
+        if textbook:  # sum over the steps of gamma^t (G_t - b) grad log pi, over the batch's episodes
+            weight = torch.as_tensor(np.concatenate(discounts), dtype=torch.float32) * advantage
+            loss = -(logp * weight).sum() / len(batch)
+        else:  # the mean over the batch's steps
+            if c.normalize_advantages:  # scaled by their root mean square, not centred: b alone is subtracted
+                advantage = advantage / (advantage.pow(2).mean().sqrt() + 1e-8)  # (a std near 0 would blow up)
+            loss = -(logp * advantage).mean()
+        loss = loss - c.entropy_coef * entropy.mean()
         if c.baseline == "value":
             loss = loss + c.value_coef * nn.functional.mse_loss(v, g)
         self.optimizer.zero_grad(set_to_none=True)
