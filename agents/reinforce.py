@@ -8,7 +8,7 @@ Run a batch of episodes with the stochastic policy pi_theta, then for every step
 
     theta <- theta + eta (G_t - b) grad log pi_theta(a_t | s_t)
 
-where G_t is the discounted reward to go from step t (with ``--no-reward-to-go``,
+(``--estimator``, below, says how the steps' terms are weighted and added up) where G_t is the discounted reward to go from step t (with ``--no-reward-to-go``,
 the whole episode's return, the lecture's r_total; with ``--point-returns``, the
 reward to go up to the end of step t's round, a round ending at each nonzero reward,
 as Karpathy's Pong agent reset its sum at each point) and b the baseline
@@ -17,12 +17,45 @@ as Karpathy's Pong agent reset its sum at each point) and b the baseline
 giving the newest batch weight 0.1; the first batch, with none before it, uses
 its own mean), or a learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
 G_t - b is then divided by its root mean square over the batch: a per-batch
-step size, which leaves the direction and what b subtracted as they were (it
+step size, which leaves the batch's direction and what b subtracted as they were
+(not the expected update's: the scale is random, see below; it
 does not centre G_t - b to mean 0: that would subtract the batch's mean return,
 a baseline of its own, whatever ``--baseline`` says; and unlike the standard
 deviation, the root mean square of a batch whose G_t - b are all equal is not
 near 0, so the step cannot blow up). An entropy bonus keeps the
-policy from collapsing early. Recurrent policies (``--policy lstm|gru``) carry
+policy from collapsing early.
+
+Two estimators (``--estimator``). The default, ``common``, is what most code
+writes: the loss is the mean over the batch's steps of -(G_t - b) log pi(a_t | s_t),
+G_t - b normalised as above. It is biased, and its expected update can point
+against grad J: it drops Sutton & Barto's gamma^t, and its divisor (the batch's
+number of steps) and scale (the root mean square) are random whenever episode
+lengths or returns depend on the actions. Exactly (every batch enumerated, in
+``tests/test_reinforce_estimator.py``): on a two-step MDP seen through one
+observation (step 0: a = 0 pays 1; step 1: a = 1 pays 1.5; gamma 0.5) its
+expected update has cosine -1.0 with grad J, with or without a baseline; with
+gamma 1, action 0 ending the episode with 1 and action 1 leading through 10
+forced steps to 2, 4 episodes a batch, a uniform policy and no baseline, -1.0
+too (the mean baseline keeps the sign there). On these two the gradient has one
+dimension, so a cosine can only be +1 or -1: -1 says its sign is wrong. gamma^t
+matters whenever steps share weights, not only when an observation repeats: the
+two-step MDP with a distinct observation at each step and a shared hidden layer
+gives 0.74. It stays the default because the tuned entries and every figure in
+the README were measured with it, and because without gamma^t a long episode's
+late steps still move the policy (at gamma 0.99, gamma^t is 0.007 by step 500).
+
+``textbook`` is the unbiased one: per episode -sum_t gamma^t (G_t - b_t)
+log pi(a_t | s_t), summed over the batch's episodes and divided by their number
+(the batch's, which ``--num-envs`` may round up from ``--batch-episodes``); its
+exact expected update equals grad J on all three MDPs above. No normalisation
+(turned off by ``--estimator textbook`` itself); under ``--baseline mean`` b = 0 on
+the first batch (its own mean would correlate with the sample); under ``value``
+b_t = V(s_t), detached; with ``--no-reward-to-go`` every step is weighted by G_0
+and no gamma^t (the lecture's r_total form, unbiased too). An entropy bonus,
+gradient clipping and ``--point-returns`` each bias it, so it refuses them. Either
+estimate is handed to Adam, whose step divides each weight's gradient by a running
+root mean square of its own: "unbiased" is said of the gradient Adam receives, not
+of the step it takes. Recurrent policies (``--policy lstm|gru``) carry
 their hidden state through an episode and start it afresh at each reset.
 A time-limit truncation ends the return there, with any baseline: a Monte-Carlo
 return is never bootstrapped (not even from a learned V).
