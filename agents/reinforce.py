@@ -321,5 +321,5 @@ class Reinforce(TorchAgent):
         if logger is not None:
             logger.log("losses/policy_loss", loss.item())
             logger.log("losses/entropy", entropy.mean().item())
-            logger.log("charts/baseline", self.mean_return if c.baseline != "value" else float(v.mean()))
+            logger.log("charts/baseline", float(b.mean()) if torch.is_tensor(b) else b)  # the b subtracted
         return loss.item()

@@ -271,3 +271,34 @@ def test_textbook_refuses_what_biases_it_in_one_line(flag, tmp_path, capsys):
                        "--steps", "100", "--no-progress", "--run-dir", str(tmp_path / "run")])
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and flag[0] in err, err
+
+
+# ------------------------------------------------------------------ charts/baseline: the b subtracted
+class Logged:
+    def __init__(self):
+        self.values = {}
+
+    def log(self, name, value):
+        self.values[name] = value
+
+
+@pytest.mark.parametrize("estimator", ["common", "textbook"])
+@pytest.mark.parametrize("baseline, updates, logged", [
+    ("none", 3, 0.0),
+    ("mean", 3, 0.8),  # the running mean before this batch, not after it
+    ("mean", 0, None),  # the first batch: its own mean (common), 0 (textbook)
+    ("value", 3, 0.0),  # mean V(s_t) over the batch's steps: (0.75 - 0.75 + 0.75 - 0.75) / 4
+])
+def test_the_logged_baseline_is_the_one_subtracted(estimator, baseline, updates, logged):
+    agent = agent_for(2, gamma=0.5, baseline=baseline, estimator=estimator)
+    if agent.value is not None:
+        with torch.no_grad():
+            agent.value.head.weight.copy_(torch.tensor([[0.5, -1.0]]))
+            agent.value.head.bias.fill_(0.25)
+    agent.updates, agent.mean_return = updates, 0.8
+    recorder(agent)
+    logger = Logged()
+    agent.update(HAND, logger)
+    if logged is None:
+        logged = HAND_G.mean() if estimator == "common" else 0.0
+    assert logger.values["charts/baseline"] == pytest.approx(logged, abs=1e-6)
