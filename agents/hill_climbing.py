@@ -19,12 +19,11 @@ mutant's episodes. A better champion is built in a spare network and swapped in
 by one reference assignment, so ``self.net`` is never half-way between two champions
 (a Ctrl-C during the update leaves the old champion whole, or the new one).
 
-The budget is looked at before each trial and before a blend's re-score (alpha < 1),
-never inside a candidate's episodes: a run overshoots its budget by at most one trial,
+A trial plays the champion's and the mutant's episodes and nothing else: a blend
+(alpha < 1) becomes champion unplayed, as in the lecture. The budget is looked at
+before each trial, never inside it: a run overshoots its budget by at most one trial,
 i.e. by fewer than 2 x ``episodes_per_trial`` episodes (the champion's and the mutant's)
-counted from the step at which the budget runs out. If it runs out in the middle of a
-trial whose mutant wins, the blend becomes champion without its re-score
-(``champion_score`` is then None).
+counted from the step at which the budget runs out.
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ from gymlab.agents.base import THREADS, WIDTHS, param, require, validate
 from gymlab.agents.networks import POLICIES, Network
 from gymlab.agents.rollout import run_episode
 from gymlab.agents.torch_agent import TorchAgent
+from gymlab.resume import ResumeError
 
 
 @dataclass
@@ -47,8 +47,8 @@ class HillConfig:
     hidden: tuple[int, ...] = param((), "hidden layer sizes; none: a linear policy", WIDTHS, empty=True, arch=True)
     sigma: float = param(0.5, "standard deviation of the mutation noise", "> 0")
     alpha: float = param(1.0, "how far the champion moves toward a better mutant", "(0, 1]")
-    # The budget is looked at before each trial (and before a blend's re-score): a run
-    # overshoots it by at most one trial, 2 x episodes_per_trial episodes.
+    # The budget is looked at before each trial: a run overshoots it by at most one trial,
+    # 2 x episodes_per_trial episodes.
     episodes_per_trial: int = param(3, "episodes (same seeds) each candidate plays", "[1, 10000]")
     threads: int = param(1, "torch CPU threads", THREADS)
 
@@ -75,7 +75,6 @@ class HillClimbing(TorchAgent):
         with torch.no_grad():
             self.champion = torch.zeros_like(parameters_to_vector(self.net.parameters()))  # the lecture: from 0
             vector_to_parameters(self.champion, self.net.parameters())
-        self.champion_score = None  # its mean return on the last trial's episodes (None: not played yet)
         self.trial = None  # the trial under way (see learn)
 
     def modules(self):
@@ -135,44 +134,29 @@ class HillClimbing(TorchAgent):
                     seeds = self.rng.integers(0, 2**31 - 1, c.episodes_per_trial)
                     noise = torch.as_tensor(self.rng.standard_normal(len(self.champion)), dtype=self.champion.dtype)
                     trial = self.trial = {"seeds": seeds, "mutant": self.champion + c.sigma * noise,
-                                          "champion": [], "mutant_returns": [], "blend": None}
+                                          "champion": [], "mutant_returns": []}
                     vector_to_parameters(trial["mutant"], self.mutant_net.parameters())
                 k = len(trial["seeds"])
-                # Each candidate plays the trial's episodes in turn: the champion, the mutant, and
-                # (alpha < 1, when it won) the blend it made, which has not played them yet.
-                for returns, net in ((trial["champion"], self.net), (trial["mutant_returns"], self.mutant_net),
-                                     (trial["blend"], self.net)):
-                    if returns is not None and len(returns) < k:
+                # Each candidate plays the trial's episodes in turn: the champion, then the mutant.
+                for returns, net in ((trial["champion"], self.net), (trial["mutant_returns"], self.mutant_net)):
+                    if len(returns) < k:
                         returns.append(self.play(net, env, int(trial["seeds"][len(returns)]), logger))
                         break
                 else:
-                    self._judge(trial, budget, logger)
+                    self._judge(trial, logger)
 
-    def _judge(self, trial, budget, logger) -> None:
-        """All candidates have played: crown a better mutant (champion <- (1 - alpha) champion +
-        alpha mutant), and, for a blend, have it play the trial's episodes while there is budget."""
+    def _judge(self, trial, logger) -> None:
+        """Both candidates have played: crown a better mutant (champion <- (1 - alpha) champion +
+        alpha mutant)."""
         c = self.config
         champion_score, mutant_score = np.mean(trial["champion"]), np.mean(trial["mutant_returns"])
-        if trial["blend"] is not None:  # the blend, now champion, has played them
-            self.champion_score, self.trial = float(np.mean(trial["blend"])), None
-            return
         logger.log("charts/champion_return", float(champion_score))
         logger.log("charts/mutant_return", float(mutant_score))
-        if not mutant_score > champion_score:
-            self.champion_score, self.trial = float(champion_score), None
-            return
-        # With alpha = 1 the champion is now the mutant, scored on these very episodes. A blend has
-        # not played them: unknown until it plays them (its steps count), and not played at all
-        # once the budget is spent (at most one trial's overshoot).
-        self.champion_score = float(mutant_score) if c.alpha == 1.0 else None
-        blend = (1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"]
         # The trial is marked judged before the crowning: a KeyboardInterrupt from here on can never
         # have learn judge it again, which would blend the same mutant in twice.
-        if self.champion_score is None and not budget.spent(logger.steps, logger.episodes):
-            trial["blend"] = []  # the blend plays them next
-        else:
-            self.trial = None
-        self._crown(blend)
+        self.trial = None
+        if mutant_score > champion_score:
+            self._crown((1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"])
 
     def play(self, net, env, seed: int, logger) -> float:
         """The return of ``net``'s policy over one episode reset with ``seed``."""
@@ -183,12 +167,14 @@ class HillClimbing(TorchAgent):
         """The champion's weights, the random stream and the trial under way (seeds, mutant, returns
         so far). Safe points come between episodes, and each episode is reset with its own seed,
         so no env state is needed."""
-        return {"weights": self.state_arrays(), "rng": self.rng, "champion_score": self.champion_score,
-                "trial": self.trial}
+        return {"weights": self.state_arrays(), "rng": self.rng, "trial": self.trial}
 
     def load_resume_state(self, state: dict) -> None:
+        if "champion_score" in state:  # written when a blend replayed its trial: the trials differ
+            raise ResumeError("a hill-climbing resume state from an older gymlab (it holds a champion_score); "
+                              "this one does not replay a blend, so start the run afresh")
         self.load_state_arrays(state["weights"])
         self.rng.bit_generator.state = state["rng"].bit_generator.state
-        self.champion_score, self.trial = state["champion_score"], state["trial"]
+        self.trial = state["trial"]
         if self.trial is not None:
             vector_to_parameters(self.trial["mutant"], self.mutant_net.parameters())

@@ -9,7 +9,8 @@ and calls it one step at a time while acting (``net(obs, state)``), or over whol
 episodes while learning (``net.sequence(obs)``). ``state`` carries what a policy
 needs to remember between steps: the recurrent core's hidden state, and for
 ``frame_diff`` the previous frame (the policy sees the current frame minus the
-previous one, as Karpathy's pixel-Pong policy does).
+previous one, and zeros at an episode's first frame, as Karpathy's pixel-Pong
+policy does).
 """
 
 from __future__ import annotations
@@ -144,12 +145,12 @@ class Network(nn.Module):
         prev, core_state = state if state is not None else (None, None)
         if starts is not None and state is not None:
             s = torch.as_tensor(np.asarray(starts), dtype=torch.bool).view(-1)
-            if prev is not None:
-                prev = prev * (~s).float().view(-1, *([1] * (prev.dim() - 1)))
+            if prev is not None:  # a new episode has no frame before it: its first difference is 0
+                prev = torch.where(s.view(-1, *([1] * (prev.dim() - 1))), x, prev)
             if core_state is not None:
                 core_state = self.core.reset_state(core_state, s)
         if self.frame_diff:
-            x, prev = x - (prev if prev is not None else torch.zeros_like(x)), x
+            x, prev = x - (prev if prev is not None else x), x  # zeros at an episode's first frame
         h = self.body(x)
         if self.core is not None:
             out, core_state = self.core(h.unsqueeze(0), core_state)
@@ -162,7 +163,7 @@ class Network(nn.Module):
         seen before ``obs[0]`` (a round cut out of a game), for the first frame difference."""
         x = self.prepare(obs)
         if self.frame_diff:
-            first = torch.zeros_like(x[:1]) if prev_obs is None else self.prepare(np.asarray(prev_obs)[None])
+            first = x[:1] if prev_obs is None else self.prepare(np.asarray(prev_obs)[None])  # (Karpathy: zeros)
             x = x - torch.cat([first, x[:-1]])
         h = self.body(x)
         if self.core is not None:

@@ -8,23 +8,57 @@ Run a batch of episodes with the stochastic policy pi_theta, then for every step
 
     theta <- theta + eta (G_t - b) grad log pi_theta(a_t | s_t)
 
-where G_t is the discounted reward to go from step t (with ``--no-reward-to-go``,
+(``--estimator``, below, says how the steps' terms are weighted and added up) where G_t is the discounted reward to go from step t (with ``--no-reward-to-go``,
 the whole episode's return, the lecture's r_total; with ``--point-returns``, the
 reward to go up to the end of step t's round, a round ending at each nonzero reward,
 as Karpathy's Pong agent reset its sum at each point) and b the baseline
-(``--baseline``): none (b = 0), the running mean of earlier batches' returns
-(``mean``; the first batch, with none before it, uses its own mean), or a
-learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
+(``--baseline``): none (b = 0), the mean of the earlier batches' mean returns
+(``mean``: a plain mean over the first 10 batches, then an exponential average
+giving the newest batch weight 0.1; the first batch, with none before it, uses
+its own mean), or a learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
 G_t - b is then divided by its root mean square over the batch: a per-batch
-step size, which leaves the direction and what b subtracted as they were (it
+step size, which leaves the batch's direction and what b subtracted as they were
+(not the expected update's: the scale is random, see below; it
 does not centre G_t - b to mean 0: that would subtract the batch's mean return,
 a baseline of its own, whatever ``--baseline`` says; and unlike the standard
 deviation, the root mean square of a batch whose G_t - b are all equal is not
 near 0, so the step cannot blow up). An entropy bonus keeps the
-policy from collapsing early. Recurrent policies (``--policy lstm|gru``) carry
+policy from collapsing early.
+
+Two estimators (``--estimator``). The default, ``common``, is what most code
+writes: the loss is the mean over the batch's steps of -(G_t - b) log pi(a_t | s_t),
+G_t - b normalised as above. It is biased, and its expected update can point
+against grad J: it drops Sutton & Barto's gamma^t, and its divisor (the batch's
+number of steps) and scale (the root mean square) are random whenever episode
+lengths or returns depend on the actions. Exactly (every batch enumerated, in
+``tests/test_reinforce_estimator.py``): on a two-step MDP seen through one
+observation (step 0: a = 0 pays 1; step 1: a = 1 pays 1.5; gamma 0.5) its
+expected update has cosine -1.0 with grad J, with or without a baseline; with
+gamma 1, action 0 ending the episode with 1 and action 1 leading through 10
+forced steps to 2, 4 episodes a batch, a uniform policy and no baseline, -1.0
+too (the mean baseline keeps the sign there). On these two the gradient has one
+dimension, so a cosine can only be +1 or -1: -1 says its sign is wrong. gamma^t
+matters whenever steps share weights, not only when an observation repeats: the
+two-step MDP with a distinct observation at each step and a shared hidden layer
+gives 0.74. It stays the default because the tuned entries and every figure in
+the README were measured with it, and because without gamma^t a long episode's
+late steps still move the policy (at gamma 0.99, gamma^t is 0.007 by step 500).
+
+``textbook`` is the unbiased one: per episode -sum_t gamma^t (G_t - b_t)
+log pi(a_t | s_t), summed over the batch's episodes and divided by their number
+(the batch's, which ``--num-envs`` may round up from ``--batch-episodes``); its
+exact expected update equals grad J on all three MDPs above. No normalisation
+(turned off by ``--estimator textbook`` itself); under ``--baseline mean`` b = 0 on
+the first batch (its own mean would correlate with the sample); under ``value``
+b_t = V(s_t), detached; with ``--no-reward-to-go`` every step is weighted by G_0
+and no gamma^t (the lecture's r_total form, unbiased too). An entropy bonus,
+gradient clipping and ``--point-returns`` each bias it, so it refuses them. Either
+estimate is handed to Adam, whose step divides each weight's gradient by a running
+root mean square of its own: "unbiased" is said of the gradient Adam receives, not
+of the step it takes. Recurrent policies (``--policy lstm|gru``) carry
 their hidden state through an episode and start it afresh at each reset.
-A time-limit truncation ends the return there (REINFORCE has nothing to
-bootstrap from); with a value baseline, the return is topped up with V(s_T).
+A time-limit truncation ends the return there, with any baseline: a Monte-Carlo
+return is never bootstrapped (not even from a learned V).
 With ``--num-envs`` > 1 an update learns only from episodes its weights played
 from the start, and takes from each env the first episodes it began (never the
 first to finish, which would favour short ones): see
@@ -56,6 +90,7 @@ from gymlab.agents.networks import POLICIES, Network, check_observation_space
 from gymlab.agents.torch_agent import Episode, TorchAgent, allowed_actions
 
 BASELINES = ("none", "mean", "value")
+ESTIMATORS = ("common", "textbook")
 
 
 @dataclass
@@ -68,8 +103,14 @@ class ReinforceConfig:
     hidden: tuple[int, ...] = param((64,), "hidden layer sizes, e.g. 64,64", WIDTHS, arch=True)
     learning_rate: float = param(3e-3, "Adam's step size, eta", LEARNING_RATE)
     gamma: float = param(0.99, "discount factor", "[0, 1]")
-    batch_episodes: int = param(4, "episodes per update (points, with --round-batches)", ">= 1")
-    baseline: str = param("mean", "b: none, mean (running mean of earlier batches' returns) or value (learned V(s))",
+    batch_episodes: int = param(4, "episodes per update (points, with --round-batches); with --num-envs N, each env's "
+                                   "first ceil(B/N), so ceil(B/N) x N", ">= 1")
+    estimator: str = param("common", "common: mean over the batch's steps of (G_t - b) grad log pi, biased (no gamma^t, "
+                                     "random divisor and scale); textbook: sum over steps of gamma^t (G_t - b) grad "
+                                     "log pi over the number of episodes, unbiased (no normalisation)",
+                           choices=ESTIMATORS)
+    baseline: str = param("mean", "b: none, mean (mean of earlier batches' mean returns: plain over the first 10, then "
+                          "an exponential average, weight 0.1) or value (learned V(s))",
                           choices=BASELINES)
     reward_to_go: bool = param(True, "weight each step by the return from it on")
     point_returns: bool = param(False, "a nonzero reward closes a round (a point in Pong): a step's return stops "
@@ -81,10 +122,11 @@ class ReinforceConfig:
     round_batches: bool = param(False, "with --point-returns: a round (a point) is a unit of the batch, so an update "
                                        "comes every --batch-episodes points, not games (feed-forward policies)")
     normalize_advantages: bool = param(True, "divide G - b by its root mean square over the batch (a step size; "
-                                             "it does not centre it, so b stays the only thing subtracted)")
+                                             "it does not centre it, so b stays the only thing subtracted); "
+                                             "--estimator common only: textbook turns it off")
     entropy_coef: float = param(0.0, "weight of the entropy bonus", ">= 0")
     value_coef: float = param(0.5, "weight of the value loss (baseline=value)", ">= 0")
-    frame_diff: bool = param(False, "see the current frame minus the previous one")
+    frame_diff: bool = param(False, "see the current frame minus the previous one (zeros at an episode's first)")
     num_envs: int = param(1, "episodes played side by side in a vector env (one batched forward pass per step)",
                           "[1, 1024]")
     # Beyond +-20, sigma(b) is 0 or 1 in float32 anyway.
@@ -99,6 +141,15 @@ class ReinforceConfig:
 
     def __post_init__(self):
         validate(self)
+        if self.estimator == "textbook":  # a scale that depends on the batch would bias it: off, as recorded
+            self.normalize_advantages = False
+            for value, what in ((self.entropy_coef, "--entropy-coef"), (self.max_grad_norm, "--max-grad-norm")):
+                require(value == 0, f"--estimator textbook is the unbiased gradient of the return, and {what} "
+                                    f"{value:g} (given, or the env's tuned entry) biases it: give {what} 0, or "
+                                    f"use --estimator common")
+            require(not self.point_returns, "--estimator textbook weighs each step by gamma^t G_t, the return of "
+                                            "the whole episode from t: --point-returns cuts it at each point, "
+                                            "another objective; use --estimator common")
         require(self.forget_bias == 0 or self.policy == "lstm",
                 f"--forget-bias sets an LSTM's forget gates, so it needs --policy lstm, not {self.policy}")
         require(self.reward_to_go or not self.point_returns,
@@ -206,14 +257,7 @@ class Reinforce(TorchAgent):
 
     def _returns(self, ep: Episode) -> np.ndarray:
         c = self.config
-        rewards = np.asarray(ep.rewards, dtype=np.float64)
-        # Cut by a time limit: top up with V(s_T), unless a point closed the round on the last step
-        # (with --point-returns, V(s_T) then belongs to the next round)
-        if ep.truncated and self.value is not None and not (c.point_returns and rewards[-1] != 0):
-            with torch.no_grad():
-                seq = self.value.sequence(np.asarray(ep.obs + [ep.last_obs]), ep.prev_obs)
-            rewards = rewards.copy()
-            rewards[-1] += c.gamma * float(seq[-1, 0])
+        rewards = np.asarray(ep.rewards, dtype=np.float64)  # a time limit ends the sum: never bootstrapped
         if c.point_returns:  # G_t = r_t at a point's last step, else r_t + gamma G_t+1
             return discounted_cumsum(rewards, c.gamma, restart=rewards != 0)
         if c.reward_to_go:
@@ -222,7 +266,7 @@ class Reinforce(TorchAgent):
 
     def update(self, batch: list[Episode], logger=None) -> float:
         c = self.config
-        logps, entropies, returns, values = [], [], [], []
+        logps, entropies, returns, discounts, values = [], [], [], [], []
         for ep in batch:
             obs = np.asarray(ep.obs)
             logits = self.pi.sequence(obs, ep.prev_obs)
@@ -237,23 +281,32 @@ class Reinforce(TorchAgent):
             logps.append(logp)
             entropies.append(entropy)
             returns.append(self._returns(ep))
+            # textbook: gamma^t with the reward to go; with the whole return G_0 at every step, none
+            discounts.append(c.gamma ** np.arange(len(ep.rewards)) if c.reward_to_go else np.ones(len(ep.rewards)))
             if self.value is not None:
                 values.append(self.value.sequence(obs, ep.prev_obs).squeeze(-1))
         logp, entropy = torch.cat(logps), torch.cat(entropies)
         g = torch.as_tensor(np.concatenate(returns), dtype=torch.float32)
+        textbook = c.estimator == "textbook"
         if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean
             self.mean_return = float(g.mean())
         if c.baseline == "value":
             v = torch.cat(values)
-            advantage = g - v.detach()  # G_t - V(s_t)
-        elif c.baseline == "mean":
-            advantage = g - self.mean_return  # G_t - b
+            b = v.detach()  # V(s_t)
+        elif c.baseline == "mean":  # (textbook: 0 on the first batch, whose own mean would correlate with it)
+            b = 0.0 if textbook and self.updates == 0 else self.mean_return
         else:
-            advantage = g
-        if c.normalize_advantages:  # scaled by their root mean square, not centred: b alone is subtracted
-            advantage = advantage / (advantage.pow(2).mean().sqrt() + 1e-8)  # (a std near 0 would blow up)
+            b = 0.0
+        advantage = g - b
         # theta <- theta + eta (G_t - b) grad log pi(a_t | s_t): descend on its negative
-        loss = -(logp * advantage).mean() - c.entropy_coef * entropy.mean()
+        if textbook:  # sum over the steps of gamma^t (G_t - b) grad log pi, over the batch's episodes
+            weight = torch.as_tensor(np.concatenate(discounts), dtype=torch.float32) * advantage
+            loss = -(logp * weight).sum() / len(batch)
+        else:  # the mean over the batch's steps
+            if c.normalize_advantages:  # scaled by their root mean square, not centred: b alone is subtracted
+                advantage = advantage / (advantage.pow(2).mean().sqrt() + 1e-8)  # (a std near 0 would blow up)
+            loss = -(logp * advantage).mean()
+        loss = loss - c.entropy_coef * entropy.mean()
         if c.baseline == "value":
             loss = loss + c.value_coef * nn.functional.mse_loss(v, g)
         self.optimizer.zero_grad(set_to_none=True)
@@ -268,5 +321,5 @@ class Reinforce(TorchAgent):
         if logger is not None:
             logger.log("losses/policy_loss", loss.item())
             logger.log("losses/entropy", entropy.mean().item())
-            logger.log("charts/baseline", self.mean_return if c.baseline != "value" else float(v.mean()))
+            logger.log("charts/baseline", float(b.mean()) if torch.is_tensor(b) else b)  # the b subtracted
         return loss.item()

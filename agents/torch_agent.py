@@ -21,7 +21,7 @@ class Episode:
 
     def __init__(self):
         self.obs, self.actions, self.rewards, self.masks, self.versions = [], [], [], [], []
-        self.truncated, self.last_obs = False, None  # cut by a time limit; the observation after the last step
+        self.last_obs = None  # the observation after the last step
         self.prev_obs = None  # a round cut out of a game (--round-batches): the frame before its first
 
 
@@ -211,7 +211,7 @@ class Rollout:
                 episode.masks.append(t.info.get("action_mask"))
                 episode.versions.append(self.chosen_by)
                 if t.terminated or t.truncated:
-                    episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
+                    episode.last_obs = t.next_obs
                     if self.num_envs == 1:
                         self.memory = None  # the next episode starts with a clear memory
                     yield i, self.running.pop(i)
@@ -248,7 +248,7 @@ class Rollout:
 
 def _episode_state(e: Episode) -> dict:
     return {"obs": np.asarray(e.obs), "actions": np.asarray(e.actions), "rewards": np.asarray(e.rewards),
-            "masks": list(e.masks), "versions": list(e.versions), "truncated": e.truncated, "last_obs": e.last_obs,
+            "masks": list(e.masks), "versions": list(e.versions), "last_obs": e.last_obs,
             "prev_obs": e.prev_obs}
 
 
@@ -256,5 +256,5 @@ def _episode(state: dict) -> Episode:
     e = Episode()
     e.obs, e.actions, e.rewards = list(state["obs"]), list(state["actions"]), list(state["rewards"])
     e.masks, e.versions = list(state["masks"]), list(state["versions"])
-    e.truncated, e.last_obs, e.prev_obs = state["truncated"], state["last_obs"], state.get("prev_obs")
+    e.last_obs, e.prev_obs = state["last_obs"], state.get("prev_obs")  # (older states' "truncated": unused)
     return e

@@ -97,9 +97,12 @@ def corridor_batch(episodes=8):
 
 
 def after_one_update(env, batch, **config):
+    """The policy's gradient the update hands to Adam (whose first step is about lr x its sign:
+    baselines that flip no sign would look alike in the weights)."""
     agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(**config), seed=0)
+    agent.optimizer.step = lambda: None
     agent.update(batch)
-    return torch.cat([p.detach().flatten() for p in agent.pi.parameters()])
+    return torch.cat([p.grad.flatten() for p in agent.pi.parameters()])
 
 
 def test_each_baseline_gives_its_own_update_under_the_defaults():
@@ -314,33 +317,43 @@ def test_point_returns_restart_after_each_nonzero_reward():
     np.testing.assert_allclose(plain._returns(ep), [-0.1875, -0.375, -0.75, 0.5, 1.0, 0.0])
 
 
-def test_point_returns_give_a_closed_round_no_value_top_up_at_a_time_limit():
-    """With the value baseline, an episode cut by a time limit is topped up with gamma V(s_T); but
-    with --point-returns a point scored on that very last step has closed its round, and V(s_T)
-    belongs to the next one: the returns are the plain point returns (review finding: the top-up
-    used to flow into the closed round, and through gamma into the steps before it). A round still
-    open at the cut is topped up as before. Hand-computed for gamma 0.5 and V(s_T) = 4."""
-    import torch
+class Cut(gym.Env):
+    """Reward 1 a step, cut by a time limit after 3 steps (never terminated)."""
 
-    from gymlab.agents.reinforce import Reinforce, ReinforceConfig
-    from gymlab.agents.torch_agent import Episode
+    observation_space = gym.spaces.Box(-1, 1, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
 
-    space, actions = gym.spaces.Box(-1, 1, (2,), np.float32), gym.spaces.Discrete(2)
-    agent = Reinforce(space, actions, ReinforceConfig(gamma=0.5, point_returns=True, baseline="value"))
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        return np.ones(2, np.float32), 1.0, False, False, {}
+
+
+CUT_ID = "gymlab_tests/Cut-v0"
+if CUT_ID not in gym.envs.registry:
+    gym.register(CUT_ID, entry_point=Cut, max_episode_steps=3)
+
+
+@pytest.mark.parametrize("point_returns", [False, True])
+def test_a_value_baseline_is_never_bootstrapped_at_a_time_limit(point_returns):
+    """The README says the value baseline is "a learned value, never bootstrapped": an episode cut
+    by a time limit ends its return there, V(s_T) or not (issue 22; it used to be topped up with
+    gamma V(s_T), in the policy's weight and the value's target alike). Gamma 0.5, V = 4 everywhere,
+    rewards 1 1 1: the plain returns 1.75, 1.5, 1 (a nonzero reward closes each point)."""
+    env = gym.make(CUT_ID)
+    agent = Reinforce(env.observation_space, env.action_space,
+                      ReinforceConfig(gamma=0.5, baseline="value", batch_episodes=1, point_returns=point_returns))
     with torch.no_grad():
         for p in agent.value.parameters():
             p.zero_()
-        last_bias = [p for n, p in agent.value.named_parameters() if n.endswith("bias")][-1]
-        last_bias.fill_(4.0)  # V = 4 everywhere
-
-    def episode(rewards):
-        ep = Episode()
-        ep.rewards, ep.obs = list(rewards), [np.zeros(2, np.float32)] * len(rewards)
-        ep.truncated, ep.last_obs = True, np.ones(2, np.float32)
-        return ep
-
-    np.testing.assert_allclose(agent._returns(episode([0, 0, -1, 0, 1])), [-0.25, -0.5, -1.0, 0.5, 1.0])
-    np.testing.assert_allclose(agent._returns(episode([0, 0, -1, 0, 0])), [-0.25, -0.5, -1.0, 1.0, 2.0])
+        [p for n, p in agent.value.named_parameters() if n.endswith("bias")][-1].fill_(4.0)
+    batches = []
+    spy_on_updates(agent, batches.append)
+    agent.learn(env, Budget(episodes=1), RunLogger(progress=False))
+    expected = [1.0, 1.0, 1.0] if point_returns else [1.75, 1.5, 1.0]
+    np.testing.assert_allclose(agent._returns(batches[0][0]), expected)
 
 
 def test_point_returns_refuse_no_reward_to_go():
@@ -434,3 +447,50 @@ def test_round_batches_need_point_returns_and_a_feed_forward_policy():
         ReinforceConfig(round_batches=True)
     with pytest.raises(ValueError, match="recurrent"):
         ReinforceConfig(round_batches=True, point_returns=True, policy="lstm")
+
+
+# ------------------------------------------------------------------ words and code agree (issue 22)
+def test_frame_differences_start_each_episode_at_zero():
+    """Karpathy's pixel-Pong policy sees zeros at an episode's first frame (there is no frame
+    before it), not the raw frame: in the update's pass over an episode, when acting one step at a
+    time, and when a vector env's sub-env starts a new episode mid-stream. A linear policy
+    (hidden=()) makes the input visible: out = W x + b, so zeros give b."""
+    from gymlab.agents.networks import Network
+
+    space = gym.spaces.Box(0, 255, (4, 4, 1), np.uint8)
+    net = Network(space, 3, "mlp", (), frame_diff=True)
+    frames = np.random.default_rng(0).integers(1, 256, (3, 4, 4, 1)).astype(np.uint8)
+    x = torch.as_tensor(frames.reshape(3, -1), dtype=torch.float32) / 255.0
+    with torch.no_grad():
+        bias, expected = net.head.bias, net.head(torch.stack([torch.zeros(16), x[1] - x[0], x[2] - x[1]]))
+        torch.testing.assert_close(net.sequence(frames), expected)  # the update
+        out, state = net(frames[:1], None)  # acting: the episode's first step
+        torch.testing.assert_close(out[0], bias)
+        out, state = net(frames[1:2], state)
+        torch.testing.assert_close(out[0], expected[1])
+        # Two sub-envs side by side; the second starts a new episode at the third step.
+        out, state = net(frames[[0, 0]], None)
+        out, state = net(frames[[1, 1]], state, np.array([False, False]))
+        out, state = net(frames[[2, 2]], state, np.array([False, True]))
+        torch.testing.assert_close(out, torch.stack([expected[2], bias]))
+
+
+def one_step_episode(reward, obs=None, action=0):
+    ep = Episode()
+    ep.obs, ep.actions, ep.rewards = [np.zeros(2, np.float32) if obs is None else obs], [action], [float(reward)]
+    ep.masks, ep.versions = [None], [0]
+    return ep
+
+
+def test_the_mean_baseline_is_a_plain_mean_of_ten_batches_then_an_exponential_average():
+    """``--baseline mean``: b is the plain mean of the earlier batches' mean returns while there are
+    at most 10 of them, then an exponential average that gives the newest batch weight 0.1 (the
+    README's words). Batches of returns 1, 2, ..., 14 (two one-step episodes each)."""
+    space, actions = gym.spaces.Box(-1, 1, (2,), np.float32), gym.spaces.Discrete(2)
+    agent = Reinforce(space, actions, ReinforceConfig(baseline="mean", normalize_advantages=False), seed=0)
+    expected = None
+    for k in range(1, 15):
+        agent.update([one_step_episode(k), one_step_episode(k)])
+        expected = k if expected is None else expected + (k - expected) / min(k, 10)
+        assert agent.mean_return == pytest.approx(expected), f"after batch {k}"
+    assert expected == pytest.approx(np.mean(range(1, 11)) * 0.9**4 + sum(0.1 * 0.9**(14 - k) * k for k in range(11, 15)))
