@@ -120,7 +120,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--env", help="an alias (rooms, ...), any registered Gymnasium id, or module:id (imports the "
                    "module, which registers the id); may be left out with --load, which knows its env")
     p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
-                   help="arguments for gym.make, values read as Python literals (else as strings), "
+                   help="arguments for gym.make, values read as Python literals or true/false/none/null (any case), else "
+                        "as strings ('false' quoted is one), "
                         "e.g. --env-kwargs difficulty=0.8 points_to_win=5")
     p.add_argument("--eval-env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
                    help="arguments that differ for the evaluation env (default: the env's own evaluation "
@@ -185,8 +186,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
 
 def parse_env_kwargs(items: list[str] | None) -> dict:
     """``["difficulty=0.8", "obs_type=pixels"]`` -> ``{"difficulty": 0.8, "obs_type": "pixels"}``:
-    each value read as a Python literal, else kept as a string."""
-    import ast
+    each value read as ``gymlab.cli.literal`` reads it."""
+    from gymlab.cli import literal
 
     kwargs = {}
     for item in items or []:
@@ -198,10 +199,7 @@ def parse_env_kwargs(items: list[str] | None) -> dict:
             raise UsageError(f"--env-kwargs gives {key!r} twice")
         if key in ("render_mode", "max_episode_steps"):
             raise UsageError(f"--env-kwargs {key}: use --{'render' if key == 'render_mode' else 'max-episode-steps'}")
-        try:
-            kwargs[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            kwargs[key] = text
+        kwargs[key] = literal(text)
     return kwargs
 
 

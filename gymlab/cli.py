@@ -75,6 +75,22 @@ def path_arg(text: str):
 
 path_arg.__name__ = "path"
 
+WORDS = {"true": True, "false": False, "none": None, "null": None}  # as JSON and YAML spell them, in any case
+
+
+def literal(text: str):
+    """A ``KEY=VALUE`` value (``--env-kwargs``): a Python literal (``0.8``, ``'pixels'``, ``(1, 2)``),
+    ``true``/``false``/``none``/``null`` in any case as ``True``/``False``/``None``, else the text
+    itself (``pixels``); ``'false'``, quoted, is the string."""
+    import ast
+
+    if text.strip().lower() in WORDS:
+        return WORDS[text.strip().lower()]
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
 
 def guarded(prog: str, body) -> int:
     """Run ``body()`` (which returns an exit code) under the suite's exit-code rules: no
