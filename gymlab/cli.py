@@ -92,6 +92,16 @@ def literal(text: str):
         return text
 
 
+def progress_bar(total: int | None, desc: str, initial: int = 0, unit: str = "it", enabled: bool = True):
+    """The suite's one progress-bar rule (``train.py``'s runs and the sequence experiments): a tqdm
+    bar on stderr when stderr is a terminal, none in logs and pipes, and none with ``--no-progress``
+    (``enabled=False``)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit=unit, desc=desc, disable=None if enabled else True, leave=False,
+                dynamic_ncols=True)
+
+
 def guarded(prog: str, body) -> int:
     """Run ``body()`` (which returns an exit code) under the suite's exit-code rules: no
     traceback reaches the user, whatever happens."""

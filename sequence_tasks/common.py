@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from gymlab.cli import UsageError, number
 from gymlab.runs import pyplot, write_json
@@ -39,7 +38,9 @@ class Experiment:
         self.start = time.perf_counter()
 
     def progress(self, total: int | None, desc: str):
-        return tqdm(total=total, desc=desc, disable=not self.show_progress, leave=False, dynamic_ncols=True)
+        from gymlab.cli import progress_bar  # the suite's one rule: on a terminal only, as train.py's
+
+        return progress_bar(total, desc, enabled=self.show_progress)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start

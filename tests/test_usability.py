@@ -411,7 +411,6 @@ def test_sb3_runs_resume_and_the_readme_says_so(tmp_path):
 
 # -- 16: one progress-bar rule --------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 16: not fixed yet")
 def test_one_progress_bar_rule(tmp_path, monkeypatch):
     """No bar when stderr is not a terminal, in train.py's runs and the sequence experiments alike,
     both from gymlab.cli.progress_bar."""
