@@ -27,9 +27,9 @@ weights into a *new* run (a fresh optimizer, replay buffer, exploration schedule
 counters); ``--resume`` continues the *same* run, and a run stopped and resumed ends
 with the same weights and ``summary.json`` (timings aside) as one never stopped.
 
-Exit codes: 0 done; 1 a checkpoint that cannot be read; 2 a usage error (an unknown
-env or agent, an agent that cannot act in the env, a bad flag, value or path: one
-line, nothing written); 70 an internal error (a bug; the traceback is saved as
+Exit codes: 0 done; 2 a usage error (an unknown env or agent, an agent that cannot act
+in the env, a bad flag, value or path, a checkpoint or resume state that is missing or
+corrupt: one line, nothing written); 70 an internal error (a bug; the traceback is saved as
 ``crash.txt`` in the run directory); 130 interrupted (Ctrl-C: the run stops at
 the next step boundary, writes its checkpoint and resume state, and summarises the
 partial run; a second Ctrl-C stops at once, keeping the last periodic ones).
@@ -55,7 +55,7 @@ try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any late
     import sys
     import typing
 
-    from gymlab.cli import EXIT_CHECKPOINT, EXIT_USAGE, UsageError, guarded
+    from gymlab.cli import EXIT_USAGE, UsageError, guarded
 except KeyboardInterrupt:
     raise SystemExit(130) from None
 except ImportError:
@@ -386,7 +386,7 @@ def _main(argv: list[str]) -> int:
         return experiment.run(config(args, agent_cls)).code
     except CheckpointError as err:
         print(f"train.py: checkpoint error: {err}", file=sys.stderr)
-        return EXIT_CHECKPOINT if err.corrupt else EXIT_USAGE
+        return EXIT_USAGE
 
 
 _DEFAULTS = {"seed": 0, "eval_episodes": 10, "frame_stack": 1, "force": False, "render": False,

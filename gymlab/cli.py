@@ -6,8 +6,8 @@
 
 From a source checkout, ``python -m gymlab ...`` is the same command.
 
-Exit codes, for every command: 0 done; 1 a checkpoint that cannot be read;
-2 a usage error (one line on stderr, nothing written); 70 an internal error
+Exit codes, for every command: 0 done; 2 a usage error, a corrupt checkpoint or
+resume state among them (one line on stderr, nothing written); 70 an internal error
 (a bug: one line, and the traceback saved as ``crash.txt`` in the run
 directory, or a temporary file); 130 interrupted (Ctrl-C); 141 the reader of
 the output went away (``| head``), quietly.
@@ -20,7 +20,7 @@ import math
 import os
 import sys
 
-EXIT_OK, EXIT_CHECKPOINT, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 70, 130, 141
+EXIT_OK, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE = 0, 2, 70, 130, 141
 
 COMMANDS = {
     "train": ("gymlab.train", "train, evaluate and report an agent on an env (train.py)"),

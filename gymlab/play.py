@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gymlab.cli import EXIT_CHECKPOINT, EXIT_OK, EXIT_USAGE, Parser, UsageError, guarded, number, path_arg
+from gymlab.cli import EXIT_OK, EXIT_USAGE, Parser, UsageError, guarded, number, path_arg
 
 
 def load_opponent(path: Path):
@@ -73,7 +73,7 @@ def play(args) -> int:
             agent, obs_type = load_opponent(args.against)
         except CheckpointError as err:
             print(f"gymlab play: checkpoint error: {err}", file=sys.stderr)
-            return EXIT_CHECKPOINT if err.corrupt else EXIT_USAGE
+            return EXIT_USAGE
         env = pong_play.AgainstAgent(agent, obs_type, args.points)
     else:
         env = gym.make("gymlab/Pong-v0", render_mode="rgb_array", difficulty=args.difficulty,

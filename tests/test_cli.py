@@ -148,7 +148,7 @@ def test_corrupt_and_foreign_checkpoints(rooms_run, tmp_path):
     for name, data in (("garbage.npz", b"not a checkpoint"), ("cut.npz", good[: len(good) // 2])):
         (tmp_path / name).write_bytes(data)
         proc = run("--env", "rooms", "--load", str(tmp_path / name))
-        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert "corrupt" in proc.stderr
     proc = run("--env", "CliffWalking-v1", "--load", str(run_dir / "checkpoint.npz"))
     assert proc.returncode == 2 and "Discrete(6)" in proc.stderr and "Discrete(48)" in proc.stderr

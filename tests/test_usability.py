@@ -226,7 +226,6 @@ def test_load_does_not_import_the_checkpoints_agent_module(frozen_ckpt, stranger
 
 # -- 12: NaN weights, a resume state given to --load, one policy for corrupt files ----------------
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 12: not fixed yet")
 def test_nan_weights_are_refused(frozen_ckpt, tmp_path):
     from gymlab.agents import checkpoint
 
@@ -240,14 +239,12 @@ def test_nan_weights_are_refused(frozen_ckpt, tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 12: not fixed yet")
 def test_load_of_a_resume_state_says_use_resume(frozen_ckpt, tmp_path):
     code, _, err = train_main("--load", frozen_ckpt.parent / "resume.npz", "--run-dir", tmp_path / "r")
     assert code == 2 and err.count("\n") == 1, err
     assert "resume state" in err and f"--resume {frozen_ckpt.parent}" in err, err
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 12: not fixed yet")
 @pytest.mark.parametrize("data", [b"\x93NUMPY" + bytes(range(256)) * 3, bytes(range(256)) * 4])
 def test_corrupt_checkpoint_and_resume_state_one_policy(frozen_ckpt, tmp_path, data):
     import shutil
