@@ -311,7 +311,7 @@ def parse(argv: list[str]):
     wants_help = "-h" in argv or "--help" in argv
     agent_name, meta = known.agent, None
     if known.load is not None and not wants_help:
-        meta, _ = checkpoint.load(known.load)  # CheckpointError: missing or corrupt
+        meta = checkpoint.read_meta(known.load, {"--env": known.env, "--agent": known.agent})  # imports nothing
         if agent_name is None:
             agent_name = meta.get("agent")
         elif agent_name != meta.get("agent"):

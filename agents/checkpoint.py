@@ -98,6 +98,23 @@ def load(path) -> tuple[dict, dict]:
     return meta, arrays
 
 
+def read_meta(path, named: dict) -> dict:
+    """A checkpoint's header, for a command about to rebuild what it names. Loading a file never
+    runs code: a ``module:id`` env or ``module:Class`` agent recorded in it is imported only when
+    the user names it again, ``named`` mapping each flag to what the user gave (``{"--env":
+    None, "--agent": "q"}``; a flag the command lacks maps to nothing). Anything else that names
+    a module is refused, saying how to trust it."""
+    meta, _ = load(path)
+    for key in ("env", "agent"):
+        recorded, flag = meta.get(key), "--" + key
+        if isinstance(recorded, str) and ":" in recorded and named.get(flag) is None:
+            how = (f"give {flag} {recorded} if you trust it" if flag in named
+                   else "this command imports no module a file names")
+            raise CheckpointError(f"{path} names the {key} {recorded!r}, from module {recorded.split(':')[0]!r}: a "
+                                  f"module a checkpoint names is imported only when you name it too; {how}", path)
+    return meta
+
+
 def require_finite(path, arrays: dict) -> None:
     """Refuse weights that are not finite (NaN or infinite: a run that diverged), which would act
     and evaluate as if nothing were wrong. (The file format itself keeps any value, bit for bit.)"""

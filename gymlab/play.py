@@ -27,7 +27,7 @@ def load_opponent(path: Path):
     from gymlab.agents import checkpoint
     from gymlab.envs.pong import observation_space
 
-    meta, _ = checkpoint.load(path)
+    meta = checkpoint.read_meta(path, {})  # a module:Class agent in it is not imported
     try:
         agent_cls = agents.get(meta.get("agent", "?"))
     except agents.UnknownAgentError as err:

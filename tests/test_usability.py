@@ -197,7 +197,6 @@ def stranger_module(tmp_path, monkeypatch):
     sys.modules.pop("evil_mod", None)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 11: not fixed yet")
 def test_load_does_not_import_the_checkpoints_module(frozen_ckpt, stranger_module, tmp_path):
     from gymlab.agents import checkpoint
 
@@ -212,7 +211,6 @@ def test_load_does_not_import_the_checkpoints_module(frozen_ckpt, stranger_modul
     assert code == 0 and stranger_module.exists(), err  # named by the user: imported
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 11: not fixed yet")
 def test_load_does_not_import_the_checkpoints_agent_module(frozen_ckpt, stranger_module, tmp_path):
     from gymlab.agents import checkpoint
 
