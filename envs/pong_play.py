@@ -76,12 +76,6 @@ def save_screenshots(out_dir: Path, seed: int = 0, steps: int = 60) -> list[Path
     return [human, pixels]
 
 
-def has_display() -> bool:
-    """Whether a pygame window can be seen here: a display, or a video driver chosen on purpose
-    (``SDL_VIDEODRIVER=dummy`` draws off-screen, as the tests do)."""
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
-
-
 def play_keyboard(env: gym.Env, zoom: float = 1.0, max_steps: int | None = None) -> int:
     """Play ``env`` (Pong, ``rgb_array`` mode) with the arrow keys until Esc, the window is
     closed, or ``max_steps``; returns the steps played."""

@@ -92,6 +92,34 @@ def literal(text: str):
         return text
 
 
+def display_problem() -> str | None:
+    """Why no window can be shown here, or None if one can: the one rule for ``train.py --render``
+    and ``gymlab play``. A video driver chosen on purpose (``SDL_VIDEODRIVER``; ``dummy`` draws
+    off-screen, as the tests do) is taken at its word; else ``WAYLAND_DISPLAY`` or ``DISPLAY``
+    must be set and its server must answer (without one, pygame falls back to drawing off-screen,
+    and the user would see nothing)."""
+    if os.environ.get("SDL_VIDEODRIVER"):
+        return None
+    given = [(driver, var) for driver, var in (("wayland", "WAYLAND_DISPLAY"), ("x11", "DISPLAY"))
+             if os.environ.get(var)]
+    if not given:
+        return "DISPLAY is not set"
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    for driver, _ in given:  # that driver only: SDL's own fall-back would hide a dead display
+        os.environ["SDL_VIDEODRIVER"] = driver
+        try:
+            pygame.display.init()
+            pygame.display.quit()
+            return None
+        except pygame.error:
+            pass
+        finally:
+            del os.environ["SDL_VIDEODRIVER"]
+    return " and ".join(f"{var}={os.environ[var]}" for _, var in given) + " has no display server that answers"
+
+
 def progress_bar(total: int | None, desc: str, initial: int = 0, unit: str = "it", enabled: bool = True):
     """The suite's one progress-bar rule (``train.py``'s runs and the sequence experiments): a tqdm
     bar on stderr when stderr is a terminal, none in logs and pipes, and none with ``--no-progress``

@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
+from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, display_problem
 
 DEFAULT_EPISODE_CAP = 1000  # for envs registered without a time limit (e.g. CliffWalking-v1)
 
@@ -112,12 +112,6 @@ def missing_dependency(env_id: str, err) -> str:
     return f"{env_id} needs a package that is not installed: {text}"
 
 
-def has_display() -> bool:
-    import os
-
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
-
-
 def check_video(cfg: RunConfig) -> None:
     """Refuse, before anything is trained, a ``record_video`` run that could not record."""
     if not cfg.record_video:
@@ -181,8 +175,8 @@ def run(cfg: RunConfig) -> RunResult:
         raise UsageError(str(err)) from err
     env_kwargs = {**env_kwargs, **cfg.env_kwargs}
     check_env_kwargs(env_id, env_kwargs)
-    if cfg.render and not has_display():
-        raise UsageError("--render needs a display, and there is none here (DISPLAY is not set)")
+    if cfg.render and display_problem():
+        raise UsageError(f"--render needs a display, and there is none here ({display_problem()})")
     eval_kwargs = {**evaluation_kwargs(env_id, env_kwargs), **cfg.eval_env_kwargs}
     check_env_kwargs(env_id, eval_kwargs)
     env = make_env(env_id, env_kwargs, cfg.max_episode_steps, frame_stack=cfg.frame_stack)

@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from gymlab.cli import EXIT_OK, EXIT_USAGE, Parser, UsageError, guarded, number, path_arg
+from gymlab.cli import EXIT_OK, EXIT_USAGE, Parser, UsageError, display_problem, guarded, number, path_arg
 
 
 def load_opponent(path: Path):
@@ -78,9 +78,10 @@ def play(args) -> int:
     else:
         env = gym.make("gymlab/Pong-v0", render_mode="rgb_array", difficulty=args.difficulty,
                        points_to_win=args.points)
-    if not pong_play.has_display():
-        raise UsageError("no display to show the game in (DISPLAY is not set); run it on a desktop, or save "
-                         "frames with --screenshot DIR")
+    problem = display_problem()
+    if problem:
+        raise UsageError(f"no display to show the game in ({problem}); run it on a desktop, or save frames with "
+                         f"--screenshot DIR")
     pong_play.play_keyboard(env, zoom=args.zoom, max_steps=args.max_steps)
     return EXIT_OK
 

@@ -259,7 +259,6 @@ def test_corrupt_checkpoint_and_resume_state_one_policy(frozen_ckpt, tmp_path, d
 
 # -- 13: --render with a DISPLAY that has no server -----------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 13: not fixed yet")
 def test_render_with_a_dead_display_is_one_line(tmp_path):
     env = {**HEADLESS, "DISPLAY": ":97"}  # no X server answers there
     proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--env", "rooms", "--agent", "q", "--steps", "10",
