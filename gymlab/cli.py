@@ -92,6 +92,19 @@ def literal(text: str):
         return text
 
 
+def import_named(module: str):
+    """Import a module the user named (``--env module:id``, ``--agent module:Class``), found in the
+    working directory too, whichever way the command was started (``python train.py``, ``gymlab
+    train``, ``gymlab-train``): the directory goes first on ``sys.path``, where ``python -m`` puts
+    it, as Gymnasium users expect."""
+    import importlib
+
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    return importlib.import_module(module)
+
+
 def display_problem() -> str | None:
     """Why no window can be shown here, or None if one can: the one rule for ``train.py --render``
     and ``gymlab play``. A video driver chosen on purpose (``SDL_VIDEODRIVER``; ``dummy`` draws

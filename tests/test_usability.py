@@ -273,7 +273,6 @@ def test_render_with_a_dead_display_is_one_line(tmp_path):
 
 # -- 14: --env mypkg:Env-v0 from the working directory, however the command is run ----------------
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 14: not fixed yet")
 def test_env_module_in_the_working_directory(tmp_path):
     (tmp_path / "mypkg").mkdir()
     (tmp_path / "mypkg" / "__init__.py").write_text(
