@@ -120,8 +120,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--env", help="an alias (rooms, ...), any registered Gymnasium id, or module:id (imports the "
                    "module, which registers the id); may be left out with --load, which knows its env")
     p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
-                   help="arguments for gym.make, values read as Python literals or true/false/none/null (any case), else "
-                        "as strings ('false' quoted is one), "
+                   help="arguments for gym.make, values read as Python literals or true/false/none/null (any "
+                        "case), else as strings ('false' quoted is one), "
                         "e.g. --env-kwargs difficulty=0.8 points_to_win=5")
     p.add_argument("--eval-env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
                    help="arguments that differ for the evaluation env (default: the env's own evaluation "
@@ -137,7 +137,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--run-dir", type=path_arg, help="where to write the run (default runs/<env>__<agent>__<seed>__<time>)")
     p.add_argument("--force", action="store_true", help="replace an earlier run in --run-dir (refused otherwise)")
     p.add_argument("--load", type=path_arg, metavar="CKPT",
-                   help="start from this checkpoint (its weights, its env unless --env is given): evaluate it, "
+                   help="start from this checkpoint (its weights, its env and arguments unless --env names another; "
+                        "a module:id env it records is imported only when --env names it): evaluate it, "
                         "or train a new run from it with --steps/--episodes (a new run: fresh optimizer, "
                         "replay buffer, exploration and counters; to continue a run, --resume)")
     p.add_argument("--resume", type=path_arg, metavar="RUN_DIR",
@@ -326,13 +327,13 @@ def parse(argv: list[str]):
     args = build_parser(agent_cls).parse_args(argv)  # --help and malformed flags end here
     if agent_cls is None:
         raise UsageError("--agent is required (valid agents: " + ", ".join(agents.names()) + ")")
+    if meta is not None and args.env in (None, meta.get("env")) and args.env_kwargs is None:  # its env, as it was
+        args.env_kwargs = [f"{k}={v!r}" for k, v in meta.get("env_kwargs", {}).items()]
     if args.env is None:
         if meta is None or not meta.get("env"):
             raise UsageError("--env is required" + (" (this checkpoint does not say which env it learned)"
                                                     if meta is not None else ""))
         args.env = meta["env"]
-        if args.env_kwargs is None:
-            args.env_kwargs = [f"{k}={v!r}" for k, v in meta.get("env_kwargs", {}).items()]
     return args, agent_cls, meta
 
 
