@@ -12,14 +12,14 @@
     python train.py --resume runs/X --steps 200000             # or train a finished run longer
     python train.py --agent q --help                           # also lists the agent's flags
 
-Installed, the same command is ``gymlab train ...`` (or ``gymlab-train ...``).
+Installed, the same command is ``gymlab train ...`` (or ``gymlab-train ...``), named so in its hints.
 
 Every run writes a run directory (default ``runs/<env>__<agent>__<seed>__<time>/``;
 an existing one is refused unless ``--force``): ``checkpoint.npz``,
 ``episodes.csv``, ``metrics.csv``, ``learning_curve.png``, any agent figures
 (the tabular agent's ``q_table.png``), ``summary.json``, with ``--record-video``
-``videos/eval-episode-<i>.mp4`` and ``.gif`` (``gymlab/video.py``) and, for agents that can
-be resumed (all but the SB3 references), ``resume.npz``: written at each periodic
+``videos/eval-episode-<i>.mp4`` and ``.gif`` (``gymlab/video.py``) and, for every agent
+(the SB3 references too), ``resume.npz``: written at each periodic
 evaluation, on Ctrl-C and at the end, it is what ``--resume`` goes on from.
 
 ``--load CKPT`` and ``--resume RUN_DIR`` differ: ``--load`` takes a checkpoint's
@@ -55,7 +55,7 @@ try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any late
     import sys
     import typing
 
-    from gymlab.cli import EXIT_USAGE, UsageError, guarded
+    from gymlab.cli import EXIT_USAGE, UsageError, command, guarded
 except KeyboardInterrupt:
     raise SystemExit(130) from None
 except ImportError:
@@ -113,7 +113,7 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     from gymlab.cli import Parser, number, path_arg
 
     p = Parser(
-        prog="train.py", description=__doc__.split("\n\n")[0], add_help=for_help,
+        prog=command("train.py"), description=__doc__.split("\n\n")[0], add_help=for_help,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="env aliases: " + ", ".join(sorted(envs.ALIASES)) + "\nagents: " + ", ".join(agents.names()),
     )
@@ -359,7 +359,7 @@ def config(args, agent_cls):
 def main(argv: list[str] | None = None) -> int:
     """The command line (``python train.py``, ``gymlab train``, ``gymlab-train``): exit codes as in
     ``gymlab/cli.py``; no input ends in a traceback."""
-    return guarded("train.py", lambda: _main(list(sys.argv[1:] if argv is None else argv)))
+    return guarded(command("train.py"), lambda: _main(list(sys.argv[1:] if argv is None else argv)))
 
 
 def _main(argv: list[str]) -> int:
@@ -386,7 +386,7 @@ def _main(argv: list[str]) -> int:
             return run_sweep(args, agent_cls)
         return experiment.run(config(args, agent_cls)).code
     except CheckpointError as err:
-        print(f"train.py: checkpoint error: {err}", file=sys.stderr)
+        print(f"{command('train.py')}: checkpoint error: {err}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -2,6 +2,7 @@
 
     gymlab train --env rooms --agent q       # train.py (also installed as gymlab-train)
     gymlab seq sine|cosine|chars [...]       # the supervised experiments (python -m sequence_tasks)
+    gymlab --version
     gymlab play [--against CKPT] [...]       # Pong with the keyboard
 
 From a source checkout, ``python -m gymlab ...`` is the same command.
@@ -27,6 +28,25 @@ COMMANDS = {
     "seq": ("gymlab.sequence_tasks.cli", "the lecture's supervised sequence experiments"),
     "play": ("gymlab.play", "play Pong with the keyboard, against the script or a checkpoint"),
 }
+
+
+_ran_as = None  # the command the user typed, when ``main`` dispatched it: "gymlab train", ...
+
+
+def command(default: str) -> str:
+    """The name of the command the user ran, for usage lines, errors and hints: ``gymlab train``
+    (``python -m gymlab train`` from a checkout), ``gymlab-train``, or ``default`` (``train.py``,
+    ``python -m sequence_tasks``) when run from the checkout itself."""
+    if _ran_as is not None:
+        return _ran_as
+    if sys.argv and os.path.basename(sys.argv[0]) == "gymlab-train":
+        return "gymlab-train"
+    return default
+
+
+def typed(prog: str) -> str:
+    """``prog`` as the user types it again: ``python train.py``, ``gymlab train``."""
+    return f"python {prog}" if prog.endswith(".py") else prog
 
 
 class UsageError(Exception):
@@ -193,19 +213,32 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     import importlib
 
+    global _ran_as
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    me = "python -m gymlab" if sys.argv and os.path.basename(sys.argv[0]) == "__main__.py" else "gymlab"
     if not argv or argv[0] in ("-h", "--help"):
-        print(_usage(), file=sys.stdout if argv else sys.stderr)
+        print(_usage(me), file=sys.stdout if argv else sys.stderr)
         return EXIT_OK if argv else EXIT_USAGE
+    if argv[0] == "--version":
+        from gymlab import __version__
+
+        print(f"gymlab {__version__}")
+        return EXIT_OK
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"gymlab: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
+        print(f"{me}: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
         return EXIT_USAGE
-    return guarded("gymlab " + name, lambda: importlib.import_module(COMMANDS[name][0]).main(rest))
+    _ran_as = f"{me} {name}"
+    try:
+        return guarded(_ran_as, lambda: importlib.import_module(COMMANDS[name][0]).main(rest))
+    finally:
+        _ran_as = None
 
 
-def _usage() -> str:
-    lines = ["usage: gymlab COMMAND [options]   (gymlab COMMAND --help for its options)", "", "commands:"]
+def _usage(me: str = "gymlab") -> str:
+    lines = [f"usage: {me} COMMAND [options]   ({me} COMMAND --help for its options; {me} --version)", "",
+             "commands:"]
     lines += [f"  {name:6s} {summary}" for name, (_, summary) in COMMANDS.items()]
     return "\n".join(lines)
 

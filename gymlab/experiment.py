@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, display_problem
+from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, command, display_problem, typed
 
 DEFAULT_EPISODE_CAP = 1000  # for envs registered without a time limit (e.g. CliffWalking-v1)
 
@@ -457,7 +457,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     if videos:
         print(f"videos of {len(videos)} evaluation episode{'s' * (len(videos) > 1)}: {run_dir / 'videos'}")
     if interrupted and resumable and (run_dir / resume_state.FILE).is_file():
-        print(f"to go on from where it stopped: python train.py --resume {run_dir}")
+        print(f"to go on from where it stopped: {typed(command('train.py'))} --resume {run_dir}")
     for line in report_lines:
         print(line)
     return RunResult(run_dir, EXIT_INTERRUPTED if interrupted else EXIT_OK, summary)

@@ -294,7 +294,6 @@ def test_env_module_in_the_working_directory(tmp_path):
 
 # -- 15: the installed commands name themselves; play --screenshot; --version; LICENSE; README ----
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 15: not fixed yet")
 def test_commands_name_themselves_in_usage_and_errors(capsys):
     from gymlab import cli
 
@@ -313,7 +312,6 @@ def test_commands_name_themselves_in_usage_and_errors(capsys):
     assert capsys.readouterr().out.strip() == f"gymlab {__version__}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 15: not fixed yet")
 def test_interrupted_hint_names_the_command_run(tmp_path):
     script = console_script(tmp_path / "bin", "gymlab", "gymlab.cli:main")
     run_dir = tmp_path / "run"
@@ -350,7 +348,6 @@ def _screenshot(out_dir, *args):
     return code, err.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 15: not fixed yet")
 def test_screenshot_honours_zoom_against_and_refuses_a_corrupt_checkpoint(pong_ckpt, tmp_path, monkeypatch):
     import pygame
 
@@ -379,7 +376,6 @@ def test_screenshot_honours_zoom_against_and_refuses_a_corrupt_checkpoint(pong_c
     assert not np.array_equal(plain, saved) and engine.PIXELS == saved.shape[0]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 15: not fixed yet")
 def test_license_is_mit_and_shipped():
     text = (ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License")
@@ -387,7 +383,6 @@ def test_license_is_mit_and_shipped():
     assert 'license-files = ["LICENSE"]' in (ROOT / "pyproject.toml").read_text()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 23 item 15: not fixed yet")
 def test_sb3_runs_resume_and_the_readme_says_so(tmp_path):
     run_dir = tmp_path / "run"
     code, _, err = train_main("--env", "CartPole-v1", "--agent", "sb3-a2c", "--steps", "40", "--eval-every", "20",
