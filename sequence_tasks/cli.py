@@ -90,7 +90,11 @@ def _main(argv: list[str]) -> int:
             if "DefaultCPUAllocator" not in str(err):  # torch's way of saying out of memory
                 raise
             raise UsageError(f"out of memory ({str(err).splitlines()[0][-120:]}); choose smaller sizes") from err
-    except (UsageError, KeyboardInterrupt):
+    except (UsageError, KeyboardInterrupt) as err:
+        if isinstance(err, KeyboardInterrupt) and exp.keep_interrupted():
+            print(f"\ninterrupted: the weights and curves so far are kept in {exp.run_dir} (summary.json, "
+                  f"weights.npz)", file=sys.stderr)
+            raise
         for made in missing:  # leave nothing behind when nothing was written
             try:
                 made.rmdir()  # only if empty
