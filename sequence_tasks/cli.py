@@ -28,7 +28,8 @@ MAX_SEED = 2**64 - 1  # what torch.manual_seed takes
 def build_parser() -> Parser:
     from gymlab.sequence_tasks.common import max_threads, path_arg
 
-    p = Parser(prog=command(PROG), description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog=command(PROG), description=__doc__.split("\n\n")[1],
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True, parser_class=Parser,
                            help=", ".join(f"{k} ({v[1]})" for k, v in EXPERIMENTS.items()))
     threads = max_threads()

@@ -130,8 +130,9 @@ def run(exp, args) -> dict:
     p, losses, evals = 0.0, [], []
     bar = exp.progress(args.iterations, "cosine (iterations)")
     kept = {}  # the weights after the last whole step: what Ctrl-C keeps
-    exp.so_far = lambda: None if not kept else (kept, {"iterations": len(losses), "waves_seen": len(losses) * args.batch,
-                                                      "p": p, "train_loss": losses, "val_curve": evals})
+    exp.so_far = lambda: None if not kept else (kept, {
+        "iterations": len(losses), "waves_seen": len(losses) * args.batch, "p": p, "train_loss": losses,
+        "val_curve": evals})
     for it in range(args.iterations):
         if it > 0 and it % args.p_every == 0:
             p = min(p + 0.1, args.p_max)  # the schedule: lean more and more on the model's own outputs
