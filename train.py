@@ -12,14 +12,14 @@
     python train.py --resume runs/X --steps 200000             # or train a finished run longer
     python train.py --agent q --help                           # also lists the agent's flags
 
-Installed, the same command is ``gymlab train ...`` (or ``gymlab-train ...``).
+Installed, the same command is ``gymlab train ...`` (or ``gymlab-train ...``), named so in its hints.
 
 Every run writes a run directory (default ``runs/<env>__<agent>__<seed>__<time>/``;
 an existing one is refused unless ``--force``): ``checkpoint.npz``,
 ``episodes.csv``, ``metrics.csv``, ``learning_curve.png``, any agent figures
 (the tabular agent's ``q_table.png``), ``summary.json``, with ``--record-video``
-``videos/eval-episode-<i>.mp4`` and ``.gif`` (``gymlab/video.py``) and, for agents that can
-be resumed (all but the SB3 references), ``resume.npz``: written at each periodic
+``videos/eval-episode-<i>.mp4`` and ``.gif`` (``gymlab/video.py``) and, for every agent
+(the SB3 references too), ``resume.npz``: written at each periodic
 evaluation, on Ctrl-C and at the end, it is what ``--resume`` goes on from.
 
 ``--load CKPT`` and ``--resume RUN_DIR`` differ: ``--load`` takes a checkpoint's
@@ -27,9 +27,9 @@ weights into a *new* run (a fresh optimizer, replay buffer, exploration schedule
 counters); ``--resume`` continues the *same* run, and a run stopped and resumed ends
 with the same weights and ``summary.json`` (timings aside) as one never stopped.
 
-Exit codes: 0 done; 1 a checkpoint that cannot be read; 2 a usage error (an unknown
-env or agent, an agent that cannot act in the env, a bad flag, value or path: one
-line, nothing written); 70 an internal error (a bug; the traceback is saved as
+Exit codes: 0 done; 2 a usage error (an unknown env or agent, an agent that cannot act
+in the env, a bad flag, value or path, a checkpoint or resume state that is missing or
+corrupt: one line, nothing written); 70 an internal error (a bug; the traceback is saved as
 ``crash.txt`` in the run directory); 130 interrupted (Ctrl-C: the run stops at
 the next step boundary, writes its checkpoint and resume state, and summarises the
 partial run; a second Ctrl-C stops at once, keeping the last periodic ones).
@@ -54,7 +54,7 @@ try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any late
     import dataclasses
     import sys
 
-    from gymlab.cli import EXIT_CHECKPOINT, EXIT_USAGE, UsageError, guarded
+    from gymlab.cli import EXIT_USAGE, UsageError, command, guarded
     from gymlab.flags import seed_list, add_config_flags, parse_env_kwargs, parse_grid
 except KeyboardInterrupt:
     raise SystemExit(130) from None
@@ -73,14 +73,15 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     from gymlab.cli import Parser, number, path_arg
 
     p = Parser(
-        prog="train.py", description=__doc__.split("\n\n")[0], add_help=for_help,
+        prog=command("train.py"), description=__doc__.split("\n\n")[0], add_help=for_help,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="env aliases: " + ", ".join(sorted(envs.ALIASES)) + "\nagents: " + ", ".join(agents.names()),
     )
     p.add_argument("--env", help="an alias (rooms, ...), any registered Gymnasium id, or module:id (imports the "
                    "module, which registers the id); may be left out with --load, which knows its env")
     p.add_argument("--env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
-                   help="arguments for gym.make, values read as Python literals (else as strings), "
+                   help="arguments for gym.make, values read as Python literals or true/false/none/null (any "
+                        "case), else as strings ('false' quoted is one), "
                         "e.g. --env-kwargs difficulty=0.8 points_to_win=5")
     p.add_argument("--eval-env-kwargs", nargs="+", default=None, metavar="KEY=VALUE",
                    help="arguments that differ for the evaluation env (default: the env's own evaluation "
@@ -96,7 +97,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--run-dir", type=path_arg, help="where to write the run (default runs/<env>__<agent>__<seed>__<time>)")
     p.add_argument("--force", action="store_true", help="replace an earlier run in --run-dir (refused otherwise)")
     p.add_argument("--load", type=path_arg, metavar="CKPT",
-                   help="start from this checkpoint (its weights, its env unless --env is given): evaluate it, "
+                   help="start from this checkpoint (its weights, its env and arguments unless --env names another; "
+                        "a module:id env it records is imported only when --env names it): evaluate it, "
                         "or train a new run from it with --steps/--episodes (a new run: fresh optimizer, "
                         "replay buffer, exploration and counters; to continue a run, --resume)")
     p.add_argument("--resume", type=path_arg, metavar="RUN_DIR",
@@ -193,7 +195,7 @@ def parse(argv: list[str]):
     wants_help = "-h" in argv or "--help" in argv
     agent_name, meta = known.agent, None
     if known.load is not None and not wants_help:
-        meta, _ = checkpoint.load(known.load)  # CheckpointError: missing or corrupt
+        meta = checkpoint.read_meta(known.load, {"--env": known.env, "--agent": known.agent})  # imports nothing
         if agent_name is None:
             agent_name = meta.get("agent")
         elif agent_name != meta.get("agent"):
@@ -208,13 +210,13 @@ def parse(argv: list[str]):
     args = build_parser(agent_cls).parse_args(argv)  # --help and malformed flags end here
     if agent_cls is None:
         raise UsageError("--agent is required (valid agents: " + ", ".join(agents.names()) + ")")
+    if meta is not None and args.env in (None, meta.get("env")) and args.env_kwargs is None:  # its env, as it was
+        args.env_kwargs = [f"{k}={v!r}" for k, v in meta.get("env_kwargs", {}).items()]
     if args.env is None:
         if meta is None or not meta.get("env"):
             raise UsageError("--env is required" + (" (this checkpoint does not say which env it learned)"
                                                     if meta is not None else ""))
         args.env = meta["env"]
-        if args.env_kwargs is None:
-            args.env_kwargs = [f"{k}={v!r}" for k, v in meta.get("env_kwargs", {}).items()]
     return args, agent_cls, meta
 
 
@@ -240,7 +242,7 @@ def config(args, agent_cls):
 def main(argv: list[str] | None = None) -> int:
     """The command line (``python train.py``, ``gymlab train``, ``gymlab-train``): exit codes as in
     ``gymlab/cli.py``; no input ends in a traceback."""
-    return guarded("train.py", lambda: _main(list(sys.argv[1:] if argv is None else argv)))
+    return guarded(command("train.py"), lambda: _main(list(sys.argv[1:] if argv is None else argv)))
 
 
 def _main(argv: list[str]) -> int:
@@ -268,8 +270,8 @@ def _main(argv: list[str]) -> int:
             return run_sweep(args, agent_cls)
         return experiment.run(config(args, agent_cls)).code
     except CheckpointError as err:
-        print(f"train.py: checkpoint error: {err}", file=sys.stderr)
-        return EXIT_CHECKPOINT if err.corrupt else EXIT_USAGE
+        print(f"{command('train.py')}: checkpoint error: {err}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 _DEFAULTS = {"seed": 0, "eval_episodes": 10, "frame_stack": 1, "force": False, "render": False,

@@ -45,7 +45,9 @@ def get(name: str) -> type[Agent]:
     if ":" in name and name not in REGISTRY:
         module, _, cls = name.partition(":")
         try:
-            found = getattr(importlib.import_module(module), cls)
+            from gymlab.cli import import_named  # from the working directory too, as --env's module
+
+            found = getattr(import_named(module), cls)
         except (ImportError, AttributeError) as err:
             raise UnknownAgentError(f"agent {name!r}: cannot import {cls} from {module} ({err})") from err
         if not (isinstance(found, type) and issubclass(found, Agent)):

@@ -265,6 +265,7 @@ class Agent:
         meta, arrays = checkpoint.load(path)
         if meta.get("agent") != cls.name:
             raise CheckpointError(f"{path} was written by agent {meta.get('agent')!r}, not {cls.name!r}", path)
+        checkpoint.require_finite(path, arrays)
         for which, space in (("observation_space", observation_space), ("action_space", action_space)):
             if space is not None and checkpoint.describe_space(space) != meta[which]:
                 raise CheckpointError(

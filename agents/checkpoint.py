@@ -45,26 +45,84 @@ def save(path, meta: dict, arrays: dict) -> None:
     atomic_write(path, lambda f: np.savez(f, **{_META: header}, **arrays))
 
 
+def open_npz(path, what: str, error):
+    """``np.load(path)`` of a gymlab ``.npz`` (``what``: "checkpoint", "resume state"), with no pickle:
+    opening one runs no code. The one policy for every such file: one that is not one raises
+    ``error(message)``, a line naming ``path`` as corrupt, never numpy's advice to load it unsafely."""
+    path = Path(path)
+    if not zipfile.is_zipfile(path):
+        raise error(f"{path} is corrupt or not a gymlab {what} (not an .npz archive)")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise error(corrupt_message(path, what, err)) from err
+
+
+def corrupt_message(path, what: str, err: Exception) -> str:
+    """``PATH is corrupt or not a gymlab WHAT: why``, in one line; numpy's words about pickled
+    data (and loading it "unsafely") are not passed on: gymlab never writes any."""
+    why = (str(err).splitlines() or [type(err).__name__])[0]
+    if "pickle" in why:
+        why = "it holds Python objects, which no gymlab file does"
+    return f"{path} is corrupt or not a gymlab {what}: {why}"
+
+
 def load(path) -> tuple[dict, dict]:
-    """``(meta, arrays)`` from ``path``; ``CheckpointError`` if missing or unreadable."""
+    """``(meta, arrays)`` from ``path``; ``CheckpointError`` if missing or unreadable, or if it is a
+    resume state (``--resume``'s)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}", path)
-    if not zipfile.is_zipfile(path):  # a broken .npz is a corrupt checkpoint; any other file, a wrong path
-        if path.suffix != ".npz":
-            raise CheckpointError(f"{path} is not a checkpoint (a gymlab checkpoint is an .npz file)", path)
-        raise CheckpointError(f"{path} is not a gymlab checkpoint (not an .npz archive; corrupt or another kind "
-                              f"of file)", path, corrupt=True)
+    if not zipfile.is_zipfile(path) and path.suffix != ".npz":
+        raise CheckpointError(f"{path} is not a checkpoint (a gymlab checkpoint is an .npz file)", path)
+
+    def error(message):
+        return CheckpointError(message, path, corrupt=True)
+
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open_npz(path, "checkpoint", error) as data:
             arrays = {k: data[k] for k in data.files}  # reading every array checks every CRC
         meta = json.loads(str(arrays.pop(_META)))
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
-        raise CheckpointError(f"{path} is corrupt or not a gymlab checkpoint: {err}", path, corrupt=True) from err
+        raise error(corrupt_message(path, "checkpoint", err)) from err
+    if not isinstance(meta, dict):
+        raise error(f"{path} is corrupt or not a gymlab checkpoint: its header is not a JSON object")
+    from gymlab.resume import KIND
+
+    if meta.get("kind") == KIND:
+        raise CheckpointError(f"{path} is a resume state, not a checkpoint: to go on with that run, "
+                              f"--resume {path.parent}", path)
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} has checkpoint format {meta.get('format')!r}; this gymlab reads {FORMAT}",
                               path, corrupt=True)
     return meta, arrays
+
+
+def read_meta(path, named: dict) -> dict:
+    """A checkpoint's header, for a command about to rebuild what it names. Loading a file never
+    runs code: a ``module:id`` env or ``module:Class`` agent recorded in it is imported only when
+    the user names it again, ``named`` mapping each flag to what the user gave (``{"--env":
+    None, "--agent": "q"}``; a flag the command lacks maps to nothing). Anything else that names
+    a module is refused, saying how to trust it."""
+    meta, _ = load(path)
+    for key in ("env", "agent"):
+        recorded, flag = meta.get(key), "--" + key
+        if isinstance(recorded, str) and ":" in recorded and named.get(flag) is None:
+            how = (f"give {flag} {recorded} if you trust it" if flag in named
+                   else "this command imports no module a file names")
+            raise CheckpointError(f"{path} names the {key} {recorded!r}, from module {recorded.split(':')[0]!r}: a "
+                                  f"module a checkpoint names is imported only when you name it too; {how}", path)
+    return meta
+
+
+def require_finite(path, arrays: dict) -> None:
+    """Refuse weights that are not finite (NaN or infinite: a run that diverged), which would act
+    and evaluate as if nothing were wrong. (The file format itself keeps any value, bit for bit.)"""
+    bad = [k for k, v in arrays.items() if v.dtype.kind in "fc" and not np.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{path} holds weights that are not finite (NaN or infinite: {', '.join(bad[:3])}"
+                              f"{', ...' if len(bad) > 3 else ''}), from a run that diverged; it cannot be used",
+                              path, corrupt=True)
 
 
 def short_space(space) -> str:

@@ -29,8 +29,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from tqdm import tqdm
-
 from gymlab.runs import default_run_dir  # noqa: F401  (re-exported)
 
 
@@ -73,10 +71,10 @@ class RunLogger:
         self.budget = budget
         self._bar, self._postfix = None, {}
         if progress and budget is not None:
-            # disable=None: a bar on a terminal, silence in CI logs and pipes.
+            from gymlab.cli import progress_bar  # the suite's one rule: on a terminal only
+
             done = self.steps if budget.steps is not None else self.episodes
-            self._bar = tqdm(total=budget.total, initial=done, unit=budget.unit[:-1], desc=desc, disable=None,
-                             leave=False)
+            self._bar = progress_bar(budget.total, desc, initial=done, unit=budget.unit[:-1])
 
     def _open(self, path: Path, header: list[str], offset: int | None = None):
         """A CSV file with ``header``; with ``offset`` (resuming), the existing file cut back to

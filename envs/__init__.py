@@ -15,7 +15,6 @@ Gymnasium's ``module:id``, which imports the module first) into
 from __future__ import annotations
 
 import difflib
-import importlib
 
 import gymnasium as gym
 
@@ -108,8 +107,10 @@ def resolve(name: str) -> tuple[str, dict]:
         if not module or not env_id:
             raise UnknownEnvError(f"--env {name!r}: expected module:EnvId, e.g. my_package:MyEnv-v0")
         before = set(gym.envs.registry)
+        from gymlab.cli import import_named  # from the working directory too
+
         try:
-            importlib.import_module(module)
+            import_named(module)
         except ModuleNotFoundError as err:
             raise UnknownEnvError(f"--env {name!r}: cannot import module {module!r} ({err})") from err
         except Exception as err:  # the user's module failed to import: their error, said in one line

@@ -53,33 +53,41 @@ class AgainstAgent(gym.Env):
         return self.game.render()
 
 
-def save_screenshots(out_dir: Path, seed: int = 0, steps: int = 60) -> list[Path]:
-    """Play a few steps (the agent following the ball), then save what the human-mode window
-    shows and the 80x80 pixel observation at that moment (scaled up 4x to be seen)."""
+def save_screenshots(out_dir: Path, seed: int = 0, steps: int = 60, zoom: float = 1.0, agent=None,
+                     obs_type: str = "features", difficulty: float = 0.5, points_to_win: int = 21) -> list[Path]:
+    """Play a few steps, then save what the human-mode window shows (scaled by ``zoom``, as
+    ``gymlab play --zoom`` scales it) and the 80x80 pixel observation at that moment (scaled up
+    4x to be seen). The right paddle is played by ``agent`` (anything with ``predict``, reading
+    ``obs_type`` observations, greedily) when given, else by a follower of the ball; the left by
+    the scripted opponent at ``difficulty``."""
     os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # no screen: draw the window off-screen
     import pygame
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = PongEnv(render_mode="human", obs_type="pixels")
+    env = PongEnv(render_mode="human", obs_type="pixels", difficulty=difficulty, points_to_win=points_to_win)
     env.metadata = {**env.metadata, "render_fps": 1000}  # no need to wait between frames here
     obs, _ = env.reset(seed=seed)
+    state, start = None, True
     for _ in range(steps):
-        gap = env._s[0, engine.BY] - env._s[0, engine.AY]
-        obs, *_ = env.step(0 if abs(gap) < 0.02 else (engine.DOWN if gap > 0 else engine.UP))
+        if agent is not None:
+            seen = env._features[0].copy() if obs_type == "features" else obs
+            action, state = agent.predict(seen, state, episode_start=np.array([start]), deterministic=True)
+            start = False
+        else:
+            gap = env._s[0, engine.BY] - env._s[0, engine.AY]
+            action = 0 if abs(gap) < 0.02 else (engine.DOWN if gap > 0 else engine.UP)
+        obs, *_ = env.step(int(action))
     human, pixels = out_dir / "pong_human.png", out_dir / "pong_pixels.png"
-    pygame.image.save(pygame.display.get_surface(), str(human))
+    window = pygame.display.get_surface()
+    if zoom != 1.0:
+        window = pygame.transform.scale(window, (round(window.get_width() * zoom), round(window.get_height() * zoom)))
+    pygame.image.save(window, str(human))
     big = np.kron(obs[:, :, 0], np.ones((4, 4), dtype=np.uint8))
     pygame.image.save(pygame.surfarray.make_surface(np.stack([big.T] * 3, axis=-1)), str(pixels))
     env.close()
     return [human, pixels]
-
-
-def has_display() -> bool:
-    """Whether a pygame window can be seen here: a display, or a video driver chosen on purpose
-    (``SDL_VIDEODRIVER=dummy`` draws off-screen, as the tests do)."""
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
 
 
 def play_keyboard(env: gym.Env, zoom: float = 1.0, max_steps: int | None = None) -> int:

@@ -2,12 +2,13 @@
 
     gymlab train --env rooms --agent q       # train.py (also installed as gymlab-train)
     gymlab seq sine|cosine|chars [...]       # the supervised experiments (python -m sequence_tasks)
+    gymlab --version
     gymlab play [--against CKPT] [...]       # Pong with the keyboard
 
 From a source checkout, ``python -m gymlab ...`` is the same command.
 
-Exit codes, for every command: 0 done; 1 a checkpoint that cannot be read;
-2 a usage error (one line on stderr, nothing written); 70 an internal error
+Exit codes, for every command: 0 done; 2 a usage error, a corrupt checkpoint or
+resume state among them (one line on stderr, nothing written); 70 an internal error
 (a bug: one line, and the traceback saved as ``crash.txt`` in the run
 directory, or a temporary file); 130 interrupted (Ctrl-C); 141 the reader of
 the output went away (``| head``), quietly.
@@ -20,13 +21,32 @@ import math
 import os
 import sys
 
-EXIT_OK, EXIT_CHECKPOINT, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE = 0, 1, 2, 70, 130, 141
+EXIT_OK, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE = 0, 2, 70, 130, 141
 
 COMMANDS = {
     "train": ("gymlab.train", "train, evaluate and report an agent on an env (train.py)"),
     "seq": ("gymlab.sequence_tasks.cli", "the lecture's supervised sequence experiments"),
     "play": ("gymlab.play", "play Pong with the keyboard, against the script or a checkpoint"),
 }
+
+
+_ran_as = None  # the command the user typed, when ``main`` dispatched it: "gymlab train", ...
+
+
+def command(default: str) -> str:
+    """The name of the command the user ran, for usage lines, errors and hints: ``gymlab train``
+    (``python -m gymlab train`` from a checkout), ``gymlab-train``, or ``default`` (``train.py``,
+    ``python -m sequence_tasks``) when run from the checkout itself."""
+    if _ran_as is not None:
+        return _ran_as
+    if sys.argv and os.path.basename(sys.argv[0]) == "gymlab-train":
+        return "gymlab-train"
+    return default
+
+
+def typed(prog: str) -> str:
+    """``prog`` as the user types it again: ``python train.py``, ``gymlab train``."""
+    return f"python {prog}" if prog.endswith(".py") else prog
 
 
 class UsageError(Exception):
@@ -74,6 +94,73 @@ def path_arg(text: str):
 
 
 path_arg.__name__ = "path"
+
+WORDS = {"true": True, "false": False, "none": None, "null": None}  # as JSON and YAML spell them, in any case
+
+
+def literal(text: str):
+    """A ``KEY=VALUE`` value (``--env-kwargs``): a Python literal (``0.8``, ``'pixels'``, ``(1, 2)``),
+    ``true``/``false``/``none``/``null`` in any case as ``True``/``False``/``None``, else the text
+    itself (``pixels``); ``'false'``, quoted, is the string."""
+    import ast
+
+    if text.strip().lower() in WORDS:
+        return WORDS[text.strip().lower()]
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text
+
+
+def import_named(module: str):
+    """Import a module the user named (``--env module:id``, ``--agent module:Class``), found in the
+    working directory too, whichever way the command was started (``python train.py``, ``gymlab
+    train``, ``gymlab-train``): the directory goes first on ``sys.path``, where ``python -m`` puts
+    it, as Gymnasium users expect."""
+    import importlib
+
+    cwd = os.getcwd()
+    if cwd not in sys.path and "" not in sys.path:
+        sys.path.insert(0, cwd)
+    return importlib.import_module(module)
+
+
+def display_problem() -> str | None:
+    """Why no window can be shown here, or None if one can: the one rule for ``train.py --render``
+    and ``gymlab play``. A video driver chosen on purpose (``SDL_VIDEODRIVER``; ``dummy`` draws
+    off-screen, as the tests do) is taken at its word; else ``WAYLAND_DISPLAY`` or ``DISPLAY``
+    must be set and its server must answer (without one, pygame falls back to drawing off-screen,
+    and the user would see nothing)."""
+    if os.environ.get("SDL_VIDEODRIVER"):
+        return None
+    given = [(driver, var) for driver, var in (("wayland", "WAYLAND_DISPLAY"), ("x11", "DISPLAY"))
+             if os.environ.get(var)]
+    if not given:
+        return "DISPLAY is not set"
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    import pygame
+
+    for driver, _ in given:  # that driver only: SDL's own fall-back would hide a dead display
+        os.environ["SDL_VIDEODRIVER"] = driver
+        try:
+            pygame.display.init()
+            pygame.display.quit()
+            return None
+        except pygame.error:
+            pass
+        finally:
+            del os.environ["SDL_VIDEODRIVER"]
+    return " and ".join(f"{var}={os.environ[var]}" for _, var in given) + " has no display server that answers"
+
+
+def progress_bar(total: int | None, desc: str, initial: int = 0, unit: str = "it", enabled: bool = True):
+    """The suite's one progress-bar rule (``train.py``'s runs and the sequence experiments): a tqdm
+    bar on stderr when stderr is a terminal, none in logs and pipes, and none with ``--no-progress``
+    (``enabled=False``)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit=unit, desc=desc, disable=None if enabled else True, leave=False,
+                dynamic_ncols=True)
 
 
 def guarded(prog: str, body) -> int:
@@ -126,19 +213,32 @@ def _silence_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     import importlib
 
+    global _ran_as
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    me = "python -m gymlab" if sys.argv and os.path.basename(sys.argv[0]) == "__main__.py" else "gymlab"
     if not argv or argv[0] in ("-h", "--help"):
-        print(_usage(), file=sys.stdout if argv else sys.stderr)
+        print(_usage(me), file=sys.stdout if argv else sys.stderr)
         return EXIT_OK if argv else EXIT_USAGE
+    if argv[0] == "--version":
+        from gymlab import __version__
+
+        print(f"gymlab {__version__}")
+        return EXIT_OK
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
-        print(f"gymlab: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
+        print(f"{me}: error: unknown command {name!r} (choose from {', '.join(COMMANDS)})", file=sys.stderr)
         return EXIT_USAGE
-    return guarded("gymlab " + name, lambda: importlib.import_module(COMMANDS[name][0]).main(rest))
+    _ran_as = f"{me} {name}"
+    try:
+        return guarded(_ran_as, lambda: importlib.import_module(COMMANDS[name][0]).main(rest))
+    finally:
+        _ran_as = None
 
 
-def _usage() -> str:
-    lines = ["usage: gymlab COMMAND [options]   (gymlab COMMAND --help for its options)", "", "commands:"]
+def _usage(me: str = "gymlab") -> str:
+    lines = [f"usage: {me} COMMAND [options]   ({me} COMMAND --help for its options; {me} --version)", "",
+             "commands:"]
     lines += [f"  {name:6s} {summary}" for name, (_, summary) in COMMANDS.items()]
     return "\n".join(lines)
 

@@ -59,12 +59,6 @@ def missing_dependency(env_id: str, err) -> str:
     return f"{env_id} needs a package that is not installed: {text}"
 
 
-def has_display() -> bool:
-    import os
-
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER"))
-
-
 def check_video(cfg) -> None:
     """Refuse, before anything is trained, a ``record_video`` run (a ``RunConfig``) that could not record."""
     if not cfg.record_video:

@@ -23,8 +23,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
-from gymlab.env_setup import check_env_kwargs, check_video, evaluation_kwargs, has_display, make_env
+from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, command, display_problem, typed
+from gymlab.env_setup import check_env_kwargs, check_video, evaluation_kwargs, make_env
 
 
 @dataclass
@@ -82,8 +82,8 @@ def run(cfg: RunConfig) -> RunResult:
         raise UsageError(str(err)) from err
     env_kwargs = {**env_kwargs, **cfg.env_kwargs}
     check_env_kwargs(env_id, env_kwargs)
-    if cfg.render and not has_display():
-        raise UsageError("--render needs a display, and there is none here (DISPLAY is not set)")
+    if cfg.render and display_problem():
+        raise UsageError(f"--render needs a display, and there is none here ({display_problem()})")
     eval_kwargs = {**evaluation_kwargs(env_id, env_kwargs), **cfg.eval_env_kwargs}
     check_env_kwargs(env_id, eval_kwargs)
     env = make_env(env_id, env_kwargs, cfg.max_episode_steps, frame_stack=cfg.frame_stack)
@@ -364,7 +364,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     if videos:
         print(f"videos of {len(videos)} evaluation episode{'s' * (len(videos) > 1)}: {run_dir / 'videos'}")
     if interrupted and resumable and (run_dir / resume_state.FILE).is_file():
-        print(f"to go on from where it stopped: python train.py --resume {run_dir}")
+        print(f"to go on from where it stopped: {typed(command('train.py'))} --resume {run_dir}")
     for line in report_lines:
         print(line)
     return RunResult(run_dir, EXIT_INTERRUPTED if interrupted else EXIT_OK, summary)

@@ -49,8 +49,8 @@ def add_config_flags(parser: argparse.ArgumentParser, agent_cls) -> None:
 
 def parse_env_kwargs(items: list[str] | None) -> dict:
     """``["difficulty=0.8", "obs_type=pixels"]`` -> ``{"difficulty": 0.8, "obs_type": "pixels"}``:
-    each value read as a Python literal, else kept as a string."""
-    import ast
+    each value read as ``gymlab.cli.literal`` reads it."""
+    from gymlab.cli import literal
 
     kwargs = {}
     for item in items or []:
@@ -62,10 +62,7 @@ def parse_env_kwargs(items: list[str] | None) -> dict:
             raise UsageError(f"--env-kwargs gives {key!r} twice")
         if key in ("render_mode", "max_episode_steps"):
             raise UsageError(f"--env-kwargs {key}: use --{'render' if key == 'render_mode' else 'max-episode-steps'}")
-        try:
-            kwargs[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            kwargs[key] = text
+        kwargs[key] = literal(text)
     return kwargs
 
 

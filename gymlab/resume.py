@@ -304,8 +304,10 @@ def read(path) -> tuple[dict, Any]:
     path = Path(path)
     if not path.is_file():
         raise ResumeError(f"no resume state at {path}")
+    from gymlab.agents.checkpoint import corrupt_message, open_npz  # one policy for every gymlab .npz
+
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open_npz(path, "resume state", ResumeError) as data:
             header = json.loads(str(data[_META]))
             if header.get("kind") != KIND or header.get("format") != FORMAT:
                 raise ResumeError(f"{path} is not a gymlab resume state this gymlab reads")
@@ -315,7 +317,7 @@ def read(path) -> tuple[dict, Any]:
     except ResumeError:
         raise
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
-        raise ResumeError(f"{path} is corrupt or not a gymlab resume state: {err}") from err
+        raise ResumeError(corrupt_message(path, "resume state", err)) from err
 
 
 def _big_names(spec) -> set[str]:

@@ -289,6 +289,9 @@ def run(exp, args, text: str | None = None) -> dict:
         curve.append((done, round(time.perf_counter() - start, 3), float(np.mean(since)) / math.log(2), bpc))
         since.clear()
 
+    exp.so_far = lambda: None if best[2] is None else (best[2], {  # Ctrl-C keeps the best weights so far
+        "iterations": done, "chars_trained": chars_seen, "best_iteration": best[1], "val_bits_per_char": best[0],
+        "val_curve": [[c[0], c[1], round(c[3], 4)] for c in curve], "lr_drops": [list(d) for d in lr_drops]})
     bar = exp.progress(None if args.iterations is None and args.seconds else iterations, "chars (chunks)")
     start = time.perf_counter()
     for it in range(iterations):

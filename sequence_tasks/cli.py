@@ -18,17 +18,18 @@ import importlib
 import sys
 from pathlib import Path
 
-from gymlab.cli import Parser, UsageError, guarded, number
+from gymlab.cli import Parser, UsageError, command, guarded, number
 from gymlab.sequence_tasks import EXPERIMENTS
 
-PROG = "python -m sequence_tasks"
+PROG = "python -m sequence_tasks"  # from a checkout; installed: gymlab seq (gymlab.cli.command)
 MAX_SEED = 2**64 - 1  # what torch.manual_seed takes
 
 
 def build_parser() -> Parser:
     from gymlab.sequence_tasks.common import max_threads, path_arg
 
-    p = Parser(prog=PROG, description=__doc__.split("\n\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog=command(PROG), description=__doc__.split("\n\n")[1],
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="experiment", metavar="EXPERIMENT", required=True, parser_class=Parser,
                            help=", ".join(f"{k} ({v[1]})" for k, v in EXPERIMENTS.items()))
     threads = max_threads()
@@ -52,7 +53,7 @@ def build_parser() -> Parser:
 
 def main(argv=None) -> int:
     """The command line: exit codes as in ``gymlab/cli.py``; no input ends in a traceback."""
-    return guarded(PROG, lambda: _main(list(sys.argv[1:] if argv is None else argv)))
+    return guarded(command(PROG), lambda: _main(list(sys.argv[1:] if argv is None else argv)))
 
 
 def _main(argv: list[str]) -> int:
@@ -90,7 +91,11 @@ def _main(argv: list[str]) -> int:
             if "DefaultCPUAllocator" not in str(err):  # torch's way of saying out of memory
                 raise
             raise UsageError(f"out of memory ({str(err).splitlines()[0][-120:]}); choose smaller sizes") from err
-    except (UsageError, KeyboardInterrupt):
+    except (UsageError, KeyboardInterrupt) as err:
+        if isinstance(err, KeyboardInterrupt) and exp.keep_interrupted():
+            print(f"\ninterrupted: the weights and curves so far are kept in {exp.run_dir} (summary.json, "
+                  f"weights.npz)", file=sys.stderr)
+            raise
         for made in missing:  # leave nothing behind when nothing was written
             try:
                 made.rmdir()  # only if empty

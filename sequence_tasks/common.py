@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from gymlab.cli import UsageError, number
-from gymlab.runs import pyplot, write_json
+from gymlab.runs import atomic_write, pyplot, write_json
 
 # Caps on the sizes a flag can ask for: far above anything the experiments need, far below
 # what would ask the allocator for absurd amounts of memory. Each refusal names its cap.
@@ -30,6 +29,10 @@ class Experiment:
 
     def __init__(self, name: str, seed: int, run_dir: Path, threads: int = 1, progress: bool = True):
         self.name, self.seed, self.show_progress = name, seed, progress
+        # What a run stopped by Ctrl-C keeps, set by the experiment as it trains: a function giving
+        # (the weights to keep, a state_dict; the summary so far: steps done and the curves), or
+        # None before the first step.
+        self.so_far = None
         self.run_dir = Path(run_dir)
         if not self.run_dir.is_dir():
             raise ValueError(f"{self.run_dir} is not a directory: prepare it with gymlab.runs.prepare_run_dir")
@@ -39,16 +42,31 @@ class Experiment:
         self.start = time.perf_counter()
 
     def progress(self, total: int | None, desc: str):
-        return tqdm(total=total, desc=desc, disable=not self.show_progress, leave=False, dynamic_ncols=True)
+        from gymlab.cli import progress_bar  # the suite's one rule: on a terminal only, as train.py's
+
+        return progress_bar(total, desc, enabled=self.show_progress)
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.start
 
-    def finish(self, summary: dict) -> dict:
-        summary = {"experiment": self.name, "seed": self.seed, **summary,
+    def finish(self, summary: dict, interrupted: bool = False) -> dict:
+        summary = {"experiment": self.name, "seed": self.seed, **summary, "interrupted": interrupted,
                    "wall_time_s": round(self.elapsed(), 3)}
         write_json(self.run_dir / "summary.json", summary)
         return summary
+
+    def keep_interrupted(self) -> bool:
+        """After Ctrl-C: write what ``so_far`` gives, ``weights.npz`` (the weights, as numpy arrays,
+        no pickle) and ``summary.json`` marked interrupted; False if training had not begun."""
+        got = None if self.so_far is None else self.so_far()
+        if got is None:  # not one step trained
+            return False
+        weights, summary = got
+        if weights is not None:
+            arrays = {k: v.detach().cpu().numpy() for k, v in weights.items()}
+            atomic_write(self.run_dir / "weights.npz", lambda f: np.savez(f, **arrays))
+        self.finish({**summary, **({"weights": "weights.npz"} if weights is not None else {})}, interrupted=True)
+        return True
 
     def figure(self, name: str):
         """``(plt, path)`` for a PNG called ``name`` in the run directory."""

@@ -129,6 +129,10 @@ def run(exp, args) -> dict:
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(args.iterations, 1))
     p, losses, evals = 0.0, [], []
     bar = exp.progress(args.iterations, "cosine (iterations)")
+    kept = {}  # the weights after the last whole step: what Ctrl-C keeps
+    exp.so_far = lambda: None if not kept else (kept, {
+        "iterations": len(losses), "waves_seen": len(losses) * args.batch, "p": p, "train_loss": losses,
+        "val_curve": evals})
     for it in range(args.iterations):
         if it > 0 and it % args.p_every == 0:
             p = min(p + 0.1, args.p_max)  # the schedule: lean more and more on the model's own outputs
@@ -140,6 +144,7 @@ def run(exp, args) -> dict:
         nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
         sched.step()
+        kept = {k: v.detach().clone() for k, v in model.state_dict().items()}
         losses.append(loss.item())
         if not np.isfinite(losses[-1]):
             raise UsageError(f"the loss diverged ({losses[-1]}) at iteration {it + 1}; lower --lr (now {args.lr:g})")

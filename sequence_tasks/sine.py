@@ -153,8 +153,11 @@ class StepLog:
         self.evaluations: list[int] = []
         self.tests: list[tuple[float, float]] = []
         self.evaluated = 0  # LBFGS's calls of its closure, up to now
+        self.weights = None  # the model's after the last whole step: what Ctrl-C keeps
 
-    def add(self, loss: float, seconds: float) -> None:
+    def add(self, loss: float, seconds: float, weights: dict | None = None) -> None:
+        if weights is not None:
+            self.weights = {k: v.detach().clone() for k, v in weights.items()}
         self.loss.append(loss)
         self.seconds.append((self.seconds[-1] if self.seconds else 0.0) + seconds)
         self.evaluations.append(self.evaluated)
@@ -184,7 +187,7 @@ def lbfgs(model, loss_fn, steps: int, lr: float, line_search: str | None, log: S
         opt.step(closure)
         with torch.no_grad():
             loss = float(loss_fn())
-        log.add(loss, time.perf_counter() - start)
+        log.add(loss, time.perf_counter() - start, model.state_dict())
 
 
 def train_windows(model, train, args, exp, dtype, log):
@@ -279,6 +282,9 @@ def run(exp, args) -> dict:
     progress = exp.progress(args.lbfgs_steps if args.recipe == "lecture" else sum(n for _, n in args.schedule),
                             "sine (LBFGS steps)")
     log = StepLog(progress, both_tests(model, data, args.length, dtype) if args.test_every_step else None)
+    exp.so_far = lambda: None if not log.loss else (log.weights, {
+        "recipe": args.recipe, "precision": "float64" if args.float64 else "float32", "lbfgs_steps": len(log.loss),
+        "train_loss": log.loss, "train_s": [round(x, 3) for x in log.seconds], "loss_evaluations": log.evaluations})
     (train_windows if args.recipe == "windows" else train_lecture)(model, data.train, args, exp, dtype, log)
     progress.close()
     return report(exp, args, model, data, log, dtype)

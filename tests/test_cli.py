@@ -148,7 +148,7 @@ def test_corrupt_and_foreign_checkpoints(rooms_run, tmp_path):
     for name, data in (("garbage.npz", b"not a checkpoint"), ("cut.npz", good[: len(good) // 2])):
         (tmp_path / name).write_bytes(data)
         proc = run("--env", "rooms", "--load", str(tmp_path / name))
-        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
         assert "corrupt" in proc.stderr
     proc = run("--env", "CliffWalking-v1", "--load", str(run_dir / "checkpoint.npz"))
     assert proc.returncode == 2 and "Discrete(6)" in proc.stderr and "Discrete(48)" in proc.stderr
@@ -210,7 +210,8 @@ gym.register("MyEnv-v0", entry_point=Corridor, max_episode_steps=50)
 
 def test_an_env_from_a_module_only_the_test_puts_on_the_path(tmp_path):
     """--env module:id imports the module (Gymnasium's form); --env-kwargs reach gym.make; both are kept
-    in summary.json and the checkpoint, so --load rebuilds the same env with no --env."""
+    in summary.json and the checkpoint, so --load with that --env rebuilds the same env (issue 23 item 11:
+    without it, the module the checkpoint names is not imported)."""
     (tmp_path / "my_package").mkdir()
     (tmp_path / "my_package" / "__init__.py").write_text(MY_PACKAGE)
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
@@ -224,7 +225,9 @@ def test_an_env_from_a_module_only_the_test_puts_on_the_path(tmp_path):
     summary = json.loads((tmp_path / "a" / "summary.json").read_text())
     assert summary["env"] == "my_package:MyEnv-v0" and summary["env_kwargs"] == {"length": 6}
     assert summary["eval"]["return_mean"] == 1.0 and summary["eval"]["length_mean"] == 5.0  # 5 steps right
-    proc = go("--load", "a/checkpoint.npz", "--run-dir", "b")  # no --env: the checkpoint knows it
+    proc = go("--load", "a/checkpoint.npz", "--run-dir", "b")  # a module a file names is not imported unasked
+    assert proc.returncode == 2 and "--env my_package:MyEnv-v0" in proc.stderr and proc.stderr.count("\n") == 1
+    proc = go("--load", "a/checkpoint.npz", "--env", "my_package:MyEnv-v0", "--run-dir", "b")  # its env_kwargs too
     assert proc.returncode == 0, proc.stderr
     again = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert again["env"] == "my_package:MyEnv-v0" and again["env_kwargs"] == {"length": 6}

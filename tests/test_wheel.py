@@ -81,6 +81,7 @@ def test_the_wheel_installs_one_top_level_name(wheels):
     for needed in ("gymlab/__init__.py", "gymlab/train.py", "gymlab/envs/pong.py", "gymlab/agents/dqn.py",
                    "gymlab/sequence_tasks/backbone.py", "gymlab/sequence_tasks/data/sonnets.txt"):
         assert needed in names, needed
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the MIT license ships in the wheel"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(ours).read(entry_points).decode()
     assert "gymlab = gymlab.cli:main" in text and "gymlab-train = gymlab.train:main" in text

@@ -1,0 +1,442 @@
+"""Issue 23, items 5, 7, 11-16: what a user meets at the edges of the commands (Ctrl-C in the
+sequence experiments, --env-kwargs words, loading a stranger's file, a display that is not
+there, an env package in the working directory, the installed commands' names, one progress-bar
+rule). Each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+
+
+def train_main(*args):
+    """``train.main`` in this process: ``(code, stdout, stderr)``."""
+    import train
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = train.main(["--no-progress", *map(str, args)])
+    return code, out.getvalue(), err.getvalue()
+
+
+def spawn(argv, cwd, env=None):
+    """A child in its own process group with SIGINT at its default (a test runner may ignore it)."""
+    return subprocess.Popen([sys.executable, *map(str, argv)], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**(env or os.environ), "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def kill_group(proc):
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def console_script(where: Path, name: str, target: str) -> Path:
+    """What pip writes for an entry point (``gymlab``, ``gymlab-train``): a script outside the checkout."""
+    where.mkdir(parents=True, exist_ok=True)
+    module, func = target.split(":")
+    path = where / name
+    path.write_text(f"import sys\nfrom {module} import {func}\nsys.exit({func}())\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def frozen_ckpt(tmp_path_factory):
+    """A q-table checkpoint on FrozenLake, and its run directory (with resume.npz)."""
+    run_dir = tmp_path_factory.mktemp("frozen") / "run"
+    code, _, err = train_main("--env", "FrozenLake-v1", "--agent", "q", "--steps", "200", "--eval-every", "100",
+                              "--eval-episodes", "1", "--run-dir", run_dir)
+    assert code == 0, err
+    return run_dir / "checkpoint.npz"
+
+
+# -- 5: Ctrl-C in a sequence experiment keeps the best weights, the curve and a summary ---------
+
+CHUNKS_SAID = """import sys
+from gymlab.sequence_tasks import common
+
+
+class Bar:  # says each chunk done on stdout, so the test knows training has begun
+    n = 0
+
+    def update(self, k=1):
+        Bar.n += 1
+        print(f"chunk {Bar.n}", flush=True)
+
+    def set_postfix(self, **kw):
+        pass
+
+    def close(self):
+        pass
+
+
+common.Experiment.progress = lambda self, total, desc: Bar()
+from gymlab.sequence_tasks.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_chars_interrupted_keeps_best_weights_curve_and_summary(tmp_path):
+    """Spawned, SIGINT once 6 chunks (3 validations) are done: exit 130, summary.json marked
+    interrupted, the curve so far, and weights.npz holding the weights that validated best (their
+    validation bits/char, recomputed here, are the curve's minimum)."""
+    import torch
+
+    from gymlab.sequence_tasks.chars import bits_per_char, split_parts
+    from gymlab.sequence_tasks.data import Vocabulary
+    from gymlab.sequence_tasks.models import CharModel
+
+    text = "".join(f"line {i % 7}: the quick brown fox jumps over the lazy dog.\n" for i in range(60))
+    (tmp_path / "t.txt").write_text(text)
+    run_dir = tmp_path / "run"
+    proc = spawn(["-c", CHUNKS_SAID, "chars", "--text", "t.txt", "--run-dir", run_dir, "--iterations", "10000000",
+                  "--eval-every", "2", "--hidden", "16", "--batch", "4", "--seq-len", "16"], cwd=tmp_path)
+    try:
+        for line in proc.stdout:
+            if line.strip() == "chunk 6":
+                break
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["experiment"] == "chars"
+    curve = summary["val_curve"]
+    assert len(curve) >= 3 and summary["iterations"] >= curve[-1][0] >= 6
+    with np.load(run_dir / "weights.npz") as data:
+        weights = {k: torch.from_numpy(data[k]) for k in data.files}
+    vocab = Vocabulary(text)
+    model = CharModel(len(vocab), "lstm", 16, 1)
+    model.load_state_dict(weights)
+    bpc = bits_per_char(model, vocab.encode(split_parts(text)["val"]))
+    assert bpc == pytest.approx(min(c[2] for c in curve), abs=1e-3)
+    assert summary["best_iteration"] == min(curve, key=lambda c: c[2])[0]
+
+
+class _StopAt:
+    """A progress bar that raises KeyboardInterrupt (as Ctrl-C would) at its n-th update."""
+
+    def __init__(self, n):
+        self.n, self.count = n, 0
+
+    def __call__(self, total=None, desc=""):
+        return self
+
+    def update(self, k=1):
+        self.count += 1
+        if self.count == self.n:
+            raise KeyboardInterrupt
+
+    def set_postfix(self, **kw):
+        pass
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("argv,steps_key", [
+    (["sine", "--recipe", "lecture", "--lbfgs-steps", "50", "--waves", "8", "--length", "60", "--future", "10",
+      "--hidden", "8"], "train_loss"),
+    (["cosine", "--iterations", "500", "--batch", "4", "--seq-len", "30", "--val-waves", "10", "--val-len", "40",
+      "--val-warmup", "10", "--eval-every", "2", "--hidden", "8"], "train_loss"),
+])
+def test_sine_and_cosine_interrupted_keep_weights_and_curve(argv, steps_key, tmp_path, monkeypatch):
+    import torch
+
+    from gymlab.sequence_tasks import cli, common
+    from gymlab.sequence_tasks.models import NextValue
+
+    monkeypatch.setattr(common.Experiment, "progress", lambda self, total, desc: bar)
+    bar = _StopAt(3)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        code = cli.main([*argv, "--run-dir", str(tmp_path / "r")])
+    assert code == 130, err.getvalue()
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["interrupted"] is True and len(summary[steps_key]) == 3
+    with np.load(tmp_path / "r" / "weights.npz") as data:
+        weights = {k: torch.from_numpy(data[k]) for k in data.files}
+    model = NextValue("lstm", 8, 2 if argv[0] == "sine" else 1)
+    model.load_state_dict(weights)  # every weight of the model, and nothing else
+    assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+# -- 7: --env-kwargs true/false/none/null -------------------------------------------------------
+
+def test_env_kwargs_words_are_the_literals_and_frozenlake_is_not_slippery():
+    import train
+
+    from gymlab.experiment import make_env
+
+    assert train.parse_env_kwargs(["a=false", "b=TRUE", "c=True", "d=none", "e=NULL", "f=word", "g='false'"]) == \
+        {"a": False, "b": True, "c": True, "d": None, "e": None, "f": "word", "g": "false"}
+    assert "true/false" in " ".join(train.build_parser().format_help().split())
+    args, agent_cls, _ = train.parse(["--env", "FrozenLake-v1", "--agent", "q", "--env-kwargs", "is_slippery=false"])
+    cfg = train.config(args, agent_cls)
+    env = make_env("FrozenLake-v1", cfg.env_kwargs, None)
+    table = env.unwrapped.P
+    # Not slippery: every (state, action) has one outcome, of probability 1; from the start, RIGHT (2) goes to 1.
+    assert all(len(table[s][a]) == 1 and table[s][a][0][0] == 1.0 for s in table for a in table[s])
+    assert table[0][2][0][1] == 1 and table[0][1][0][1] == 4  # right -> 1, down -> 4
+
+
+# -- 11: loading a checkpoint never imports a module it names -------------------------------------
+
+@pytest.fixture
+def stranger_module(tmp_path, monkeypatch):
+    """A module on sys.path that leaves a mark when imported and registers Evil-v0 (FrozenLake)."""
+    mark = tmp_path / "imported.txt"
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "evil_mod.py").write_text(
+        "from pathlib import Path\n"
+        f"Path({str(mark)!r}).write_text('imported')\n"
+        "import gymnasium as gym\n"
+        "if 'Evil-v0' not in gym.envs.registry:\n"
+        "    gym.register('Evil-v0', entry_point='gymnasium.envs.toy_text.frozen_lake:FrozenLakeEnv',"
+        " max_episode_steps=100)\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "mods"))
+    yield mark
+    sys.modules.pop("evil_mod", None)
+
+
+def test_load_does_not_import_the_checkpoints_module(frozen_ckpt, stranger_module, tmp_path):
+    from gymlab.agents import checkpoint
+
+    meta, arrays = checkpoint.load(frozen_ckpt)
+    ckpt = tmp_path / "stranger.npz"
+    checkpoint.save(ckpt, {**{k: v for k, v in meta.items() if k != "format"}, "env": "evil_mod:Evil-v0"}, arrays)
+    code, _, err = train_main("--load", ckpt, "--run-dir", tmp_path / "r")
+    assert not stranger_module.exists() and "evil_mod" not in sys.modules, "loading the file imported its module"
+    assert code == 2 and err.count("\n") == 1 and "--env evil_mod:Evil-v0" in err, err
+    code, _, err = train_main("--load", ckpt, "--env", "evil_mod:Evil-v0", "--eval-episodes", "1",
+                              "--run-dir", tmp_path / "r2")
+    assert code == 0 and stranger_module.exists(), err  # named by the user: imported
+
+
+def test_load_does_not_import_the_checkpoints_agent_module(frozen_ckpt, stranger_module, tmp_path):
+    from gymlab.agents import checkpoint
+
+    meta, arrays = checkpoint.load(frozen_ckpt)
+    ckpt = tmp_path / "stranger.npz"
+    checkpoint.save(ckpt, {**{k: v for k, v in meta.items() if k != "format"}, "agent": "evil_mod:Agent"}, arrays)
+    code, _, err = train_main("--load", ckpt, "--run-dir", tmp_path / "r")
+    assert not stranger_module.exists() and "evil_mod" not in sys.modules, "loading the file imported its module"
+    assert code == 2 and err.count("\n") == 1 and "--agent evil_mod:Agent" in err, err
+
+
+# -- 12: NaN weights, a resume state given to --load, one policy for corrupt files ----------------
+
+def test_nan_weights_are_refused(frozen_ckpt, tmp_path):
+    from gymlab.agents import checkpoint
+
+    meta, arrays = checkpoint.load(frozen_ckpt)
+    name = next(k for k, v in arrays.items() if v.dtype.kind == "f" and v.size)
+    bad = dict(arrays)
+    bad[name] = np.full_like(arrays[name], np.nan)
+    checkpoint.save(tmp_path / "nan.npz", {k: v for k, v in meta.items() if k != "format"}, bad)
+    code, _, err = train_main("--load", tmp_path / "nan.npz", "--run-dir", tmp_path / "r")
+    assert code == 2 and err.count("\n") == 1 and "not finite" in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_load_of_a_resume_state_says_use_resume(frozen_ckpt, tmp_path):
+    code, _, err = train_main("--load", frozen_ckpt.parent / "resume.npz", "--run-dir", tmp_path / "r")
+    assert code == 2 and err.count("\n") == 1, err
+    assert "resume state" in err and f"--resume {frozen_ckpt.parent}" in err, err
+
+
+@pytest.mark.parametrize("data", [b"\x93NUMPY" + bytes(range(256)) * 3, bytes(range(256)) * 4])
+def test_corrupt_checkpoint_and_resume_state_one_policy(frozen_ckpt, tmp_path, data):
+    import shutil
+
+    (tmp_path / "checkpoint.npz").write_bytes(data)
+    code, _, err = train_main("--load", tmp_path / "checkpoint.npz", "--run-dir", tmp_path / "r")
+    assert code == 2 and err.count("\n") == 1 and "corrupt" in err and "allow_pickle" not in err, err
+    run_dir = tmp_path / "run"
+    shutil.copytree(frozen_ckpt.parent, run_dir)
+    (run_dir / "resume.npz").write_bytes(data)
+    code, _, err = train_main("--resume", run_dir)
+    assert code == 2 and err.count("\n") == 1 and "corrupt" in err and "allow_pickle" not in err, err
+
+
+# -- 13: --render with a DISPLAY that has no server -----------------------------------------------
+
+def test_render_with_a_dead_display_is_one_line(tmp_path):
+    env = {**HEADLESS, "DISPLAY": ":97"}  # no X server answers there
+    proc = subprocess.run([sys.executable, str(ROOT / "train.py"), "--env", "rooms", "--agent", "q", "--steps", "10",
+                           "--eval-episodes", "1", "--render", "--run-dir", str(tmp_path / "r")],
+                          capture_output=True, text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and ":97" in proc.stderr, proc.stderr
+    assert not (tmp_path / "r").exists()
+    proc = subprocess.run([sys.executable, "-m", "gymlab", "play", "--max-steps", "2"], capture_output=True,
+                          text=True, env={**env, "PYTHONPATH": str(ROOT)}, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and ":97" in proc.stderr, proc.stderr
+
+
+# -- 14: --env mypkg:Env-v0 from the working directory, however the command is run ----------------
+
+def test_env_module_in_the_working_directory(tmp_path):
+    (tmp_path / "mypkg").mkdir()
+    (tmp_path / "mypkg" / "__init__.py").write_text(
+        "import gymnasium as gym\n"
+        "gym.register('MyEnv-v0', entry_point='gymnasium.envs.toy_text.frozen_lake:FrozenLakeEnv',"
+        " max_episode_steps=20)\n")
+    bin_dir = tmp_path.parent / (tmp_path.name + "-bin")
+    commands = {
+        "python train.py": [ROOT / "train.py"],
+        "gymlab train": [console_script(bin_dir, "gymlab", "gymlab.cli:main"), "train"],
+        "gymlab-train": [console_script(bin_dir, "gymlab-train", "gymlab.train:main")],
+    }
+    for i, (name, argv) in enumerate(commands.items()):
+        proc = subprocess.run([sys.executable, *map(str, argv), "--env", "mypkg:MyEnv-v0", "--agent", "q", "--steps",
+                               "20", "--eval-episodes", "1", "--no-progress", "--run-dir", f"r{i}"], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        assert proc.returncode == 0, f"{name}: {proc.stderr}"
+
+
+# -- 15: the installed commands name themselves; play --screenshot; --version; LICENSE; README ----
+
+def test_commands_name_themselves_in_usage_and_errors(capsys):
+    from gymlab import cli
+
+    for command in ("train", "seq"):
+        with pytest.raises(SystemExit):
+            cli.main([command, "--help"])
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: gymlab {command}"), out[:80]
+        assert "python -m sequence_tasks" not in out and "usage: train.py" not in out
+        assert cli.main([command, "--no-such-flag"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"gymlab {command}: error:") and f"gymlab {command} --help" in err, err
+    assert cli.main(["--version"]) == 0
+    from gymlab import __version__
+
+    assert capsys.readouterr().out.strip() == f"gymlab {__version__}"
+
+
+def test_interrupted_hint_names_the_command_run(tmp_path):
+    script = console_script(tmp_path / "bin", "gymlab", "gymlab.cli:main")
+    run_dir = tmp_path / "run"
+    proc = spawn([script, "train", "--env", "rooms", "--agent", "q", "--steps", "100000000", "--no-progress",
+                  "--run-dir", run_dir], cwd=tmp_path)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (run_dir / "episodes.csv").is_file():
+            time.sleep(0.1)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        kill_group(proc)
+    assert proc.returncode == 130, err
+    assert f"gymlab train --resume {run_dir}" in out and "python train.py" not in out, out
+
+
+@pytest.fixture(scope="module")
+def pong_ckpt(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("pong") / "run"
+    code, _, err = train_main("--env", "pong", "--agent", "dqn", "--steps", "30", "--eval-episodes", "0",
+                              "--hidden", "8", "--run-dir", run_dir)
+    assert code == 0, err
+    return run_dir / "checkpoint.npz"
+
+
+def _screenshot(out_dir, *args):
+    from gymlab import play
+
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = play.main(["--screenshot", str(out_dir), *map(str, args)])
+    return code, err.getvalue()
+
+
+def test_screenshot_honours_zoom_against_and_refuses_a_corrupt_checkpoint(pong_ckpt, tmp_path, monkeypatch):
+    import pygame
+
+    from gymlab.agents import dqn
+    from gymlab.envs import pong_engine as engine
+    from gymlab.envs.pong import PongEnv
+
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    assert _screenshot(tmp_path / "z", "--zoom", "0.5")[0] == 0
+    assert pygame.image.load(str(tmp_path / "z" / "pong_human.png")).get_size() == (320, 240)
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
+    code, err = _screenshot(tmp_path / "bad", "--against", tmp_path / "bad.npz")
+    assert code == 2 and err.count("\n") == 1 and "corrupt" in err, err
+    assert _screenshot(tmp_path / "a", "--against", pong_ckpt)[0] == 0
+    # The reference: the trained agent's greedy actions (on its features) for the right paddle.
+    agent = dqn.DQN.load(pong_ckpt)
+    env = PongEnv(obs_type="pixels")
+    obs, _ = env.reset(seed=0)
+    for _ in range(60):
+        action, _ = agent.predict(env._features[0].copy(), None, np.array([False]), deterministic=True)
+        obs, *_ = env.step(int(action))
+    saved = pygame.surfarray.array3d(pygame.image.load(str(tmp_path / "a" / "pong_pixels.png")))[::4, ::4, 0].T
+    assert np.array_equal(saved, obs[:, :, 0])
+    assert _screenshot(tmp_path / "s")[0] == 0  # the scripted follower plays otherwise: another picture
+    plain = pygame.surfarray.array3d(pygame.image.load(str(tmp_path / "s" / "pong_pixels.png")))[::4, ::4, 0].T
+    assert not np.array_equal(plain, saved) and engine.PIXELS == saved.shape[0]
+
+
+def test_license_is_mit_and_shipped():
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License")
+    assert "LICENSE" in (ROOT / "MANIFEST.in").read_text()
+    assert 'license-files = ["LICENSE"]' in (ROOT / "pyproject.toml").read_text()
+
+
+def test_sb3_runs_resume_and_the_readme_says_so(tmp_path):
+    run_dir = tmp_path / "run"
+    code, _, err = train_main("--env", "CartPole-v1", "--agent", "sb3-a2c", "--steps", "40", "--eval-every", "20",
+                              "--eval-episodes", "1", "--run-dir", run_dir)
+    assert code == 0, err
+    assert (run_dir / "resume.npz").is_file()
+    code, _, err = train_main("--resume", run_dir, "--steps", "80")
+    assert code == 0, err
+    assert json.loads((run_dir / "summary.json").read_text())["env_steps"] == 80
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "all but the `sb3-*` references" not in readme
+    assert "all but the SB3 references" not in " ".join((ROOT / "train.py").read_text().split())
+
+
+# -- 16: one progress-bar rule --------------------------------------------------------------------
+
+def test_one_progress_bar_rule(tmp_path, monkeypatch):
+    """No bar when stderr is not a terminal, in train.py's runs and the sequence experiments alike,
+    both from gymlab.cli.progress_bar."""
+    from gymlab import cli
+    from gymlab.agents.base import Budget
+    from gymlab.agents.logger import RunLogger
+    from gymlab.sequence_tasks.common import Experiment
+
+    made = []
+    real = cli.progress_bar
+    monkeypatch.setattr(cli, "progress_bar", lambda *a, **k: made.append(k) or real(*a, **k))
+    err = io.StringIO()  # not a terminal
+    with contextlib.redirect_stderr(err):
+        (tmp_path / "e").mkdir()
+        bar = Experiment("sine", 0, tmp_path / "e").progress(10, "seq")
+        bar.update()
+        bar.close()
+        logger = RunLogger(tmp_path / "t", Budget(steps=10))
+        logger.close()
+    assert len(made) == 2
+    assert err.getvalue() == ""
