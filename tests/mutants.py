@@ -48,6 +48,9 @@ DQN_TESTS = ("tests/test_dqn_values.py", "tests/test_dqn_fixes.py", "tests/test_
 RECURRENT_TESTS = ("tests/test_recurrent_dqn_values.py", "tests/test_recurrent_dqn.py")
 Q_TESTS = ("tests/test_q_values.py", "tests/test_q_learning.py", "tests/test_rooms.py")
 REPORT_TESTS = ("tests/test_report_values.py", "tests/test_sweep_report.py", "tests/test_stats.py")
+REPLAY_TESTS = ("tests/test_replay_values.py", "tests/test_replay.py", "tests/test_replay_properties.py",
+                "tests/test_frame_replay.py", "tests/test_dqn_fixes.py")
+HILL_TESTS = ("tests/test_hill_values.py", "tests/test_small_fixes.py", "tests/test_resume.py")
 
 MUTANTS = [
     # ---------------------------------------------------------------- the twelve of issue 22
@@ -84,6 +87,33 @@ MUTANTS = [
     Mutant("sweep-solved-strict", "sweep report: the solved fraction counts only scores strictly above the "
            "threshold", "gymlab/sweep.py", "sum(x >= threshold for x in scores[n])",
            "sum(x > threshold for x in scores[n])", REPORT_TESTS),
+    # ---------------------------------------------------------------- ten more, in less-tested places
+    Mutant("replay-new-priority", "PER: a new transition enters with priority 1, not the largest seen so far",
+           "agents/replay.py", "np.array([self.max_priority]))  # new: sure to be seen",
+           "np.array([1.0]))  # new: sure to be seen", REPLAY_TESTS),
+    Mutant("replay-max-priority", "PER: the largest priority seen is the last batch's largest, not a running max",
+           "agents/replay.py", "self.max_priority = max(self.max_priority, float(priority.max()))",
+           "self.max_priority = float(priority.max())", REPLAY_TESTS),
+    Mutant("schedule-no-clamp", "schedules.linear not clamped: epsilon keeps falling past its end value",
+           "agents/schedules.py", "min(1.0, t / duration)", "t / duration", DQN_TESTS + Q_TESTS),
+    Mutant("q-epsilon-fraction", "tabular Q: epsilon decays over the whole budget, not --exploration-fraction of it",
+           "agents/q_learning.py", "decay = c.exploration_fraction * budget.total", "decay = budget.total", Q_TESTS),
+    Mutant("q-explore-mask", "tabular Q: exploring picks among every action, not the allowed ones",
+           "agents/q_learning.py", "return int(self.rng.choice(self._allowed(mask)))",
+           "return int(self.rng.choice(self.q.shape[1]))", Q_TESTS),
+    Mutant("nstep-discount", "n-step: a window cut short by the episode's end discounted by gamma^n, not gamma^k",
+           "agents/replay.py", "self.gamma ** len(self.window)", "self.gamma ** self.n", REPLAY_TESTS),
+    Mutant("hill-blend", "hill climbing: the blend weights swapped (alpha on the champion, 1 - alpha on the mutant)",
+           "agents/hill_climbing.py", 'blend = (1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"]',
+           'blend = c.alpha * self.champion + (1.0 - c.alpha) * trial["mutant"]', HILL_TESTS),
+    Mutant("dqn-learning-starts", "DQN: learning starts one step early (step >= --learning-starts)",
+           "agents/dqn.py", "if step > c.learning_starts and", "if step >= c.learning_starts and", DQN_TESTS),
+    Mutant("dqn-double-q-select", "DQN: double Q selects the next action with the target net (plain max again)",
+           "agents/dqn.py", "best = masked(self.q(batch.next_obs), batch.next_masks)",
+           "best = masked(q_next_target, batch.next_masks)", DQN_TESTS),
+    Mutant("seq-stored-state", "sequence replay: the stored state taken at the first trained slot, not at slot 0 "
+           "(the burn-in then starts from the wrong memory)", "agents/sequence_replay.py", "if k == 0:",
+           "if k == self.burn_in:", RECURRENT_TESTS),
 ]
 
 

@@ -203,3 +203,10 @@ def test_actions_never_leave_the_mask():
     agent.epsilon = 0.3
     assert all(masks[i, agent.predict(obs[i], action_mask=masks[i])[0]] for i in range(100))
     assert all(masks[i, agent.predict(obs[i], deterministic=True, action_mask=masks[i])[0]] for i in range(100))
+
+
+def test_learning_starts_after_learning_starts_steps():
+    """--learning-starts 5, a round every step: the first gradient step comes with env step 6 (5 steps
+    done before it), as in SB3 (num_timesteps > learning_starts); 15 rounds in 20 steps."""
+    _, _, _, _, grads = learn_recording(20, learning_starts=5)
+    assert grads == {s: 1 for s in range(5, 20)}

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from gymnasium import spaces
 
+import gymlab  # noqa: F401  (registers gymlab/Rooms-v0)
 from gymlab.agents.base import Budget
 from gymlab.agents.logger import RunLogger
 from gymlab.agents.q_learning import QConfig, QLearning
@@ -46,3 +47,41 @@ def test_the_target_maximises_over_the_next_states_allowed_actions(use_action_ma
     expected = 0.5 * (0.5 + 0.9 * (2.0 if use_action_mask else 5.0))
     assert agent.q[0, taken] == pytest.approx(expected)
     assert agent.q[0, 1 - taken] == 0.0 and list(agent.q[1]) == [2.0, 5.0]
+
+
+def test_epsilon_at_chosen_steps():
+    """40 steps, epsilon 1 -> 0.1 over the first half (--exploration-fraction 0.5): after s steps
+    epsilon = 1 - 0.9 min(1, s / 20)."""
+    env = gym.make("gymlab/Rooms-v0")
+    agent = QLearning(env.observation_space, env.action_space,
+                      QConfig(epsilon_start=1.0, epsilon_end=0.1, exploration_fraction=0.5), seed=0)
+    logger, seen, explore = RunLogger(progress=False), {}, agent._explore
+
+    def spy(obs, info):
+        seen[logger.steps] = agent.epsilon
+        return explore(obs, info)
+
+    agent._explore = spy
+    agent.learn(env, Budget(steps=40), logger)
+    assert sorted(seen) == list(range(40))
+    for s, value in {0: 1.0, 5: 0.775, 10: 0.55, 20: 0.1, 30: 0.1, 39: 0.1}.items():
+        assert seen[s] == pytest.approx(value), s
+
+
+def test_exploring_never_leaves_the_mask():
+    """On Rooms (each room's doors are its mask; a move with no door stays put at -1) with epsilon 1:
+    400 steps, every action allowed where it was taken, and every door tried."""
+    env = gym.make("gymlab/Rooms-v0")
+    agent = QLearning(env.observation_space, env.action_space, QConfig(epsilon_start=1.0, epsilon_end=1.0), seed=0)
+    taken, explore = [], agent._explore
+
+    def spy(obs, info):
+        action = explore(obs, info)
+        taken.append((int(obs), info["action_mask"].copy(), action))
+        return action
+
+    agent._explore = spy
+    agent.learn(env, Budget(steps=400), RunLogger(progress=False))
+    assert len(taken) == 400 and all(mask[a] for _, mask, a in taken)
+    doors = {(s, int(a)) for s, mask, _ in taken for a in np.flatnonzero(mask)}
+    assert {(s, a) for s, _, a in taken} == doors
