@@ -14,3 +14,6 @@ SLOW_FIRST = ("tests/test_sweep.py::", "tests/test_wheel.py::")
 
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: not any(item.nodeid.startswith(s) for s in SLOW_FIRST))  # stable: order kept
+
+# tests/mutants.py is a script (it plants bugs in a copy of the tree and runs pytest there), not a test module.
+collect_ignore = ["tests/mutants.py"]
