@@ -50,6 +50,7 @@ from torch import nn
 
 from gymnasium import spaces
 
+from gymlab.agents import action_masks
 from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, flag, param, require, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.frame_replay import (FramePrioritizedReplayBuffer, FrameReplayBuffer, push_frames, stack_frames,
@@ -58,7 +59,7 @@ from gymlab.agents.networks import Network
 from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
 from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env, sub_info
 from gymlab.agents.schedules import linear
-from gymlab.agents.torch_agent import TorchAgent, allowed_actions
+from gymlab.agents.torch_agent import TorchAgent
 
 
 RECURRENT = ("lstm", "gru")
@@ -161,11 +162,7 @@ def masked(q: torch.Tensor, masks) -> torch.Tensor:
     """Q-values with disallowed actions pushed to -inf, so max and argmax skip them. A mask that
     allows nothing restricts nothing (as for every agent here): the agent still acts in that state,
     and max over an all -inf row would make the target -inf, and 0 * -inf = NaN after a terminal."""
-    if masks is None:
-        return q
-    allowed = torch.as_tensor(np.asarray(masks), dtype=torch.bool)
-    allowed = allowed | ~allowed.any(dim=-1, keepdim=True)
-    return q.masked_fill(~allowed, -torch.inf)
+    return q.masked_fill(~torch.as_tensor(action_masks.allowed(masks, q.shape[-1])), -torch.inf)
 
 
 def replay_memory(buffer) -> str:
@@ -218,15 +215,13 @@ class DQN(TorchAgent):
         actions, greedy = np.zeros(len(obs), dtype=np.int64), []
         for i, mask in enumerate(masks):
             if explore and self.rng.random() < self.epsilon:
-                allowed = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(self.n_actions)
-                actions[i] = self.rng.choice(allowed)
+                actions[i] = self.rng.choice(np.flatnonzero(action_masks.allowed(mask, self.n_actions)))
             else:
                 greedy.append(i)
         if greedy:
             with torch.no_grad():
                 q = self.q(obs[greedy])
-            allowed = allowed_actions([masks[i] for i in greedy], self.n_actions)  # none allowed: all are
-            actions[greedy] = (q if allowed is None else q.masked_fill(~allowed, -torch.inf)).argmax(dim=1).numpy()
+            actions[greedy] = masked(q, [masks[i] for i in greedy]).argmax(dim=1).numpy()
         return actions
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):

@@ -67,7 +67,8 @@ from gymlab.agents.dqn import DQN, DQNConfig, adam, learning_loop, masked
 from gymlab.agents.networks import Network
 from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
 from gymlab.agents.sequence_replay import PrioritizedSequenceReplayBuffer, SequenceReplayBuffer, SequenceWriter
-from gymlab.agents.torch_agent import TorchAgent, allowed_actions
+from gymlab.agents import action_masks
+from gymlab.agents.torch_agent import TorchAgent
 
 RECURRENT = ("lstm", "gru")
 RESCALING_EPS = 1e-3  # R2D2's epsilon in h(x)
@@ -175,13 +176,11 @@ class RecurrentDQN(TorchAgent):
     def choose(self, q: torch.Tensor, masks: list, explore: bool) -> np.ndarray:
         """Epsilon-greedy for each row of ``q`` (an env's Q-values) in turn: a random allowed action with
         probability epsilon, else the greedy one. ``masks``: each row's allowed actions (None: all)."""
-        allowed = allowed_actions(masks, self.n_actions)  # none allowed: all are
-        greedy = (q if allowed is None else q.masked_fill(~allowed, -torch.inf)).argmax(dim=1).numpy()
+        greedy = masked(q, masks).argmax(dim=1).numpy()
         actions = np.zeros(len(q), dtype=np.int64)
         for i, mask in enumerate(masks):
             if explore and self.rng.random() < self.epsilon:
-                choices = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(self.n_actions)
-                actions[i] = self.rng.choice(choices)
+                actions[i] = self.rng.choice(np.flatnonzero(action_masks.allowed(mask, self.n_actions)))
             else:
                 actions[i] = greedy[i]
         return actions

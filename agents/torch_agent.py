@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from gymlab.agents import action_masks
 from gymlab.agents.base import Agent, SpaceError
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
@@ -23,19 +24,6 @@ class Episode:
         self.obs, self.actions, self.rewards, self.masks, self.versions = [], [], [], [], []
         self.truncated, self.last_obs = False, None  # cut by a time limit; the observation after the last step
         self.prev_obs = None  # a round cut out of a game (--round-batches): the frame before its first
-
-
-def allowed_actions(masks, n_actions: int) -> torch.Tensor | None:
-    """Action masks, one per row (each None, or 1 where the action is allowed), as a (rows,
-    n_actions) bool tensor; None when no row has one. A row without a mask, or whose mask allows
-    nothing, allows everything (as ``step_outputs`` reads it)."""
-    if all(m is None for m in masks):
-        return None
-    rows = np.ones((len(masks), n_actions), dtype=bool)
-    for row, m in zip(rows, masks):
-        if m is not None and np.any(m):
-            row[:] = np.asarray(m, dtype=bool)
-    return torch.as_tensor(rows)
 
 
 class TorchAgent(Agent):
@@ -97,8 +85,7 @@ class TorchAgent(Agent):
             starts = self.batch_starts(episode_start) if state is not None else None
             out, state = net(np.asarray(obs)[None], state, starts)
         out = out[0].numpy().astype(np.float64)
-        if action_mask is not None and np.any(action_mask):
-            out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
+        out = np.where(action_masks.allowed(action_mask, len(out)), out, -np.inf)
         return out, state
 
     def episode_batches(self, env, budget, logger, net, choose, version=None, rounds: bool = False):
@@ -180,19 +167,17 @@ class Rollout:
         with torch.no_grad():
             out, self.memory = self.net(obs, self.memory, starts if self.memory is not None else None)
         mask = info.get("action_mask")
-        if mask is not None:
-            given = info.get("_action_mask", np.ones(len(mask), dtype=bool))
-            allowed = allowed_actions([m if g else None for m, g in zip(mask, given)], out.shape[1])
-            out = out.masked_fill(~allowed, -torch.inf)
+        if mask is not None:  # (a sub-env that gave none: "_action_mask" False)
+            mask = [m if g else None for m, g in zip(mask, info.get("_action_mask", np.ones(len(mask), bool)))]
+        out = out.masked_fill(~torch.as_tensor(action_masks.allowed(mask, out.shape[1])), -torch.inf)
         self.chosen_by = self.version()
         return self.choose(out)
 
     def _act_single(self, obs, info):
         with torch.no_grad():
             out, self.memory = self.net(np.asarray(obs)[None], self.memory, None)
-        mask = info.get("action_mask")
-        if mask is not None and np.any(mask):
-            out = out.masked_fill(~torch.as_tensor(np.asarray(mask, dtype=bool))[None], -torch.inf)
+        out = out.masked_fill(~torch.as_tensor(action_masks.allowed(info.get("action_mask"), out.shape[1])),
+                              -torch.inf)
         self.chosen_by = self.version()
         return self.choose(out)[0]
 
