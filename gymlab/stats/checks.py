@@ -72,13 +72,18 @@ def _check_reps(reps: Any) -> int:
     return reps
 
 
-def _check_confidence(confidence: Any) -> float:
-    if isinstance(confidence, (str, bytes, bool)):
-        raise TypeError(f"confidence must be a number in (0, 1), got {confidence!r}")
+def _number(value: Any, name: str, must_be: str) -> float:
+    """``value`` as a float; TypeError (``name must be must_be``) for text, a bool or a non-number."""
+    if isinstance(value, (str, bytes, bool)):
+        raise TypeError(f"{name} must be {must_be}, got {value!r}")
     try:
-        c = float(confidence)
+        return float(value)
     except (TypeError, ValueError):
-        raise TypeError(f"confidence must be a number in (0, 1), got {confidence!r}") from None
+        raise TypeError(f"{name} must be {must_be}, got {value!r}") from None
+
+
+def _check_confidence(confidence: Any) -> float:
+    c = _number(confidence, "confidence", "a number in (0, 1)")
     if not 0.0 < c < 1.0:
         raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
     return c

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .checks import _CHUNK_ELEMENTS, _as_scores, _check_confidence, _check_reps, _percentile_interval, _runs_by_tasks
+from .checks import (_CHUNK_ELEMENTS, _as_scores, _check_confidence, _check_reps, _number, _percentile_interval,
+                     _runs_by_tasks)
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -154,12 +155,7 @@ def solved_fraction(scores: Any, threshold: float) -> float:
     0.5
     """
     a = _as_scores(scores)
-    if isinstance(threshold, (str, bytes, bool)):
-        raise TypeError(f"threshold must be a finite number, got {threshold!r}")
-    try:
-        thr = float(threshold)
-    except (TypeError, ValueError):
-        raise TypeError(f"threshold must be a finite number, got {threshold!r}") from None
+    thr = _number(threshold, "threshold", "a finite number")
     if not math.isfinite(thr):
         raise ValueError(f"threshold must be a finite number, got {threshold!r}")
     return float(np.mean(a >= thr))
