@@ -127,12 +127,12 @@ class QLearning(Agent):
 
     # ---------------------------------------------------------------- resume state
     def resume_state(self):
-        return {"q": self.q, "epsilon": self.epsilon, "rng": self.rng,
+        return {"q": self.q, "rng": self.rng,  # (epsilon: from the schedule at each step)
                 "steps": None if self.steps is None else self.steps.state()}
 
     def load_resume_state(self, state):
         self.load_state_arrays({"q": state["q"]})
-        self.epsilon, self.rng, self._resumed_steps = state["epsilon"], state["rng"], state["steps"]
+        self.rng, self._resumed_steps = state["rng"], state["steps"]  # (a saved "epsilon", before: not read)
 
     def resume_in(self, env):
         state, self._resumed_steps = self._resumed_steps, None

@@ -18,10 +18,10 @@ from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
 
 class Episode:
     """One finished episode, step by step: what the agent saw, did and got, each step's action
-    mask (None where the env gave none), and the version of the weights that chose each action."""
+    mask (None where the env gave none), and the version of the weights that chose its first action."""
 
     def __init__(self):
-        self.obs, self.actions, self.rewards, self.masks, self.versions = [], [], [], [], []
+        self.obs, self.actions, self.rewards, self.masks, self.version = [], [], [], [], None
         self.truncated, self.last_obs = False, None  # cut by a time limit; the observation after the last step
         self.prev_obs = None  # a round cut out of a game (--round-batches): the frame before its first
 
@@ -73,9 +73,9 @@ class TorchAgent(Agent):
                 raise ValueError(f"{name}: {problems[0]}{more}") from err
 
     @staticmethod
-    def batch_starts(episode_start, n: int = 1) -> np.ndarray:
+    def batch_starts(episode_start) -> np.ndarray:
         if episode_start is None:
-            return np.zeros(n, dtype=bool)
+            return np.zeros(1, dtype=bool)
         return np.asarray(episode_start, dtype=bool).reshape(-1)
 
     def step_outputs(self, net, obs, state, episode_start, action_mask):
@@ -190,11 +190,12 @@ class Rollout:
         for step in steps:
             for i, t in step:
                 episode = self.running.setdefault(i, Episode())
+                if not episode.obs:
+                    episode.version = self.chosen_by
                 episode.obs.append(t.obs)
                 episode.actions.append(t.action)
                 episode.rewards.append(t.reward)
                 episode.masks.append(t.info.get("action_mask"))
-                episode.versions.append(self.chosen_by)
                 if t.terminated or t.truncated:
                     episode.truncated, episode.last_obs = t.truncated and not t.terminated, t.next_obs
                     if self.num_envs == 1:
@@ -209,7 +210,7 @@ class Rollout:
     def batches(self, batch_episodes: int, budget, logger):
         k = -(-batch_episodes // self.num_envs)
         for i, episode in self.episodes(budget, logger):
-            if episode.versions[0] == self.version() and len(self.taken[i]) < k:
+            if episode.version == self.version() and len(self.taken[i]) < k:
                 self.taken[i].append(episode)
             else:
                 self.dropped += 1
@@ -233,13 +234,14 @@ class Rollout:
 
 def _episode_state(e: Episode) -> dict:
     return {"obs": np.asarray(e.obs), "actions": np.asarray(e.actions), "rewards": np.asarray(e.rewards),
-            "masks": list(e.masks), "versions": list(e.versions), "truncated": e.truncated, "last_obs": e.last_obs,
+            "masks": list(e.masks), "version": e.version, "truncated": e.truncated, "last_obs": e.last_obs,
             "prev_obs": e.prev_obs}
 
 
 def _episode(state: dict) -> Episode:
     e = Episode()
     e.obs, e.actions, e.rewards = list(state["obs"]), list(state["actions"]), list(state["rewards"])
-    e.masks, e.versions = list(state["masks"]), list(state["versions"])
+    e.masks = list(state["masks"])
+    e.version = state["version"] if "version" in state else state["versions"][0]  # (a list, one a step, before)
     e.truncated, e.last_obs, e.prev_obs = state["truncated"], state["last_obs"], state.get("prev_obs")
     return e
