@@ -4,7 +4,8 @@
     python train.py --env recall --agent dqn --policy gru --seq-len 16 --burn-in 4 --n-step 2
     python train.py --env recall --agent dqn --policy lstm --num-envs 4 --prioritized --value-rescaling
 
-``--agent dqn --policy lstm|gru`` builds this agent (``DQN`` hands its construction over), with
+``--agent dqn --policy lstm|gru`` builds this agent, a subclass of ``DQN`` (which ``DQN(...)`` makes
+for those policies) that keeps DQN's loop, target updates, gradient step and resume state, with
 the feed-forward DQN's flags read for sequences and a few of its own. A recurrent Q-network
 Q_w(o_t, h_t-1) sees the observations one at a time and carries its memory h (an LSTM's (h, c))
 from one to the next, so it can act on what an observation no longer shows.

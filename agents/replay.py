@@ -1,7 +1,9 @@
 """Experience replay: the lecture's "replay database", uniform or prioritised by surprise.
 
-``ReplayBuffer`` stores transitions in preallocated numpy arrays (a ring);
-``PrioritizedReplayBuffer`` samples transition i with probability
+``ReplayBuffer`` stores transitions in preallocated numpy arrays (a ring; ``ReplayMemory``
+and ``Ring`` hold what it shares with the frame and sequence buffers);
+``PrioritizedReplayBuffer`` (the ``Prioritized`` mixin, which every prioritised buffer here
+uses) samples item i with probability
 P(i) = p_i^alpha / sum_k p_k^alpha, where p_i = |TD error| + eps (Schaul et al. 2016),
 through a sum tree, and returns importance-sampling weights
 (N * P(i))^-beta / max_j (N * P(j))^-beta to correct the bias this brings; the max

@@ -23,8 +23,8 @@ env's stream of steps is cut by a ``SequenceWriter`` into sequences of ``L = l +
 
 ``SequenceReplayBuffer`` keeps sequences in a ring of preallocated arrays and samples them
 uniformly; ``PrioritizedSequenceReplayBuffer`` samples them by priority, with the sum and
-min trees, the stratified draw and the importance weights of ``PrioritizedReplayBuffer``
-(its own methods): the agent gives each sequence the priority
+min trees, the stratified draw and the importance weights of the ``Prioritized`` mixin
+(``agents.replay``): the agent gives each sequence the priority
 ``eta max_t |delta_t| + (1 - eta) mean_t |delta_t|`` over its trained steps.
 """
 

@@ -139,3 +139,15 @@ def test_q_learning_asks_it(calls):
     agent = QLearning(spaces.Discrete(2), spaces.Discrete(3), QConfig(), seed=0)
     agent.epsilon = 0.5
     _check(calls, lambda m: agent.predict(0, action_mask=m)[0])
+
+
+def test_random_agent_asks_it(calls):
+    """(With no mask at all it samples its space as Gymnasium does, asking nothing.)"""
+    from gymlab.agents.random_agent import RandomAgent
+
+    agent = RandomAgent(spaces.Discrete(2), spaces.Discrete(3), seed=0)
+    for mask in MASKS[1:]:
+        calls.clear()
+        actions = {int(agent.predict(0, action_mask=mask)[0]) for _ in range(60)}
+        assert calls, "did not ask action_masks.allowed"
+        assert actions == set(np.flatnonzero(allowed(mask, 3)).tolist())
