@@ -51,7 +51,7 @@ from gymnasium import spaces
 from gymlab.agents import action_masks
 from gymlab.agents.base import SpaceError
 from gymlab.agents.checkpoint import short_space
-from gymlab.agents.dqn_config import RECURRENT, RECURRENT_ONLY, DQNConfig  # noqa: F401  (RECURRENT_ONLY: for importers)
+from gymlab.agents.dqn_config import RECURRENT, DQNConfig
 from gymlab.agents.frame_replay import (FramePrioritizedReplayBuffer, FrameReplayBuffer, push_frames, stack_frames,
                                         stacked_space)
 from gymlab.agents.networks import Network
