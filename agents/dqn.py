@@ -40,9 +40,7 @@ burn-in), under the same name and flags.
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -50,89 +48,17 @@ from torch import nn
 
 from gymnasium import spaces
 
-from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, flag, param, require, validate
+from gymlab.agents import action_masks
+from gymlab.agents.base import SpaceError
 from gymlab.agents.checkpoint import short_space
+from gymlab.agents.dqn_config import RECURRENT, DQNConfig
 from gymlab.agents.frame_replay import (FramePrioritizedReplayBuffer, FrameReplayBuffer, push_frames, stack_frames,
                                         stacked_space)
 from gymlab.agents.networks import Network
 from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
 from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env, sub_info
 from gymlab.agents.schedules import linear
-from gymlab.agents.torch_agent import TorchAgent, allowed_actions
-
-
-RECURRENT = ("lstm", "gru")
-RECURRENT_ONLY = ("seq_len", "burn_in", "seq_overlap", "priority_eta", "value_rescaling")
-
-
-@dataclass
-class DQNConfig:
-    """The defaults are the CartPole recipe (chosen over 12 variants on CartPole's seeds 0-3):
-    double Q, dueling streams, 3-step returns, a Huber loss, a target copy every 250 steps, a
-    gradient step every 2, epsilon to 0.01 over the first 10% and a learning rate that decays to
-    0 over the budget. Unchanged, they solve Acrobot too, which they were never tried on
-    (benchmarks/untuned_envs.py)."""
-
-    policy: str = param("mlp", "network: mlp (vectors), cnn (pixel frames), or lstm or gru: a recurrent Q-network "
-                               "learning from replayed sequences, R2D2's way (agents/recurrent_dqn.py)",
-                        choices=("mlp", "cnn", "lstm", "gru"), arch=True)
-    hidden: tuple[int, ...] = param((64, 64), "hidden layer sizes, e.g. 256,256", WIDTHS, arch=True)
-    learning_rate: float = param(1e-3, "Adam's step size", LEARNING_RATE)
-    buffer_size: int = param(100_000, "transitions the replay database holds (with --history > 1: frames, about "
-                             "one a transition; recurrent: sequences enough for that many env steps when episodes "
-                             "are longer than a sequence, fewer steps when they are shorter)", "[1, 1e9]")
-    batch_size: int = param(64, "transitions per gradient step (recurrent: sequences)", ">= 1")
-    gamma: float = param(0.99, "discount factor", "[0, 1]")
-    learning_starts: int = param(1000, "env steps of pure exploration before learning", ">= 0")
-    train_freq: int = param(2, "env steps between rounds of gradient steps", ">= 1")
-    gradient_steps: int = param(1, "gradient steps per round", ">= 1")
-    target_update_interval: int = param(250, "env steps between target-network updates", ">= 1")
-    tau: float = param(1.0, "target update: 1 copies, <1 moves that fraction (Polyak)", "(0, 1]")
-    epsilon_start: float = param(1.0, "exploration rate at the start", "[0, 1]")
-    epsilon_end: float = param(0.01, "exploration rate after the decay", "[0, 1]")
-    exploration_fraction: float = param(0.1, "fraction of the budget epsilon decays over", "[0, 1]")
-    double_q: bool = param(True, "double Q-learning: online net selects, target evaluates")
-    prioritized: bool = param(False, "prioritised replay by |TD error|")
-    per_alpha: float = param(0.6, "prioritised replay: how much priority counts (0 = uniform, 1 = "
-                             "proportional; above 1, (|TD| + eps)^alpha leaves float range)", "[0, 1]")
-    per_beta: float = param(0.4, "prioritised replay: initial IS exponent, annealed to 1", "[0, 1]")
-    dueling: bool = param(True, "dueling streams: Q = V + A - mean(A), V and A each with its own hidden layer",
-                          arch=True)
-    n_step: int = param(3, "n-step returns", ">= 1")
-    huber: bool = param(True, "Huber loss (else squared error)")
-    max_grad_norm: float = param(10.0, "clip the gradient to this norm (0: no clipping)", ">= 0")
-    lr_anneal: bool = param(True, "decay the learning rate linearly to 0 over the budget")
-    history: int = param(1, "frames the Q-network sees side by side (an image's channels): the newest and the "
-                            "history-1 before it, padded at an episode's start with its first; above 1, replay "
-                            "stores each frame once", "[1, 64]", arch=True)
-    num_envs: int = param(1, "envs stepped side by side (a vector env), acted in with one batched forward pass; the "
-                             "step counts (--train-freq, --learning-starts, ...) add up the steps of every env, and "
-                             "a budget of steps is rounded up to a whole step of the vector env (at most N-1 more)",
-                          "[1, 1024]")
-    # --policy lstm|gru only (agents/recurrent_dqn.py); R2D2's defaults (Kapturowski et al. 2019).
-    seq_len: int = param(80, "recurrent: steps of a replayed sequence the loss is on (R2D2: 80)", "[1, 10000]")
-    burn_in: int = param(40, "recurrent: steps before those, run through without gradient to refresh the stored "
-                             "recurrent state (R2D2: 40)", "[0, 10000]")
-    seq_overlap: float = param(0.5, "recurrent: fraction of its trained steps a sequence shares with the episode's "
-                                    "next one (R2D2: 1/2)", "[0, 1)")
-    priority_eta: float = param(0.9, "recurrent --prioritized: a sequence's priority is eta max|TD| + (1 - eta) "
-                                     "mean|TD| over its steps (R2D2: 0.9)", "[0, 1]")
-    value_rescaling: bool = param(False, "recurrent: learn h(Q), h(x) = sign(x)(sqrt(|x|+1)-1) + 0.001x (R2D2), "
-                                         "for returns far from 1; off: small tasks' returns are about 1")
-    threads: int = param(1, "torch CPU threads", THREADS)
-
-    def __post_init__(self):
-        validate(self)
-        require(self.batch_size <= self.buffer_size, f"--batch-size ({self.batch_size}) must be <= --buffer-size "
-                f"({self.buffer_size}): a minibatch is drawn from the replay database")
-        if self.policy not in RECURRENT:  # the sequence replay's settings mean nothing without a memory
-            changed = [f.name for f in dataclasses.fields(self) if f.name in RECURRENT_ONLY
-                       and getattr(self, f.name) != f.default]
-            require(not changed, f"{flag(changed[0]) if changed else ''} sets the recurrent DQN's sequence replay, "
-                    f"so it needs --policy lstm (or gru), not {self.policy}")
-        require(self.history == 1 or self.policy not in RECURRENT, f"--history {self.history} lays frames "
-                f"side by side for a feed-forward network; --policy {self.policy} remembers them itself: give "
-                f"--history 1")
+from gymlab.agents.torch_agent import TorchAgent
 
 
 class QNetwork(nn.Module):
@@ -140,7 +66,6 @@ class QNetwork(nn.Module):
 
     def __init__(self, observation_space, n_actions: int, config: DQNConfig):
         super().__init__()
-        self.dueling, self.n_actions = config.dueling, n_actions
         self.net = Network(observation_space, n_actions, config.policy, tuple(config.hidden), activation=nn.ReLU,
                            dueling=config.dueling)
 
@@ -161,11 +86,7 @@ def masked(q: torch.Tensor, masks) -> torch.Tensor:
     """Q-values with disallowed actions pushed to -inf, so max and argmax skip them. A mask that
     allows nothing restricts nothing (as for every agent here): the agent still acts in that state,
     and max over an all -inf row would make the target -inf, and 0 * -inf = NaN after a terminal."""
-    if masks is None:
-        return q
-    allowed = torch.as_tensor(np.asarray(masks), dtype=torch.bool)
-    allowed = allowed | ~allowed.any(dim=-1, keepdim=True)
-    return q.masked_fill(~allowed, -torch.inf)
+    return q.masked_fill(~torch.as_tensor(action_masks.allowed(masks, q.shape[-1])), -torch.inf)
 
 
 def replay_memory(buffer) -> str:
@@ -184,11 +105,12 @@ class DQN(TorchAgent):
     discrete_because = "it learns a Q-value for each of finitely many actions"
 
     def __new__(cls, observation_space=None, action_space=None, config=None, seed: int = 0):
-        """``--policy lstm|gru`` builds the recurrent DQN (``agents/recurrent_dqn.py``), under the same name."""
-        if cls is DQN and config is not None and config.policy in ("lstm", "gru"):
+        """``--policy lstm|gru`` makes the recurrent DQN (``agents/recurrent_dqn.py``, a subclass), under the
+        same name; Python then calls its ``__init__``."""
+        if cls is DQN and config is not None and config.policy in RECURRENT:
             from gymlab.agents.recurrent_dqn import RecurrentDQN  # (imported here: it imports this module)
 
-            return RecurrentDQN(observation_space, action_space, config, seed)
+            cls = RecurrentDQN
         return super().__new__(cls)
 
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
@@ -199,35 +121,42 @@ class DQN(TorchAgent):
                              f"observations with at least one axis, not {short_space(observation_space)}")
         self.n_actions = int(action_space.n)
         seen = stacked_space(observation_space, c.history)  # what the Q-network reads: the frames stacked
-        self.q = QNetwork(seen, self.n_actions, c)
-        self.q_target = QNetwork(seen, self.n_actions, c)
+        self.q, self.q_target = self.network(seen), self.network(seen)
         self.q_target.load_state_dict(self.q.state_dict())
         self.optimizer = adam(self.q.parameters(), c.learning_rate)
         self.epsilon = c.epsilon_start
         self.begin(None)  # the loop's state, kept between calls of learn
         self.updates, self._resumed_loop = 0, None
 
+    def network(self, observation_space) -> nn.Module:
+        return QNetwork(observation_space, self.n_actions, self.config)
+
     def modules(self):
         return {"q": self.q, "q_target": self.q_target}
 
     # ---------------------------------------------------------------- acting
-    def act(self, obs: np.ndarray, masks: list, explore: bool = True) -> np.ndarray:
-        """Epsilon-greedy, for each row of ``obs`` (an env's observation, its frames stacked) in turn: a
-        random allowed action with probability epsilon, else the greedy one, all greedy rows in one
-        forward pass. ``masks``: each row's allowed actions (None: all)."""
-        actions, greedy = np.zeros(len(obs), dtype=np.int64), []
+    def epsilon_greedy(self, masks: list, explore: bool, greedy_actions) -> np.ndarray:
+        """For each row in turn (an env): a random allowed action with probability epsilon (when
+        ``explore``), else the greedy one, ``greedy_actions(rows)`` for all such rows at once.
+        ``masks``: each row's allowed actions (None: all)."""
+        actions, greedy = np.zeros(len(masks), dtype=np.int64), []
         for i, mask in enumerate(masks):
             if explore and self.rng.random() < self.epsilon:
-                allowed = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(self.n_actions)
-                actions[i] = self.rng.choice(allowed)
+                actions[i] = self.rng.choice(np.flatnonzero(action_masks.allowed(mask, self.n_actions)))
             else:
                 greedy.append(i)
         if greedy:
-            with torch.no_grad():
-                q = self.q(obs[greedy])
-            allowed = allowed_actions([masks[i] for i in greedy], self.n_actions)  # none allowed: all are
-            actions[greedy] = (q if allowed is None else q.masked_fill(~allowed, -torch.inf)).argmax(dim=1).numpy()
+            actions[greedy] = greedy_actions(greedy)
         return actions
+
+    def act(self, obs: np.ndarray, masks: list, explore: bool = True) -> np.ndarray:
+        """Epsilon-greedy for each row of ``obs`` (an env's observation, its frames stacked), the greedy
+        rows in one forward pass."""
+        def greedy_actions(rows):
+            with torch.no_grad():
+                return masked(self.q(obs[rows]), [masks[i] for i in rows]).argmax(dim=1).numpy()
+
+        return self.epsilon_greedy(masks, explore, greedy_actions)
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         """With --history > 1, ``state`` holds the frames seen last (None, or ``episode_start``: the
@@ -253,16 +182,21 @@ class DQN(TorchAgent):
 
     def begin(self, env) -> None:
         """A fresh loop in ``env`` (None: none yet): the env(s) being stepped (``num_envs`` copies of
-        ``env`` in a vector env, with --num-envs > 1), an n-step window for each, which of them begin an
-        episode with the observation they show now, the frames each showed last (--history), and the
+        ``env`` in a vector env, with --num-envs > 1), which of them begin an episode with the
+        observation they show now, what each remembers of its episode (``begin_memories``), and the
         replay buffer (made at the first step)."""
         c = self.config
         self.env, self.steps = env, None
         if env is not None:
             self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.seed) if c.num_envs > 1 \
                 else Steps(env, self.seed)
-        self.n_steps = [NStep(c.n_step, c.gamma) for _ in range(c.num_envs)]
-        self.starts, self.stacks, self.buffer = np.ones(c.num_envs, dtype=bool), None, None
+        self.starts, self.buffer = np.ones(c.num_envs, dtype=bool), None
+        self.begin_memories()
+
+    def begin_memories(self) -> None:
+        """For each env: an n-step window, and the frames it showed last (--history)."""
+        self.n_steps = [NStep(self.config.n_step, self.config.gamma) for _ in range(self.config.num_envs)]
+        self.stacks = None
 
     def remember(self, i: int, t) -> None:
         """Env ``i``'s step ``t`` into its n-step window, and the transitions that leave the window into replay."""
@@ -281,14 +215,23 @@ class DQN(TorchAgent):
     # ---------------------------------------------------------------- resume state
     def resume_state(self) -> dict:
         """Beside the weights, Adam's moments and the random streams: the env(s) being stepped, the
-        replay buffer (priorities included), the n-step windows, which envs begin an episode, the
-        frames each saw last, epsilon and the update count."""
+        replay buffer (priorities included), which envs begin an episode, what each remembers of its
+        episode (``memories_state``), epsilon and the update count."""
         loop = None
         if self.steps is not None:
-            loop = {"steps": self.steps.state(), "n_step": [list(n.window) for n in self.n_steps],
-                    "starts": self.starts, "stacks": self.stacks,
+            loop = {"steps": self.steps.state(), "starts": self.starts, **self.memories_state(),
                     "buffer": None if self.buffer is None else self.buffer.state()}
         return {**super().resume_state(), "epsilon": self.epsilon, "updates": self.updates, "loop": loop}
+
+    def memories_state(self) -> dict:
+        return {"n_step": [list(n.window) for n in self.n_steps], "stacks": self.stacks}
+
+    def load_memories(self, loop: dict) -> None:
+        if "starts" not in loop:  # written before --num-envs and --history: one env, and its n-step window alone
+            loop = {**loop, "n_step": [loop["n_step"]], "stacks": None}
+        for n_step, window in zip(self.n_steps, loop["n_step"]):
+            n_step.window.extend(window)
+        self.stacks = None if loop["stacks"] is None else np.array(loop["stacks"])
 
     def load_resume_state(self, state: dict) -> None:
         super().load_resume_state(state)
@@ -303,13 +246,10 @@ class DQN(TorchAgent):
         self.steps.load_state(loop["steps"])
         if "starts" in loop:
             self.starts[:] = loop["starts"]
-        else:  # written before --num-envs and --history: one env, and its n-step window alone
-            loop = {**loop, "n_step": [loop["n_step"]], "stacks": None}
-        for n_step, window in zip(self.n_steps, loop["n_step"]):
-            n_step.window.extend(window)
-        self.stacks = None if loop["stacks"] is None else np.array(loop["stacks"])
+        self.load_memories(loop)
         if loop["buffer"] is not None:
-            self.buffer = self.make_buffer(env.observation_space, masks=loop["buffer"]["next_masks"] is not None)
+            masks = loop["buffer"].get("next_masks", loop["buffer"].get("masks"))  # (transitions, sequences)
+            self.buffer = self.make_buffer(env.observation_space, masks=masks is not None)
             self.buffer.load_state(loop["buffer"])
 
     def make_buffer(self, obs_space, masks: bool):
@@ -357,15 +297,19 @@ class DQN(TorchAgent):
             loss = (torch.as_tensor(batch.weights) * loss_fn(q_taken, target, reduction="none")).mean()
         else:
             loss = loss_fn(q_taken, target)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if c.max_grad_norm > 0:
-            nn.utils.clip_grad_norm_(self.q.parameters(), c.max_grad_norm, foreach=True)
-        self.optimizer.step()
+        self.gradient_step(loss)
         if c.prioritized:  # new priorities: the surprise |r + gamma max_b Q(s', b) - Q(s, a)|
             buffer.update_priorities(batch.index, (target - q_taken).detach().numpy())
         self.last_q_mean = q_taken.detach()
         return loss.detach()
+
+    def gradient_step(self, loss: torch.Tensor) -> None:
+        """Adam's step on ``loss``, the gradient clipped to --max-grad-norm (0: not clipped)."""
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.config.max_grad_norm > 0:
+            nn.utils.clip_grad_norm_(self.q.parameters(), self.config.max_grad_norm, foreach=True)
+        self.optimizer.step()
 
     def update_target(self) -> None:
         tau = self.config.tau

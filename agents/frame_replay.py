@@ -37,8 +37,7 @@ from __future__ import annotations
 import numpy as np
 from gymnasium import spaces
 
-from gymlab.agents.replay import (Batch, MinTree, PrioritizedReplayBuffer, SumTree, load_priority_state,
-                                  priority_state)
+from gymlab.agents.replay import Batch, Prioritized, ReplayMemory
 
 
 def stack_frames(frames: np.ndarray) -> np.ndarray:
@@ -68,10 +67,14 @@ def stacked_space(space: spaces.Box, k: int) -> spaces.Box:
     return spaces.Box(low, high, dtype=space.dtype)
 
 
-class FrameReplayBuffer:
+class FrameReplayBuffer(ReplayMemory):
     """Uniform replay of stacked frames, each frame stored once: see the module docstring.
     ``sample`` returns the same ``Batch`` as ``ReplayBuffer``'s, obs and next_obs stacked;
     ``index`` names each transition by its slot (for ``update_priorities``)."""
+
+    _PER_SLOT = ("age", "offset", "actions", "rewards", "discounts")
+    _ARRAYS = ("frames", "written") + _PER_SLOT
+    _MASKS = "next_masks"
 
     def __init__(self, capacity: int, frame_shape: tuple, frame_dtype, history: int, n_actions: int, masks: bool,
                  rng, num_envs: int = 1, n_step: int = 1):
@@ -87,15 +90,6 @@ class FrameReplayBuffer:
         self.next_masks = np.ones((slots, n_actions), dtype=bool) if masks else None
         self.written = np.zeros(num_envs, dtype=np.int64)  # frames written to each ring so far
         self.size = 0  # transitions held
-
-    def __len__(self) -> int:
-        return self.size
-
-    @property
-    def nbytes(self) -> int:
-        """The memory the buffer holds (its arrays, allocated in full when it is made)."""
-        return sum(a.nbytes for a in (self.frames, self.age, self.offset, self.actions, self.rewards, self.discounts,
-                                      self.written) + (() if self.next_masks is None else (self.next_masks,)))
 
     @property
     def whole_nbytes(self) -> int:
@@ -187,11 +181,12 @@ class FrameReplayBuffer:
             index[todo] = held[self.rng.integers(0, len(held), len(todo))]
         return self._batch(index, np.ones(batch_size, dtype=np.float32))
 
-    def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
-        pass  # uniform replay has none
-
     # ------------------------------------------------------------ resume state
-    _ARRAYS = ("age", "offset", "actions", "rewards", "discounts")
+    def layout(self) -> dict:
+        return {"capacity": self.capacity, "num_envs": self.num_envs, "history": self.history}
+
+    def describe(self, layout: dict) -> str:
+        return f"{layout['capacity']} frames in {layout['num_envs']} rings, stacked by {layout['history']}"
 
     def state(self) -> dict:
         """Each ring's frames (only the filled part, marked ``Big``: read back into this buffer's own
@@ -199,69 +194,38 @@ class FrameReplayBuffer:
         from gymlab.resume import Big
 
         filled = np.minimum(self.written, self.length)
-        return {"capacity": self.capacity, "num_envs": self.num_envs, "history": self.history,
-                "written": self.written, "size": self.size,
+        return {**self.layout(), "written": self.written, "size": self.size,
                 "frames": [Big(self.frames[self.slot(e, 0):self.slot(e, 0) + n]) for e, n in enumerate(filled)],
-                **{name: getattr(self, name) for name in self._ARRAYS}, "next_masks": self.next_masks}
+                **{name: getattr(self, name) for name in self._PER_SLOT}, "next_masks": self.next_masks}
 
     def load_state(self, state: dict) -> None:
-        from gymlab.resume import ResumeError, read_array
+        from gymlab.resume import read_array
 
-        saved = (state["capacity"], state["num_envs"], state["history"])
-        if saved != (self.capacity, self.num_envs, self.history):
-            raise ResumeError(f"the saved replay buffer holds {saved[0]} frames in {saved[1]} rings, stacked by "
-                              f"{saved[2]}; this one {self.capacity} in {self.num_envs}, stacked by {self.history}")
+        self.check_layout(state)
         read_array(state["written"], out=self.written)
         self.size = state["size"]
         for e, frames in enumerate(state["frames"]):
             n = min(int(self.written[e]), self.length)
             read_array(frames, out=self.frames[self.slot(e, 0):self.slot(e, 0) + n])
-        for name in self._ARRAYS + (("next_masks",) if self.next_masks is not None else ()):
+        for name in self._PER_SLOT + (() if self.next_masks is None else (self._MASKS,)):
             read_array(state[name], out=getattr(self, name))
 
 
-class FramePrioritizedReplayBuffer(FrameReplayBuffer):
-    """Prioritised replay (Schaul et al. 2016) of stacked frames: the sum and min trees, the
-    stratified draw and the importance weights of ``PrioritizedReplayBuffer`` (its own methods),
-    over the slots; a slot without a transition has priority 0 (never drawn)."""
-
-    def __init__(self, capacity, frame_shape, frame_dtype, history, n_actions, masks, rng, num_envs: int = 1,
-                 n_step: int = 1, alpha: float = 0.6, eps: float = 1e-6):
-        super().__init__(capacity, frame_shape, frame_dtype, history, n_actions, masks, rng, num_envs, n_step)
-        self.alpha, self.eps = alpha, eps
-        self.tree, self.min_tree = SumTree(self.capacity), MinTree(self.capacity)  # both hold p_i^alpha
-        self.max_priority = 1.0
-
-    _set = PrioritizedReplayBuffer._set
-    sample = PrioritizedReplayBuffer.sample
+class FramePrioritizedReplayBuffer(Prioritized, FrameReplayBuffer):
+    """Prioritised replay (``Prioritized``) of stacked frames, over the slots; a slot without a
+    transition has priority 0 (never drawn)."""
 
     def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
-        """``PrioritizedReplayBuffer``'s, for the slots that still hold a transition: one dropped since it
-        was drawn (a caller that adds before it updates) stays without priority, so it is never drawn.
+        """``Prioritized``'s, for the slots that still hold a transition: one dropped since it was
+        drawn (a caller that adds before it updates) stays without priority, so it is never drawn.
         (A slot that holds a newer transition by then takes the priority: the two are not told apart.)"""
         index, td_errors = np.asarray(index), np.asarray(td_errors)
         held = self.offset[index] != 0
         if held.any():
-            PrioritizedReplayBuffer.update_priorities(self, index[held], td_errors[held])
-
-    @property
-    def nbytes(self) -> int:
-        return super().nbytes + self.tree.tree.nbytes + self.min_tree.tree.nbytes
-
-    def add(self, *args, **kwargs) -> int:
-        i = super().add(*args, **kwargs)
-        self._set(np.array([i]), np.array([self.max_priority]))  # new: sure to be seen
-        return i
+            super().update_priorities(index[held], td_errors[held])
 
     def _drop(self, i: int) -> None:
         if self.offset[i]:
             super()._drop(i)
             self.tree.set(np.array([i]), np.array([0.0]))
             self.min_tree.set(np.array([i]), np.array([np.inf]))
-
-    def state(self) -> dict:
-        return {**super().state(), **priority_state(self)}
-
-    def load_state(self, state: dict) -> None:
-        super().load_state(state)
-        load_priority_state(self, state)

@@ -168,8 +168,13 @@ def parse_key(key: str) -> tuple[str, dict]:
 # Settings that only mean something for some network types: dropped from the defaults when the
 # command line picks another (``--env recall --agent reinforce --policy mlp`` gets no forget bias,
 # ``--agent dqn --policy mlp`` no sequence replay).
-POLICY_ONLY = {"forget_bias": ("lstm",), **{k: ("lstm", "gru") for k in ("seq_len", "burn_in", "seq_overlap",
-                                                                        "priority_eta", "value_rescaling")}}
+def _policy_only() -> dict[str, tuple[str, ...]]:
+    from gymlab.agents.dqn_config import RECURRENT, RECURRENT_ONLY  # (no torch)
+
+    return {"forget_bias": ("lstm",), **{k: RECURRENT for k in RECURRENT_ONLY}}
+
+
+POLICY_ONLY = _policy_only()
 
 
 def defaults(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str | None = None

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from gymnasium import spaces
 
+from gymlab.agents import action_masks
 from gymlab.agents.base import Agent, SpaceError, param, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.rollout import Steps
@@ -68,9 +69,7 @@ class QLearning(Agent):
     # ---------------------------------------------------------------- acting
     def _allowed(self, mask) -> np.ndarray:
         """Indices of the actions we may take: those the mask allows, or all of them."""
-        if mask is None or not self.config.use_action_mask or not np.any(mask):
-            return np.arange(self.q.shape[1])
-        return np.flatnonzero(mask)
+        return np.flatnonzero(action_masks.allowed(mask if self.config.use_action_mask else None, self.q.shape[1]))
 
     def _greedy(self, s: int, mask, tie_break: bool) -> int:
         allowed = self._allowed(mask)
@@ -128,12 +127,12 @@ class QLearning(Agent):
 
     # ---------------------------------------------------------------- resume state
     def resume_state(self):
-        return {"q": self.q, "epsilon": self.epsilon, "rng": self.rng,
+        return {"q": self.q, "rng": self.rng,  # (epsilon: from the schedule at each step)
                 "steps": None if self.steps is None else self.steps.state()}
 
     def load_resume_state(self, state):
         self.load_state_arrays({"q": state["q"]})
-        self.epsilon, self.rng, self._resumed_steps = state["epsilon"], state["rng"], state["steps"]
+        self.rng, self._resumed_steps = state["rng"], state["steps"]  # (a saved "epsilon", before: not read)
 
     def resume_in(self, env):
         state, self._resumed_steps = self._resumed_steps, None

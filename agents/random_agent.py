@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
+from gymlab.agents import action_masks
 from gymlab.agents.base import Agent, validate
 from gymlab.agents.rollout import Steps
 
@@ -41,8 +42,9 @@ class RandomAgent(Agent):
         self.steps, self._resumed_steps = None, None
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
-        if action_mask is not None and isinstance(self._space, spaces.Discrete) and np.any(action_mask):
-            return self._space.sample(mask=np.asarray(action_mask, dtype=np.int8)), state
+        if action_mask is not None and isinstance(self._space, spaces.Discrete):
+            allowed = action_masks.allowed(action_mask, int(self._space.n))
+            return self._space.sample(mask=allowed.astype(np.int8)), state
         return self._space.sample(), state
 
     def learn(self, env, budget, logger):

@@ -4,7 +4,8 @@
     python train.py --env recall --agent dqn --policy gru --seq-len 16 --burn-in 4 --n-step 2
     python train.py --env recall --agent dqn --policy lstm --num-envs 4 --prioritized --value-rescaling
 
-``--agent dqn --policy lstm|gru`` builds this agent (``DQN`` hands its construction over), with
+``--agent dqn --policy lstm|gru`` builds this agent, a subclass of ``DQN`` (which ``DQN(...)`` makes
+for those policies) that keeps DQN's loop, target updates, gradient step and resume state, with
 the feed-forward DQN's flags read for sequences and a few of its own. A recurrent Q-network
 Q_w(o_t, h_t-1) sees the observations one at a time and carries its memory h (an LSTM's (h, c))
 from one to the next, so it can act on what an observation no longer shows.
@@ -63,13 +64,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from gymlab.agents.dqn import DQN, DQNConfig, adam, learning_loop, masked
+from gymlab.agents.dqn import DQN, masked
+from gymlab.agents.dqn_config import RECURRENT, DQNConfig
 from gymlab.agents.networks import Network
-from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
 from gymlab.agents.sequence_replay import PrioritizedSequenceReplayBuffer, SequenceReplayBuffer, SequenceWriter
-from gymlab.agents.torch_agent import TorchAgent, allowed_actions
 
-RECURRENT = ("lstm", "gru")
 RESCALING_EPS = 1e-3  # R2D2's epsilon in h(x)
 
 
@@ -146,45 +145,25 @@ class RecurrentQNetwork(nn.Module):
             else rows[None, :, 0].contiguous()
 
 
-class RecurrentDQN(TorchAgent):
-    """Built by ``DQN(...)`` when ``config.policy`` is lstm or gru; its checkpoints name agent ``dqn``."""
-
-    name = "dqn"
-    Config = DQNConfig
-    discrete_because = DQN.discrete_because
+class RecurrentDQN(DQN):
+    """Made by ``DQN(...)`` when ``config.policy`` is lstm or gru; its checkpoints name agent ``dqn``.
+    DQN's loop, target updates and resume state; its own network, acting, replay and loss."""
 
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         config = config if config is not None else DQNConfig(policy="lstm")
         if config.policy not in RECURRENT:
             raise ValueError(f"the recurrent DQN needs --policy lstm or gru, not {config.policy}")
         super().__init__(observation_space, action_space, config, seed)
-        c = self.config
-        self.n_actions = int(action_space.n)
-        self.q = RecurrentQNetwork(observation_space, self.n_actions, c)
-        self.q_target = RecurrentQNetwork(observation_space, self.n_actions, c)
-        self.q_target.load_state_dict(self.q.state_dict())
-        self.optimizer = adam(self.q.parameters(), c.learning_rate)
-        self.epsilon = c.epsilon_start
-        self.begin(None)
-        self.updates, self._resumed_loop = 0, None
 
-    def modules(self):
-        return {"q": self.q, "q_target": self.q_target}
+    def network(self, observation_space) -> RecurrentQNetwork:
+        return RecurrentQNetwork(observation_space, self.n_actions, self.config)
 
     # ---------------------------------------------------------------- acting
     def choose(self, q: torch.Tensor, masks: list, explore: bool) -> np.ndarray:
         """Epsilon-greedy for each row of ``q`` (an env's Q-values) in turn: a random allowed action with
         probability epsilon, else the greedy one. ``masks``: each row's allowed actions (None: all)."""
-        allowed = allowed_actions(masks, self.n_actions)  # none allowed: all are
-        greedy = (q if allowed is None else q.masked_fill(~allowed, -torch.inf)).argmax(dim=1).numpy()
-        actions = np.zeros(len(q), dtype=np.int64)
-        for i, mask in enumerate(masks):
-            if explore and self.rng.random() < self.epsilon:
-                choices = np.flatnonzero(mask) if mask is not None and np.any(mask) else np.arange(self.n_actions)
-                actions[i] = self.rng.choice(choices)
-            else:
-                actions[i] = greedy[i]
-        return actions
+        greedy = masked(q, masks).argmax(dim=1).numpy()
+        return self.epsilon_greedy(masks, explore, lambda rows: greedy[rows])
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         """``state``: the network's memory (None, or ``episode_start``: the episode begins with ``obs``)."""
@@ -194,10 +173,7 @@ class RecurrentDQN(TorchAgent):
             q, state = self.q(np.asarray(obs)[None, None], state)
         return int(self.choose(q[:, 0], [action_mask], explore=not deterministic)[0]), state
 
-    # ---------------------------------------------------------------- learning
-    def learn(self, env, budget, logger):
-        return learning_loop(self, env, budget, logger)  # DQN's schedule; acting and replay are this class's
-
+    # ---------------------------------------------------------------- learning (DQN's loop)
     def act_to_learn(self, obs, masks) -> np.ndarray:
         """Epsilon-greedy actions for a batch of observations (one row per env), each env's memory
         carried on (and reset where an episode begins); the state it read them with is kept."""
@@ -207,36 +183,37 @@ class RecurrentDQN(TorchAgent):
         self.acting_state = self.q.rows(state)  # kept with each step: a sequence stores its first's
         return self.choose(q[:, 0], masks, explore=True)
 
-    def begin(self, env) -> None:
-        """A fresh loop in ``env`` (None: none yet): the env(s) being stepped, a sequence writer for
-        each, which of them begin an episode with the observation they show now, the acting
-        network's memory for each (None: empty), and the replay buffer (made at the first step)."""
+    def begin_memories(self) -> None:
+        """For each env: a sequence writer, and the acting network's memory (None: empty)."""
         c = self.config
-        self.env, self.steps = env, None
-        if env is not None:
-            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.seed) if c.num_envs > 1 \
-                else Steps(env, self.seed)
         self.writers = [SequenceWriter(c.burn_in, c.seq_len, overlap_steps(c), c.n_step) for _ in range(c.num_envs)]
-        self.starts, self.memory, self.acting_state = np.ones(c.num_envs, dtype=bool), None, None
-        self.buffer = None
+        self.memory, self.acting_state = None, None
+
+    def memories_state(self) -> dict:
+        return {"memory": self.memory, "writers": [w.state() for w in self.writers]}
+
+    def load_memories(self, loop: dict) -> None:
+        self.memory = loop["memory"]
+        for writer, saved in zip(self.writers, loop["writers"]):
+            writer.load_state(saved)
 
     def remember(self, i: int, t) -> None:
         """Env ``i``'s step ``t``, with the memory the network read its observation with, into the env's
         sequence writer, and the sequences it completes into replay."""
         mask, next_mask = t.info.get("action_mask"), t.next_info.get("action_mask")
         if self.buffer is None:  # the first step tells whether this env hands out action masks
-            self.buffer = self.make_buffer(masks=mask is not None or next_mask is not None)
+            self.buffer = self.make_buffer(self.observation_space, masks=mask is not None or next_mask is not None)
         self.starts[i] = t.terminated or t.truncated  # the env's next observation begins an episode
         for seq in self.writers[i].push(t.obs, t.action, t.reward, t.terminated, t.truncated, self.acting_state[i],
                                         mask, t.next_obs, next_mask):
             self.buffer.add(seq)
 
-    def make_buffer(self, masks: bool):
+    def make_buffer(self, space, masks: bool):
         """The sequence replay, its memory said in one line."""
         c = self.config
         writer = self.writers[0]
         capacity = math.ceil(c.buffer_size / writer.period)  # each sequence brings `period` new trained steps
-        space, state_shape = self.observation_space, (2 if self.q.lstm else 1, c.hidden[-1])
+        state_shape = (2 if self.q.lstm else 1, c.hidden[-1])
         args = (capacity, writer.length, space.shape, space.dtype, self.n_actions, masks, state_shape, self.rng)
         buffer = PrioritizedSequenceReplayBuffer(*args, alpha=c.per_alpha) if c.prioritized \
             else SequenceReplayBuffer(*args)
@@ -314,47 +291,10 @@ class RecurrentDQN(TorchAgent):
         """One gradient step on a batch of sequences; returns the loss (a tensor: .item() only when logged)."""
         c = self.config
         loss, td, valid = self.loss(batch)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if c.max_grad_norm > 0:
-            nn.utils.clip_grad_norm_(self.q.parameters(), c.max_grad_norm, foreach=True)
-        self.optimizer.step()
+        self.gradient_step(loss)
         if c.prioritized:  # p_i = eta max_t |delta_t| + (1 - eta) mean_t |delta_t|, over the steps held
             surprise = td.abs() * valid
             mean = surprise.sum(1) / valid.sum(1).clamp(min=1.0)
             buffer.update_priorities(batch.index, (c.priority_eta * surprise.max(1).values
                                                    + (1.0 - c.priority_eta) * mean).numpy())
         return loss.detach()
-
-    update_target = DQN.update_target  # a copy, or a Polyak step with --tau < 1
-
-    # ---------------------------------------------------------------- resume state
-    def resume_state(self) -> dict:
-        """Beside the weights, Adam's moments and the random streams: the env(s) being stepped, the
-        acting network's memory, the sequence writers' unfinished episodes, the replay buffer
-        (priorities included), which envs begin an episode, epsilon and the update count."""
-        loop = None
-        if self.steps is not None:
-            loop = {"steps": self.steps.state(), "starts": self.starts, "memory": self.memory,
-                    "writers": [w.state() for w in self.writers],
-                    "buffer": None if self.buffer is None else self.buffer.state()}
-        return {**super().resume_state(), "epsilon": self.epsilon, "updates": self.updates, "loop": loop}
-
-    def load_resume_state(self, state: dict) -> None:
-        super().load_resume_state(state)
-        self.epsilon, self.updates, self._resumed_loop = state["epsilon"], state["updates"], state["loop"]
-
-    def resume_in(self, env) -> None:
-        """Bind the restored loop to ``env`` (made as the saved run's was): ``learn`` goes on from there."""
-        loop, self._resumed_loop = self._resumed_loop, None
-        if loop is None:
-            return
-        self.begin(env)
-        self.steps.load_state(loop["steps"])
-        self.starts[:], self.memory = loop["starts"], loop["memory"]
-        for writer, saved in zip(self.writers, loop["writers"]):
-            writer.load_state(saved)
-        if loop["buffer"] is not None:
-            self.buffer = self.make_buffer(masks=loop["buffer"]["masks"] is not None)
-            self.buffer.load_state(loop["buffer"])
-

@@ -87,7 +87,8 @@ from gymnasium import spaces
 from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.networks import POLICIES, Network, check_observation_space
-from gymlab.agents.torch_agent import Episode, TorchAgent, allowed_actions
+from gymlab.agents import action_masks
+from gymlab.agents.torch_agent import Episode, TorchAgent
 
 BASELINES = ("none", "mean", "value")
 ESTIMATORS = ("common", "textbook")
@@ -270,9 +271,8 @@ class Reinforce(TorchAgent):
         for ep in batch:
             obs = np.asarray(ep.obs)
             logits = self.pi.sequence(obs, ep.prev_obs)
-            allowed = None if self.continuous else allowed_actions(ep.masks, self.n_actions)
-            if allowed is not None:  # the softmax the actions were drawn from: over the allowed ones
-                logits = logits.masked_fill(~allowed, -1e9)
+            if not self.continuous:  # the softmax the actions were drawn from: over the allowed ones
+                logits = logits.masked_fill(~torch.as_tensor(action_masks.allowed(ep.masks, self.n_actions)), -1e9)
             dist = self.dist(logits)
             logp = dist.log_prob(torch.as_tensor(np.asarray(ep.actions)))
             entropy = dist.entropy()

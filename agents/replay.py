@@ -1,7 +1,9 @@
 """Experience replay: the lecture's "replay database", uniform or prioritised by surprise.
 
-``ReplayBuffer`` stores transitions in preallocated numpy arrays (a ring);
-``PrioritizedReplayBuffer`` samples transition i with probability
+``ReplayBuffer`` stores transitions in preallocated numpy arrays (a ring; ``ReplayMemory``
+and ``Ring`` hold what it shares with the frame and sequence buffers);
+``PrioritizedReplayBuffer`` (the ``Prioritized`` mixin, which every prioritised buffer here
+uses) samples item i with probability
 P(i) = p_i^alpha / sum_k p_k^alpha, where p_i = |TD error| + eps (Schaul et al. 2016),
 through a sum tree, and returns importance-sampling weights
 (N * P(i))^-beta / max_j (N * P(j))^-beta to correct the bias this brings; the max
@@ -29,7 +31,86 @@ class Batch(NamedTuple):
     weights: np.ndarray  # importance-sampling weights (all 1 for uniform replay)
 
 
-class ReplayBuffer:
+class ReplayMemory:
+    """What every replay database here shares: preallocated arrays (``_ARRAYS``, and ``_MASKS``, the
+    allowed actions, when the env gives masks: None otherwise) in ``capacity`` slots, ``len()`` the
+    items held, uniform sampling with replacement, no priorities, and a resume state that checks the
+    saved buffer was laid out as this one (``layout()``)."""
+
+    _ARRAYS: tuple[str, ...] = ()
+    _MASKS = "masks"
+    _OBSERVATIONS = ("obs", "next_obs")  # the big arrays: a resume writes and reads them without a copy
+
+    def __len__(self) -> int:
+        return self.size
+
+    def _held(self) -> tuple[str, ...]:
+        return self._ARRAYS + (() if getattr(self, self._MASKS) is None else (self._MASKS,))
+
+    @property
+    def nbytes(self) -> int:
+        """The memory the buffer holds (its arrays, allocated in full when it is made)."""
+        return sum(getattr(self, name).nbytes for name in self._held())
+
+    def sample(self, batch_size: int, beta: float = 1.0):
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        index = self.rng.integers(0, self.size, batch_size)
+        return self._batch(index, np.ones(batch_size, dtype=np.float32))
+
+    def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
+        pass  # uniform replay has none
+
+    def layout(self) -> dict:
+        """What a saved buffer must share with this one to be read into it."""
+        return {"capacity": self.capacity}
+
+    def describe(self, layout: dict) -> str:
+        return f"{layout['capacity']} items"
+
+    def check_layout(self, state: dict) -> None:
+        from gymlab.resume import ResumeError
+
+        saved = {k: state[k] for k in self.layout()}
+        if saved != self.layout():
+            raise ResumeError(f"the saved replay buffer holds {self.describe(saved)}, this one "
+                              f"{self.describe(self.layout())}")
+
+
+class Ring(ReplayMemory):
+    """A ring of items, each in the slots ``pos`` points at in turn, the oldest overwritten first."""
+
+    def _advance(self) -> int:
+        """The slot for a new item; the ring moves on past it."""
+        i = self.pos
+        self.pos, self.size = (i + 1) % self.capacity, min(self.size + 1, self.capacity)
+        return i
+
+    def state(self) -> dict:
+        """The stored items (only the filled part, so an early buffer stays small), ring position and
+        size; observations marked ``Big``, so a resume writes and reads them without a second copy."""
+        from gymlab.resume import Big
+
+        n = self.size
+        return {**self.layout(), "pos": self.pos, "size": n,
+                **{name: Big(getattr(self, name)[:n]) if name in self._OBSERVATIONS else getattr(self, name)[:n]
+                   for name in self._ARRAYS},
+                self._MASKS: None if getattr(self, self._MASKS) is None else getattr(self, self._MASKS)[:n]}
+
+    def load_state(self, state: dict) -> None:
+        from gymlab.resume import read_array
+
+        self.check_layout(state)
+        n = self.size = state["size"]
+        self.pos = state["pos"]
+        for name in self._held():
+            read_array(state[name], out=getattr(self, name)[:n])
+
+
+class ReplayBuffer(Ring):
+    _ARRAYS = ("obs", "next_obs", "actions", "rewards", "discounts")
+    _MASKS = "next_masks"
+
     def __init__(self, capacity: int, obs_shape: tuple, obs_dtype, n_actions: int, masks: bool, rng):
         self.capacity, self.rng = capacity, rng
         self.obs = np.zeros((capacity, *obs_shape), dtype=obs_dtype)
@@ -40,63 +121,18 @@ class ReplayBuffer:
         self.next_masks = np.ones((capacity, n_actions), dtype=bool) if masks else None
         self.pos, self.size = 0, 0
 
-    def __len__(self) -> int:
-        return self.size
-
-    @property
-    def nbytes(self) -> int:
-        """The memory the buffer holds (its arrays, allocated in full when it is made)."""
-        return sum(a.nbytes for a in (self.obs, self.next_obs, self.actions, self.rewards, self.discounts)
-                   + (() if self.next_masks is None else (self.next_masks,)))
-
     def add(self, obs, action, reward, next_obs, discount, next_mask=None) -> int:
-        i = self.pos
+        i = self._advance()
         self.obs[i], self.actions[i], self.rewards[i] = obs, action, reward
         self.next_obs[i], self.discounts[i] = next_obs, discount
         if self.next_masks is not None:  # no mask given: every action allowed (not the slot's last occupant's)
             self.next_masks[i] = True if next_mask is None else np.asarray(next_mask, dtype=bool)
-        self.pos, self.size = (i + 1) % self.capacity, min(self.size + 1, self.capacity)
         return i
 
     def _batch(self, index: np.ndarray, weights: np.ndarray) -> Batch:
         masks = None if self.next_masks is None else self.next_masks[index]
         return Batch(index, self.obs[index], self.actions[index], self.rewards[index], self.next_obs[index],
                      self.discounts[index], masks, weights)
-
-    def sample(self, batch_size: int, beta: float = 1.0) -> Batch:
-        if self.size == 0:
-            raise ValueError("cannot sample from an empty replay buffer")
-        index = self.rng.integers(0, self.size, batch_size)
-        return self._batch(index, np.ones(batch_size, dtype=np.float32))
-
-    def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
-        pass  # uniform replay has none
-
-    # ------------------------------------------------------------ resume state
-    _BIG = ("obs", "next_obs")  # observations (frames): read back straight into this buffer's arrays
-
-    def state(self) -> dict:
-        """The stored items (only the filled part, so an early buffer stays small), ring position and
-        size; observations marked ``Big``, so a resume writes and reads them without a second copy."""
-        from gymlab.resume import Big
-
-        n = self.size
-        out = {"pos": self.pos, "size": n, "capacity": self.capacity,
-               "obs": Big(self.obs[:n]), "next_obs": Big(self.next_obs[:n]),
-               "actions": self.actions[:n], "rewards": self.rewards[:n], "discounts": self.discounts[:n],
-               "next_masks": None if self.next_masks is None else self.next_masks[:n]}
-        return out
-
-    def load_state(self, state: dict) -> None:
-        from gymlab.resume import ResumeError, read_array
-
-        if state["capacity"] != self.capacity:
-            raise ResumeError(f"the saved replay buffer holds {state['capacity']} items, this one {self.capacity}")
-        n = self.size = state["size"]
-        self.pos = state["pos"]
-        for name in ("obs", "next_obs", "actions", "rewards", "discounts") + (
-                ("next_masks",) if self.next_masks is not None else ()):
-            read_array(state[name], out=getattr(self, name)[:n])
 
 
 class SegmentTree:
@@ -157,12 +193,16 @@ class MinTree(SegmentTree):
         return float(self.tree[1])
 
 
-class PrioritizedReplayBuffer(ReplayBuffer):
-    def __init__(self, capacity, obs_shape, obs_dtype, n_actions, masks, rng, alpha: float = 0.6,
-                 eps: float = 1e-6):
-        super().__init__(capacity, obs_shape, obs_dtype, n_actions, masks, rng)
+class Prioritized:
+    """Prioritised replay (Schaul et al. 2016), mixed in before a buffer class (``class
+    P(Prioritized, Buffer)``): a sum and a min tree over the buffer's slots, both holding p_i^alpha;
+    a new item gets the largest priority seen so far (sure to be drawn), and ``sample`` draws
+    stratified by priority with importance weights. Its own arguments, ``alpha`` and ``eps``, by name."""
+
+    def __init__(self, *args, alpha: float = 0.6, eps: float = 1e-6, **kwargs):
+        super().__init__(*args, **kwargs)
         self.alpha, self.eps = alpha, eps
-        self.tree, self.min_tree = SumTree(capacity), MinTree(capacity)  # both hold p_i^alpha
+        self.tree, self.min_tree = SumTree(self.capacity), MinTree(self.capacity)  # both hold p_i^alpha
         self.max_priority = 1.0
 
     @property
@@ -178,7 +218,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._set(np.array([i]), np.array([self.max_priority]))  # new: sure to be seen
         return i
 
-    def sample(self, batch_size: int, beta: float = 0.4) -> Batch:
+    def sample(self, batch_size: int, beta: float = 0.4):
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
         # Stratified: one draw from each of batch_size equal slices of the total priority.
@@ -197,21 +237,17 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._set(index, priority)
 
     def state(self) -> dict:
-        return {**super().state(), **priority_state(self)}
+        return {**super().state(), "sum_tree": self.tree.tree, "min_tree": self.min_tree.tree,
+                "max_priority": self.max_priority}
 
     def load_state(self, state: dict) -> None:
         super().load_state(state)
-        load_priority_state(self, state)
+        self.tree.tree[:], self.min_tree.tree[:] = state["sum_tree"], state["min_tree"]
+        self.max_priority = state["max_priority"]
 
 
-def priority_state(buffer) -> dict:
-    """A prioritised buffer's trees and max priority, for its resume state."""
-    return {"sum_tree": buffer.tree.tree, "min_tree": buffer.min_tree.tree, "max_priority": buffer.max_priority}
-
-
-def load_priority_state(buffer, state: dict) -> None:
-    buffer.tree.tree[:], buffer.min_tree.tree[:] = state["sum_tree"], state["min_tree"]
-    buffer.max_priority = state["max_priority"]
+class PrioritizedReplayBuffer(Prioritized, ReplayBuffer):
+    """``ReplayBuffer``, sampled by priority (see ``Prioritized``)."""
 
 
 class NStep:

@@ -24,7 +24,9 @@ class Transition(NamedTuple):
 
 class Steps:
     """An env being stepped, between steps: the env, and the observation and info to act on
-    next. ``run`` is ``transitions``; all of its state is in these attributes, so at any
+    next. ``run`` steps it with ``policy(obs, info)`` until ``budget`` is spent, resetting
+    finished episodes (the first with ``seed``) and giving every reward to ``logger``, and yields
+    each transition; all of its state is in these attributes, so at any
     safe point (``logger.safe_point()``, called between steps) ``state()`` can be saved, and a
     fresh ``Steps`` given it with ``load_state`` (on an env made the same way) goes on exactly
     where this one was."""
@@ -63,17 +65,6 @@ class Steps:
     def load_state(self, state: dict) -> None:
         self.obs, self.info = state["obs"], state["info"]
         set_env_state(self.env, state["env"])
-
-
-def transitions(env, policy: Callable[[Any, dict], Any], budget: Budget, logger, seed: int | None = None
-                ) -> Iterator[Transition]:
-    """Step ``env`` with ``policy(obs, info)`` until ``budget`` is spent, yielding each transition.
-
-    Episodes are reset here (the first with ``seed``), and every reward goes to
-    ``logger``, so an agent's ``learn`` holds nothing but its update rule. An agent that
-    can be resumed keeps the ``Steps`` object instead (``Steps(env, seed).run(...)``).
-    """
-    return Steps(env, seed).run(policy, budget, logger)
 
 
 def make_vector_env(env, num_envs: int):
@@ -170,7 +161,7 @@ class VectorSteps:
 
 def vector_transitions(venv, act: Callable[..., np.ndarray], budget: Budget, logger, seed: int | None = None,
                        with_info: bool = False) -> Iterator[tuple[int, Transition]]:
-    """``transitions`` for a vector env: ``(sub_env, transition)`` one at a time (see
+    """The transitions of a vector env: ``(sub_env, transition)`` one at a time (see
     ``VectorSteps``); ``act(obs_batch, starts)``, or with ``with_info`` ``act(obs_batch, starts, info)``."""
     steps = VectorSteps(venv, seed)
     for batch in steps.run(act if with_info else (lambda obs, starts, info: act(obs, starts)), budget, logger):

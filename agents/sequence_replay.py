@@ -23,8 +23,8 @@ env's stream of steps is cut by a ``SequenceWriter`` into sequences of ``L = l +
 
 ``SequenceReplayBuffer`` keeps sequences in a ring of preallocated arrays and samples them
 uniformly; ``PrioritizedSequenceReplayBuffer`` samples them by priority, with the sum and
-min trees, the stratified draw and the importance weights of ``PrioritizedReplayBuffer``
-(its own methods): the agent gives each sequence the priority
+min trees, the stratified draw and the importance weights of the ``Prioritized`` mixin
+(``agents.replay``): the agent gives each sequence the priority
 ``eta max_t |delta_t| + (1 - eta) mean_t |delta_t|`` over its trained steps.
 """
 
@@ -35,7 +35,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from gymlab.agents.replay import MinTree, PrioritizedReplayBuffer, SumTree, load_priority_state, priority_state
+from gymlab.agents.replay import Prioritized, Ring
 
 
 class SequenceBatch(NamedTuple):
@@ -128,7 +128,7 @@ class SequenceWriter:
         self.t, self.next_start = state["t"], state["next_start"]
 
 
-class SequenceReplayBuffer:
+class SequenceReplayBuffer(Ring):
     """A ring of ``capacity`` sequences of ``length`` slots each, sampled uniformly (with replacement)."""
 
     _ARRAYS = ("obs", "actions", "rewards", "terminated", "valid", "starts", "stored_state")
@@ -146,22 +146,13 @@ class SequenceReplayBuffer:
         self.stored_state = np.zeros((capacity, *state_shape), dtype=np.float32)
         self.pos, self.size = 0, 0
 
-    def __len__(self) -> int:
-        return self.size
-
-    @property
-    def nbytes(self) -> int:
-        return sum(getattr(self, name).nbytes for name in self._ARRAYS) + (0 if self.masks is None else
-                                                                          self.masks.nbytes)
-
     def add(self, seq: dict) -> int:
-        i = self.pos
+        i = self._advance()
         for name in self._ARRAYS:
             getattr(self, name)[i] = seq[name]
         if self.masks is not None:  # a slot without a mask allows every action
             for k, mask in enumerate(seq["masks"]):
                 self.masks[i, k] = True if mask is None else mask
-        self.pos, self.size = (i + 1) % self.capacity, min(self.size + 1, self.capacity)
         return i
 
     def _batch(self, index: np.ndarray, weights: np.ndarray) -> SequenceBatch:
@@ -169,67 +160,13 @@ class SequenceReplayBuffer:
                              self.terminated[index], self.valid[index], self.starts[index],
                              None if self.masks is None else self.masks[index], self.stored_state[index], weights)
 
-    def sample(self, batch_size: int, beta: float = 1.0) -> SequenceBatch:
-        if self.size == 0:
-            raise ValueError("cannot sample from an empty replay buffer")
-        index = self.rng.integers(0, self.size, batch_size)
-        return self._batch(index, np.ones(batch_size, dtype=np.float32))
+    def layout(self) -> dict:
+        return {"capacity": self.capacity, "length": self.length}
 
-    def update_priorities(self, index: np.ndarray, priorities: np.ndarray) -> None:
-        pass  # uniform replay has none
-
-    # ------------------------------------------------------------ resume state
-    def state(self) -> dict:
-        """The stored sequences (only the filled part; observations marked ``Big``, read back straight
-        into this buffer's arrays), ring position and size."""
-        from gymlab.resume import Big
-
-        n = self.size
-        return {"capacity": self.capacity, "length": self.length, "pos": self.pos, "size": n,
-                **{name: Big(getattr(self, name)[:n]) if name == "obs" else getattr(self, name)[:n]
-                   for name in self._ARRAYS},
-                "masks": None if self.masks is None else self.masks[:n]}
-
-    def load_state(self, state: dict) -> None:
-        from gymlab.resume import ResumeError, read_array
-
-        if (state["capacity"], state["length"]) != (self.capacity, self.length):
-            raise ResumeError(f"the saved replay buffer holds {state['capacity']} sequences of {state['length']} "
-                              f"steps, this one {self.capacity} of {self.length}")
-        n = self.size = state["size"]
-        self.pos = state["pos"]
-        for name in self._ARRAYS + (("masks",) if self.masks is not None else ()):
-            read_array(state[name], out=getattr(self, name)[:n])
+    def describe(self, layout: dict) -> str:
+        return f"{layout['capacity']} sequences of {layout['length']} steps"
 
 
-class PrioritizedSequenceReplayBuffer(SequenceReplayBuffer):
-    """Sequences drawn with probability p_i^alpha / sum_k p_k^alpha, with importance weights, by
-    ``PrioritizedReplayBuffer``'s own methods over the ring's slots; a new sequence gets the
-    largest priority seen so far, so it is sure to be drawn."""
-
-    def __init__(self, capacity, length, obs_shape, obs_dtype, n_actions, masks, state_shape, rng,
-                 alpha: float = 0.6, eps: float = 1e-6):
-        super().__init__(capacity, length, obs_shape, obs_dtype, n_actions, masks, state_shape, rng)
-        self.alpha, self.eps = alpha, eps
-        self.tree, self.min_tree = SumTree(capacity), MinTree(capacity)  # both hold p_i^alpha
-        self.max_priority = 1.0
-
-    _set = PrioritizedReplayBuffer._set
-    sample = PrioritizedReplayBuffer.sample
-    update_priorities = PrioritizedReplayBuffer.update_priorities  # p_i = |priority| + eps
-
-    @property
-    def nbytes(self) -> int:
-        return super().nbytes + self.tree.tree.nbytes + self.min_tree.tree.nbytes
-
-    def add(self, seq: dict) -> int:
-        i = super().add(seq)
-        self._set(np.array([i]), np.array([self.max_priority]))
-        return i
-
-    def state(self) -> dict:
-        return {**super().state(), **priority_state(self)}
-
-    def load_state(self, state: dict) -> None:
-        super().load_state(state)
-        load_priority_state(self, state)
+class PrioritizedSequenceReplayBuffer(Prioritized, SequenceReplayBuffer):
+    """Sequences drawn by priority (``Prioritized``), over the ring's slots; the agent gives each the
+    priority eta max|TD| + (1 - eta) mean|TD| of its trained steps (p_i = that + eps)."""

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
+from gymlab.agents import action_masks
 from gymlab.agents.base import Agent, SpaceError
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
@@ -17,25 +18,12 @@ from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
 
 class Episode:
     """One finished episode, step by step: what the agent saw, did and got, each step's action
-    mask (None where the env gave none), and the version of the weights that chose each action."""
+    mask (None where the env gave none), and the version of the weights that chose its first action."""
 
     def __init__(self):
-        self.obs, self.actions, self.rewards, self.masks, self.versions = [], [], [], [], []
+        self.obs, self.actions, self.rewards, self.masks, self.version = [], [], [], [], None
         self.last_obs = None  # the observation after the last step
         self.prev_obs = None  # a round cut out of a game (--round-batches): the frame before its first
-
-
-def allowed_actions(masks, n_actions: int) -> torch.Tensor | None:
-    """Action masks, one per row (each None, or 1 where the action is allowed), as a (rows,
-    n_actions) bool tensor; None when no row has one. A row without a mask, or whose mask allows
-    nothing, allows everything (as ``step_outputs`` reads it)."""
-    if all(m is None for m in masks):
-        return None
-    rows = np.ones((len(masks), n_actions), dtype=bool)
-    for row, m in zip(rows, masks):
-        if m is not None and np.any(m):
-            row[:] = np.asarray(m, dtype=bool)
-    return torch.as_tensor(rows)
 
 
 class TorchAgent(Agent):
@@ -85,9 +73,9 @@ class TorchAgent(Agent):
                 raise ValueError(f"{name}: {problems[0]}{more}") from err
 
     @staticmethod
-    def batch_starts(episode_start, n: int = 1) -> np.ndarray:
+    def batch_starts(episode_start) -> np.ndarray:
         if episode_start is None:
-            return np.zeros(n, dtype=bool)
+            return np.zeros(1, dtype=bool)
         return np.asarray(episode_start, dtype=bool).reshape(-1)
 
     def step_outputs(self, net, obs, state, episode_start, action_mask):
@@ -97,8 +85,7 @@ class TorchAgent(Agent):
             starts = self.batch_starts(episode_start) if state is not None else None
             out, state = net(np.asarray(obs)[None], state, starts)
         out = out[0].numpy().astype(np.float64)
-        if action_mask is not None and np.any(action_mask):
-            out = np.where(np.asarray(action_mask, dtype=bool), out, -np.inf)
+        out = np.where(action_masks.allowed(action_mask, len(out)), out, -np.inf)
         return out, state
 
     def episode_batches(self, env, budget, logger, net, choose, version=None, rounds: bool = False):
@@ -180,19 +167,17 @@ class Rollout:
         with torch.no_grad():
             out, self.memory = self.net(obs, self.memory, starts if self.memory is not None else None)
         mask = info.get("action_mask")
-        if mask is not None:
-            given = info.get("_action_mask", np.ones(len(mask), dtype=bool))
-            allowed = allowed_actions([m if g else None for m, g in zip(mask, given)], out.shape[1])
-            out = out.masked_fill(~allowed, -torch.inf)
+        if mask is not None:  # (a sub-env that gave none: "_action_mask" False)
+            mask = [m if g else None for m, g in zip(mask, info.get("_action_mask", np.ones(len(mask), bool)))]
+        out = out.masked_fill(~torch.as_tensor(action_masks.allowed(mask, out.shape[1])), -torch.inf)
         self.chosen_by = self.version()
         return self.choose(out)
 
     def _act_single(self, obs, info):
         with torch.no_grad():
             out, self.memory = self.net(np.asarray(obs)[None], self.memory, None)
-        mask = info.get("action_mask")
-        if mask is not None and np.any(mask):
-            out = out.masked_fill(~torch.as_tensor(np.asarray(mask, dtype=bool))[None], -torch.inf)
+        out = out.masked_fill(~torch.as_tensor(action_masks.allowed(info.get("action_mask"), out.shape[1])),
+                              -torch.inf)
         self.chosen_by = self.version()
         return self.choose(out)[0]
 
@@ -205,11 +190,12 @@ class Rollout:
         for step in steps:
             for i, t in step:
                 episode = self.running.setdefault(i, Episode())
+                if not episode.obs:
+                    episode.version = self.chosen_by
                 episode.obs.append(t.obs)
                 episode.actions.append(t.action)
                 episode.rewards.append(t.reward)
                 episode.masks.append(t.info.get("action_mask"))
-                episode.versions.append(self.chosen_by)
                 if t.terminated or t.truncated:
                     episode.last_obs = t.next_obs
                     if self.num_envs == 1:
@@ -224,7 +210,7 @@ class Rollout:
     def batches(self, batch_episodes: int, budget, logger):
         k = -(-batch_episodes // self.num_envs)
         for i, episode in self.episodes(budget, logger):
-            if episode.versions[0] == self.version() and len(self.taken[i]) < k:
+            if episode.version == self.version() and len(self.taken[i]) < k:
                 self.taken[i].append(episode)
             else:
                 self.dropped += 1
@@ -248,13 +234,14 @@ class Rollout:
 
 def _episode_state(e: Episode) -> dict:
     return {"obs": np.asarray(e.obs), "actions": np.asarray(e.actions), "rewards": np.asarray(e.rewards),
-            "masks": list(e.masks), "versions": list(e.versions), "last_obs": e.last_obs,
+            "masks": list(e.masks), "version": e.version, "last_obs": e.last_obs,
             "prev_obs": e.prev_obs}
 
 
 def _episode(state: dict) -> Episode:
     e = Episode()
     e.obs, e.actions, e.rewards = list(state["obs"]), list(state["actions"]), list(state["rewards"])
-    e.masks, e.versions = list(state["masks"]), list(state["versions"])
+    e.masks = list(state["masks"])
+    e.version = state["version"] if "version" in state else state["versions"][0]  # (a list, one a step, before)
     e.last_obs, e.prev_obs = state["last_obs"], state.get("prev_obs")  # (older states' "truncated": unused)
     return e

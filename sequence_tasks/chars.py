@@ -253,10 +253,7 @@ def plot(exp, curve, best, bpc, train_time):
     ax.set(xlabel="training time (s)", ylabel="bits per character", title="chars: bits per character")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path.name
+    return exp.save_figure(fig, path)
 
 
 def run(exp, args, text: str | None = None) -> dict:

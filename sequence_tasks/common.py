@@ -69,8 +69,16 @@ class Experiment:
         return True
 
     def figure(self, name: str):
-        """``(plt, path)`` for a PNG called ``name`` in the run directory."""
+        """``(plt, path)`` for a PNG called ``name`` in the run directory (``save_figure`` writes it)."""
         return pyplot(), self.run_dir / name
+
+    @staticmethod
+    def save_figure(fig, path) -> str:
+        """Lay ``fig`` out, write it to ``path`` and close it; the file's name (for the summary)."""
+        fig.tight_layout()
+        fig.savefig(path)
+        pyplot().close(fig)
+        return path.name
 
 
 def time_major(waves: np.ndarray, dtype=None) -> torch.Tensor:

@@ -100,10 +100,7 @@ def plot(exp, val, gen, mse, warmup):
         ax.set(ylabel="x", title=f"{name} of {len(val)} validation cosines: MSE {mse[i]:.2e}")
         ax.legend(loc="upper right", fontsize=8)
     axes[1].set_xlabel("t")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path.name
+    return exp.save_figure(fig, path)
 
 
 def plot_training(exp, losses, evals):
@@ -115,10 +112,7 @@ def plot_training(exp, losses, evals):
     ax.set(xlabel="iteration", ylabel="MSE", title="cosine generation")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path.name
+    return exp.save_figure(fig, path)
 
 
 def run(exp, args) -> dict:

@@ -267,10 +267,7 @@ def plot(exp, panels, length):
         ax.set(ylabel="x", title=title)
         ax.title.set_fontsize(10)
     ax.set_xlabel("t: next-step predictions (solid), forecast (dashed), truth (grey)")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path.name
+    return exp.save_figure(fig, path)
 
 
 def run(exp, args) -> dict:

@@ -482,3 +482,21 @@ def test_with_value_rescaling_the_logged_q_values_are_q_not_h_of_q():
     valid = torch.as_tensor(batch.valid[:, l:l + m]).float()
     expected = (unrescale(taken) * valid).sum() / valid.sum()
     assert float(agent.last_q_mean) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_the_recurrent_dqn_is_a_dqn_that_repeats_none_of_its_loop():
+    """Issue 22: ``DQN(..., policy lstm)`` is a ``DQN`` (a subclass with only what differs), built once."""
+    from gymnasium import spaces
+
+    from gymlab.agents.dqn import DQN, DQNConfig
+    from gymlab.agents.recurrent_dqn import RecurrentDQN
+
+    space = spaces.Box(-1.0, 1.0, (3,), np.float32)
+    agent = DQN(space, spaces.Discrete(2), DQNConfig(policy="gru", hidden=(8,)), seed=4)
+    assert isinstance(agent, DQN) and type(agent) is RecurrentDQN
+    direct = RecurrentDQN(space, spaces.Discrete(2), DQNConfig(policy="gru", hidden=(8,)), seed=4)
+    for a, b in zip(agent.q.parameters(), direct.q.parameters()):  # seeded once, not twice
+        assert torch.equal(a, b)
+    shared = {"learn", "begin", "resume_state", "load_resume_state", "resume_in", "modules", "update_target",
+              "gradient_step", "epsilon_greedy"}
+    assert not shared & set(vars(RecurrentDQN)), sorted(shared & set(vars(RecurrentDQN)))

@@ -294,7 +294,7 @@ def test_normalising_a_batch_of_equal_advantages_does_not_blow_up():
     agent.mean_return, agent.updates = 0.5, 1
     episode = Episode()
     episode.obs, episode.actions, episode.rewards = [env.observation_space.sample()] * 3, [0, 1, 0], [0.0] * 3
-    episode.masks, episode.versions = [None] * 3, [1] * 3
+    episode.masks, episode.version = [None] * 3, 1
     loss = agent.update([episode] * 4)
     assert np.isfinite(loss) and abs(loss) < 10
 

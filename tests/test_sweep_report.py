@@ -1,7 +1,7 @@
 """The sweep's report from its trials' outcomes (``gymlab.sweep.write_report``), no Ray needed:
 failed and early-stopped trials count where they must, curves have points whatever the budget's
 unit, and the statistics do not depend on the order of the settings. (From an independent review
-of gymlab/stats.py and the report against rliable's definitions.)"""
+of gymlab/stats/ and the report against rliable's definitions.)"""
 
 from __future__ import annotations
 
