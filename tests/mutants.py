@@ -50,6 +50,7 @@ Q_TESTS = ("tests/test_q_values.py", "tests/test_q_learning.py", "tests/test_roo
 REPORT_TESTS = ("tests/test_report_values.py", "tests/test_sweep_report.py", "tests/test_stats.py")
 REPLAY_TESTS = ("tests/test_replay_values.py", "tests/test_replay.py", "tests/test_replay_properties.py",
                 "tests/test_frame_replay.py", "tests/test_dqn_fixes.py")
+REINFORCE_TESTS = ("tests/test_reinforce_estimator.py", "tests/test_reinforce_fixes.py")
 HILL_TESTS = ("tests/test_hill_values.py", "tests/test_small_fixes.py", "tests/test_resume.py")
 
 MUTANTS = [
@@ -63,8 +64,8 @@ MUTANTS = [
     Mutant("dqn-beta", "DQN: PER's beta never annealed towards 1 (stays --per-beta)", "agents/dqn.py",
            "beta = c.per_beta + (1.0 - c.per_beta) * frac", "beta = c.per_beta", DQN_TESTS),
     Mutant("dqn-act-mask", "DQN: the action mask ignored by the greedy action when acting", "agents/dqn.py",
-           "actions[greedy] = (q if allowed is None else q.masked_fill(~allowed, -torch.inf)).argmax(dim=1).numpy()",
-           "actions[greedy] = q.argmax(dim=1).numpy()", DQN_TESTS),
+           "return masked(self.q(obs[rows]), [masks[i] for i in rows]).argmax(dim=1).numpy()",
+           "return self.q(obs[rows]).argmax(dim=1).numpy()", DQN_TESTS),
     Mutant("dqn-target-once", "DQN: the target network copied once (at the first interval) and never again",
            "agents/dqn.py", "if step % c.target_update_interval == 0:", "if step == c.target_update_interval:",
            DQN_TESTS),
@@ -87,6 +88,25 @@ MUTANTS = [
     Mutant("sweep-solved-strict", "sweep report: the solved fraction counts only scores strictly above the "
            "threshold", "gymlab/sweep.py", "sum(x >= threshold for x in scores[n])",
            "sum(x > threshold for x in scores[n])", REPORT_TESTS),
+    # ---------------------------------------------------------------- the three REINFORCE ones of issue 22
+    Mutant("rf-baseline-sign", "REINFORCE: the baseline added instead of subtracted", "agents/reinforce.py",
+           "advantage = g - b", "advantage = g + b", REINFORCE_TESTS),
+    Mutant("rf-greedy-scored", "REINFORCE: the greedy action scored instead of the sampled one",
+           "agents/reinforce.py", "logp = dist.log_prob(torch.as_tensor(np.asarray(ep.actions)))",
+           "logp = dist.log_prob(logits.argmax(-1) if not self.continuous else torch.as_tensor(np.asarray(ep.actions)))",
+           REINFORCE_TESTS),
+    Mutant("rf-mean-step", "REINFORCE: the running baseline's step size a constant 1/10 from the first update",
+           "agents/reinforce.py", "self.mean_return) / min(self.updates, 10)", "self.mean_return) / 10",
+           REINFORCE_TESTS),
+    # ---------------------------------------------------------------- the textbook estimator's own
+    Mutant("rf-divisor-flag", "REINFORCE textbook: divided by --batch-episodes, not the episodes the batch holds",
+           "agents/reinforce.py", "loss = -(logp * weight).sum() / len(batch)",
+           "loss = -(logp * weight).sum() / c.batch_episodes", REINFORCE_TESTS),
+    Mutant("rf-discount-r-total", "REINFORCE textbook: gamma^t applied to the whole return (--no-reward-to-go)",
+           "agents/reinforce.py", "if c.reward_to_go else np.ones(len(ep.rewards))",
+           "if True else np.ones(len(ep.rewards))", REINFORCE_TESTS),
+    Mutant("rf-value-ignored", "REINFORCE: the value baseline learned but not subtracted", "agents/reinforce.py",
+           "b = v.detach()  # V(s_t)", "b = 0.0", REINFORCE_TESTS),
     # ---------------------------------------------------------------- ten more, in less-tested places
     Mutant("replay-new-priority", "PER: a new transition enters with priority 1, not the largest seen so far",
            "agents/replay.py", "np.array([self.max_priority]))  # new: sure to be seen",
@@ -104,8 +124,8 @@ MUTANTS = [
     Mutant("nstep-discount", "n-step: a window cut short by the episode's end discounted by gamma^n, not gamma^k",
            "agents/replay.py", "self.gamma ** len(self.window)", "self.gamma ** self.n", REPLAY_TESTS),
     Mutant("hill-blend", "hill climbing: the blend weights swapped (alpha on the champion, 1 - alpha on the mutant)",
-           "agents/hill_climbing.py", 'blend = (1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"]',
-           'blend = c.alpha * self.champion + (1.0 - c.alpha) * trial["mutant"]', HILL_TESTS),
+           "agents/hill_climbing.py", 'self._crown((1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"])',
+           'self._crown(c.alpha * self.champion + (1.0 - c.alpha) * trial["mutant"])', HILL_TESTS),
     Mutant("dqn-learning-starts", "DQN: learning starts one step early (step >= --learning-starts)",
            "agents/dqn.py", "if step > c.learning_starts and", "if step >= c.learning_starts and", DQN_TESTS),
     Mutant("dqn-double-q-select", "DQN: double Q selects the next action with the target net (plain max again)",
