@@ -92,7 +92,9 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "and agent)")
     budget.add_argument("--episodes", type=number(int, lo=1), help="train for this many episodes instead")
     p.add_argument("--seed", type=number(int, lo=0), default=0,
-                   help="seeds the env, the agent and the evaluation (default 0)")
+                   help="the root of every random stream of the run (default 0): the agent's, torch's, each training "
+                        "env's and the evaluations', each its own child of numpy's SeedSequence(SEED), so "
+                        "that no two streams, of this run or of a run with another seed, share a start")
     p.add_argument("--run-dir", type=path_arg, help="where to write the run (default runs/<env>__<agent>__<seed>__<time>)")
     p.add_argument("--force", action="store_true", help="replace an earlier run in --run-dir (refused otherwise)")
     p.add_argument("--load", type=path_arg, metavar="CKPT",

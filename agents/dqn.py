@@ -259,8 +259,8 @@ class DQN(TorchAgent):
         c = self.config
         self.env, self.steps = env, None
         if env is not None:
-            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.seed) if c.num_envs > 1 \
-                else Steps(env, self.seed)
+            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.env_seed(c.num_envs)) if c.num_envs > 1 \
+                else Steps(env, self.env_seed())
         self.n_steps = [NStep(c.n_step, c.gamma) for _ in range(c.num_envs)]
         self.starts, self.stacks, self.buffer = np.ones(c.num_envs, dtype=bool), None, None
 

@@ -214,8 +214,8 @@ class RecurrentDQN(TorchAgent):
         c = self.config
         self.env, self.steps = env, None
         if env is not None:
-            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.seed) if c.num_envs > 1 \
-                else Steps(env, self.seed)
+            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.env_seed(c.num_envs)) if c.num_envs > 1 \
+                else Steps(env, self.env_seed())
         self.writers = [SequenceWriter(c.burn_in, c.seq_len, overlap_steps(c), c.n_step) for _ in range(c.num_envs)]
         self.starts, self.memory, self.acting_state = np.ones(c.num_envs, dtype=bool), None, None
         self.buffer = None

@@ -233,6 +233,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run."""
     from gymlab import resume as resume_state
     from gymlab import runs
+    from gymlab.agents import seeding
     from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
 
@@ -265,7 +266,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
         def evaluate_and_checkpoint():
             nonlocal resume_due
-            returns, _ = evaluate(agent, periodic_env, min(5, spec["eval_episodes"] or 5), seed=seed + 2_000_000)
+            episodes = min(5, spec["eval_episodes"] or 5)
+            returns, _ = evaluate(agent, periodic_env, episodes, seed=seeding.periodic_eval_seeds(seed, episodes))
             logger.log_eval(float(returns.mean()))
             agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
             resume_due = resumable
@@ -310,7 +312,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
             eval_env = VideoRecorder(eval_env, run_dir / "videos", spec["video_episodes"])
         try:
-            eval_returns, eval_lengths = evaluate(agent, eval_env, spec["eval_episodes"], seed=seed + 1_000_000)
+            eval_returns, eval_lengths = evaluate(agent, eval_env, spec["eval_episodes"],
+                                                   seed=seeding.eval_seeds(seed, spec["eval_episodes"]))
         except KeyboardInterrupt:
             interrupted = True
         finally:
