@@ -249,8 +249,10 @@ def test_a_corrupt_or_foreign_resume_state_is_one_line(tmp_path, capsys):
     meta, tree = resume.read(path)
     buffer = tree["agent"]["loop"]["buffer"]
     buffer["obs"], buffer["next_obs"] = resume.read_array(buffer["obs"]), resume.read_array(buffer["next_obs"])
-    meta["run"]["agent"] = "no-such-agent"
+    meta["run"]["agent"] = "no-such-agent"  # (and in run.json: the run itself named that agent)
     resume.write(path, meta, tree)
+    identity = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**identity, "agent": "no-such-agent"}))
     assert run(["--resume", str(run_dir), "--steps", "400"]) == 2
     assert "does not fit" in capsys.readouterr().err
 
