@@ -84,3 +84,22 @@ def test_a_resume_state_with_a_run_id_needs_its_run_json(two_runs, tmp_path):
     (frozen / "run.json").unlink()
     proc = run("--resume", str(frozen), "--steps", "300")
     assert proc.returncode == 2 and "no run.json" in proc.stderr, proc.stderr
+
+
+def test_resume_refuses_any_setting_given_whatever_its_value(tmp_path):
+    """Decided by whether a flag was given, not by its value: ``--seed 0 --eval-episodes 10`` (the
+    defaults) on a run made with seed 3 and 4 evaluation episodes used to exit 0 and keep 3 and 4."""
+    run_dir = tmp_path / "r"
+    proc = run("--env", "FrozenLake-v1", "--agent", "q", "--steps", "200", "--seed", "3", "--eval-episodes", "4",
+               "--run-dir", str(run_dir))
+    assert proc.returncode == 0, proc.stderr
+    for extra in (["--seed", "0", "--eval-episodes", "10"], ["--seed", "3"], ["--eval-episodes", "4"],
+                  ["--frame-stack", "1"], ["--force"], ["--gamma", "0.5"]):
+        proc = run("--resume", str(run_dir), "--steps", "400", *extra)
+        assert proc.returncode == 2, (extra, proc.returncode, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and extra[0] in proc.stderr, proc.stderr
+        assert "cannot be given with it" in proc.stderr, proc.stderr
+    proc = run("--resume", str(run_dir), "--steps", "400")  # (run() gives --no-progress too)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["seed"] == 3 and summary["eval"]["episodes"] == 4 and summary["env_steps"] == 400
