@@ -93,7 +93,9 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "and agent)")
     budget.add_argument("--episodes", type=number(int, lo=1), help="train for this many episodes instead")
     p.add_argument("--seed", type=number(int, lo=0), default=0,
-                   help="seeds the env, the agent and the evaluation (default 0)")
+                   help="the root of every random stream of the run (default 0): the agent's, torch's, each training "
+                        "env's and the evaluations', each its own child of numpy's SeedSequence(SEED), so "
+                        "that no two streams, of this run or of a run with another seed, share a start")
     p.add_argument("--run-dir", type=path_arg, help="where to write the run (default runs/<env>__<agent>__<seed>__<time>)")
     p.add_argument("--force", action="store_true", help="replace an earlier run in --run-dir (refused otherwise)")
     p.add_argument("--load", type=path_arg, metavar="CKPT",
@@ -104,7 +106,9 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--resume", type=path_arg, metavar="RUN_DIR",
                    help="go on with the run in RUN_DIR exactly where it stopped (Ctrl-C, a crash, or its end: "
                         "with a larger --steps/--episodes), from its resume.npz: its weights, optimizer, replay "
-                        "buffer, random streams, envs and counters; it ends as if never stopped")
+                        "buffer, random streams, envs and counters; it ends as if never stopped. Its settings "
+                        "are the run's own: only --steps or --episodes (to train longer) and --no-progress may "
+                        "be given with it; any other flag is refused, whatever its value")
     sweep = p.add_argument_group("sweeps (Ray Tune; pip install -e \".[sweep]\")")
     sweep.add_argument("--seeds", type=seed_list, metavar="N|S,S,...",
                        help="a sweep over seeds: N runs seeds 0..N-1, a list runs those; each (setting, seed) is a "
@@ -224,7 +228,7 @@ def config(args, agent_cls):
     """The parsed flags as a ``gymlab.experiment.RunConfig``."""
     from gymlab.experiment import RunConfig
 
-    if args.video_episodes != _DEFAULTS["video_episodes"] and not args.record_video:
+    if args.video_episodes != build_parser(for_help=False).get_default("video_episodes") and not args.record_video:
         raise UsageError("--video-episodes says how many episodes --record-video records: give --record-video too")
 
     overrides = {f.name: getattr(args, f.name) for f in dataclasses.fields(agent_cls.Config)
@@ -247,19 +251,17 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str]) -> int:
     from gymlab.agents import CheckpointError
-    from gymlab.agents.base import flag
 
     from gymlab import experiment
 
     try:
         known, _ = build_parser(for_help=False).parse_known_args(argv)
         if known.resume is not None and not ("-h" in argv or "--help" in argv):
-            args = build_parser().parse_args(argv)
-            given = [flag(name) for name, value in vars(args).items()
-                     if name not in ("resume", "steps", "episodes", "no_progress") and value != _DEFAULTS.get(name)]
-            if given:
+            given = [g for g in given_flags(argv) if g not in RESUME_FLAGS]
+            if given:  # whatever their values: the run's own stand
                 raise UsageError(f"--resume goes on with the run's own settings; {', '.join(given)} cannot be given "
                                  f"with it (only --steps or --episodes, to train longer, and --no-progress)")
+            args = build_parser().parse_args(argv)
             from gymlab import sweep
 
             if sweep.is_sweep(args.resume):
@@ -274,8 +276,18 @@ def _main(argv: list[str]) -> int:
         return EXIT_USAGE
 
 
-_DEFAULTS = {"seed": 0, "eval_episodes": 10, "frame_stack": 1, "force": False, "render": False,
-             "record_video": False, "video_episodes": 1, "cpus_per_trial": 1}  # else None
+RESUME_FLAGS = ("--resume", "--steps", "--episodes", "--no-progress")  # what --resume may be given
+
+
+def given_flags(argv: list[str]) -> list[str]:
+    """The flags ``argv`` gives, whatever their values (a default's value too), and any it gives
+    that ``train.py`` does not know without an agent (``--gamma``): read by a parser without defaults."""
+    parser = build_parser(for_help=False)
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    known, unknown = parser.parse_known_args(argv)
+    by_dest = {a.dest: a.option_strings[-1] for a in parser._actions if a.option_strings}
+    return [by_dest[name] for name in vars(known)] + [u.split("=")[0] for u in unknown if u.startswith("--")]
 
 
 def make_env(*args, **kwargs):  # (kept here for callers of train.make_env)

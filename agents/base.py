@@ -205,6 +205,14 @@ class Agent:
         self.config = config if config is not None else self.Config()
         self.seed = seed
 
+    def env_seed(self, num_envs: int = 1):
+        """The first reset's seed of the training env (an int), or of each of ``num_envs`` sub-envs
+        (a list), from the run's seed (``agents/seeding.py``)."""
+        from gymlab.agents import seeding
+
+        seeds = seeding.env_seeds(self.seed, num_envs)
+        return seeds[0] if num_envs == 1 else seeds
+
     @classmethod
     def check_spaces(cls, observation_space, action_space) -> None:
         raise NotImplementedError

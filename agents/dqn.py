@@ -188,8 +188,8 @@ class DQN(TorchAgent):
         c = self.config
         self.env, self.steps = env, None
         if env is not None:
-            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.seed) if c.num_envs > 1 \
-                else Steps(env, self.seed)
+            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.env_seed(c.num_envs)) if c.num_envs > 1 \
+                else Steps(env, self.env_seed())
         self.starts, self.buffer = np.ones(c.num_envs, dtype=bool), None
         self.begin_memories()
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 from gymnasium import spaces
 
-from gymlab.agents import action_masks
+from gymlab.agents import action_masks, seeding
 from gymlab.agents.base import Agent, SpaceError, param, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.rollout import Steps
@@ -62,7 +62,7 @@ class QLearning(Agent):
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         self.q = np.zeros((observation_space.n, action_space.n))
-        self.rng = np.random.default_rng(seed)
+        self.rng = seeding.agent_rng(seed)
         self.epsilon = self.config.epsilon_start
         self.steps, self._resumed_steps = None, None  # the env being stepped, kept between calls of learn
 
@@ -104,7 +104,7 @@ class QLearning(Agent):
             return self._explore(obs, info) + int(self.action_space.start)
 
         if self.steps is None or self.steps.env is not env:  # else: going on where a resume state left off
-            self.steps = Steps(env, self.seed)
+            self.steps = Steps(env, self.env_seed())
         for t in self.steps.run(policy, budget, logger):
             s, a, s2 = self._state(t.obs), int(t.action) - int(self.action_space.start), self._state(t.next_obs)
             # The target: r + gamma max_b Q(s',b), over the actions allowed in s'.
@@ -137,7 +137,7 @@ class QLearning(Agent):
     def resume_in(self, env):
         state, self._resumed_steps = self._resumed_steps, None
         if state is not None:
-            self.steps = Steps(env, self.seed)
+            self.steps = Steps(env, self.env_seed())
             self.steps.load_state(state)
 
     # ---------------------------------------------------------------- reporting
@@ -186,7 +186,7 @@ class QLearning(Agent):
             if n_states <= 16:
                 starts = range(int(self.observation_space.start), int(self.observation_space.start) + n_states)
             else:  # a big world: only the route from where a reset puts the agent
-                starts = [int(env.reset(seed=self.seed)[0])]
+                starts = [int(env.reset(seed=self.env_seed())[0])]
             lines.append("Greedy route from " + ("each state:" if n_states <= 16 else "the start state:"))
             routes = {}
             for s in starts:

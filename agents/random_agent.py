@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from gymnasium import spaces
 
-from gymlab.agents import action_masks
+from gymlab.agents import action_masks, seeding
 from gymlab.agents.base import Agent, validate
 from gymlab.agents.rollout import Steps
 
@@ -38,7 +38,7 @@ class RandomAgent(Agent):
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         self._space = copy.deepcopy(action_space)  # our own copy, seeded: the env's space stays untouched
-        self._space.seed(seed)
+        self._space.seed(seeding.library_seed(seed))
         self.steps, self._resumed_steps = None, None
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
@@ -52,7 +52,7 @@ class RandomAgent(Agent):
             return self.predict(obs, action_mask=info.get("action_mask"))[0]
 
         if self.steps is None or self.steps.env is not env:
-            self.steps = Steps(env, self.seed)
+            self.steps = Steps(env, self.env_seed())
         for _ in self.steps.run(policy, budget, logger):
             pass  # nothing to learn: the episodes it logs are the baseline
         return self
@@ -67,7 +67,7 @@ class RandomAgent(Agent):
     def resume_in(self, env):
         state, self._resumed_steps = self._resumed_steps, None
         if state is not None:
-            self.steps = Steps(env, self.seed)
+            self.steps = Steps(env, self.env_seed())
             self.steps.load_state(state)
 
     def state_arrays(self):

@@ -89,6 +89,20 @@ def make_vector_env(env, num_envs: int):
     return gym.make_vec(spec, num_envs=num_envs, vectorization_mode="sync")  # make() applies spec's limit
 
 
+def vector_seed(venv, seeds: int | list[int] | None):
+    """What ``venv.reset(seed=...)`` takes for one seed a sub-env: the list, for Gymnasium's sync
+    and async vector envs and a vector env that says it takes one (``seeds_per_sub_env``, as
+    gymlab's Pong); an env's own vector engine that draws every sub-env from one generator seeded
+    by one int (CartPole's) gets the first."""
+    from gymnasium.vector import AsyncVectorEnv, SyncVectorEnv
+
+    engine = venv.unwrapped
+    if not isinstance(seeds, list) or isinstance(engine, (SyncVectorEnv, AsyncVectorEnv)) \
+            or getattr(engine, "seeds_per_sub_env", False):
+        return seeds
+    return seeds[0]
+
+
 def sub_info(info: dict, i: int) -> dict:
     """Sub-env ``i``'s own info out of a vector env's: Gymnasium keeps key k's values for all
     sub-envs in ``info[k]`` (an array, or a dict of them) and which sub-envs gave k in ``info["_k"]``."""
@@ -110,7 +124,9 @@ class VectorSteps:
     (e.g. ``info["action_mask"]``, shape (n, actions), beside ``info["_action_mask"]``: which
     sub-envs gave one). A safe point comes between steps of the vector env only."""
 
-    def __init__(self, venv, seed: int | None = None):
+    def __init__(self, venv, seed: int | list[int] | None = None):
+        # seed: the first reset's, one a sub-env (a run's: Agent.env_seed), or one int (Gymnasium's vector
+        # envs then seed sub-env i with seed + i)
         from gymnasium.vector import AutoresetMode
 
         mode = venv.metadata.get("autoreset_mode")
@@ -124,7 +140,7 @@ class VectorSteps:
 
     def run(self, act: Callable[..., np.ndarray], budget: Budget, logger) -> Iterator[list[tuple[int, Transition]]]:
         if self.obs is None:
-            self.obs, self.info = self.venv.reset(seed=self.seed)
+            self.obs, self.info = self.venv.reset(seed=vector_seed(self.venv, self.seed))
         while True:
             self._finish(logger)
             logger.safe_point()
@@ -182,11 +198,15 @@ def run_episode(env, act: Callable[[Any, dict], Any], seed: int | None, logger=N
     return total
 
 
-def evaluate(agent, env, episodes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Greedy returns and lengths over ``episodes`` episodes, episode i reset with ``seed + i``."""
+def evaluate(agent, env, episodes: int, seed: int | list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy returns and lengths over ``episodes`` episodes, episode i reset with ``seed[i]`` (a
+    run's evaluations: ``agents/seeding.py``), or with ``seed + i`` for one int ``seed``."""
+    seeds = [seed + i for i in range(episodes)] if isinstance(seed, int) else list(seed)
+    if len(seeds) != episodes:
+        raise ValueError(f"evaluate needs one seed an episode ({episodes}), got {len(seeds)}")
     returns, lengths = [], []
     for i in range(episodes):
-        obs, info = env.reset(seed=seed + i)
+        obs, info = env.reset(seed=seeds[i])
         state, start, total, length, done = None, True, 0.0, 0, False
         while not done:
             action, state = agent.predict(obs, state, episode_start=np.array([start]), deterministic=True,

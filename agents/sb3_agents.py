@@ -24,6 +24,7 @@ from typing import ClassVar
 import gymnasium as gym
 from gymnasium import spaces
 
+from gymlab.agents import seeding
 from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.torch_agent import TorchAgent
@@ -166,7 +167,7 @@ class SB3Agent(TorchAgent):
             kwargs["learning_rate"] = lambda remaining: lr * remaining
         policy = self.policies[is_image(self.observation_space)]
         algorithm = getattr(importlib.import_module(self.package), self.algorithm)  # imported only when used
-        return algorithm(policy, env, seed=self.seed, verbose=0, device="cpu", policy_kwargs=policy_kwargs, **kwargs)
+        return algorithm(policy, env, seed=seeding.library_seed(self.seed), verbose=0, device="cpu", policy_kwargs=policy_kwargs, **kwargs)
 
     def modules(self):
         return {"policy": self.model.policy}

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from gymnasium import spaces
 
-from gymlab.agents import action_masks
+from gymlab.agents import action_masks, seeding
 from gymlab.agents.base import Agent, SpaceError
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
@@ -49,8 +49,8 @@ class TorchAgent(Agent):
                                  f"space that starts at 0, not {space} (the tabular agent q takes any start)")
         super().__init__(observation_space, action_space, config, seed)
         torch.set_num_threads(max(1, getattr(self.config, "threads", 1)))
-        torch.manual_seed(seed)  # the networks' initial weights come from the seed too
-        self.rng = np.random.default_rng(seed)
+        torch.manual_seed(seeding.torch_seed(seed))  # the networks' initial weights come from the seed too
+        self.rng = seeding.agent_rng(seed)
         self.rollout: Rollout | None = None  # the episodes under way (agents that learn from whole episodes)
         self._resumed_rollout = None
 
@@ -104,7 +104,7 @@ class TorchAgent(Agent):
         ``rounds``: each stretch of an episode that ends with a nonzero reward (a point in Pong)
         is a unit of its own, yielded as it ends (``Rollout.episodes``)."""
         if self.rollout is None or self.rollout.env is not env:
-            self.rollout = Rollout(env, net, choose, self.config.num_envs, self.seed, version)
+            self.rollout = Rollout(env, net, choose, self.config.num_envs, self.env_seed(self.config.num_envs), version)
         rollout = self.rollout
         rollout.net, rollout.choose, rollout.version = net, choose, version or (lambda: 0)
         rollout.rounds = rounds
@@ -131,7 +131,7 @@ class TorchAgent(Agent):
         """Bind the restored rollout to ``env`` (made as the saved run's was): ``learn`` goes on from there."""
         state, self._resumed_rollout = self._resumed_rollout, None
         if state is not None:
-            self.rollout = Rollout(env, None, None, self.config.num_envs, self.seed)
+            self.rollout = Rollout(env, None, None, self.config.num_envs, self.env_seed(self.config.num_envs))
             self.rollout.load_state(state)
 
 
@@ -148,7 +148,7 @@ class Rollout:
     generators hold nothing of their own between steps: ``state()`` at a safe point, and
     ``load_state`` into a fresh ``Rollout``, go on exactly where this one was."""
 
-    def __init__(self, env, net, choose, num_envs: int, seed: int, version=None):
+    def __init__(self, env, net, choose, num_envs: int, seed: int | list[int], version=None):
         self.env, self.net, self.choose, self.num_envs = env, net, choose, num_envs
         self.version = version or (lambda: 0)
         box = isinstance(env.action_space, spaces.Box)

@@ -69,14 +69,15 @@ def no_learning_baselines(seed: int, episodes: int = 100) -> list[tuple[str, str
     import gymnasium as gym
 
     from gymlab import envs  # noqa: F401
+    from gymlab.agents import seeding
 
     out = []
     for alias, env_id, kwargs, label in (
             ("sine", "gymlab/SinePredict-v0", {}, "no change (predict the current value)"),
             ("chars", "gymlab/CharPredict-v0", {"split": "test"}, "no change (predict the current character)")):
         env, total = gym.make(env_id, **kwargs), 0.0  # scored where train.py scores the agents
-        for i in range(episodes):
-            obs, _ = env.reset(seed=seed + 1_000_000 + i)  # train.py's evaluation seeds
+        for episode_seed in seeding.eval_seeds(seed, episodes):
+            obs, _ = env.reset(seed=episode_seed)  # train.py's evaluation seeds
             done = False
             while not done:
                 obs, r, term, trunc, _ = env.step(obs)

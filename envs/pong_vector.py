@@ -3,9 +3,11 @@
     envs = gym.make_vec("gymlab/Pong-v0", num_envs=256, vectorization_mode="vector_entry_point")
 
 Every court runs the same compiled physics as the single env (``pong_engine``),
-and court i draws its serves from its own generator, seeded with ``seed + i``
-as Gymnasium's own vector envs seed their sub-envs: so court i plays exactly
-the game that ``gym.make("gymlab/Pong-v0")`` reset with ``seed + i`` plays, under
+and court i draws its serves from its own generator, seeded by ``reset(seed=...)``:
+a list gives court i its own ``seed[i]`` (a gymlab run passes one independent seed
+per court, from ``agents/seeding.py``), one int gives court i ``seed + i`` as
+Gymnasium's own vector envs seed their sub-envs. Either way court i plays exactly
+the game that ``gym.make("gymlab/Pong-v0")`` reset with court i's seed plays, under
 Gymnasium's next-step autoreset (the step after an episode ends resets that
 court, ignores its action and returns reward 0).
 
@@ -35,6 +37,7 @@ _INT64 = _NONE.dtype
 class PongVectorEnv(VectorEnv):
     """``num_envs`` Pong courts; see the module docstring, and ``PongEnv`` for the game."""
 
+    seeds_per_sub_env = True  # reset(seed=[...]) takes one seed a court (agents.rollout.vector_seed)
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int = 1, max_episode_steps: int | None = 10_000, render_mode: str | None = None,

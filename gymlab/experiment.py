@@ -8,11 +8,12 @@ the same ``run`` (and ``resume``), so a trial is a run, file for file:
     result.summary["eval"]["return_mean"], result.run_dir, result.code
 
 ``run`` checks everything before it writes anything (bad input raises ``UsageError``,
-one line); then it trains (``agent.learn``), with a periodic greedy evaluation, checkpoint
-and resume state, evaluates, and writes ``summary.json`` and the figures (and, with
-``record_video``, videos of the first evaluation episodes: ``gymlab/video.py``). ``resume(run_dir)``
-goes on with a stopped run from its ``resume.npz``. Its envs are made, and checked, in
-``gymlab/env_setup.py``.
+one line); then it writes ``run.json`` (the run's identity: ``gymlab/runs.py``), trains
+(``agent.learn``), with a periodic greedy evaluation, checkpoint and resume state,
+evaluates, and writes ``summary.json`` and the figures (and, with ``record_video``, videos
+of the first evaluation episodes: ``gymlab/video.py``). ``resume(run_dir)`` goes on with a
+stopped run from its ``resume.npz``, if that is this run's. Its envs are made, and
+checked, in ``gymlab/env_setup.py``.
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ def run(cfg: RunConfig) -> RunResult:
     if eval_every is None and budget is not None:  # a tenth of the budget, in its own unit
         eval_every, eval_unit = budget.total // 10, budget.unit
     eval_every = eval_every or 0
-    spec = {  # everything --resume needs to rebuild this run
-        "env": cfg.env if ":" in cfg.env else env_id, "env_id": env_id, "env_name": env_name,
+    spec = {  # everything --resume needs to rebuild this run, and its identity (run.json)
+        "run_id": runs.new_run_id(), "env": cfg.env if ":" in cfg.env else env_id, "env_id": env_id, "env_name": env_name,
         "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": cfg.agent, "config": dataclasses.asdict(agent.config),
         "seed": cfg.seed, "budget": None if budget is None else {budget.unit: budget.total},
         "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,
@@ -145,6 +146,7 @@ def run(cfg: RunConfig) -> RunResult:
         "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
         "loaded_from": None if cfg.load is None else str(cfg.load),
     }
+    runs.write_identity(run_dir, spec)
     print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
           + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
     return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render, on_eval=cfg.on_eval)
@@ -167,25 +169,28 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
             raise UsageError(f"--resume {run_dir}: it holds no {resume_state.FILE} (a run writes one at each periodic "
                              f"evaluation, on Ctrl-C and when it ends, for agents that can be resumed)") from err
         raise UsageError(f"--resume {run_dir}: {err}") from err
+    from gymlab import runs
+
     try:
+        meta["run"] = runs.check_identity(run_dir, meta["run"])  # this run's own state, not another's
         spec, agent, env, budget, done = _rebuild(meta, tree, run_dir, steps, episodes)
     except UsageError:
         raise
-    except resume_state.ResumeError as err:
+    except (resume_state.ResumeError, runs.RunDirError) as err:
         raise UsageError(f"--resume {run_dir}: {err}") from err
-    except (KeyError, ValueError, TypeError, AttributeError, resume_state.ResumeError, gym.error.Error,
+    except (KeyError, ValueError, TypeError, AttributeError, gym.error.Error,
             agents.UnknownAgentError, envs.UnknownEnvError) as err:
         raise UsageError(f"--resume {run_dir}: its resume state does not fit this gymlab ({type(err).__name__}: "
                          f"{err})") from err
     for stale in run_dir.glob(f".{resume_state.FILE}.*.tmp"):  # a write a hard stop cut short
         stale.unlink(missing_ok=True)
+    if not (run_dir / runs.IDENTITY_FILE).is_file():  # a run from before run.json, adopted
+        runs.write_identity(run_dir, spec)
     (unit, total), = spec["budget"].items()
     if total != meta["run"]["budget"].get(unit, total):
         print(f"train.py: note: the budget grows from {meta['run']['budget'][unit]} to {total} {unit}; schedules "
               f"that span the budget (exploration, prioritised replay's beta, --lr-anneal) stretch to it from where "
               f"they are, and evaluations keep their interval", file=sys.stderr)
-    from gymlab import runs
-
     runs.current_run_dir = run_dir  # a crash from here on is reported in it
     print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent.name!r} on "
           f"{spec['env_id']}, seed {spec['seed']})")
@@ -196,7 +201,7 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
 def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes: int | None):
     """The run a resume state describes: ``(spec, agent, env, budget, done)``, the budget grown
     to ``--steps``/``--episodes`` when given."""
-    from gymlab import agents, envs
+    from gymlab import agents, envs, runs
     from gymlab.agents.base import Budget
 
     spec = dict(meta["run"])
@@ -212,7 +217,7 @@ def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes:
             raise UsageError(f"--{unit} {new_total} is less than the {done[unit]} {unit} the run has done")
         total = new_total
     summary = run_dir / "summary.json"
-    if done[unit] >= total and summary.is_file() and not _json(summary).get("interrupted", True):
+    if done[unit] >= total and summary.is_file() and not runs.read_json(summary).get("interrupted", True):
         raise UsageError(f"{run_dir} has finished its budget of {total} {unit}; give a larger --{unit} to train "
                          f"on")
     spec["budget"] = {unit: total}
@@ -233,6 +238,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run."""
     from gymlab import resume as resume_state
     from gymlab import runs
+    from gymlab.agents import seeding
     from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
 
@@ -265,7 +271,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
         def evaluate_and_checkpoint():
             nonlocal resume_due
-            returns, _ = evaluate(agent, periodic_env, min(5, spec["eval_episodes"] or 5), seed=seed + 2_000_000)
+            episodes = min(5, spec["eval_episodes"] or 5)
+            returns, _ = evaluate(agent, periodic_env, episodes, seed=seeding.periodic_eval_seeds(seed, episodes))
             logger.log_eval(float(returns.mean()))
             agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
             resume_due = resumable
@@ -310,7 +317,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
             eval_env = VideoRecorder(eval_env, run_dir / "videos", spec["video_episodes"])
         try:
-            eval_returns, eval_lengths = evaluate(agent, eval_env, spec["eval_episodes"], seed=seed + 1_000_000)
+            eval_returns, eval_lengths = evaluate(agent, eval_env, spec["eval_episodes"],
+                                                   seed=seeding.eval_seeds(seed, spec["eval_episodes"]))
         except KeyboardInterrupt:
             interrupted = True
         finally:
@@ -368,15 +376,6 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     for line in report_lines:
         print(line)
     return RunResult(run_dir, EXIT_INTERRUPTED if interrupted else EXIT_OK, summary)
-
-
-def _json(path: Path) -> dict:
-    import json
-
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _budget_warning(config, budget) -> str | None:

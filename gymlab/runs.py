@@ -11,6 +11,9 @@ write runs through this module, so neither imports the other:
 - ``atomic_write`` / ``write_json``: a temporary file moved over the target
   in one step, so an interrupted run never leaves half a file, with the same
   permission mode as every other file the run writes;
+- ``write_identity`` / ``check_identity``: ``run.json``, what a run is (its own id, agent, env,
+  arguments, seed, resolved config), written at its start; a resume state that is not this
+  run's is refused;
 - ``pyplot()``: matplotlib for files only, imported when a figure is drawn;
 - ``save_crash(run_dir)``: the traceback of an error nobody foresaw.
 """
@@ -27,7 +30,7 @@ from pathlib import Path
 
 # What a run directory may hold; --force clears these (and nothing else).
 RUN_FILES = ("summary.json", "checkpoint.npz", "episodes.csv", "metrics.csv", "learning_curve.png",
-             "crash.txt", "resume.npz")
+             "crash.txt", "resume.npz", "run.json")
 RUN_PATTERNS = ("*.png", "*.csv", "*.json", "*.npz", "*.gif", "*.mp4", "events.out.tfevents.*", ".*.tmp",
                 "videos/*.mp4", "videos/*.gif", "videos/.*.tmp")  # --record-video's
 
@@ -55,7 +58,7 @@ def default_run_dir(*parts) -> Path:
 
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` holds what an earlier gymlab run wrote."""
-    return any((path / name).is_file() for name in ("summary.json", "checkpoint.npz", "episodes.csv"))
+    return any((path / name).is_file() for name in ("summary.json", "checkpoint.npz", "episodes.csv", IDENTITY_FILE))
 
 
 def check_run_dir(path: Path, force: bool = False, flag: str = "--run-dir") -> Path:
@@ -143,6 +146,63 @@ def atomic_write(path, write) -> None:
 def write_json(path, obj) -> None:
     """``obj`` as indented JSON at ``path``, written atomically."""
     atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2).encode() + b"\n"))
+
+
+IDENTITY_FILE = "run.json"
+IDENTITY = ("run_id", "agent", "env_id", "env_kwargs", "seed", "config")  # what makes a run this run
+
+
+def identity(spec: dict) -> dict:
+    """A run's identity out of its spec (what ``--resume`` rebuilds it from), as JSON reads it back."""
+    return json.loads(json.dumps({k: spec.get(k) for k in IDENTITY}, default=str))
+
+
+def new_run_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex
+
+
+def write_identity(run_dir: Path, spec: dict) -> None:
+    """``run.json``: the run's identity, written (atomically) when it starts."""
+    write_json(Path(run_dir) / IDENTITY_FILE, identity(spec))
+
+
+def check_identity(run_dir: Path, spec: dict) -> dict:
+    """Refuse (``RunDirError``) a resume state whose run ``spec`` is not the run of ``run_dir``:
+    its identity must be ``run.json``'s, field for field. A run directory from before
+    ``run.json`` (neither it nor the state has a run id) is checked against its ``summary.json``,
+    where there is one, and then adopted: the spec returned has a new run id, for the caller's
+    ``write_identity`` once the run is rebuilt."""
+    path = Path(run_dir) / IDENTITY_FILE
+    if path.is_file():
+        fields, described_by, ours = IDENTITY, IDENTITY_FILE, identity(spec)
+        try:
+            theirs = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise RunDirError(f"its {IDENTITY_FILE} cannot be read ({err})") from err
+    elif spec.get("run_id") is not None:
+        raise RunDirError(f"it has no {IDENTITY_FILE}, so its resume.npz (of run {spec['run_id']}) is not "
+                          f"known to be its own")
+    else:  # a run from before run.json: its summary, if it wrote one, must agree
+        fields, described_by = ("agent", "env", "env_kwargs", "seed", "config"), "summary.json"
+        summary = read_json(Path(run_dir) / described_by)
+        ours = json.loads(json.dumps({k: spec.get(k) for k in fields}, default=str))
+        theirs = {k: summary.get(k, ours[k]) for k in fields}
+    differ = [k for k in fields if ours.get(k) != theirs.get(k)]
+    if differ:
+        raise RunDirError(f"its resume.npz is another run's (agent {spec['agent']!r} on {spec['env_id']}, seed "
+                          f"{spec['seed']}) than the one its {described_by} describes (agent {theirs.get('agent')!r}"
+                          f", seed {theirs.get('seed')}; {', '.join(differ)} differ)")
+    return spec if path.is_file() else {**spec, "run_id": new_run_id()}
+
+
+def read_json(path) -> dict:
+    """The JSON object at ``path``; ``{}`` if it cannot be read."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def pyplot():

@@ -301,6 +301,7 @@ def test_seed_reaches_a_loaded_agent(rooms_run):
     """Found in review: --load set agent.seed but kept the random streams of the checkpoint's seed,
     so --load CKPT --seed 7 explored with seed 0's numbers. train.py now loads with the run's seed."""
     from gymlab import agents
+    from gymlab.agents import seeding
 
     _, run_dir = rooms_run  # trained with seed 7
     for name in ("q", "dqn"):
@@ -312,14 +313,14 @@ def test_seed_reaches_a_loaded_agent(rooms_run):
             path = run_dir.parent / "dqn.npz"
             agents.get("dqn")(env.observation_space, env.action_space, seed=7).save(path)
         loaded = agents.get(name).load(path, seed=3)
-        assert loaded.seed == 3 and loaded.rng.random() == np.random.default_rng(3).random()
+        assert loaded.seed == 3 and loaded.rng.random() == seeding.agent_rng(3).random()
     code = ("import sys, train; from gymlab import agents; seen = {}; real = agents.get('q').load\n"
             "def spy(*a, **k):\n    agent = real(*a, **k); seen['seed'] = agent.seed; "
             "seen['draw'] = agent.rng.random(); return agent\n"
             "agents.get('q').load = spy\n"
             f"assert train.main(['--load', {str(run_dir / 'checkpoint.npz')!r}, '--seed', '3', '--eval-episodes', '1', "
             "'--no-progress', '--run-dir', sys.argv[1]]) == 0\n"
-            "import numpy as np; assert seen == {'seed': 3, 'draw': np.random.default_rng(3).random()}, seen")
+            "from gymlab.agents import seeding; assert seen == {'seed': 3, 'draw': seeding.agent_rng(3).random()}, seen")
     proc = subprocess.run([sys.executable, "-c", code, str(run_dir.parent / "reseeded")], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -63,9 +63,13 @@ def test_learns_the_corridor(name):
 def test_a_broken_agent_does_not(name):
     # The same budget with learning switched off must fail the threshold above.
     # (hill: no mutation; the others: Adam's step size 0 on the optimiser. The Configs refuse both.)
-    agent, env = train(name, learning_off=True)
-    returns, _ = evaluate(agent, env, 3, seed=100)
-    assert returns.min() < OPTIMAL - 0.05
+    # An untrained network can be optimal by chance (one seed in three or four here): most seeds fail.
+    failed = 0
+    for seed in range(3):
+        agent, env = train(name, seed=seed, learning_off=True)
+        returns, _ = evaluate(agent, env, 3, seed=100)
+        failed += returns.min() < OPTIMAL - 0.05
+    assert failed >= 2
 
 
 @pytest.mark.parametrize("name", sorted(TINY))

@@ -304,7 +304,8 @@ RECALL = dict(hidden=(32,), seq_len=8, burn_in=2, n_step=2, learning_starts=200,
               target_update_interval=200, exploration_fraction=0.3, learning_rate=3e-3)
 
 
-def learn_recall(policy="lstm", seed=0, steps=3000, learning_off=False, **overrides):
+def learn_recall(policy="lstm", seed=0, steps=4000, learning_off=False, **overrides):
+    # (4000 steps: at 3000, lstm seeds 0 and 2 and gru seed 0 of seeds 0-3 were still at 0.67; at 4000, 1.00)
     env = gym.make("gymlab/Recall-v0", delay=3)
     agent = recurrent(env.observation_space, env.action_space, seed=seed, policy=policy, **{**RECALL, **overrides})
     if learning_off:  # Adam's step size 0 (the Config refuses it; set on the optimiser, as test_deep_agents does)

@@ -155,7 +155,7 @@ def test_a_finished_run_trains_on_with_a_larger_budget(alone, tmp_path):
     short = [("2000" if f == "3000" else f) for f in flags]
     run_dir = tmp_path / "short"
     assert run(short + ["--run-dir", str(run_dir)]) == 0
-    assert json.loads((run_dir / "summary.json").read_text())["env_steps"] == 2000
+    assert 2000 <= json.loads((run_dir / "summary.json").read_text())["env_steps"] < 2004  # 4 envs a step
     assert run(["--resume", str(run_dir), "--no-progress"]) == 2  # finished: it says to give more steps
     assert run(["--resume", str(run_dir), "--no-progress", "--steps", "3000"]) == 0
     assert_same(alone("reinforce-cartpole-4envs"), run_dir)
@@ -249,8 +249,10 @@ def test_a_corrupt_or_foreign_resume_state_is_one_line(tmp_path, capsys):
     meta, tree = resume.read(path)
     buffer = tree["agent"]["loop"]["buffer"]
     buffer["obs"], buffer["next_obs"] = resume.read_array(buffer["obs"]), resume.read_array(buffer["next_obs"])
-    meta["run"]["agent"] = "no-such-agent"
+    meta["run"]["agent"] = "no-such-agent"  # (and in run.json: the run itself named that agent)
     resume.write(path, meta, tree)
+    identity = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**identity, "agent": "no-such-agent"}))
     assert run(["--resume", str(run_dir), "--steps", "400"]) == 2
     assert "does not fit" in capsys.readouterr().err
 
