@@ -110,7 +110,7 @@ def add_config_flags(parser: argparse.ArgumentParser, agent_cls) -> None:
 
 def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentParser:
     from gymlab import agents, envs
-    from gymlab.cli import Parser, number, path_arg
+    from gymlab.cli import Parser, number, path_arg, seed_list
 
     p = Parser(
         prog="train.py", description=__doc__.split("\n\n")[0], add_help=for_help,
@@ -144,7 +144,7 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "with a larger --steps/--episodes), from its resume.npz: its weights, optimizer, replay "
                         "buffer, random streams, envs and counters; it ends as if never stopped")
     sweep = p.add_argument_group("sweeps (Ray Tune; pip install -e \".[sweep]\")")
-    sweep.add_argument("--seeds", type=_seed_list, metavar="N|S,S,...",
+    sweep.add_argument("--seeds", type=seed_list, metavar="N|S,S,...",
                        help="a sweep over seeds: N runs seeds 0..N-1, a list runs those; each (setting, seed) is a "
                             "Ray Tune trial writing its own run directory under RUN_DIR/trials/, and RUN_DIR gets "
                             "sweep.json, report.md (IQM with 95%% CI over seeds) and curves.png")
@@ -204,24 +204,6 @@ def parse_env_kwargs(items: list[str] | None) -> dict:
         except (ValueError, SyntaxError, MemoryError, RecursionError):
             kwargs[key] = text
     return kwargs
-
-
-def _seed_list(text: str) -> list[int]:
-    """``--seeds 10`` -> seeds 0..9; ``--seeds 3,5,7`` -> those."""
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a count or seeds separated by commas, got {text!r}") from None
-    if not values or any(v < 0 for v in values) or len(set(values)) != len(values):
-        raise argparse.ArgumentTypeError(f"expected a positive count or distinct seeds >= 0, got {text!r}")
-    if "," not in text:
-        if values[0] < 1 or values[0] > 10_000:
-            raise argparse.ArgumentTypeError(f"a count of seeds must be in [1, 10000], got {values[0]}")
-        return list(range(values[0]))
-    return values
-
-
-_seed_list.__name__ = "seeds"
 
 
 def parse_grid(items: list[str] | None, agent_cls) -> dict[str, list]:

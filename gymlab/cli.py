@@ -73,6 +73,24 @@ def max_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def seed_list(text: str) -> list[int]:
+    """``--seeds 10`` -> seeds 0..9; ``--seeds 3,5,7`` -> those."""
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a count or seeds separated by commas, got {text!r}") from None
+    if not values or any(v < 0 for v in values) or len(set(values)) != len(values):
+        raise argparse.ArgumentTypeError(f"expected a positive count or distinct seeds >= 0, got {text!r}")
+    if "," not in text:
+        if values[0] < 1 or values[0] > 10_000:
+            raise argparse.ArgumentTypeError(f"a count of seeds must be in [1, 10000], got {values[0]}")
+        return list(range(values[0]))
+    return values
+
+
+seed_list.__name__ = "seeds"
+
+
 def path_arg(text: str):
     """An argparse ``type`` for a path that may not be empty (``Path("")`` would be ``.``)."""
     from pathlib import Path
