@@ -120,7 +120,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     sweep.add_argument("--ray-address", metavar="ADDR", help="run the sweep on this Ray cluster (default: "
                        "$RAY_ADDRESS, else a local Ray started for the sweep)")
     sweep.add_argument("--cpus-per-trial", type=number(int, lo=1, hi=1024), default=1,
-                       help="CPUs (and torch threads) each trial holds (default 1)")
+                       help="CPUs each trial holds (default 1; at least its --threads, which its torch runs on, as the "
+                            "single run does)")
     sweep.add_argument("--scheduler", choices=("asha",), help="stop unpromising trials early (Tune's ASHA, on "
                        "the periodic evaluations)")
     p.add_argument("--eval-episodes", type=number(int, lo=0, hi=1_000_000), default=10,
@@ -173,9 +174,13 @@ def run_sweep(args, agent_cls) -> int:
                                        policy=base.overrides.get("policy"))
     for name, values in sweep.settings(grid).items():  # each setting's config, refused here rather than in a trial
         try:
-            agent_cls.Config(**{**defaults, **base.overrides, **values})
+            threads = getattr(agent_cls.Config(**{**defaults, **base.overrides, **values}), "threads", 1)
         except (TypeError, ValueError) as err:
             raise UsageError(f"--grid setting {name}: {err}") from err
+        if threads > args.cpus_per_trial:  # a trial runs as the single run, on its --threads
+            raise UsageError(f"{'' if name == 'defaults' else f'--grid setting {name}: '}--threads {threads} runs "
+                             f"more torch threads than a trial holds CPUs (--cpus-per-trial {args.cpus_per_trial}): "
+                             f"give --cpus-per-trial {threads}")
     if args.scheduler == "asha" and base.steps is None:
         raise UsageError("--scheduler asha compares trials at equal env steps: give --steps")
     try:

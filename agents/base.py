@@ -38,6 +38,7 @@ import numpy as np
 
 from gymlab.agents import checkpoint
 from gymlab.agents.checkpoint import CheckpointError
+from gymlab.cli import max_threads
 
 
 class SpaceError(ValueError):
@@ -46,7 +47,7 @@ class SpaceError(ValueError):
 
 # ------------------------------------------------------------------ hyper-parameters
 WIDTHS = "[1, 65536]"  # a hidden layer's width: wider would not fit in memory beside another layer
-THREADS = "[1, 1024]"  # torch CPU threads
+THREADS = f"[1, {max_threads()}]"  # torch CPU threads: at most the CPUs this process may run on
 # Adam and RMSprop move each weight by about the learning rate a step, whatever the gradient's
 # scale: above 1, by more than a weight's whole initial range (and at 1e30, into float32's inf).
 LEARNING_RATE = "(0, 1]"
@@ -283,6 +284,8 @@ class Agent:
         fields = {f.name: f for f in dataclasses.fields(cls.Config)}
         stored = {k: tuple(v) if isinstance(v, list) else v  # JSON has no tuples
                   for k, v in meta["config"].items() if k in fields}
+        if isinstance(stored.get("threads"), int):  # saved on a machine with more cores: as many as there are here
+            stored["threads"] = min(stored["threads"], max_threads())
         try:
             config = cls.Config(**{**stored, **config_overrides})
         except ValueError as err:

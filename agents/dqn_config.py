@@ -30,7 +30,8 @@ class DQNConfig:
                              "are longer than a sequence, fewer steps when they are shorter)", "[1, 1e9]")
     batch_size: int = param(64, "transitions per gradient step (recurrent: sequences)", ">= 1")
     gamma: float = param(0.99, "discount factor", "[0, 1]")
-    learning_starts: int = param(1000, "env steps of pure exploration before learning", ">= 0")
+    learning_starts: int = param(1000, "env steps before the first gradient step, only filling the replay "
+                                 "(epsilon follows its schedule from step 0 all the same)", ">= 0")
     train_freq: int = param(2, "env steps between rounds of gradient steps", ">= 1")
     gradient_steps: int = param(1, "gradient steps per round", ">= 1")
     target_update_interval: int = param(250, "env steps between target-network updates", ">= 1")

@@ -10,7 +10,13 @@ env's stream of steps is cut by a ``SequenceWriter`` into sequences of ``L = l +
 
 - The trained parts of an episode's sequences begin at its steps 0, p, 2p, ... with period
   ``p = m - overlap``, so adjacent ones share ``overlap`` steps (R2D2: m = 80, overlap 40);
-  every step of an episode is in the trained part of at least one sequence.
+  every step of an episode is in the trained part of at least one sequence. When the episode
+  ends, only the sequences still needed for that are written, padded after its end (as
+  DeepMind Acme's sequence adder pads the end of an episode): the first start whose trained
+  part reaches the last step is the last, so an episode of T steps gives
+  ``1 + max(0, ceil((T - m) / p))`` sequences, and an episode shorter than m one. (Writing
+  every start below T, as this did before, added a sequence whose trained steps another
+  already held: on Recall half the stored sequences, its answer step drawn twice as often.)
 - Slot k of the sequence whose trained part begins at episode step s holds step
   ``s - l + k``. A sequence never crosses into another episode: slots before the episode's
   first step (a sequence near its start has less than l steps to burn in) and after its end
@@ -87,9 +93,12 @@ class SequenceWriter:
         while self.next_start + self.seq_len + self.n_step <= self.t:  # its last slot's step is taken
             out.append(self._cut(self.next_start))
             self.next_start += self.period
-        if terminated or truncated:  # the rest of the episode's sequences, padded after its end
-            while self.next_start < self.t:
+        if terminated or truncated:  # the sequences its last steps still need, padded after its end
+            # the episode's steps before this one are in the trained part of a sequence written
+            trained = 0 if self.next_start == 0 else self.next_start - self.period + self.seq_len
+            while trained < self.t:
                 out.append(self._cut(self.next_start, final=(np.asarray(next_obs), next_mask)))
+                trained = self.next_start + self.seq_len
                 self.next_start += self.period
             self.steps.clear()
             self.t = self.next_start = 0

@@ -2,6 +2,9 @@
 
 import sys
 
-from gymlab.cli import main
+try:  # a Ctrl-C between the package's start-up guard (gymlab/__init__.py) and the command's own
+    from gymlab.cli import main
+except KeyboardInterrupt:
+    raise SystemExit(130) from None
 
 sys.exit(main())

@@ -84,6 +84,15 @@ def number(kind=float, lo=None, hi=None, lo_open=False, hi_open=False):
     return parse
 
 
+def max_threads() -> int:
+    """The CPUs this process may run on: the most torch threads any command accepts (more only
+    queue for the same cores: ``--threads 1024`` on 2 cores drove the load average to 147)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def path_arg(text: str):
     """An argparse ``type`` for a path that may not be empty (``Path("")`` would be ``.``)."""
     from pathlib import Path

@@ -379,11 +379,14 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
 
 def _budget_warning(config, budget) -> str | None:
-    """A budget too small to learn anything, said before the run spends it."""
-    starts = getattr(config, "learning_starts", None)
-    if budget is not None and budget.steps is not None and starts is not None and budget.steps <= starts:
-        return (f"--steps {budget.steps} ends before --learning-starts {starts}: the agent will only explore "
-                f"and never learn (raise --steps or lower --learning-starts)")
+    """A step budget that ends before the first gradient step, said before the run spends it."""
+    from gymlab.agents.schedules import first_gradient_step
+
+    first = first_gradient_step(config)
+    if budget is not None and budget.steps is not None and first is not None and budget.steps < first:
+        return (f"--steps {budget.steps} ends before the first gradient step (env step {first}: after "
+                f"--learning-starts {config.learning_starts}, on a multiple of --train-freq {config.train_freq}): "
+                f"the agent will only explore and never learn (raise --steps or lower --learning-starts)")
     return None
 
 

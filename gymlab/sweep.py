@@ -10,8 +10,9 @@ code of a single run, and writes an ordinary run directory under
 ``RUN_DIR/trials/<setting>__seed<i>/``: its ``summary.json`` is the one ``train.py
 --seed i`` would write (timings aside). Ray is started in this process unless
 ``--ray-address`` (or ``RAY_ADDRESS``) names a cluster; each trial asks for
-``--cpus-per-trial`` CPUs (default 1) and runs torch on that many threads, so trials
-never fight over cores.
+``--cpus-per-trial`` CPUs (default 1) and runs torch on ``--threads`` threads, as the single
+run does (``train.py`` refuses more threads than a trial holds CPUs), so trials never fight
+over cores.
 
 What comes out, in ``RUN_DIR``:
 
@@ -101,24 +102,22 @@ def _trial(config: dict) -> None:
     run = dict(config["run"])
     setting, seed = config["setting"], config["seed"]
     run_dir = trial_dir(Path(config["run_dir"]), setting, seed)
-    overrides = {**run.pop("overrides"), **config["settings"][setting]}
-    if config["threads"] and "threads" not in overrides:
-        overrides["threads"] = config["threads"]  # one torch thread per CPU the trial holds
+    overrides = {**run.pop("overrides"), **config["settings"][setting]}  # threads too: the single run's
 
     def on_eval(step: int, mean_return: float) -> None:
         tune.report({"env_steps": step, "eval_return": mean_return, "final": False})
 
-    if (run_dir / "resume.npz").is_file():  # a retry, or a sweep resumed after Ctrl-C: go on from there
+    # A finished trial met again (Tune retrying or restoring it after its run ended): its summary stands.
+    started = _read(run_dir / "summary.json").get("interrupted") is False
+    if not started and (run_dir / "resume.npz").is_file():  # a retry, or a sweep resumed after Ctrl-C
         try:
-            result = experiment.resume(run_dir, progress=False, on_eval=on_eval)
-        except UsageError:  # e.g. it had finished its budget: its summary stands
-            result = None
-    else:
-        result = None
-    if result is None:
-        cfg = RunConfig(**{**run, "overrides": overrides, "seed": seed, "run_dir": run_dir, "force": True,
-                           "progress": False, "on_eval": on_eval})
-        result = experiment.run(cfg)
+            experiment.resume(run_dir, progress=False, on_eval=on_eval)  # go on from there
+            started = True
+        except UsageError:  # a resume state it cannot go on from: the trial starts again
+            pass
+    if not started:
+        experiment.run(RunConfig(**{**run, "overrides": overrides, "seed": seed, "run_dir": run_dir, "force": True,
+                                    "progress": False, "on_eval": on_eval}))
     summary = json.loads((run_dir / "summary.json").read_text())
     final = summary["eval"]["return_mean"]
     tune.report({"env_steps": summary["env_steps"], "eval_return": math.nan if final is None else final,
@@ -126,6 +125,11 @@ def _trial(config: dict) -> None:
 
 
 # ------------------------------------------------------------------ the sweep (in this process)
+def trial_config(cfg: SweepConfig) -> dict:
+    """What every trial is given, but its ``setting`` and ``seed``."""
+    return {"run": _jsonable_run(cfg.base), "settings": settings(cfg.grid), "run_dir": str(cfg.run_dir)}
+
+
 def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     """Run (or, ``restore``, finish) the sweep; write sweep.json, report.md and curves.png."""
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no per-trial tables and tracebacks
@@ -137,11 +141,7 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     names = settings(cfg.grid)
     if not restore:
         _write_json(run_dir / SPEC_FILE, spec_of(cfg))
-    from gymlab import agents
-
-    fields = {f.name for f in dataclasses.fields(agents.get(cfg.base.agent).Config)}
-    config_space = {"run": _jsonable_run(cfg.base), "settings": names, "run_dir": str(run_dir),
-                    "threads": cfg.cpus_per_trial if "threads" in fields else 0, "setting": tune.grid_search(list(names)),
+    config_space = {**trial_config(cfg), "run_dir": str(run_dir), "setting": tune.grid_search(list(names)),
                     "seed": tune.grid_search(list(cfg.seeds))}
     address = cfg.ray_address or os.environ.get("RAY_ADDRESS")
     import logging

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gymlab.cli import UsageError, number
+from gymlab.cli import UsageError, max_threads, number  # noqa: F401  (max_threads: re-exported)
 from gymlab.runs import atomic_write, pyplot, write_json
 
 # Caps on the sizes a flag can ask for: far above anything the experiments need, far below
@@ -132,14 +132,6 @@ def path_arg(text: str) -> Path:
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a path, got an empty string")
     return Path(text)
-
-
-def max_threads() -> int:
-    """The CPUs this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
 
 
 # -- memory: refuse, in one line, sizes whose run could not fit in this machine -----------------

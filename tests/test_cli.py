@@ -154,10 +154,9 @@ def test_corrupt_and_foreign_checkpoints(rooms_run, tmp_path):
     assert proc.returncode == 2 and "Discrete(6)" in proc.stderr and "Discrete(48)" in proc.stderr
 
 
-def test_interrupted_run_keeps_a_good_checkpoint(tmp_path):
-    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), "--env", "rooms", "--agent", "q", "--steps",
-                             "100000000", "--no-progress", "--run-dir", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def test_interrupted_run_keeps_a_good_checkpoint(tmp_path, spawn):
+    proc = spawn([sys.executable, str(ROOT / "train.py"), "--env", "rooms", "--agent", "q", "--steps",
+                  "100000000", "--no-progress", "--run-dir", str(tmp_path)])
     deadline = time.time() + 60
     while time.time() < deadline and not (tmp_path / "episodes.csv").is_file():
         time.sleep(0.1)

@@ -243,13 +243,13 @@ def wait_for_library(pid: int, name: str, timeout: float = 60) -> None:
 
 
 @pytest.mark.parametrize("delay", [0.0, 0.3, 1.5])
-def test_ctrl_c_at_any_moment(delay, tmp_path):
+def test_ctrl_c_at_any_moment(delay, tmp_path, spawn):
     """SIGINT while the suite is being imported (the moment numpy's library is loaded, by the
     program's own imports), while building, and while training: exit 130, no traceback. (Before
     Python runs a line of the program, a Ctrl-C is the interpreter's own: that is not timed here,
     since on a loaded machine start-up takes anywhere from 20 ms to a second.)"""
-    proc = subprocess_train("--env", "CartPole-v1", "--agent", "dqn", "--steps", HUGE_INT, "--no-progress",
-                            "--run-dir", tmp_path / "r")
+    proc = spawn([sys.executable, str(ROOT / "train.py"), "--env", "CartPole-v1", "--agent", "dqn", "--steps",
+                  str(HUGE_INT), "--no-progress", "--run-dir", str(tmp_path / "r")], cwd=ROOT)
     wait_for_library(proc.pid, "_multiarray_umath")
     time.sleep(delay)
     proc.send_signal(signal.SIGINT)
@@ -281,7 +281,7 @@ except KeyboardInterrupt as err:
 
 
 @pytest.mark.parametrize("script", ["gymlab-train", "gymlab"])
-def test_console_script_ctrl_c_while_numpy_loads(script, tmp_path):
+def test_console_script_ctrl_c_while_numpy_loads(script, tmp_path, spawn):
     """The installed commands, Ctrl-C inside numpy's C start-up, which re-raises it as an
     ImportError (a real race, at about 5 ms after numpy's library is mapped; made certain here by
     a numpy that interrupts itself the same way): exit 130, no traceback, as train.py does."""
@@ -290,8 +290,8 @@ def test_console_script_ctrl_c_while_numpy_loads(script, tmp_path):
         pytest.skip(f"{script} is not installed here")
     (tmp_path / "numpy").mkdir()
     (tmp_path / "numpy" / "__init__.py").write_text(NUMPY_INTERRUPTED)
-    proc = subprocess.run([str(path), *(["train"] if script == "gymlab" else []), "--env", "rooms", "--agent", "q",
-                           "--run-dir", str(tmp_path / "r")], capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=120)
-    assert proc.returncode == 130, proc.stderr
-    assert "Traceback" not in proc.stderr
+    proc = spawn([str(path), *(["train"] if script == "gymlab" else []), "--env", "rooms", "--agent", "q",
+                  "--run-dir", str(tmp_path / "r")], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err

@@ -188,9 +188,8 @@ def test_keyboard_play_refuses_bad_input_in_one_line(args, words):
     assert words in proc.stderr and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
 
 
-def test_keyboard_play_quits_cleanly_on_ctrl_c():
-    proc = subprocess.Popen([sys.executable, "-m", "gymlab", "play"], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
+def test_keyboard_play_quits_cleanly_on_ctrl_c(spawn):
+    proc = spawn([sys.executable, "-m", "gymlab", "play"], cwd=ROOT, env={**os.environ, "SDL_VIDEODRIVER": "dummy"})
     time.sleep(4)  # well into the game loop
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

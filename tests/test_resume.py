@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 import time
 import zlib
@@ -177,16 +176,14 @@ def test_resume_refuses_what_it_cannot_do_in_one_line(tmp_path, capsys):
     assert "cannot be given with it" in capsys.readouterr().err
 
 
-def test_a_real_ctrl_c_from_outside(tmp_path):
+def test_a_real_ctrl_c_from_outside(tmp_path, spawn):
     """SIGINT from another process at a moment it does not choose: exit 130, then the resumed
     run ends as the one left alone (tabular Q: no torch import, so this stays quick)."""
     flags = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "20000", "--eval-every", "4000",
              "--max-episode-steps", "200", "--eval-episodes", "2", "--no-progress"]
-    code = "import signal, sys, train; signal.signal(signal.SIGINT, signal.default_int_handler); " \
-           "sys.exit(train.main(sys.argv[1:]))"
+    code = "import sys, train; sys.exit(train.main(sys.argv[1:]))"
     stopped = tmp_path / "stopped"
-    proc = subprocess.Popen([sys.executable, "-c", code, *flags, "--run-dir", str(stopped)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = spawn([sys.executable, "-c", code, *flags, "--run-dir", str(stopped)], cwd=ROOT)
     deadline = time.monotonic() + 60
     while not (stopped / "episodes.csv").is_file() and time.monotonic() < deadline:
         time.sleep(0.05)

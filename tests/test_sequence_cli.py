@@ -302,13 +302,10 @@ def test_real_exit_code(argv, tmp_path):
     assert (earlier / "summary.json").read_text() == "{}\n" and len(list(earlier.iterdir())) == 1
 
 
-def test_ctrl_c_exits_130(tmp_path):
-    # SIGINT may be ignored in the shell that started the tests; let the child raise KeyboardInterrupt.
-    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-            "from gymlab.sequence_tasks.cli import main; sys.exit(main(sys.argv[1:]))")
+def test_ctrl_c_exits_130(tmp_path, spawn):
+    code = "import sys; from gymlab.sequence_tasks.cli import main; sys.exit(main(sys.argv[1:]))"
     run_dir = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-c", code, "cosine", "--run-dir", str(run_dir), "--no-progress"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = spawn([sys.executable, "-c", code, "cosine", "--run-dir", str(run_dir), "--no-progress"], cwd=ROOT)
     deadline = time.monotonic() + 60
     while not run_dir.exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

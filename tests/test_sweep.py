@@ -70,7 +70,7 @@ def summary(path: Path) -> dict:
     return out
 
 
-def test_a_sweep_reports_failures_survives_ctrl_c_and_resumes(tmp_path):
+def test_a_sweep_reports_failures_survives_ctrl_c_and_resumes(tmp_path, spawn):
     """One local sweep (Ray started in-process), 2 settings x 2 seeds, in a subprocess:
 
     - ``learning_rate=0.5``, seed 1 crashes, is retried once, crashes again: failed, with its
@@ -88,26 +88,20 @@ def test_a_sweep_reports_failures_survives_ctrl_c_and_resumes(tmp_path):
     env = {**os.environ, "MARKS": str(marks), "RAY_USAGE_STATS_ENABLED": "0",
            "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH", "")])}
     agent = ["--agent", "planted_agents:Planted"]
-    sweep = subprocess.Popen([sys.executable, "train.py", *FLAGS, *agent, "--seeds", "2", "--grid",
-                              "learning_rate=0.5,1.0", "--run-dir", str(run_dir)], cwd=ROOT, env=env,
-                             start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sweep = spawn([sys.executable, "train.py", *FLAGS, *agent, "--seeds", "2", "--grid",
+                   "learning_rate=0.5,1.0", "--run-dir", str(run_dir)], cwd=ROOT, env=env)
     trial = {(lr, seed): run_dir / "trials" / f"learning_rate={lr}__seed{seed}" for lr in ("0.5", "1.0")
              for seed in (0, 1)}
     finished = [trial[("0.5", 0)] / "summary.json", trial[("1.0", 0)] / "summary.json"]
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and sweep.poll() is None and not (
-                (marks / "held").exists() and len(list(marks.glob("crashed-*"))) == 2
-                and all(f.exists() for f in finished)):
-            time.sleep(0.2)
-        assert sweep.poll() is None and (marks / "held").exists(), sweep.communicate(timeout=60)
-        time.sleep(1)  # Tune records the second crash
-        os.killpg(sweep.pid, signal.SIGINT)
-        out, err = sweep.communicate(timeout=120)
-    finally:
-        if sweep.poll() is None:
-            os.killpg(sweep.pid, signal.SIGKILL)
-            sweep.wait()
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and sweep.poll() is None and not (
+            (marks / "held").exists() and len(list(marks.glob("crashed-*"))) == 2
+            and all(f.exists() for f in finished)):
+        time.sleep(0.2)
+    assert sweep.poll() is None and (marks / "held").exists(), sweep.communicate(timeout=60)
+    time.sleep(1)  # Tune records the second crash
+    os.killpg(sweep.pid, signal.SIGINT)  # the group (spawn gave it its own), as a terminal's Ctrl-C
+    out, err = sweep.communicate(timeout=120)
     assert sweep.returncode == 130, err[-2000:]
     assert f"python train.py --resume {run_dir}" in out
     report = json.loads((run_dir / "sweep.json").read_text())

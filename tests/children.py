@@ -1,0 +1,45 @@
+"""Children a test signals: started with SIGINT's default disposition, in their own process group,
+and the whole group killed when the test ends (``Children``; the ``spawn`` fixture in conftest)."""
+
+import os
+import signal
+import subprocess
+
+
+def _default_sigint():  # in the child, before exec: what a terminal's foreground job has
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+class Children:
+    """``with Children() as start: proc = start(args, **popen_kwargs)``. A test runner started as a
+    background job ignores SIGINT, and its children inherit the ignore: a Ctrl-C sent to them would
+    do nothing and they would outlive the test. These get SIGINT's default (Python's
+    KeyboardInterrupt) and their own process group, killed (SIGKILL) on leaving, passed or failed.
+    Signal a child with ``proc.send_signal`` or its group with ``os.killpg(proc.pid, sig)`` (as a
+    terminal's Ctrl-C); pipes and text mode by default."""
+
+    def __init__(self):
+        self.procs = []
+
+    def __enter__(self):
+        return self.start
+
+    def start(self, args, **kwargs) -> subprocess.Popen:
+        kwargs.setdefault("stdout", subprocess.PIPE)
+        kwargs.setdefault("stderr", subprocess.PIPE)
+        kwargs.setdefault("text", True)
+        proc = subprocess.Popen(args, start_new_session=True, preexec_fn=_default_sigint, **kwargs)
+        self.procs.append(proc)
+        return proc
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the group: whatever the child started too
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                proc.communicate(timeout=30)
+            except (subprocess.TimeoutExpired, ValueError):
+                pass
+        return False
