@@ -76,6 +76,7 @@ the clipped value under the unclipped Gaussian is not the action's log-probabili
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -206,6 +207,7 @@ class Reinforce(TorchAgent):
         self.optimizer = torch.optim.Adam(params, lr=c.learning_rate)
         self.mean_return = 0.0  # the running-mean baseline
         self.updates = 0
+        self.warned_first_step_only = False
 
     def modules(self):
         mods = {"pi": self.pi}
@@ -288,6 +290,11 @@ class Reinforce(TorchAgent):
         logp, entropy = torch.cat(logps), torch.cat(entropies)
         g = torch.as_tensor(np.concatenate(returns), dtype=torch.float32)
         textbook = c.estimator == "textbook"
+        if textbook and c.gamma == 0 and not self.warned_first_step_only and max(len(ep.rewards) for ep in batch) > 1:
+            self.warned_first_step_only = True  # gamma^t = 0 past step 0: J = E[G_0] = E[r_0]
+            print(f"reinforce: warning: --estimator textbook with --gamma 0 learns only from each episode's first "
+                  f"step (its gamma^t is 0 after it: J = E[r_0]); to learn from every step's reward use --gamma 1, "
+                  f"or --estimator common", file=sys.stderr)
         if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean
             self.mean_return = float(g.mean())
         if c.baseline == "value":

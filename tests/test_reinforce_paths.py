@@ -226,3 +226,26 @@ def test_a_vector_envs_batches_of_unequal_episodes_average_to_the_exact_gradient
     assert len(updates) > 250
     se = updates.std(0) / np.sqrt(len(updates))
     assert np.all(np.abs(updates.mean(0) - grad_j) < 3 * se + 1e-9), (updates.mean(0), grad_j, se)
+
+
+# ------------------------------------------------------------------ textbook with gamma 0: the first step only
+def test_textbook_with_gamma_0_warns_once_that_it_learns_from_the_first_step_only(capsys):
+    """gamma^t = 0 past step 0, so the update is step 0's term alone (J = E[r_0]): one line on
+    stderr, once, when a batch has an episode longer than one step; none for one-step episodes or
+    for common."""
+    from test_reinforce_estimator import episode
+
+    three = episode([0, 1, 1], [0, 1, 0], [1.0, 1.0, 1.0])
+    agent = agent_for(2, gamma=0.0, baseline="none", estimator="textbook")
+    seen = recorder(agent)
+    agent.update([episode([0], [1], [1.0])])
+    assert capsys.readouterr().err == ""
+    agent.update([three])
+    agent.update([three])
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "--gamma 0" in err and "first step" in err, err
+    np.testing.assert_allclose(seen[1], reference(agent, [three], [1.0, 0.0, 0.0], 1), atol=1e-7)
+    common = agent_for(2, gamma=0.0, baseline="none")
+    recorder(common)
+    common.update([three])
+    assert capsys.readouterr().err == ""
