@@ -12,10 +12,11 @@ Run a batch of episodes with the stochastic policy pi_theta, then for every step
 the whole episode's return, the lecture's r_total; with ``--point-returns``, the
 reward to go up to the end of step t's round, a round ending at each nonzero reward,
 as Karpathy's Pong agent reset its sum at each point) and b the baseline
-(``--baseline``): none (b = 0), the mean of the earlier batches' mean returns
-(``mean``: a plain mean over the first 10 batches, then an exponential average
-giving the newest batch weight 0.1; the first batch, with none before it, uses
-its own mean), or a learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
+(``--baseline``): none (b = 0), a running mean of the earlier batches' G_t
+(``mean``: each batch's G_t averaged over every step of the batch, so a long
+episode counts once a step, not once; those batch means then averaged plainly over
+the first 10 batches, then exponentially, the newest batch weighing 0.1; the first
+batch, with none before it, uses its own mean), or a learned value V(s_t) (``value``). With ``--normalize-advantages`` (on by default)
 G_t - b is then divided by its root mean square over the batch: a per-batch
 step size, which leaves the batch's direction and what b subtracted as they were
 (not the expected update's: the scale is random, see below; it
@@ -113,8 +114,9 @@ class ReinforceConfig:
                                      "random divisor and scale); textbook: sum over steps of gamma^t (G_t - b) grad "
                                      "log pi over the number of episodes, unbiased (no normalisation)",
                            choices=ESTIMATORS)
-    baseline: str = param("mean", "b: none, mean (mean of earlier batches' mean returns: plain over the first 10, then "
-                          "an exponential average, weight 0.1) or value (learned V(s))",
+    baseline: str = param("mean", "b: none, mean (the earlier batches' G_t, each batch's averaged over its steps: "
+                          "plainly over the first 10 batches, then an exponential average, weight 0.1) or value "
+                          "(learned V(s))",
                           choices=BASELINES)
     reward_to_go: bool = param(True, "weight each step by the return from it on")
     point_returns: bool = param(False, "a nonzero reward closes a round (a point in Pong): a step's return stops "
@@ -324,7 +326,7 @@ class Reinforce(TorchAgent):
             nn.utils.clip_grad_norm_([p for group in self.optimizer.param_groups for p in group["params"]],
                                      c.max_grad_norm)
         self.optimizer.step()
-        # The running-mean baseline follows the batch's returns.
+        # The running-mean baseline follows the batch's G_t, averaged over its steps.
         self.updates += 1
         self.mean_return += (float(g.mean()) - self.mean_return) / min(self.updates, 10)
         if logger is not None:
