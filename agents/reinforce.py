@@ -54,7 +54,9 @@ exact expected update equals grad J on all three MDPs above. No normalisation
 (turned off by ``--estimator textbook`` itself); under ``--baseline mean`` b = 0 on
 the first batch (its own mean would correlate with the sample); under ``value``
 b_t = V(s_t), detached; with ``--no-reward-to-go`` every step is weighted by G_0
-and no gamma^t (the lecture's r_total form, unbiased too). An entropy bonus,
+and no gamma^t (the lecture's r_total form, unbiased too); with gamma 0, gamma^t
+is 0 past step 0, so J = E[r_0] and only each episode's first step is learned from
+(one warning on stderr: give ``--gamma 1`` to learn from every step). An entropy bonus,
 gradient clipping and ``--point-returns`` each bias it, so it refuses them. Either
 estimate is handed to Adam, whose step divides each weight's gradient by a running
 root mean square of its own: "unbiased" is said of the gradient Adam receives, not
@@ -112,7 +114,9 @@ class ReinforceConfig:
                                    "first ceil(B/N), so ceil(B/N) x N", ">= 1")
     estimator: str = param("common", "common: mean over the batch's steps of (G_t - b) grad log pi, biased (no gamma^t, "
                                      "random divisor and scale); textbook: sum over steps of gamma^t (G_t - b) grad "
-                                     "log pi over the number of episodes, unbiased (no normalisation)",
+                                     "log pi over the number of episodes, unbiased (no normalisation; with "
+                                     "--no-reward-to-go, (G_0 - b) grad log pi at every step, no gamma^t; with "
+                                     "--gamma 0, the first step only)",
                            choices=ESTIMATORS)
     baseline: str = param("mean", "b: none, mean (the earlier batches' G_t, each batch's averaged over its steps: "
                           "plainly over the first 10 batches, then an exponential average, weight 0.1) or value "

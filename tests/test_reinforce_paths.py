@@ -249,3 +249,12 @@ def test_textbook_with_gamma_0_warns_once_that_it_learns_from_the_first_step_onl
     recorder(common)
     common.update([three])
     assert capsys.readouterr().err == ""
+
+
+def test_the_estimator_help_says_what_textbook_weighs_under_no_reward_to_go():
+    """--no-reward-to-go: the textbook weighs every step by G_0 - b with no gamma^t (the update
+    itself: test_reinforce_estimator's r_total test); the flag's help says so."""
+    import dataclasses
+
+    help_text = {f.name: f.metadata["help"] for f in dataclasses.fields(ReinforceConfig)}["estimator"]
+    assert "--no-reward-to-go" in help_text and "G_0 - b" in help_text and "no gamma^t" in help_text, help_text
