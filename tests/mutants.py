@@ -50,7 +50,8 @@ Q_TESTS = ("tests/test_q_values.py", "tests/test_q_learning.py", "tests/test_roo
 REPORT_TESTS = ("tests/test_report_values.py", "tests/test_sweep_report.py", "tests/test_stats.py")
 REPLAY_TESTS = ("tests/test_replay_values.py", "tests/test_replay.py", "tests/test_replay_properties.py",
                 "tests/test_frame_replay.py", "tests/test_dqn_fixes.py")
-REINFORCE_TESTS = ("tests/test_reinforce_estimator.py", "tests/test_reinforce_fixes.py")
+REINFORCE_TESTS = ("tests/test_reinforce_estimator.py", "tests/test_reinforce_fixes.py",
+                   "tests/test_reinforce_paths.py")
 HILL_TESTS = ("tests/test_hill_values.py", "tests/test_small_fixes.py", "tests/test_resume.py")
 
 MUTANTS = [
@@ -107,6 +108,34 @@ MUTANTS = [
            "if True else np.ones(len(ep.rewards))", REINFORCE_TESTS),
     Mutant("rf-value-ignored", "REINFORCE: the value baseline learned but not subtracted", "agents/reinforce.py",
            "b = v.detach()  # V(s_t)", "b = 0.0", REINFORCE_TESTS),
+    # ---------------------------------------------------------------- the review of the estimator (M1-M9)
+    Mutant("rf-value-not-detached", "REINFORCE: the value baseline not detached (the policy's loss leaks into V)",
+           "agents/reinforce.py", "b = v.detach()  # V(s_t)", "b = v  # V(s_t)", REINFORCE_TESTS),
+    Mutant("rf-off-policy", "REINFORCE: no on-policy check (episodes begun under older weights learned from)",
+           "agents/torch_agent.py", "if episode.version == self.version() and len(self.taken[i]) < k:",
+           "if len(self.taken[i]) < k:", REINFORCE_TESTS),
+    Mutant("rf-first-to-finish", "REINFORCE: a batch takes the first k x N episodes to finish, from any env",
+           "agents/torch_agent.py", "if episode.version == self.version() and len(self.taken[i]) < k:",
+           "if episode.version == self.version() and sum(map(len, self.taken)) < k * self.num_envs:",
+           REINFORCE_TESTS),
+    Mutant("rf-mask-next-info", "REINFORCE: each step's mask recorded from next_info (one step late)",
+           "agents/torch_agent.py", 'episode.masks.append(t.info.get("action_mask"))',
+           'episode.masks.append(t.next_info.get("action_mask"))', REINFORCE_TESTS),
+    Mutant("rf-box-clipped-scored", "REINFORCE: a Box episode records (and the update scores) the clipped action",
+           "agents/torch_agent.py", "episode.actions.append(t.action)",
+           "episode.actions.append(np.clip(t.action, self.env.action_space.low, self.env.action_space.high) "
+           "if isinstance(self.env.action_space, spaces.Box) else t.action)", REINFORCE_TESTS),
+    Mutant("rf-no-memory-in-update", "recurrent policies: the update runs the core one step at a time, with no "
+           "memory through the episode", "agents/networks.py", "h = self.core(h.unsqueeze(1))[0].squeeze(1)",
+           "h = self.core(h.unsqueeze(0))[0].squeeze(0)", REINFORCE_TESTS),
+    Mutant("rf-mean-frozen-textbook", "REINFORCE textbook: the running mean never updated (--baseline mean acts "
+           "as none)", "agents/reinforce.py",
+           "self.mean_return += (float(g.mean()) - self.mean_return) / min(self.updates, 10)",
+           "self.mean_return += 0.0 if textbook else (float(g.mean()) - self.mean_return) / min(self.updates, 10)",
+           REINFORCE_TESTS),
+    Mutant("rf-memory-kept", "REINFORCE: a recurrent policy's memory not cleared between episodes (--num-envs 1)",
+           "agents/torch_agent.py", "self.memory = None  # the next episode starts with a clear memory", "pass",
+           REINFORCE_TESTS),
     # ---------------------------------------------------------------- ten more, in less-tested places
     Mutant("replay-new-priority", "PER: a new transition enters with priority 1, not the largest seen so far",
            "agents/replay.py", "np.array([self.max_priority]))  # new: sure to be seen",

@@ -170,13 +170,36 @@ def test_the_common_update_points_against_the_gradient_when_episode_lengths_diff
     assert cosine(expected_update(agent, episodes, 4), exact_gradient(agent, episodes)) < -0.999
 
 
-def test_the_common_update_leaves_the_gradient_when_steps_share_weights():
+# The cosines the README and reinforce.py's docstring quote for the two-step MDP with distinct
+# observations and a shared hidden layer of 4 (at agent_for's seed-0 initial weights: they depend on
+# them): settings -> (episodes a batch, baseline, normalised, cosine).
+SHARED_WEIGHTS_COSINES = {
+    "1 episode a batch, no baseline, not normalised": (1, "none", False, 0.58),
+    "the defaults: 4 episodes a batch, the mean baseline (the first batch's: its own mean), normalised":
+        (4, "mean", True, 0.68),
+}
+
+
+@pytest.mark.parametrize("setting", list(SHARED_WEIGHTS_COSINES))
+def test_the_common_update_leaves_the_gradient_when_steps_share_weights(setting):
     """No observation repeats, but the steps share weights (a hidden layer): without gamma^t the
-    expected update is off grad J's direction (cosine 0.74 here)."""
+    expected update is off grad J's direction, by the cosine the words quote for these settings."""
+    size, baseline, normalize, quoted = SHARED_WEIGHTS_COSINES[setting]
     episodes = two_step(distinct=True)
-    agent = agent_for(2, (4,), gamma=0.5, baseline="none", normalize_advantages=False)
-    c = cosine(expected_update(agent, episodes, 1), exact_gradient(agent, episodes))
-    assert 0 < c < 0.9, c
+    agent = agent_for(2, (4,), gamma=0.5, baseline=baseline, normalize_advantages=normalize)
+    c = cosine(expected_update(agent, episodes, size), exact_gradient(agent, episodes))
+    assert c == pytest.approx(quoted, abs=0.005), c
+
+
+def test_the_words_quote_the_cosines_the_test_measures():
+    """README.md and reinforce.py's docstring give each cosine above, to two places."""
+    from pathlib import Path
+
+    import gymlab.agents.reinforce as reinforce
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for *_, quoted in SHARED_WEIGHTS_COSINES.values():
+        assert f"{quoted:.2f}" in readme and f"{quoted:.2f}" in reinforce.__doc__, quoted
 
 
 # ------------------------------------------------------------------ one batch, by hand
