@@ -166,18 +166,20 @@ def progress_bar(total: int | None, desc: str, initial: int = 0, unit: str = "it
 def guarded(prog: str, body) -> int:
     """Run ``body()`` (which returns an exit code) under the suite's exit-code rules: no
     traceback reaches the user, whatever happens."""
-    from gymlab import runs
+    from gymlab import runs, signals
 
     runs.current_run_dir = None  # set once this command has made its run directory
     try:
         try:
-            return body()
+            with signals.sigterm_interrupts():  # SIGTERM is Ctrl-C, exit 143
+                return body()
         except UsageError as err:
             print(f"{prog}: error: {err}", file=sys.stderr)
             return EXIT_USAGE
-        except KeyboardInterrupt:
-            print(f"\n{prog}: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        except KeyboardInterrupt as err:
+            print(f"\n{prog}: {'terminated' if isinstance(err, signals.Terminated) else 'interrupted'}",
+                  file=sys.stderr)
+            return signals.exit_code(err)
         except BrokenPipeError:
             _silence_stdout()
             return EXIT_PIPE
@@ -194,8 +196,8 @@ def guarded(prog: str, body) -> int:
             saved = f"; traceback in {where}" if where else ""
             print(f"{prog}: internal error: {type(err).__name__}: {err}{saved} (please report it)", file=sys.stderr)
             return EXIT_INTERNAL
-    except KeyboardInterrupt:  # a second Ctrl-C while the first was being handled
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as err:  # a second Ctrl-C (or SIGTERM) while the first was being handled
+        return signals.exit_code(err)
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_PIPE
