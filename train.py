@@ -30,12 +30,14 @@ with the same weights and ``summary.json`` (timings aside) as one never stopped.
 
 Exit codes: 0 done; 2 a usage error (an unknown env or agent, an agent that cannot act
 in the env, a bad flag, value or path, a checkpoint or resume state that is missing or
-corrupt: one line, nothing written); 70 an internal error (a bug; the traceback is saved as
-``crash.txt`` in the run directory); 130 interrupted (Ctrl-C: the run stops at
+corrupt: one line, nothing written; a ``module:id`` env of yours that raises in
+``reset()`` or ``step()`` or returns observations outside its own space, named); 70 an
+internal error (a bug; the traceback is saved as ``crash.txt`` in the run directory); 130 interrupted (Ctrl-C: the run stops at
 the next step boundary, writes its checkpoint and resume state, and summarises the
 partial run; a second Ctrl-C stops at once, keeping the last periodic ones); 143
 terminated (SIGTERM: ``kill``, ``timeout``, ``docker stop``, a scheduler's pre-emption;
-as Ctrl-C in every way).
+as Ctrl-C in every way); 74 an I/O error of the machine (a full disk, a read-only run
+directory, stdout on a full disk or ``/dev/full``: one line, and every file written stays whole).
 """
 
 from __future__ import annotations
@@ -78,7 +80,10 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p = Parser(
         prog=command("train.py"), description=__doc__.split("\n\n")[0], add_help=for_help,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="env aliases: " + ", ".join(sorted(envs.ALIASES)) + "\nagents: " + ", ".join(agents.names()),
+        epilog="env aliases: " + ", ".join(sorted(envs.ALIASES)) + "\nagents: " + ", ".join(agents.names())
+        + "\nexit codes: 0 done, 2 a usage error (or your own env failed), 70 an internal error (a bug), 74 an I/O "
+          "error (a full disk, a read-only run directory), 130 Ctrl-C, 143 SIGTERM (both save the run to --resume), "
+          "141 the reader of stdout went away",
     )
     p.add_argument("--env", help="an alias (rooms, ...), any registered Gymnasium id, or module:id (imports the "
                    "module, which registers the id); may be left out with --load, which knows its env")
