@@ -69,3 +69,40 @@ def test_a_trial_no_node_can_hold_is_refused_and_the_advice_works(ray_tmp, tmp_p
     assert err.count("\n") == 1 and "--cpus-per-trial 100" in err and f"{os.cpu_count()} CPUs" in err, err
     assert "--cpus-per-trial" in err.split(";")[-1]  # the advice
     runs.check_run_dir(run_dir)  # the directory the advice names again is accepted as it is (no --force)
+
+
+def test_a_dead_ray_address_is_one_line_exit_2_in_seconds(ray_tmp, tmp_path):
+    temp, env = ray_tmp
+    run_dir = tmp_path / "sweep"
+    with spawn(SWEEP + ["--ray-address", "127.0.0.1:1", "--run-dir", str(run_dir)], env) as proc:
+        out, err, took = finish(proc, 60)
+    assert proc.returncode == 2 and took < 30, (took, err[-2000:])
+    assert err.count("\n") == 1 and "127.0.0.1:1" in err, err
+    assert not run_dir.exists()  # nothing left to refuse the corrected command
+
+
+def test_a_stale_cluster_file_is_not_joined(ray_tmp, tmp_path):
+    """An earlier sweep killed mid-way left Ray's ``ray_current_cluster`` naming a cluster long dead:
+    a sweep without --ray-address starts a Ray of its own and finishes."""
+    temp, env = ray_tmp
+    (temp / "ray").mkdir()
+    (temp / "ray" / "ray_current_cluster").write_text("127.0.0.1:1")
+    run_dir = tmp_path / "sweep"
+    with spawn(SWEEP + ["--run-dir", str(run_dir)], env) as proc:
+        out, err, took = finish(proc, 120)
+    assert proc.returncode == 0, err[-2000:]
+    assert (run_dir / "sweep.json").is_file()
+
+
+def test_ctrl_c_while_ray_starts_is_130(ray_tmp, tmp_path):
+    """(With the stale cluster file too: where a sweep used to retry a dead cluster, deaf to Ctrl-C.)"""
+    temp, env = ray_tmp
+    (temp / "ray").mkdir()
+    (temp / "ray" / "ray_current_cluster").write_text("127.0.0.1:1")
+    with spawn(SWEEP + ["--run-dir", str(tmp_path / "sweep")], {**env, "PYTHONUNBUFFERED": "1"}) as proc:
+        assert proc.stdout.readline().startswith("gymlab: sweep of")  # Ray is being imported and started now
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        out, err, took = finish(proc, 60)
+    assert proc.returncode == 130 and took < 30, (took, err[-2000:])
+    assert "Traceback" not in err, err
