@@ -183,7 +183,8 @@ def guarded(prog: str, body) -> int:
         try:
             with signals.sigterm_interrupts():  # SIGTERM is Ctrl-C, exit 143
                 code = body()
-                sys.stdout.flush()  # (a full stdout is said here, not by Python on its way out)
+                if sys.stdout is not None:  # (none under pythonw)
+                    sys.stdout.flush()  # a full stdout is said here, not by Python on its way out
             if getattr(sys.stdout, "failed", None) is not None:  # the run went on without it, and is whole
                 print(f"{prog}: error: could not write to stdout: {sys.stdout.failed.strerror}; the run went on "
                       f"without it", file=sys.stderr)
