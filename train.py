@@ -20,7 +20,8 @@ an existing one is refused unless ``--force``): ``checkpoint.npz``,
 (the tabular agent's ``q_table.png``), ``summary.json``, with ``--record-video``
 ``videos/eval-episode-<i>.mp4`` and ``.gif`` (``gymlab/video.py``) and, for every agent
 (the SB3 references too), ``resume.npz``: written at each periodic
-evaluation, on Ctrl-C and at the end, it is what ``--resume`` goes on from.
+evaluation, every ``--save-every-minutes`` (10), on Ctrl-C or SIGTERM and at the end, it
+is what ``--resume`` goes on from.
 
 ``--load CKPT`` and ``--resume RUN_DIR`` differ: ``--load`` takes a checkpoint's
 weights into a *new* run (a fresh optimizer, replay buffer, exploration schedule and
@@ -29,10 +30,14 @@ with the same weights and ``summary.json`` (timings aside) as one never stopped.
 
 Exit codes: 0 done; 2 a usage error (an unknown env or agent, an agent that cannot act
 in the env, a bad flag, value or path, a checkpoint or resume state that is missing or
-corrupt: one line, nothing written); 70 an internal error (a bug; the traceback is saved as
-``crash.txt`` in the run directory); 130 interrupted (Ctrl-C: the run stops at
+corrupt: one line, nothing written; a ``module:id`` env of yours that raises in
+``reset()`` or ``step()`` or returns observations outside its own space, named); 70 an
+internal error (a bug; the traceback is saved as ``crash.txt`` in the run directory); 130 interrupted (Ctrl-C: the run stops at
 the next step boundary, writes its checkpoint and resume state, and summarises the
-partial run; a second Ctrl-C stops at once, keeping the last periodic ones).
+partial run; a second Ctrl-C stops at once, keeping the last periodic ones); 143
+terminated (SIGTERM: ``kill``, ``timeout``, ``docker stop``, a scheduler's pre-emption;
+as Ctrl-C in every way); 74 an I/O error of the machine (a full disk, a read-only run
+directory, stdout on a full disk or ``/dev/full``: one line, and every file written stays whole).
 """
 
 from __future__ import annotations
@@ -75,7 +80,10 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p = Parser(
         prog=command("train.py"), description=__doc__.split("\n\n")[0], add_help=for_help,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="env aliases: " + ", ".join(sorted(envs.ALIASES)) + "\nagents: " + ", ".join(agents.names()),
+        epilog="env aliases: " + ", ".join(sorted(envs.ALIASES)) + "\nagents: " + ", ".join(agents.names())
+        + "\nexit codes: 0 done, 2 a usage error (or your own env failed), 70 an internal error (a bug), 74 an I/O "
+          "error (a full disk, a read-only run directory), 130 Ctrl-C, 143 SIGTERM (both save the run to --resume), "
+          "141 the reader of stdout went away",
     )
     p.add_argument("--env", help="an alias (rooms, ...), any registered Gymnasium id, or module:id (imports the "
                    "module, which registers the id); may be left out with --load, which knows its env")
@@ -108,7 +116,7 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "with a larger --steps/--episodes), from its resume.npz: its weights, optimizer, replay "
                         "buffer, random streams, envs and counters; it ends as if never stopped. Its settings "
                         "are the run's own: only --steps or --episodes (to train longer) and --no-progress may "
-                        "be given with it; any other flag is refused, whatever its value")
+                        "be given with it (and --save-every-minutes); any other flag is refused, whatever its value")
     sweep = p.add_argument_group("sweeps (Ray Tune; pip install -e \".[sweep]\")")
     sweep.add_argument("--seeds", type=seed_list, metavar="N|S,S,...",
                        help="a sweep over seeds: N runs seeds 0..N-1, a list runs those; each (setting, seed) is a "
@@ -144,6 +152,10 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--video-episodes", type=number(int, lo=1), default=1, metavar="K",
                    help="with --record-video: how many evaluation episodes to record (default 1; at most "
                         "--eval-episodes)")
+    p.add_argument("--save-every-minutes", type=number(float, lo=0), default=10.0, metavar="M",
+                   help="write the resume state every M minutes of wall-clock time too, besides each periodic "
+                        "evaluation, Ctrl-C, SIGTERM and the end (default 10; 0: not on a clock), so that a huge "
+                        "--steps is resumable within minutes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     if agent_cls is not None:
         add_config_flags(p, agent_cls)
@@ -245,7 +257,7 @@ def config(args, agent_cls):
                      eval_every=args.eval_every, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
                      max_episode_steps=args.max_episode_steps, frame_stack=args.frame_stack, render=args.render,
                      record_video=args.record_video, video_episodes=args.video_episodes,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress, save_every_minutes=args.save_every_minutes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,13 +277,15 @@ def _main(argv: list[str]) -> int:
             given = [g for g in given_flags(argv) if g not in RESUME_FLAGS]
             if given:  # whatever their values: the run's own stand
                 raise UsageError(f"--resume goes on with the run's own settings; {', '.join(given)} cannot be given "
-                                 f"with it (only --steps or --episodes, to train longer, and --no-progress)")
+                                 f"with it (only --steps or --episodes, to train longer, --no-progress and "
+                                 f"--save-every-minutes)")
             args = build_parser().parse_args(argv)
             from gymlab import sweep
 
             if sweep.is_sweep(args.resume):
                 return sweep.run_sweep(sweep.load_spec(args.resume), restore=True)
-            return experiment.resume(args.resume, args.steps, args.episodes, progress=not args.no_progress).code
+            return experiment.resume(args.resume, args.steps, args.episodes, progress=not args.no_progress,
+                                     save_every_minutes=args.save_every_minutes).code
         args, agent_cls, _ = parse(argv)
         if args.seeds is not None or args.grid is not None:
             return run_sweep(args, agent_cls)
@@ -281,7 +295,7 @@ def _main(argv: list[str]) -> int:
         return EXIT_USAGE
 
 
-RESUME_FLAGS = ("--resume", "--steps", "--episodes", "--no-progress")  # what --resume may be given
+RESUME_FLAGS = ("--resume", "--steps", "--episodes", "--no-progress", "--save-every-minutes")  # what --resume takes
 
 
 def given_flags(argv: list[str]) -> list[str]:

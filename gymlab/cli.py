@@ -8,20 +8,27 @@
 From a source checkout, ``python -m gymlab ...`` is the same command.
 
 Exit codes, for every command: 0 done; 2 a usage error, a corrupt checkpoint or
-resume state among them (one line on stderr, nothing written); 70 an internal error
-(a bug: one line, and the traceback saved as ``crash.txt`` in the run
-directory, or a temporary file); 130 interrupted (Ctrl-C); 141 the reader of
-the output went away (``| head``), quietly.
+resume state among them (one line on stderr, nothing written), and a user's own env
+(``module:id``) that raises or breaks its own space (``gymlab/user_env.py``); 70 an internal
+error (a bug: one line, and the traceback saved as ``crash.txt`` in the run
+directory, or a temporary file); 74 an I/O error of the machine (a full disk, a read-only
+run directory, stdout on a full disk: one line; whatever was written stays whole); 130
+interrupted (Ctrl-C); 143 terminated (SIGTERM, as Ctrl-C); 141 the reader of
+the output went away (``| head``), quietly. A character stdout cannot show (a Unicode run
+directory on an ASCII-only stdout) is printed as an escape, ``\\xfc``.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import math
 import os
 import sys
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_PIPE = 0, 2, 70, 130, 141
+EXIT_OK, EXIT_USAGE, EXIT_INTERNAL, EXIT_IO, EXIT_INTERRUPTED, EXIT_PIPE = 0, 2, 70, 74, 130, 141
+# errno values that are the machine's state, not a bug: a full disk or quota, a read-only or refused path, a failing device
+IO_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.EFBIG}
 
 COMMANDS = {
     "train": ("gymlab.train", "train, evaluate and report an agent on an env (train.py)"),
@@ -175,18 +182,30 @@ def progress_bar(total: int | None, desc: str, initial: int = 0, unit: str = "it
 def guarded(prog: str, body) -> int:
     """Run ``body()`` (which returns an exit code) under the suite's exit-code rules: no
     traceback reaches the user, whatever happens."""
-    from gymlab import runs
+    from gymlab import runs, signals
 
     runs.current_run_dir = None  # set once this command has made its run directory
+    stdout = sys.stdout
+    _forgiving_stdout()
+    sys.stdout = _Stdout(stdout) if stdout is not None else None
     try:
         try:
-            return body()
+            with signals.sigterm_interrupts():  # SIGTERM is Ctrl-C, exit 143
+                code = body()
+                if sys.stdout is not None:  # (none under pythonw)
+                    sys.stdout.flush()  # a full stdout is said here, not by Python on its way out
+            if getattr(sys.stdout, "failed", None) is not None:  # the run went on without it, and is whole
+                print(f"{prog}: error: could not write to stdout: {sys.stdout.failed.strerror}; the run went on "
+                      f"without it", file=sys.stderr)
+                return EXIT_IO
+            return code
         except UsageError as err:
             print(f"{prog}: error: {err}", file=sys.stderr)
             return EXIT_USAGE
-        except KeyboardInterrupt:
-            print(f"\n{prog}: interrupted", file=sys.stderr)
-            return EXIT_INTERRUPTED
+        except KeyboardInterrupt as err:
+            print(f"\n{prog}: {'terminated' if isinstance(err, signals.Terminated) else 'interrupted'}",
+                  file=sys.stderr)
+            return signals.exit_code(err)
         except BrokenPipeError:
             _silence_stdout()
             return EXIT_PIPE
@@ -195,19 +214,74 @@ def guarded(prog: str, body) -> int:
             return EXIT_USAGE
         except SystemExit:
             raise
+        except OSError as err:
+            if err.errno in IO_ERRNOS:  # the machine's state, not a bug: nothing written is lost (atomic writes)
+                where = f" ({err.filename})" if err.filename else ""
+                print(f"{prog}: I/O error: {err.strerror}{where}", file=sys.stderr)
+                return EXIT_IO
+            return _internal(prog, err)
         except Exception as err:  # a bug: say so in one line, keep the traceback
             if isinstance(err, RuntimeError) and "can't allocate memory" in str(err):  # torch's MemoryError
                 print(f"{prog}: error: out of memory with these settings (smaller sizes will fit)", file=sys.stderr)
                 return EXIT_USAGE
-            where = runs.save_crash(runs.current_run_dir)
-            saved = f"; traceback in {where}" if where else ""
-            print(f"{prog}: internal error: {type(err).__name__}: {err}{saved} (please report it)", file=sys.stderr)
-            return EXIT_INTERNAL
-    except KeyboardInterrupt:  # a second Ctrl-C while the first was being handled
-        return EXIT_INTERRUPTED
+            return _internal(prog, err)
+    except KeyboardInterrupt as err:  # a second Ctrl-C (or SIGTERM) while the first was being handled
+        return signals.exit_code(err)
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_PIPE
+    finally:
+        sys.stdout = stdout
+
+
+def _internal(prog: str, err: BaseException) -> int:
+    """A bug: said in one line, its traceback kept in ``crash.txt``."""
+    from gymlab import runs
+
+    where = runs.save_crash(runs.current_run_dir)
+    saved = f"; traceback in {where}" if where else ""
+    print(f"{prog}: internal error: {type(err).__name__}: {err}{saved} (please report it)", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+def _forgiving_stdout() -> None:
+    """A character stdout's encoding cannot show (a Unicode run directory on an ASCII-only terminal,
+    PYTHONIOENCODING=ascii) is written as an escape (``\\xfc``), not an error after the run is done."""
+    try:
+        sys.stdout.reconfigure(errors="backslashreplace")
+    except (AttributeError, ValueError, OSError):  # (a stdout that is not a text file: left as it is)
+        pass
+
+
+class _Stdout:
+    """stdout, which a full disk (or /dev/full) does not stop a run with: the first write error is kept
+    in ``failed``, stdout goes to /dev/null from there, and the command ends with exit 74 once the
+    run is done and whole. A broken pipe (``| head``) stays one."""
+
+    def __init__(self, inner):
+        self._inner, self.failed = inner, None
+
+    def _guard(self, fn, *args):
+        try:
+            return fn(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            self.failed = self.failed or err
+            _silence_stdout()
+            try:
+                return fn(*args)  # (what was in the buffer goes to /dev/null)
+            except OSError:
+                return None
+
+    def write(self, text):
+        return self._guard(self._inner.write, text)
+
+    def flush(self):
+        return self._guard(self._inner.flush)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
 
 
 def _silence_stdout() -> None:

@@ -95,6 +95,9 @@ def make_env(env_id: str, kwargs: dict, max_episode_steps: int | None, render_mo
             raise  # the env fails with no arguments of ours: a bug, reported as one
         shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
         raise UsageError(f"{env_id} refused the arguments {shown}: {err}") from err
+    from gymlab.user_env import guard
+
+    env = guard(env, env_id)  # the user's own env: its failures are its own (exit 2), not gymlab's
     if frame_stack > 1:  # the memoryless control: the last K observations side by side
         from gymnasium.wrappers import FlattenObservation, FrameStackObservation
 

@@ -21,10 +21,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, command, display_problem, typed
+from gymlab.cli import EXIT_OK, UsageError, command, display_problem, typed
 from gymlab.env_setup import check_env_kwargs, check_video, evaluation_kwargs, make_env
 
 
@@ -52,6 +53,7 @@ class RunConfig:
     record_video: bool = False
     video_episodes: int = 1
     progress: bool = True
+    save_every_minutes: float = 10.0  # the resume state, on a wall-clock period too (0: at evaluations only)
     # Called after each periodic evaluation with (env steps, mean greedy return): a sweep reports it to Tune.
     on_eval: object = field(default=None, repr=False, compare=False)
 
@@ -59,7 +61,7 @@ class RunConfig:
 @dataclass
 class RunResult:
     run_dir: Path
-    code: int  # the exit code: 0 done, 130 interrupted
+    code: int  # the exit code: 0 done, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM)
     summary: dict
 
 
@@ -149,11 +151,12 @@ def run(cfg: RunConfig) -> RunResult:
     runs.write_identity(run_dir, spec)
     print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
           + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
-    return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render, on_eval=cfg.on_eval)
+    return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render, on_eval=cfg.on_eval,
+                   save_every_minutes=cfg.save_every_minutes)
 
 
 def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None, progress: bool = True,
-           on_eval=None) -> RunResult:
+           on_eval=None, save_every_minutes: float = 10.0) -> RunResult:
     """Go on with the run in ``run_dir`` from its resume state, to its budget (grown to ``steps`` or
     ``episodes`` when given)."""
     import gymnasium as gym
@@ -195,7 +198,7 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
     print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent.name!r} on "
           f"{spec['env_id']}, seed {spec['seed']})")
     return execute(spec, env, agent, budget, run_dir, progress=progress, logger_state=tree["logger"],
-                   on_eval=on_eval)
+                   on_eval=on_eval, save_every_minutes=save_every_minutes)
 
 
 def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes: int | None):
@@ -234,10 +237,11 @@ def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes:
 
 
 def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True, render: bool = False,
-            logger_state: dict | None = None, on_eval=None) -> RunResult:
-    """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run."""
+            logger_state: dict | None = None, on_eval=None, save_every_minutes: float = 10.0) -> RunResult:
+    """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run;
+    Ctrl-C or SIGTERM stops it at the next safe point, saved (``gymlab/signals.py``)."""
     from gymlab import resume as resume_state
-    from gymlab import runs
+    from gymlab import runs, signals
     from gymlab.agents import seeding
     from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
@@ -254,18 +258,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         kwargs = {**env_kwargs, **spec.get("eval_env_kwargs", {})}
         return make_env(env_id, kwargs, spec["max_episode_steps"], render_mode, spec["frame_stack"])
 
-    def write_resume() -> bool:
-        """Write the resume state; a failure (a full disk, an env whose state cannot be saved) is
-        said in one line and training goes on: the last good resume state stays as it was."""
-        try:
-            resume_state.write(run_dir / resume_state.FILE, {"run": spec, "step": logger.steps},
-                               {"agent": agent.resume_state(), "logger": logger.state()})
-            return True
-        except (OSError, resume_state.ResumeError, TypeError) as err:
-            print(f"train.py: warning: resume state not written at step {logger.steps}: "
-                  f"{getattr(err, 'strerror', None) or err}", file=sys.stderr)
-            return False
-
+    write_resume = resume_state.Writer(run_dir / resume_state.FILE, spec, agent, logger)
     if spec["eval_every"] > 0:
         periodic_env = make()
 
@@ -281,15 +274,15 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
         # its time is not counted as training time
         logger.every(spec["eval_every"], evaluate_and_checkpoint, spec.get("eval_unit", "steps"))
-    interrupted = False
-    with resume_state.DeferredInterrupt() if resumable else contextlib.nullcontext() as ctrl_c:
+    interrupted, code, saved_at = False, EXIT_OK, time.monotonic()
+    with signals.DeferredStop() if resumable else contextlib.nullcontext() as stop:
         def at_safe_point():
-            nonlocal resume_due
-            if resume_due or ctrl_c.requested:
-                write_resume()
-                resume_due = False
-            if ctrl_c.requested:
-                raise KeyboardInterrupt
+            nonlocal resume_due, saved_at
+            if resume_due or stop.requested or 0 < save_every_minutes * 60 <= time.monotonic() - saved_at:
+                write_resume()  # (on a wall-clock period too: a huge budget is resumable within minutes)
+                resume_due, saved_at = False, time.monotonic()
+            if stop.requested:
+                stop.raise_now()
 
         logger.on_safe_point = at_safe_point if resumable else None
         try:
@@ -297,12 +290,13 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
                 agent.learn(env, budget, logger)
                 if resumable:
                     write_resume()  # at the end too: --resume RUN_DIR --steps MORE trains on
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as err:
+            interrupted, code = True, signals.exit_code(err)
         finally:
             logger.on_safe_point = None
             logger.close()
-        interrupted = interrupted or ctrl_c is not None and ctrl_c.requested  # (also after the last safe point)
+        if stop is not None and stop.requested and not interrupted:  # (after the last safe point)
+            interrupted, code = True, signals.exit_code(signum=stop.signum)
     if interrupted:
         print("\ninterrupted: saving what was learned so far", file=sys.stderr)
     wall_time, train_time = logger.elapsed, logger.train_elapsed
@@ -319,8 +313,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         try:
             eval_returns, eval_lengths = evaluate(agent, eval_env, spec["eval_episodes"],
                                                    seed=seeding.eval_seeds(seed, spec["eval_episodes"]))
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as err:
+            interrupted, code = True, signals.exit_code(err)
         finally:
             eval_env.close()
             if record:  # the files, relative to the run directory
@@ -375,7 +369,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         print(f"to go on from where it stopped: {typed(command('train.py'))} --resume {run_dir}")
     for line in report_lines:
         print(line)
-    return RunResult(run_dir, EXIT_INTERRUPTED if interrupted else EXIT_OK, summary)
+    return RunResult(run_dir, code, summary)
 
 
 def _budget_warning(config, budget) -> str | None:

@@ -1,7 +1,7 @@
 """Resume state: everything a run needs to go on exactly where it stopped, in one file.
 
-``train.py`` writes ``RUN_DIR/resume.npz`` at every periodic evaluation, on Ctrl-C
-and at the end of training, and ``train.py --resume RUN_DIR`` picks the run up from
+``train.py`` writes ``RUN_DIR/resume.npz`` at every periodic evaluation, every
+``--save-every-minutes``, on Ctrl-C or SIGTERM and at the end of training, and ``train.py --resume RUN_DIR`` picks the run up from
 it: a run stopped and resumed ends with the same weights and the same
 ``summary.json`` (timings aside) as the run left alone. This module holds the
 parts no agent owns:
@@ -16,9 +16,8 @@ parts no agent owns:
   wrappers and vector envs included, read from its attributes (positions,
   counters, its random generator, a time limit's step count, ...);
 - ``write(path, meta, tree)`` / ``read(path)``: the file, written atomically;
-- ``DeferredInterrupt``: Ctrl-C sets a flag that the training loop looks at
-  between steps (where the state is whole), instead of raising wherever it lands;
-  a second Ctrl-C raises at once.
+(``gymlab/signals.py``'s ``DeferredStop``: Ctrl-C or SIGTERM sets a flag that the training
+loop looks at between steps, where the state is whole, instead of raising wherever it lands.)
 
 A run's loop reaches a *safe point* between env steps (the logger's ``safe_point``),
 where nothing is half done; the resume state is written only there.
@@ -29,7 +28,6 @@ from __future__ import annotations
 import collections
 import functools
 import json
-import signal
 import sys
 import zipfile
 from pathlib import Path
@@ -333,28 +331,25 @@ def _big_names(spec) -> set[str]:
     return out
 
 
-# ------------------------------------------------------------------ Ctrl-C between steps
-class DeferredInterrupt:
-    """While active, the first SIGINT only sets ``requested`` (the loop stops at its next safe
-    point, saving its state there); a second one raises ``KeyboardInterrupt`` at once."""
 
-    def __init__(self):
-        self.requested = False
-        self._old = None
+class Writer:
+    """A run's resume state, written to ``path`` when called (at a safe point). A failure (a full disk,
+    an env whose state cannot be saved) is said in one warning line, the first time only, and training
+    goes on: the last good resume state stays as it was."""
 
-    def _handler(self, signum, frame):
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
+    def __init__(self, path: Path, spec: dict, agent, logger):
+        self.path, self.spec, self.agent, self.logger = path, spec, agent, logger
+        self.failures = 0
 
-    def __enter__(self):
-        import threading
-
-        if threading.current_thread() is threading.main_thread():  # (a sweep's trial runs in a thread:
-            self._old = signal.signal(signal.SIGINT, self._handler)  # Ray Tune stops it, not Ctrl-C)
-        return self
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-        return False
+    def __call__(self) -> bool:
+        try:
+            write(self.path, {"run": self.spec, "step": self.logger.steps},
+                  {"agent": self.agent.resume_state(), "logger": self.logger.state()})
+            return True
+        except (OSError, ResumeError, TypeError) as err:
+            if not self.failures:
+                print(f"train.py: warning: resume state not written at step {self.logger.steps}: "
+                      f"{getattr(err, 'strerror', None) or err} (later failures to write it are not repeated)",
+                      file=sys.stderr)
+            self.failures += 1
+            return False

@@ -44,6 +44,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gymlab import ray_start
 from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
 from gymlab.experiment import RunConfig
 
@@ -143,7 +144,6 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
         _write_json(run_dir / SPEC_FILE, spec_of(cfg))
     config_space = {**trial_config(cfg), "run_dir": str(run_dir), "setting": tune.grid_search(list(names)),
                     "seed": tune.grid_search(list(cfg.seeds))}
-    address = cfg.ray_address or os.environ.get("RAY_ADDRESS")
     import logging
 
     for name in ("ray", "ray.tune", "ray.train"):  # failed trials are in the report, not in tracebacks here
@@ -151,13 +151,14 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     # A local Ray's workers inherit this environment: the driver's import path, so a module:id env or a
     # module:Class agent imports in the trials too (a cluster's nodes need the module installed).
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    try:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    except (ConnectionError, RuntimeError, ValueError) as err:
-        raise UsageError(f"cannot start the sweep on Ray{f' at {address}' if address else ''}: "
-                         f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__} (a "
-                         f"cluster with token authentication needs its token here: RAY_AUTH_MODE=token and "
-                         f"RAY_AUTH_TOKEN, or the token file; see the README)") from err
+    try:  # a local Ray of its own, or the cluster named, that can hold a trial: else one line, exit 2
+        ray_start.connect(cfg.ray_address, cfg.cpus_per_trial, restore)
+    except UsageError:
+        if not restore:  # what this sweep wrote goes: the corrected command is then accepted as it is
+            (run_dir / SPEC_FILE).unlink(missing_ok=True)
+            if run_dir.is_dir() and not any(run_dir.iterdir()):  # (the user's own files stay, and the dir)
+                run_dir.rmdir()
+        raise
     try:
         trainable = tune.with_resources(_trial, {"cpu": cfg.cpus_per_trial})
         scheduler = None

@@ -8,7 +8,8 @@ experiment's name lists its own options.
 Exit codes as for every command of the suite (``gymlab/cli.py``): 0 done; 2 a
 usage error, in one line, with nothing written (every option is checked, and
 how the options fit together, before the run directory is made); 70 an
-internal error; 130 interrupted.
+internal error; 74 an I/O error of the machine (a full disk); 130 interrupted (Ctrl-C);
+143 terminated (SIGTERM, kept as Ctrl-C keeps).
 """
 
 from __future__ import annotations
