@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gymlab import ray_start
-from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError
+from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, command, typed
 from gymlab.experiment import RunConfig
 
 SPEC_FILE = "sweep_spec.json"  # what --resume needs to rebuild the sweep
@@ -188,7 +188,7 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     print(f"sweep directory: {run_dir} (sweep.json, report.md, curves.png; trials/)")
     unfinished = [t for t in trials if t["status"] == "unfinished"]
     if unfinished:
-        print(f"{len(unfinished)} trials did not finish: python train.py --resume {run_dir}")
+        print(f"{len(unfinished)} trials did not finish: {typed(command('train.py'))} --resume {run_dir}")
         return EXIT_INTERRUPTED
     return EXIT_OK
 
