@@ -244,7 +244,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
     env_id, env_kwargs, seed, agent_name = spec["env_id"], spec["env_kwargs"], spec["seed"], spec["agent"]
     ckpt = run_dir / "checkpoint.npz"
-    agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs}
+    agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs, **runs.env_shape(spec)}
     logger = RunLogger(run_dir, budget, progress=progress, desc=f"{agent_name} on {spec['env_name']}",
                        resume=logger_state)
     resumable = budget is not None and agent.resumable()
@@ -336,6 +336,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     summary = {
         "env": spec["env"],
         "env_kwargs": env_kwargs,
+        **runs.env_shape(spec),
         "eval_env_kwargs": spec.get("eval_env_kwargs", {}),
         "agent": agent_name,
         "seed": seed,

@@ -197,6 +197,15 @@ def check_identity(run_dir: Path, spec: dict) -> dict:
     return spec if path.is_file() else {**spec, "run_id": new_run_id()}
 
 
+ENV_SHAPE = {"frame_stack": 1, "max_episode_steps": None}  # what shapes the env beyond its id and kwargs
+
+
+def env_shape(spec: dict) -> dict:
+    """The settings of a run (``spec``) that shape its env's observations and episodes, with
+    their defaults: recorded in its summary and checkpoint, so ``--load`` rebuilds the same env."""
+    return {k: spec.get(k, default) for k, default in ENV_SHAPE.items()}
+
+
 def read_json(path) -> dict:
     """The JSON object at ``path``; ``{}`` if it cannot be read."""
     try:
