@@ -149,7 +149,8 @@ def run(cfg: RunConfig) -> RunResult:
     runs.write_identity(run_dir, spec)
     print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
           + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
-    return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render, on_eval=cfg.on_eval)
+    with runs.held(run_dir):
+        return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render, on_eval=cfg.on_eval)
 
 
 def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None, progress: bool = True,
@@ -158,19 +159,20 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
     ``episodes`` when given)."""
     import gymnasium as gym
 
-    from gymlab import agents, envs, resume as resume_state
+    from gymlab import agents, envs, runs, resume as resume_state
 
     if not run_dir.is_dir():
         raise UsageError(f"--resume {run_dir}: no such run directory")
     try:
+        runs.lock(run_dir, "--resume")  # not while it is still training
         meta, tree = resume_state.read(run_dir / resume_state.FILE)
     except resume_state.ResumeError as err:
         if not (run_dir / resume_state.FILE).exists():
             raise UsageError(f"--resume {run_dir}: it holds no {resume_state.FILE} (a run writes one at each periodic "
                              f"evaluation, on Ctrl-C and when it ends, for agents that can be resumed)") from err
         raise UsageError(f"--resume {run_dir}: {err}") from err
-    from gymlab import runs
-
+    except runs.RunDirError as err:
+        raise UsageError(str(err)) from err
     try:
         meta["run"] = runs.check_identity(run_dir, meta["run"])  # this run's own state, not another's
         spec, agent, env, budget, done = _rebuild(meta, tree, run_dir, steps, episodes)
@@ -194,8 +196,9 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
     runs.current_run_dir = run_dir  # a crash from here on is reported in it
     print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent.name!r} on "
           f"{spec['env_id']}, seed {spec['seed']})")
-    return execute(spec, env, agent, budget, run_dir, progress=progress, logger_state=tree["logger"],
-                   on_eval=on_eval)
+    with runs.held(run_dir):
+        return execute(spec, env, agent, budget, run_dir, progress=progress, logger_state=tree["logger"],
+                       on_eval=on_eval)
 
 
 def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes: int | None):

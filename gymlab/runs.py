@@ -20,6 +20,7 @@ write runs through this module, so neither imports the other:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -78,7 +79,7 @@ def _check_run_dir(path: Path, force: bool, flag: str) -> Path:
     while not nearest.exists() and nearest != nearest.parent:
         nearest = nearest.parent  # the nearest existing ancestor must be a writable directory
     if path.is_dir():
-        entries = [p for p in path.iterdir()]
+        entries = [p for p in path.iterdir() if p.name != LOCK_FILE]
         if entries and not force:
             what = "an earlier run" if is_run_dir(path) else f"{len(entries)} other entries"
             raise RunDirError(f"{flag} {path} already holds {what}; choose a new directory, or pass --force "
@@ -103,8 +104,79 @@ def _read_only_fs(path: Path) -> bool:
 
 
 def prepare_run_dir(path: Path | None, default_parts=(), force: bool = False, flag: str = "--run-dir") -> Path:
-    """Check ``path`` (or a new default one), clear an earlier run there if ``force``, make it."""
-    path = check_run_dir(path if path is not None else default_run_dir(*default_parts), force, flag)
+    """Check ``path`` (or a new default one), make it, lock it for this run's life (``lock``),
+    clear an earlier run there if ``force``."""
+    path = path if path is not None else default_run_dir(*default_parts)
+    if Path(path).is_dir():
+        lock(path, flag)  # a run still going there is said first, whatever else the directory holds
+    try:
+        path = check_run_dir(path, force, flag)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RunDirError(f"{flag} {path}: cannot write there ({err.strerror or err})") from err
+        if str(Path(path).resolve()) not in _held:
+            lock(path, flag)
+            check_run_dir(path, force, flag)  # again, under the lock: a run may have begun there meanwhile
+        _clear_and_probe(path, force, flag)
+    except BaseException:
+        release(path)
+        raise
+    global current_run_dir
+    current_run_dir = path
+    return path
+
+
+LOCK_FILE = ".gymlab-lock"  # held (flock) by the process of the run going on in the directory
+_held: dict[str, int] = {}  # this process's locked run directories (resolved) -> the lock file's descriptor
+
+
+def lock(path, flag: str = "--run-dir") -> None:
+    """Lock the run directory ``path`` for this process, until ``release`` or the process ends
+    (the OS drops the lock of a process that dies, so a crash or ``kill -9`` leaves none); a
+    ``RunDirError`` if another process holds it. A directory nobody may write in is not locked
+    (no run can write there either)."""
+    import fcntl
+
+    key = str(Path(path).resolve())
+    release(path)  # this process's own earlier run there is over
+    try:
+        fd = os.open(Path(path) / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        os.close(fd)
+        raise RunDirError(f"{flag} {path} is in use by a run still going there"
+                          + (f" (process {holder})" if holder.isdigit() else "")
+                          + "; wait for it to end, or choose another directory") from None
+    except OSError:  # a file system without locks
+        os.close(fd)
+        return
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    _held[key] = fd
+
+
+def release(path) -> None:
+    """Unlock a run directory this process locked (nothing if it holds no lock there)."""
+    fd = _held.pop(str(Path(path).resolve()), None)
+    if fd is not None:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def held(path):
+    """The lock of run directory ``path`` (taken by ``prepare_run_dir`` or ``lock``), released at the end."""
+    try:
+        yield path
+    finally:
+        release(path)
+
+
+def _clear_and_probe(path: Path, force: bool, flag: str) -> None:
     try:
         if force and path.is_dir():
             for pattern in RUN_PATTERNS:
@@ -114,15 +186,11 @@ def prepare_run_dir(path: Path | None, default_parts=(), force: bool = False, fl
             for sub in path.iterdir():  # e.g. an earlier sweep's trials/
                 if sub.is_dir() and is_run_dir(sub):
                     shutil.rmtree(sub)
-        path.mkdir(parents=True, exist_ok=True)
         probe = path / ".gymlab-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
         raise RunDirError(f"{flag} {path}: cannot write there ({err.strerror or err})") from err
-    global current_run_dir
-    current_run_dir = path
-    return path
 
 
 def atomic_write(path, write) -> None:

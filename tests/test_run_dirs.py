@@ -39,3 +39,51 @@ def test_load_rebuilds_the_frame_stack_and_time_limit(tmp_path):
                "--run-dir", str(tmp_path / "third"))
     assert proc.returncode == 0, proc.stderr
     assert json.loads((tmp_path / "third" / "summary.json").read_text())["max_episode_steps"] == 7
+
+
+# ------------------------------------------------------------------ item 2: one run at a time in a dir
+CHILD = ("import signal, sys, train; signal.signal(signal.SIGINT, signal.default_int_handler); "
+         "sys.exit(train.main(sys.argv[1:]))")
+LONG = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "100000000", "--eval-every", "2000",
+        "--max-episode-steps", "200", "--eval-episodes", "1", "--no-progress"]
+
+
+def start_child(args):
+    return subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def wait_for(path: Path, proc, seconds=60):
+    deadline = time.monotonic() + seconds
+    while not path.is_file():
+        assert proc.poll() is None, proc.stderr.read()
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def cli(*args, timeout=60):
+    return subprocess.run([sys.executable, str(ROOT / "train.py"), "--no-progress", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_a_live_run_dir_is_locked_and_a_killed_one_is_not(tmp_path):
+    d = tmp_path / "d"
+    first = start_child(LONG + ["--run-dir", str(d)])
+    try:
+        wait_for(d / "resume.npz", first)  # its first periodic resume state: --resume would accept it
+        for args in (LONG + ["--run-dir", str(d), "--force"], ["--resume", str(d)]):
+            proc = cli(*args)
+            assert proc.returncode == 2, proc.stderr
+            assert "in use" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
+        assert first.poll() is None  # the first run goes on, its files untouched
+        assert (d / "episodes.csv").is_file()
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+    from gymlab import resume
+
+    done = resume.read(d / "resume.npz")[0]["step"]
+    proc = cli("--resume", str(d), "--steps", str(done + 2000))  # the OS released the killed run's lock
+    assert proc.returncode == 0, proc.stderr
