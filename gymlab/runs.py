@@ -23,17 +23,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
-# What a run directory may hold; --force clears these (and nothing else).
+# The files the old layout wrote (a run from before the manifest): what --force clears there.
 RUN_FILES = ("summary.json", "checkpoint.npz", "episodes.csv", "metrics.csv", "learning_curve.png",
-             "crash.txt", "resume.npz", "run.json")
-RUN_PATTERNS = ("*.png", "*.csv", "*.json", "*.npz", "*.gif", "*.mp4", "events.out.tfevents.*", ".*.tmp",
-                "videos/*.mp4", "videos/*.gif", "videos/.*.tmp")  # --record-video's
+             "crash.txt", "resume.npz", "run.json", "q_table.png")
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -59,7 +56,8 @@ def default_run_dir(*parts) -> Path:
 
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` holds what an earlier gymlab run wrote."""
-    return any((path / name).is_file() for name in ("summary.json", "checkpoint.npz", "episodes.csv", IDENTITY_FILE))
+    return any((path / name).is_file() for name in ("summary.json", "checkpoint.npz", "episodes.csv", IDENTITY_FILE,
+                                                    MANIFEST))
 
 
 def check_run_dir(path: Path, force: bool = False, flag: str = "--run-dir") -> Path:
@@ -107,8 +105,8 @@ def prepare_run_dir(path: Path | None, default_parts=(), force: bool = False, fl
     """Check ``path`` (or a new default one), make it, lock it for this run's life (``lock``),
     clear an earlier run there if ``force``."""
     path = path if path is not None else default_run_dir(*default_parts)
-    if Path(path).is_dir():
-        lock(path, flag)  # a run still going there is said first, whatever else the directory holds
+    if Path(path).is_dir():  # a run still going there is said first, whatever else the directory holds
+        lock(path, flag, create=False)  # (writing nothing yet: the directory may be refused)
     try:
         path = check_run_dir(path, force, flag)
         try:
@@ -131,32 +129,29 @@ LOCK_FILE = ".gymlab-lock"  # held (flock) by the process of the run going on in
 _held: dict[str, int] = {}  # this process's locked run directories (resolved) -> the lock file's descriptor
 
 
-def lock(path, flag: str = "--run-dir") -> None:
+def lock(path, flag: str = "--run-dir", create: bool = True) -> None:
     """Lock the run directory ``path`` for this process, until ``release`` or the process ends
     (the OS drops the lock of a process that dies, so a crash or ``kill -9`` leaves none); a
     ``RunDirError`` if another process holds it. A directory nobody may write in is not locked
-    (no run can write there either)."""
+    (no run can write there either); nor, unless ``create``, one without a lock file yet."""
     import fcntl
 
     key = str(Path(path).resolve())
     release(path)  # this process's own earlier run there is over
+    _manifests.pop(key, None)  # read again: another process may have written it meanwhile
     try:
-        fd = os.open(Path(path) / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, FILE_MODE)
+        fd = os.open(Path(path) / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC | (os.O_CREAT if create else 0), FILE_MODE)
     except OSError:
         return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
         os.close(fd)
-        raise RunDirError(f"{flag} {path} is in use by a run still going there"
-                          + (f" (process {holder})" if holder.isdigit() else "")
-                          + "; wait for it to end, or choose another directory") from None
+        raise RunDirError(f"{flag} {path} is in use by a run still going there; wait for it to end, or choose "
+                          f"another directory") from None
     except OSError:  # a file system without locks
         os.close(fd)
         return
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     _held[key] = fd
 
 
@@ -179,13 +174,10 @@ def held(path):
 def _clear_and_probe(path: Path, force: bool, flag: str) -> None:
     try:
         if force and path.is_dir():
-            for pattern in RUN_PATTERNS:
-                for p in path.glob(pattern):
-                    if p.is_file():
-                        p.unlink()
-            for sub in path.iterdir():  # e.g. an earlier sweep's trials/
-                if sub.is_dir() and is_run_dir(sub):
-                    shutil.rmtree(sub)
+            removed = clear_run(path)
+            if removed:
+                shown = ", ".join(removed[:12]) + (f", ... ({len(removed)} in all)" if len(removed) > 12 else "")
+                print(f"gymlab: --force removed the earlier run's files from {path}: {shown}")
         probe = path / ".gymlab-write-test"
         probe.write_bytes(b"")
         probe.unlink()
@@ -193,10 +185,76 @@ def _clear_and_probe(path: Path, force: bool, flag: str) -> None:
         raise RunDirError(f"{flag} {path}: cannot write there ({err.strerror or err})") from err
 
 
+MANIFEST = ".gymlab-manifest"  # every file a run wrote, relative to its directory: what --force may remove
+_manifests: dict[str, set] = {}  # run directory (resolved) -> its manifest as this process knows it
+
+
+def legacy_files(run_dir: Path) -> list[str]:
+    """What a run from before the manifest wrote, by the names the old layout gave it (top level
+    and ``videos/eval-episode-*``); never a sub-folder's other files."""
+    found = [n for n in RUN_FILES if (run_dir / n).is_file()]
+    found += [p.name for p in run_dir.glob("events.out.tfevents.*") if p.is_file()]
+    return found + [f"videos/{p.name}" for p in run_dir.glob("videos/eval-episode-*") if p.is_file()]
+
+
+def _manifest(run_dir: Path) -> set:
+    key = str(run_dir.resolve())
+    if key not in _manifests:
+        listed = read_json_list(run_dir / MANIFEST)
+        _manifests[key] = set(listed if listed is not None else legacy_files(run_dir) if is_run_dir(run_dir) else [])
+    return _manifests[key]
+
+
+def claim(path, run_dir=None) -> None:
+    """Note ``path`` in the manifest of ``run_dir`` (the run being written, by default) before the
+    file is written, so that ``--force`` later removes it and nothing else; a file outside it is
+    not noted."""
+    run_dir = current_run_dir if run_dir is None else run_dir
+    if run_dir is None:
+        return
+    run_dir = Path(run_dir)
+    try:
+        rel = Path(path).resolve().relative_to(run_dir.resolve()).as_posix()
+    except ValueError:
+        return
+    listed = _manifest(run_dir)
+    if rel in listed or rel == MANIFEST:
+        return
+    listed.add(rel)
+    fd, tmp = tempfile.mkstemp(prefix=f"{MANIFEST}.", suffix=".tmp", dir=run_dir)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(sorted(listed), indent=1) + "\n")
+    os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, run_dir / MANIFEST)
+
+
+def clear_run(run_dir: Path) -> list[str]:
+    """Remove the files the earlier run in ``run_dir`` wrote (its manifest's, or the old layout's
+    names), the temporary files of its interrupted writes, and the folders it made that are then
+    empty; the user's own files, anywhere in it, stay. Returns what was removed."""
+    run_dir = Path(run_dir)
+    listed = _manifest(run_dir)
+    removed = []
+    for rel in sorted(listed):
+        target = run_dir / rel
+        for p in [target, *target.parent.glob(f".{target.name}.*.tmp")]:
+            if p.is_file() or p.is_symlink():
+                p.unlink()
+                removed.append(p.relative_to(run_dir).as_posix())
+    for folder in sorted({(run_dir / rel).parent for rel in listed}, key=lambda p: -len(p.parts)):
+        if folder != run_dir and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    for p in [run_dir / MANIFEST, *run_dir.glob(f"{MANIFEST}.*.tmp")]:
+        p.unlink(missing_ok=True)
+    listed.clear()
+    return removed
+
+
 def atomic_write(path, write) -> None:
     """Call ``write(file)`` on a temporary file, then move it to ``path`` in one step."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    claim(path)  # in the run's manifest, when it is the run's
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -272,6 +330,15 @@ def env_shape(spec: dict) -> dict:
     """The settings of a run (``spec``) that shape its env's observations and episodes, with
     their defaults: recorded in its summary and checkpoint, so ``--load`` rebuilds the same env."""
     return {k: spec.get(k, default) for k, default in ENV_SHAPE.items()}
+
+
+def read_json_list(path) -> list | None:
+    """The JSON list at ``path``; None if there is none or it cannot be read."""
+    try:
+        got = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return got if isinstance(got, list) else None
 
 
 def read_json(path) -> dict:

@@ -190,7 +190,8 @@ def test_force_replaces_an_earlier_run(capsys, earlier, tmp_path):
     code, _ = check(["--env", "rooms", "--agent", "q", "--run-dir", run_dir, *QUICK], capsys, earlier)
     assert code == 2 and (run_dir / "stale.png").exists()
     code, _ = check(["--env", "rooms", "--agent", "q", "--run-dir", run_dir, "--force", *QUICK], capsys, earlier)
-    assert code == 0 and not (run_dir / "stale.png").exists() and (run_dir / "summary.json").is_file()
+    assert code == 0 and (run_dir / "summary.json").is_file()
+    assert (run_dir / "stale.png").read_bytes() == b"old figure"  # not the run's: --force leaves it (issue 23)
 
 
 def test_an_unforeseen_error_is_an_internal_error_with_a_saved_traceback(capsys, tmp_path, monkeypatch):

@@ -87,3 +87,45 @@ def test_a_live_run_dir_is_locked_and_a_killed_one_is_not(tmp_path):
     done = resume.read(d / "resume.npz")[0]["step"]
     proc = cli("--resume", str(d), "--steps", str(done + 2000))  # the OS released the killed run's lock
     assert proc.returncode == 0, proc.stderr
+
+
+# ------------------------------------------------------------------ item 1: --force removes only the run's files
+QUICK = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "600", "--eval-every", "300",
+         "--max-episode-steps", "100", "--eval-episodes", "1"]
+USERS = {"notes.json": b'{"mine": 1}\n', "my_data.csv": b"a,b\n1,2\n", "my_figure.png": b"\x89PNG not really",
+         "backup_of_dqn_run/README.txt": b"my backup\n", "backup_of_dqn_run/summary.json": b"{}\n",
+         "backup_of_dqn_run/checkpoint.npz": b"a copy", "videos/my_clip.mp4": b"mine"}
+
+
+def hashes(root: Path, names) -> dict:
+    return {n: hashlib.sha256((root / n).read_bytes()).hexdigest() for n in names}
+
+
+@pytest.mark.parametrize("manifest", [True, False], ids=["manifest", "older-run-without-one"])
+def test_force_removes_only_what_the_earlier_run_wrote(tmp_path, manifest):
+    d = tmp_path / "d"
+    assert run(*QUICK, "--run-dir", d).returncode == 0
+    for name, data in USERS.items():
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).write_bytes(data)
+    if not manifest:  # a run from before the manifest
+        (d / ".gymlab-manifest").unlink(missing_ok=True)
+    before = hashes(d, USERS)
+    (d / "crash.txt").write_text("an earlier crash\n")  # (as the run would have written it)
+    if manifest:
+        from gymlab import runs
+
+        runs.claim(d / "crash.txt", d)
+    proc = run(*QUICK, "--seed", "1", "--run-dir", d)
+    assert proc.returncode == 2 and "already holds an earlier run" in proc.stderr
+    proc = run(*QUICK, "--seed", "1", "--run-dir", d, "--force")
+    assert proc.returncode == 0, proc.stderr
+    assert hashes(d, USERS) == before  # the user's files, in the run dir and in its sub-folders
+    assert "removed" in proc.stdout and "summary.json" in proc.stdout and "notes.json" not in proc.stdout
+    assert not (d / "crash.txt").exists()
+    assert json.loads((d / "summary.json").read_text())["seed"] == 1
+    rows = (d / "episodes.csv").read_text().splitlines()
+    assert sum(int(r.split(",")[3]) for r in rows[1:]) <= 600  # only the new run's episodes
+    listed = json.loads((d / ".gymlab-manifest").read_text())
+    assert {"summary.json", "episodes.csv", "checkpoint.npz", "run.json", "learning_curve.png"} <= set(listed)
+    assert not set(listed) & set(USERS)
