@@ -146,10 +146,10 @@ def run(cfg: RunConfig) -> RunResult:
         "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
         "loaded_from": None if cfg.load is None else str(cfg.load),
     }
-    runs.write_identity(run_dir, spec)
-    print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
-          + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
-    with runs.held(run_dir):
+    with runs.held(run_dir), runs.undone_on_failure(run_dir):  # (a run that fails at its start leaves nothing)
+        runs.write_identity(run_dir, spec)
+        print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
+              + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
         return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render, on_eval=cfg.on_eval)
 
 

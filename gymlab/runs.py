@@ -20,7 +20,6 @@ write runs through this module, so neither imports the other:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import tempfile
@@ -31,6 +30,8 @@ from pathlib import Path
 # The files the old layout wrote (a run from before the manifest): what --force clears there.
 RUN_FILES = ("summary.json", "checkpoint.npz", "episodes.csv", "metrics.csv", "learning_curve.png",
              "crash.txt", "resume.npz", "run.json", "q_table.png")
+
+from gymlab.run_lock import LOCK_FILE, _held, held, lock, made, release, undone_on_failure  # noqa: F401 (re-exported)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -110,7 +111,11 @@ def prepare_run_dir(path: Path | None, default_parts=(), force: bool = False, fl
     try:
         path = check_run_dir(path, force, flag)
         try:
-            path.mkdir(parents=True, exist_ok=True)
+            if not path.is_dir():
+                path.mkdir(parents=True)
+                made.add(str(path.resolve()))  # a run that fails at its start removes it again
+        except FileExistsError:
+            pass  # made meanwhile (by another run: the lock below says so)
         except OSError as err:
             raise RunDirError(f"{flag} {path}: cannot write there ({err.strerror or err})") from err
         if str(Path(path).resolve()) not in _held:
@@ -123,52 +128,6 @@ def prepare_run_dir(path: Path | None, default_parts=(), force: bool = False, fl
     global current_run_dir
     current_run_dir = path
     return path
-
-
-LOCK_FILE = ".gymlab-lock"  # held (flock) by the process of the run going on in the directory
-_held: dict[str, int] = {}  # this process's locked run directories (resolved) -> the lock file's descriptor
-
-
-def lock(path, flag: str = "--run-dir", create: bool = True) -> None:
-    """Lock the run directory ``path`` for this process, until ``release`` or the process ends
-    (the OS drops the lock of a process that dies, so a crash or ``kill -9`` leaves none); a
-    ``RunDirError`` if another process holds it. A directory nobody may write in is not locked
-    (no run can write there either); nor, unless ``create``, one without a lock file yet."""
-    import fcntl
-
-    key = str(Path(path).resolve())
-    release(path)  # this process's own earlier run there is over
-    _manifests.pop(key, None)  # read again: another process may have written it meanwhile
-    try:
-        fd = os.open(Path(path) / LOCK_FILE, os.O_RDONLY | os.O_CLOEXEC | (os.O_CREAT if create else 0), FILE_MODE)
-    except OSError:
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RunDirError(f"{flag} {path} is in use by a run still going there; wait for it to end, or choose "
-                          f"another directory") from None
-    except OSError:  # a file system without locks
-        os.close(fd)
-        return
-    _held[key] = fd
-
-
-def release(path) -> None:
-    """Unlock a run directory this process locked (nothing if it holds no lock there)."""
-    fd = _held.pop(str(Path(path).resolve()), None)
-    if fd is not None:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def held(path):
-    """The lock of run directory ``path`` (taken by ``prepare_run_dir`` or ``lock``), released at the end."""
-    try:
-        yield path
-    finally:
-        release(path)
 
 
 def _clear_and_probe(path: Path, force: bool, flag: str) -> None:

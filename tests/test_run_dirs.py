@@ -129,3 +129,27 @@ def test_force_removes_only_what_the_earlier_run_wrote(tmp_path, manifest):
     listed = json.loads((d / ".gymlab-manifest").read_text())
     assert {"summary.json", "episodes.csv", "checkpoint.npz", "run.json", "learning_curve.png"} <= set(listed)
     assert not set(listed) & set(USERS)
+
+
+# ------------------------------------------------------------------ item 4: a run that fails at its start
+@pytest.mark.parametrize("given", [False, True], ids=["new-dir", "empty-dir-given"])
+def test_a_run_that_fails_before_its_first_step_leaves_nothing_behind(tmp_path, monkeypatch, given):
+    """Out of memory at the start (the replay buffer of --buffer-size 1e9, simulated here): the
+    corrected rerun into the same --run-dir is not refused as "an earlier run"."""
+    from gymlab.agents import q_learning
+
+    def out_of_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 15 GiB")
+
+    d = tmp_path / "d"
+    if given:
+        d.mkdir()
+    with monkeypatch.context() as m:
+        m.setattr(q_learning.QLearning, "learn", out_of_memory)
+        proc = run(*QUICK, "--run-dir", d)
+    assert proc.returncode == 2 and "out of memory" in proc.stderr, proc.stderr
+    left = sorted(os.listdir(d)) if d.exists() else None
+    assert left == ([] if given else None)  # a dir it made goes; one the user gave stays, empty
+    proc = run(*QUICK, "--run-dir", d)  # corrected: no --force needed
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((d / "summary.json").read_text())["env_steps"] == 600
