@@ -6,8 +6,11 @@ write runs through this module, so neither imports the other:
 - ``prepare_run_dir(path, force)``: check a ``--run-dir`` (or make the
   default ``runs/<part>__...__<time>/``) before anything is written, and
   refuse, with a ``RunDirError`` that reads as one line, an existing file, an
-  impossible or unwritable path, or a directory that already holds a run
-  (unless ``force``, which clears that earlier run's files first);
+  impossible or unwritable path, a directory that already holds a run (unless
+  ``force``, which clears that earlier run's files first, and only them) or one
+  a run still going holds (``gymlab/run_lock.py``: one run at a time);
+- ``claim(path)`` / ``clear_run(run_dir)``: ``.gymlab-manifest``, every file a run writes,
+  noted before it is written (``atomic_write`` does so), and what ``--force`` removes;
 - ``atomic_write`` / ``write_json``: a temporary file moved over the target
   in one step, so an interrupted run never leaves half a file, with the same
   permission mode as every other file the run writes;
