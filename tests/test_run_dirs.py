@@ -62,19 +62,13 @@ def wait_for(path: Path, proc, seconds=60):
         time.sleep(0.05)
 
 
-def cli(*args, timeout=60):
-    return subprocess.run([sys.executable, str(ROOT / "train.py"), "--no-progress", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-
 def test_a_live_run_dir_is_locked_and_a_killed_one_is_not(tmp_path):
     d = tmp_path / "d"
     first = start_child(LONG + ["--run-dir", str(d)])
     try:
         wait_for(d / "resume.npz", first)  # its first periodic resume state: --resume would accept it
         for args in (LONG + ["--run-dir", str(d), "--force"], ["--resume", str(d)]):
-            proc = cli(*args)
+            proc = run(*args)  # (here, in this process: the lock is the other process's)
             assert proc.returncode == 2, proc.stderr
             assert "in use" in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
         assert first.poll() is None  # the first run goes on, its files untouched
@@ -85,12 +79,12 @@ def test_a_live_run_dir_is_locked_and_a_killed_one_is_not(tmp_path):
     from gymlab import resume
 
     done = resume.read(d / "resume.npz")[0]["step"]
-    proc = cli("--resume", str(d), "--steps", str(done + 2000))  # the OS released the killed run's lock
+    proc = run("--resume", str(d), "--steps", str(done + 2000))  # the OS released the killed run's lock
     assert proc.returncode == 0, proc.stderr
 
 
 # ------------------------------------------------------------------ item 1: --force removes only the run's files
-QUICK = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "600", "--eval-every", "300",
+QUICK = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "300", "--eval-every", "150",
          "--max-episode-steps", "100", "--eval-episodes", "1"]
 USERS = {"notes.json": b'{"mine": 1}\n', "my_data.csv": b"a,b\n1,2\n", "my_figure.png": b"\x89PNG not really",
          "backup_of_dqn_run/README.txt": b"my backup\n", "backup_of_dqn_run/summary.json": b"{}\n",
@@ -125,7 +119,7 @@ def test_force_removes_only_what_the_earlier_run_wrote(tmp_path, manifest):
     assert not (d / "crash.txt").exists()
     assert json.loads((d / "summary.json").read_text())["seed"] == 1
     rows = (d / "episodes.csv").read_text().splitlines()
-    assert sum(int(r.split(",")[3]) for r in rows[1:]) <= 600  # only the new run's episodes
+    assert sum(int(r.split(",")[3]) for r in rows[1:]) <= 300  # only the new run's episodes
     listed = json.loads((d / ".gymlab-manifest").read_text())
     assert {"summary.json", "episodes.csv", "checkpoint.npz", "run.json", "learning_curve.png"} <= set(listed)
     assert not set(listed) & set(USERS)
@@ -152,4 +146,4 @@ def test_a_run_that_fails_before_its_first_step_leaves_nothing_behind(tmp_path, 
     assert left == ([] if given else None)  # a dir it made goes; one the user gave stays, empty
     proc = run(*QUICK, "--run-dir", d)  # corrected: no --force needed
     assert proc.returncode == 0, proc.stderr
-    assert json.loads((d / "summary.json").read_text())["env_steps"] == 600
+    assert json.loads((d / "summary.json").read_text())["env_steps"] == 300
