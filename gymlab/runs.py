@@ -35,7 +35,8 @@ RUN_FILES = ("summary.json", "checkpoint.npz", "episodes.csv", "metrics.csv", "l
              "crash.txt", "resume.npz", "run.json", "q_table.png",
              "weights.npz", "training.png", "predictions.png", "best_and_worst.png")  # (and the sequence experiments')
 
-from gymlab.run_lock import LOCK_FILE, _held, held, lock, made, release, undone_on_failure  # noqa: F401 (re-exported)
+from gymlab.run_lock import (LOCK_FILE, _held, discard, held, lock, made, release,  # noqa: F401 (re-exported)
+                             undone_on_failure)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
