@@ -210,6 +210,7 @@ def parse(argv: list[str]):
     """Parse in two passes: the agent (named, or read from --load's checkpoint) decides
     which hyper-parameter flags exist. Returns ``(args, agent_cls, loaded_meta)``."""
     from gymlab import agents
+    from gymlab import runs
     from gymlab.agents import checkpoint
 
     known, _ = build_parser(for_help=False).parse_known_args(argv)
@@ -231,8 +232,13 @@ def parse(argv: list[str]):
     args = build_parser(agent_cls).parse_args(argv)  # --help and malformed flags end here
     if agent_cls is None:
         raise UsageError("--agent is required (valid agents: " + ", ".join(agents.names()) + ")")
-    if meta is not None and args.env in (None, meta.get("env")) and args.env_kwargs is None:  # its env, as it was
-        args.env_kwargs = [f"{k}={v!r}" for k, v in meta.get("env_kwargs", {}).items()]
+    if meta is not None and args.env in (None, meta.get("env")):  # its env, as it was, where not given again
+        if args.env_kwargs is None:
+            args.env_kwargs = [f"{k}={v!r}" for k, v in meta.get("env_kwargs", {}).items()]
+        given = given_flags(argv)
+        for name in runs.ENV_SHAPE:
+            if "--" + name.replace("_", "-") not in given and name in meta:
+                setattr(args, name, meta[name])
     if args.env is None:
         if meta is None or not meta.get("env"):
             raise UsageError("--env is required" + (" (this checkpoint does not say which env it learned)"

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from gymlab.runs import default_run_dir  # noqa: F401  (re-exported)
+from gymlab.runs import claim, default_run_dir  # noqa: F401  (default_run_dir: re-exported)
 
 
 class RunLogger:
@@ -67,7 +67,10 @@ class RunLogger:
 
                 # Resuming: events logged after the resume state (a hard stop) are hidden, not doubled.
                 purge = {"purge_step": self.steps} if resume is not None else {}
+                before = set(os.listdir(run_dir))
                 self._tensorboard = SummaryWriter(str(run_dir), **purge)
+                for name in set(os.listdir(run_dir)) - before:  # its event file (the directory is this run's: locked)
+                    claim(run_dir / name)
         self.budget = budget
         self._bar, self._postfix = None, {}
         if progress and budget is not None:
@@ -80,6 +83,7 @@ class RunLogger:
         """A CSV file with ``header``; with ``offset`` (resuming), the existing file cut back to
         that many bytes (what was written after the resume state is written again)."""
         if offset is None or not path.is_file():
+            claim(path)
             f = open(path, "w", newline="")
             offset = None
         else:  # (a file shorter than the offset lost its last rows to a crash: keep what it has)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gymlab.runs import pyplot
+from gymlab.runs import claim, pyplot
 
 
 def learning_curve(path: Path, end_steps, returns, lengths, title: str, window: int = 20, evals=(),
@@ -40,6 +40,7 @@ def learning_curve(path: Path, end_steps, returns, lengths, title: str, window: 
     axes[0].set_title(title)
     axes[1].set_xlabel("env steps")
     fig.tight_layout()
+    claim(path)
     fig.savefig(path)
     plt.close(fig)
 
@@ -75,5 +76,6 @@ def heatmap(path: Path, matrix, title: str, xlabel: str, ylabel: str, max_inches
             axis.set_major_locator(MaxNLocator(nbins=10, integer=True))
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     fig.tight_layout()
+    claim(path)
     fig.savefig(path)
     plt.close(fig)

@@ -148,11 +148,12 @@ def run(cfg: RunConfig) -> RunResult:
         "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
         "loaded_from": None if cfg.load is None else str(cfg.load),
     }
-    runs.write_identity(run_dir, spec)
-    print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
-          + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
-    return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render, on_eval=cfg.on_eval,
-                   save_every_minutes=cfg.save_every_minutes)
+    with runs.held(run_dir), runs.undone_on_failure(run_dir):  # (a run that fails at its start leaves nothing)
+        runs.write_identity(run_dir, spec)
+        print(f"gymlab: agent {agent_cls.name!r} on {env_id}, seed {cfg.seed}, "
+              + (f"{budget.total} {budget.unit}" if budget else "evaluating " + str(cfg.load)))
+        return execute(spec, env, agent, budget, run_dir, progress=cfg.progress, render=cfg.render,
+                       on_eval=cfg.on_eval, save_every_minutes=cfg.save_every_minutes)
 
 
 def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None, progress: bool = True,
@@ -161,19 +162,20 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
     ``episodes`` when given)."""
     import gymnasium as gym
 
-    from gymlab import agents, envs, resume as resume_state
+    from gymlab import agents, envs, runs, resume as resume_state
 
     if not run_dir.is_dir():
         raise UsageError(f"--resume {run_dir}: no such run directory")
     try:
+        runs.lock(run_dir, "--resume")  # not while it is still training
         meta, tree = resume_state.read(run_dir / resume_state.FILE)
     except resume_state.ResumeError as err:
         if not (run_dir / resume_state.FILE).exists():
             raise UsageError(f"--resume {run_dir}: it holds no {resume_state.FILE} (a run writes one at each periodic "
                              f"evaluation, on Ctrl-C and when it ends, for agents that can be resumed)") from err
         raise UsageError(f"--resume {run_dir}: {err}") from err
-    from gymlab import runs
-
+    except runs.RunDirError as err:
+        raise UsageError(str(err)) from err
     try:
         meta["run"] = runs.check_identity(run_dir, meta["run"])  # this run's own state, not another's
         spec, agent, env, budget, done = _rebuild(meta, tree, run_dir, steps, episodes)
@@ -197,8 +199,9 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
     runs.current_run_dir = run_dir  # a crash from here on is reported in it
     print(f"gymlab: resuming {run_dir} at {done[unit]} of {total} {unit} (agent {agent.name!r} on "
           f"{spec['env_id']}, seed {spec['seed']})")
-    return execute(spec, env, agent, budget, run_dir, progress=progress, logger_state=tree["logger"],
-                   on_eval=on_eval, save_every_minutes=save_every_minutes)
+    with runs.held(run_dir):
+        return execute(spec, env, agent, budget, run_dir, progress=progress, logger_state=tree["logger"],
+                       on_eval=on_eval, save_every_minutes=save_every_minutes)
 
 
 def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes: int | None):
@@ -248,7 +251,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
     env_id, env_kwargs, seed, agent_name = spec["env_id"], spec["env_kwargs"], spec["seed"], spec["agent"]
     ckpt = run_dir / "checkpoint.npz"
-    agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs}
+    agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs, **runs.env_shape(spec)}
     logger = RunLogger(run_dir, budget, progress=progress, desc=f"{agent_name} on {spec['env_name']}",
                        resume=logger_state)
     resumable = budget is not None and agent.resumable()
@@ -330,6 +333,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     summary = {
         "env": spec["env"],
         "env_kwargs": env_kwargs,
+        **runs.env_shape(spec),
         "eval_env_kwargs": spec.get("eval_env_kwargs", {}),
         "agent": agent_name,
         "seed": seed,

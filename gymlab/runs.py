@@ -6,8 +6,11 @@ write runs through this module, so neither imports the other:
 - ``prepare_run_dir(path, force)``: check a ``--run-dir`` (or make the
   default ``runs/<part>__...__<time>/``) before anything is written, and
   refuse, with a ``RunDirError`` that reads as one line, an existing file, an
-  impossible or unwritable path, or a directory that already holds a run
-  (unless ``force``, which clears that earlier run's files first);
+  impossible or unwritable path, a directory that already holds a run (unless
+  ``force``, which clears that earlier run's files first, and only them) or one
+  a run still going holds (``gymlab/run_lock.py``: one run at a time);
+- ``claim(path)`` / ``clear_run(run_dir)``: ``.gymlab-manifest``, every file a run writes,
+  noted before it is written (``atomic_write`` does so), and what ``--force`` removes;
 - ``atomic_write`` / ``write_json``: a temporary file moved over the target
   in one step, so an interrupted run never leaves half a file, with the same
   permission mode as every other file the run writes;
@@ -22,17 +25,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
-# What a run directory may hold; --force clears these (and nothing else).
+# The files the old layout wrote (a run from before the manifest): what --force clears there.
 RUN_FILES = ("summary.json", "checkpoint.npz", "episodes.csv", "metrics.csv", "learning_curve.png",
-             "crash.txt", "resume.npz", "run.json")
-RUN_PATTERNS = ("*.png", "*.csv", "*.json", "*.npz", "*.gif", "*.mp4", "events.out.tfevents.*", ".*.tmp",
-                "videos/*.mp4", "videos/*.gif", "videos/.*.tmp")  # --record-video's
+             "crash.txt", "resume.npz", "run.json", "q_table.png",
+             "weights.npz", "training.png", "predictions.png", "best_and_worst.png")  # (and the sequence experiments')
+
+from gymlab.run_lock import (LOCK_FILE, _held, discard, held, lock, made, release,  # noqa: F401 (re-exported)
+                             undone_on_failure)
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -58,7 +62,8 @@ def default_run_dir(*parts) -> Path:
 
 def is_run_dir(path: Path) -> bool:
     """Whether ``path`` holds what an earlier gymlab run wrote."""
-    return any((path / name).is_file() for name in ("summary.json", "checkpoint.npz", "episodes.csv", IDENTITY_FILE))
+    return any((path / name).is_file() for name in ("summary.json", "checkpoint.npz", "episodes.csv", IDENTITY_FILE,
+                                                    MANIFEST))
 
 
 def check_run_dir(path: Path, force: bool = False, flag: str = "--run-dir") -> Path:
@@ -78,7 +83,7 @@ def _check_run_dir(path: Path, force: bool, flag: str) -> Path:
     while not nearest.exists() and nearest != nearest.parent:
         nearest = nearest.parent  # the nearest existing ancestor must be a writable directory
     if path.is_dir():
-        entries = [p for p in path.iterdir()]
+        entries = [p for p in path.iterdir() if p.name != LOCK_FILE]
         if entries and not force:
             what = "an earlier run" if is_run_dir(path) else f"{len(entries)} other entries"
             raise RunDirError(f"{flag} {path} already holds {what}; choose a new directory, or pass --force "
@@ -103,32 +108,117 @@ def _read_only_fs(path: Path) -> bool:
 
 
 def prepare_run_dir(path: Path | None, default_parts=(), force: bool = False, flag: str = "--run-dir") -> Path:
-    """Check ``path`` (or a new default one), clear an earlier run there if ``force``, make it."""
-    path = check_run_dir(path if path is not None else default_run_dir(*default_parts), force, flag)
+    """Check ``path`` (or a new default one), make it, lock it for this run's life (``lock``),
+    clear an earlier run there if ``force``."""
+    path = path if path is not None else default_run_dir(*default_parts)
+    if Path(path).is_dir():  # a run still going there is said first, whatever else the directory holds
+        lock(path, flag, create=False)  # (writing nothing yet: the directory may be refused)
+    try:
+        path = check_run_dir(path, force, flag)
+        try:
+            if not path.is_dir():
+                path.mkdir(parents=True)
+                made.add(str(path.resolve()))  # a run that fails at its start removes it again
+        except FileExistsError:
+            pass  # made meanwhile (by another run: the lock below says so)
+        except OSError as err:
+            raise RunDirError(f"{flag} {path}: cannot write there ({err.strerror or err})") from err
+        if str(Path(path).resolve()) not in _held:
+            lock(path, flag)
+            check_run_dir(path, force, flag)  # again, under the lock: a run may have begun there meanwhile
+        _clear_and_probe(path, force, flag)
+    except BaseException:
+        release(path)
+        raise
+    global current_run_dir
+    current_run_dir = path
+    return path
+
+
+def _clear_and_probe(path: Path, force: bool, flag: str) -> None:
     try:
         if force and path.is_dir():
-            for pattern in RUN_PATTERNS:
-                for p in path.glob(pattern):
-                    if p.is_file():
-                        p.unlink()
-            for sub in path.iterdir():  # e.g. an earlier sweep's trials/
-                if sub.is_dir() and is_run_dir(sub):
-                    shutil.rmtree(sub)
-        path.mkdir(parents=True, exist_ok=True)
+            removed = clear_run(path)
+            if removed:
+                shown = ", ".join(removed[:12]) + (f", ... ({len(removed)} in all)" if len(removed) > 12 else "")
+                print(f"gymlab: --force removed the earlier run's files from {path}: {shown}")
         probe = path / ".gymlab-write-test"
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as err:
         raise RunDirError(f"{flag} {path}: cannot write there ({err.strerror or err})") from err
-    global current_run_dir
-    current_run_dir = path
-    return path
+
+
+MANIFEST = ".gymlab-manifest"  # every file a run wrote, relative to its directory: what --force may remove
+_manifests: dict[str, set] = {}  # run directory (resolved) -> its manifest as this process knows it
+
+
+def legacy_files(run_dir: Path) -> list[str]:
+    """What a run from before the manifest wrote, by the names the old layout gave it (top level
+    and ``videos/eval-episode-*``); never a sub-folder's other files."""
+    found = [n for n in RUN_FILES if (run_dir / n).is_file()]
+    found += [p.name for p in run_dir.glob("events.out.tfevents.*") if p.is_file()]
+    return found + [f"videos/{p.name}" for p in run_dir.glob("videos/eval-episode-*") if p.is_file()]
+
+
+def _manifest(run_dir: Path) -> set:
+    key = str(run_dir.resolve())
+    if key not in _manifests:
+        listed = read_json_list(run_dir / MANIFEST)
+        _manifests[key] = set(listed if listed is not None else legacy_files(run_dir) if is_run_dir(run_dir) else [])
+    return _manifests[key]
+
+
+def claim(path, run_dir=None) -> None:
+    """Note ``path`` in the manifest of ``run_dir`` (the run being written, by default) before the
+    file is written, so that ``--force`` later removes it and nothing else; a file outside it is
+    not noted."""
+    run_dir = current_run_dir if run_dir is None else run_dir
+    if run_dir is None:
+        return
+    run_dir = Path(run_dir)
+    try:
+        rel = Path(path).resolve().relative_to(run_dir.resolve()).as_posix()
+    except ValueError:
+        return
+    listed = _manifest(run_dir)
+    if rel in listed or rel == MANIFEST:
+        return
+    listed.add(rel)
+    fd, tmp = tempfile.mkstemp(prefix=f"{MANIFEST}.", suffix=".tmp", dir=run_dir)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(sorted(listed), indent=1) + "\n")
+    os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, run_dir / MANIFEST)
+
+
+def clear_run(run_dir: Path) -> list[str]:
+    """Remove the files the earlier run in ``run_dir`` wrote (its manifest's, or the old layout's
+    names), the temporary files of its interrupted writes, and the folders it made that are then
+    empty; the user's own files, anywhere in it, stay. Returns what was removed."""
+    run_dir = Path(run_dir)
+    listed = _manifest(run_dir)
+    removed = []
+    for rel in sorted(listed):
+        target = run_dir / rel
+        for p in [target, *target.parent.glob(f".{target.name}.*.tmp")]:
+            if p.is_file() or p.is_symlink():
+                p.unlink()
+                removed.append(p.relative_to(run_dir).as_posix())
+    for folder in sorted({(run_dir / rel).parent for rel in listed}, key=lambda p: -len(p.parts)):
+        if folder != run_dir and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    for p in [run_dir / MANIFEST, *run_dir.glob(f"{MANIFEST}.*.tmp")]:
+        p.unlink(missing_ok=True)
+    listed.clear()
+    return removed
 
 
 def atomic_write(path, write) -> None:
     """Call ``write(file)`` on a temporary file, then move it to ``path`` in one step."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    claim(path)  # in the run's manifest, when it is the run's
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -195,6 +285,24 @@ def check_identity(run_dir: Path, spec: dict) -> dict:
                           f"{spec['seed']}) than the one its {described_by} describes (agent {theirs.get('agent')!r}"
                           f", seed {theirs.get('seed')}; {', '.join(differ)} differ)")
     return spec if path.is_file() else {**spec, "run_id": new_run_id()}
+
+
+ENV_SHAPE = {"frame_stack": 1, "max_episode_steps": None}  # what shapes the env beyond its id and kwargs
+
+
+def env_shape(spec: dict) -> dict:
+    """The settings of a run (``spec``) that shape its env's observations and episodes, with
+    their defaults: recorded in its summary and checkpoint, so ``--load`` rebuilds the same env."""
+    return {k: spec.get(k, default) for k, default in ENV_SHAPE.items()}
+
+
+def read_json_list(path) -> list | None:
+    """The JSON list at ``path``; None if there is none or it cannot be read."""
+    try:
+        got = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return got if isinstance(got, list) else None
 
 
 def read_json(path) -> dict:

@@ -138,7 +138,10 @@ class EpisodeVideo:
         if self._mp4 is None:
             import imageio_ffmpeg
 
+            from gymlab import runs
+
             self.folder.mkdir(parents=True, exist_ok=True)
+            runs.claim(self.folder / f"{self.name}.mp4")
             self._mp4 = imageio_ffmpeg.write_frames(
                 str(self._mp4_tmp), (frame.shape[1], frame.shape[0]), fps=self.fps, codec="libx264",
                 macro_block_size=1, output_params=["-f", "mp4"], ffmpeg_log_level="error")

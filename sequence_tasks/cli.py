@@ -97,9 +97,11 @@ def _main(argv: list[str]) -> int:
             print(f"\ninterrupted: the weights and curves so far are kept in {exp.run_dir} (summary.json, "
                   f"weights.npz)", file=sys.stderr)
             raise
-        for made in missing:  # leave nothing behind when nothing was written
+        runs.discard(run_dir)  # leave nothing behind when nothing was kept: its files, its lock
+        for made in missing:
             try:
-                made.rmdir()  # only if empty
+                if made.is_dir():
+                    made.rmdir()  # only if empty
             except OSError:
                 break
         raise

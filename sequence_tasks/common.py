@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from gymlab.cli import UsageError, max_threads, number  # noqa: F401  (max_threads: re-exported)
-from gymlab.runs import atomic_write, pyplot, write_json
+from gymlab.runs import atomic_write, claim, pyplot, write_json
 
 # Caps on the sizes a flag can ask for: far above anything the experiments need, far below
 # what would ask the allocator for absurd amounts of memory. Each refusal names its cap.
@@ -76,6 +76,7 @@ class Experiment:
     def save_figure(fig, path) -> str:
         """Lay ``fig`` out, write it to ``path`` and close it; the file's name (for the summary)."""
         fig.tight_layout()
+        claim(path)
         fig.savefig(path)
         pyplot().close(fig)
         return path.name

@@ -258,7 +258,7 @@ def test_force_replaces_an_earlier_run_and_threads_default_to_one(tmp_path, caps
     assert snapshot(run_dir) == before
     assert main(["sine", "--run-dir", str(run_dir), "--seed", "2", "--force", *TINY_SINE]) == 0
     assert json.loads((run_dir / "summary.json").read_text())["seed"] == 2
-    assert not (run_dir / "old_metrics.csv").exists()
+    assert (run_dir / "old_metrics.csv").read_text() == "from an earlier run\n"  # not the run's: kept (issue 23)
     assert (run_dir / "predictions.png").read_bytes()[:4] == b"\x89PNG"
 
 
