@@ -44,7 +44,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gymlab import ray_start
+from gymlab import ray_start, run_lock
 from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, command, typed
 from gymlab.experiment import RunConfig
 
@@ -156,8 +156,7 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     except UsageError:
         if not restore:  # what this sweep wrote goes: the corrected command is then accepted as it is
             (run_dir / SPEC_FILE).unlink(missing_ok=True)
-            if run_dir.is_dir() and not any(run_dir.iterdir()):  # (the user's own files stay, and the dir)
-                run_dir.rmdir()
+            run_lock.discard(run_dir)  # its manifest's files, its lock, the dir if made here (the user's stay)
         raise
     try:
         trainable = tune.with_resources(_trial, {"cpu": cfg.cpus_per_trial})
