@@ -203,8 +203,7 @@ def guarded(prog: str, body) -> int:
             print(f"{prog}: error: {err}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt as err:
-            print(f"\n{prog}: {'terminated' if isinstance(err, signals.Terminated) else 'interrupted'}",
-                  file=sys.stderr)
+            signals.say_stopped(f"{prog}: {'terminated' if isinstance(err, signals.Terminated) else 'interrupted'}")
             return signals.exit_code(err)
         except BrokenPipeError:
             _silence_stdout()

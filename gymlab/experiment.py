@@ -301,7 +301,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         if stop is not None and stop.requested and not interrupted:  # (after the last safe point)
             interrupted, code = True, signals.exit_code(signum=stop.signum)
     if interrupted:
-        print("\ninterrupted: saving what was learned so far", file=sys.stderr)
+        signals.say_stopped("interrupted: saving what was learned so far")
     wall_time, train_time = logger.elapsed, logger.train_elapsed
     agent.save(ckpt)
 

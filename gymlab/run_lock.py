@@ -79,11 +79,12 @@ def kept_anything(run_dir: Path) -> bool:
 
 @contextlib.contextmanager
 def undone_on_failure(run_dir):
-    """Around a run's start and training: an error raised before it kept anything removes what it
-    wrote (and the directory, if this process made it and it is then empty), then goes on up."""
+    """Around a run's start and training: an error, Ctrl-C or SIGTERM raised before it kept anything
+    removes what it wrote (and the directory, if this process made it and it is then empty), then
+    goes on up."""
     try:
         yield run_dir
-    except Exception:
+    except (Exception, KeyboardInterrupt):
         run_dir = Path(run_dir)
         if run_dir.is_dir() and not kept_anything(run_dir):
             discard(run_dir)

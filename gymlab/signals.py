@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -29,6 +30,13 @@ def exit_code(err: BaseException | None = None, signum: int | None = None) -> in
     if signum is None:
         signum = signal.SIGTERM if isinstance(err, Terminated) else signal.SIGINT
     return 128 + int(signum)
+
+
+def say_stopped(message: str) -> None:
+    """A stopped program's one line on stderr: on a terminal after a line break (off the ``^C`` it
+    echoed, or a progress bar's line), as it is in logs and pipes."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    print(("\n" if isatty is not None and isatty() else "") + message, file=sys.stderr)
 
 
 def _raise(signum, frame=None):

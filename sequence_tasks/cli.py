@@ -58,7 +58,7 @@ def main(argv=None) -> int:
 
 
 def _main(argv: list[str]) -> int:
-    from gymlab import runs
+    from gymlab import runs, signals
 
     # 1. Every option, and how they fit together (and the --text, and the memory the sizes
     #    need), is checked before anything is written.
@@ -94,8 +94,8 @@ def _main(argv: list[str]) -> int:
             raise UsageError(f"out of memory ({str(err).splitlines()[0][-120:]}); choose smaller sizes") from err
     except (UsageError, KeyboardInterrupt) as err:
         if isinstance(err, KeyboardInterrupt) and exp.keep_interrupted():
-            print(f"\ninterrupted: the weights and curves so far are kept in {exp.run_dir} (summary.json, "
-                  f"weights.npz)", file=sys.stderr)
+            signals.say_stopped(f"interrupted: the weights and curves so far are kept in {exp.run_dir} "
+                                "(summary.json, weights.npz)")
             raise
         runs.discard(run_dir)  # leave nothing behind when nothing was kept: its files, its lock
         for made in missing:

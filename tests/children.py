@@ -1,9 +1,14 @@
 """Children a test signals: started with SIGINT's default disposition, in their own process group,
-and the whole group killed when the test ends (``Children``; the ``spawn`` fixture in conftest)."""
+and the whole group killed when the test ends (``Children``; the ``spawn`` fixture in conftest); and
+``wait_for`` a file a child writes, ``finish`` a child in a bounded time."""
+
+from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 
 def _default_sigint():  # in the child, before exec: what a terminal's foreground job has
@@ -43,3 +48,21 @@ class Children:
             except (subprocess.TimeoutExpired, ValueError):
                 pass
         return False
+
+
+def wait_for(path, proc: subprocess.Popen | None = None, timeout: float = 60) -> None:
+    """Until ``path`` exists (a file a child writes, as the moment to signal it). Fails the test if
+    ``proc`` ends first (with its stderr) or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not Path(path).exists():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the child ended ({proc.returncode}) before {path} appeared: {proc.communicate()}")
+        assert time.monotonic() < deadline, f"no {path} after {timeout} s"
+        time.sleep(0.02)
+
+
+def finish(proc: subprocess.Popen, seconds: float) -> tuple[str, str, float]:
+    """``proc``'s stdout, stderr and how long it took to end from now (at most ``seconds``)."""
+    start = time.monotonic()
+    out, err = proc.communicate(timeout=seconds)
+    return out, err, time.monotonic() - start

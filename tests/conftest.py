@@ -1,5 +1,10 @@
 """Fixtures for tests/."""
 
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 
 from children import Children
@@ -12,3 +17,15 @@ def spawn():
     group when the test ends."""
     with Children() as start:
         yield start
+
+
+@pytest.fixture
+def ray_tmp():
+    """Ray's temp dir, short (its socket paths must fit in 107 bytes), and the env for a child."""
+    temp = tempfile.mkdtemp(prefix="rs", dir="/tmp")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env.update(RAY_TMPDIR=temp, RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    try:
+        yield Path(temp), env
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)

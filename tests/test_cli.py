@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from children import wait_for
 from test_q_learning import LECTURE_Q
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,9 +158,7 @@ def test_corrupt_and_foreign_checkpoints(rooms_run, tmp_path):
 def test_interrupted_run_keeps_a_good_checkpoint(tmp_path, spawn):
     proc = spawn([sys.executable, str(ROOT / "train.py"), "--env", "rooms", "--agent", "q", "--steps",
                   "100000000", "--no-progress", "--run-dir", str(tmp_path)])
-    deadline = time.time() + 60
-    while time.time() < deadline and not (tmp_path / "episodes.csv").is_file():
-        time.sleep(0.1)
+    wait_for(tmp_path / "episodes.csv", proc)
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

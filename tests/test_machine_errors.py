@@ -27,7 +27,8 @@ def hashes(run_dir: Path) -> dict:
 
 
 def one_line(err: str) -> str:
-    err = "".join(line for line in err.splitlines(True) if "note: the budget grows" not in line)
+    """The one line a failure says (a warning or a note said on the way is a line of its own)."""
+    err = "".join(line for line in err.splitlines(True) if ": warning: " not in line and ": note: " not in line)
     assert err.count("\n") == 1 and "internal error" not in err and "Traceback" not in err, err
     return err
 

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import train
+from children import wait_for
 from gymlab.agents.logger import RunLogger
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -184,9 +185,7 @@ def test_a_real_ctrl_c_from_outside(tmp_path, spawn):
     code = "import sys, train; sys.exit(train.main(sys.argv[1:]))"
     stopped = tmp_path / "stopped"
     proc = spawn([sys.executable, "-c", code, *flags, "--run-dir", str(stopped)], cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while not (stopped / "episodes.csv").is_file() and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(stopped / "episodes.csv", proc)
     time.sleep(np.random.default_rng().uniform(0.05, 0.3))  # a moment nobody chose
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)

@@ -8,12 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from children import wait_for
 from test_cli import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,14 +52,6 @@ def start_child(args):
     return subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
-
-
-def wait_for(path: Path, proc, seconds=60):
-    deadline = time.monotonic() + seconds
-    while not path.is_file():
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
 
 
 def test_a_live_run_dir_is_locked_and_a_killed_one_is_not(tmp_path):

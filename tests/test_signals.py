@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import train
+from children import wait_for
 from test_resume import assert_same
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,14 +41,6 @@ def spawn(args: list[str]):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-
-
-def wait_for(path: Path, proc, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not path.is_file():
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, f"no {path.name} after {seconds} s"
-        time.sleep(0.02)
 
 
 def test_sigterm_saves_exits_143_and_resumes_as_left_alone(tmp_path):

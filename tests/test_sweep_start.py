@@ -5,18 +5,16 @@ dead --ray-address is one line, exit 2, in seconds; Ctrl-C while Ray starts is e
 sweep on a local Ray finishes, ``tests/test_sweep.py`` shows.)
 
 Each sweep runs in a child of its own process group (killed by its id in a ``finally``), with Ray's
-temp dir in a short temporary directory of its own (``RAY_TMPDIR``). Ray starts are few: each costs
-seconds."""
+temp dir in a short temporary directory of its own (``RAY_TMPDIR``; the ``ray_tmp`` fixture in
+conftest). Ray starts are few: each costs seconds."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -24,21 +22,11 @@ import pytest
 
 pytest.importorskip("ray", reason="the sweep extra (ray[tune]) is not installed")
 
+from children import finish  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = [sys.executable, "train.py", "--env", "CliffWalking-v1", "--agent", "q", "--steps", "300",
          "--max-episode-steps", "100", "--eval-every", "0", "--eval-episodes", "1", "--no-progress", "--seeds", "1"]
-
-
-@pytest.fixture
-def ray_tmp():
-    """Ray's temp dir, short (its socket paths must fit in 107 bytes), and the env for a child."""
-    temp = tempfile.mkdtemp(prefix="rs", dir="/tmp")
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env.update(RAY_TMPDIR=temp, RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=str(ROOT))
-    try:
-        yield Path(temp), env
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -51,12 +39,6 @@ def spawn(args: list[str], env: dict):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-
-
-def finish(proc, seconds: float) -> tuple[str, str, float]:
-    start = time.monotonic()
-    out, err = proc.communicate(timeout=seconds)
-    return out, err, time.monotonic() - start
 
 
 def stale_cluster_file(temp: Path) -> None:

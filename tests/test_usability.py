@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from children import wait_for
+
 ROOT = Path(__file__).resolve().parents[1]
 HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
 
@@ -329,9 +331,7 @@ def test_interrupted_hint_names_the_command_run(tmp_path):
     proc = spawn([script, "train", "--env", "rooms", "--agent", "q", "--steps", "100000000", "--no-progress",
                   "--run-dir", run_dir], cwd=tmp_path)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline and not (run_dir / "episodes.csv").is_file():
-            time.sleep(0.1)
+        wait_for(run_dir / "episodes.csv", proc)
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
