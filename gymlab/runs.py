@@ -84,12 +84,12 @@ def _check_run_dir(path: Path, force: bool, flag: str) -> Path:
         nearest = nearest.parent  # the nearest existing ancestor must be a writable directory
     if path.is_dir():
         entries = [p for p in path.iterdir() if p.name != LOCK_FILE]
+        if entries and not is_run_dir(path):  # the user's own folder: --force (which replaces a run) is no advice
+            raise RunDirError(f"{flag} {path} holds {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} and no "
+                              f"gymlab run; choose a new or empty directory")
         if entries and not force:
-            what = "an earlier run" if is_run_dir(path) else f"{len(entries)} other entries"
-            raise RunDirError(f"{flag} {path} already holds {what}; choose a new directory, or pass --force "
-                              f"to replace that run")
-        if entries and not is_run_dir(path):
-            raise RunDirError(f"{flag} {path} is not empty and holds no gymlab run; --force only replaces a run")
+            raise RunDirError(f"{flag} {path} already holds an earlier run; choose a new directory, or pass --force "
+                              f"to replace that run (only the files it wrote)")
         probe_dir = path
     else:
         probe_dir = nearest
