@@ -94,9 +94,9 @@ def _main(argv: list[str]) -> int:
             raise UsageError(f"out of memory ({str(err).splitlines()[0][-120:]}); choose smaller sizes") from err
     except (UsageError, KeyboardInterrupt) as err:
         if isinstance(err, KeyboardInterrupt) and exp.keep_interrupted():
-            signals.say_stopped(f"interrupted: the weights and curves so far are kept in {exp.run_dir} "
-                                "(summary.json, weights.npz)")
-            raise
+            signals.say_stopped(f"{'terminated' if isinstance(err, signals.Terminated) else 'interrupted'}: the "
+                                f"weights and curves so far are kept in {exp.run_dir} (summary.json, weights.npz)")
+            return signals.exit_code(err)  # (said in this one line, not again by guarded)
         runs.discard(run_dir)  # leave nothing behind when nothing was kept: its files, its lock
         for made in missing:
             try:

@@ -171,7 +171,7 @@ def test_sine_and_cosine_interrupted_keep_weights_and_curve(argv, steps_key, tmp
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         code = cli.main([*argv, "--run-dir", str(tmp_path / "r")])
-    assert code == 130, err.getvalue()
+    assert code == 130 and err.getvalue().count("\n") == 1 and "kept in" in err.getvalue(), err.getvalue()
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["interrupted"] is True and len(summary[steps_key]) == 3
     with np.load(tmp_path / "r" / "weights.npz") as data:
