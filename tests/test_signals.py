@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import train
-from children import wait_for
+from children import Children, wait_for
 from test_resume import assert_same
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,15 +31,8 @@ Q = ["--env", "CliffWalking-v1", "--agent", "q", "--max-episode-steps", "200", "
 @contextlib.contextmanager
 def spawn(args: list[str]):
     """``train.py ARGS`` in a child of its own process group; the group is killed on the way out."""
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    with Children() as start:
+        yield start([sys.executable, "-c", CHILD, *args], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
 
 
 def test_sigterm_saves_exits_143_and_resumes_as_left_alone(tmp_path):

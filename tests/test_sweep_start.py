@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 
 pytest.importorskip("ray", reason="the sweep extra (ray[tune]) is not installed")
 
-from children import finish  # noqa: E402
+from children import Children, finish  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = [sys.executable, "train.py", "--env", "CliffWalking-v1", "--agent", "q", "--steps", "300",
@@ -31,14 +30,8 @@ SWEEP = [sys.executable, "train.py", "--env", "CliffWalking-v1", "--agent", "q",
 
 @contextlib.contextmanager
 def spawn(args: list[str], env: dict):
-    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    with Children() as start:
+        yield start(args, cwd=ROOT, env=env)
 
 
 def stale_cluster_file(temp: Path) -> None:

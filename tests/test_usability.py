@@ -58,14 +58,19 @@ def console_script(where: Path, name: str, target: str) -> Path:
     return path
 
 
+def trained_checkpoint(tmp_path_factory, name: str, *flags) -> Path:
+    """The checkpoint of a run made with ``flags`` in a fresh run directory (which keeps its resume.npz)."""
+    run_dir = tmp_path_factory.mktemp(name) / "run"
+    code, _, err = train_main(*flags, "--run-dir", run_dir)
+    assert code == 0, err
+    return run_dir / "checkpoint.npz"
+
+
 @pytest.fixture(scope="module")
 def frozen_ckpt(tmp_path_factory):
     """A q-table checkpoint on FrozenLake, and its run directory (with resume.npz)."""
-    run_dir = tmp_path_factory.mktemp("frozen") / "run"
-    code, _, err = train_main("--env", "FrozenLake-v1", "--agent", "q", "--steps", "200", "--eval-every", "100",
-                              "--eval-episodes", "1", "--run-dir", run_dir)
-    assert code == 0, err
-    return run_dir / "checkpoint.npz"
+    return trained_checkpoint(tmp_path_factory, "frozen", "--env", "FrozenLake-v1", "--agent", "q", "--steps", "200",
+                              "--eval-every", "100", "--eval-episodes", "1")
 
 
 # -- 5: Ctrl-C in a sequence experiment keeps the best weights, the curve and a summary ---------
@@ -343,11 +348,8 @@ def test_interrupted_hint_names_the_command_run(tmp_path):
 
 @pytest.fixture(scope="module")
 def pong_ckpt(tmp_path_factory):
-    run_dir = tmp_path_factory.mktemp("pong") / "run"
-    code, _, err = train_main("--env", "pong", "--agent", "dqn", "--steps", "30", "--eval-episodes", "0",
-                              "--hidden", "8", "--run-dir", run_dir)
-    assert code == 0, err
-    return run_dir / "checkpoint.npz"
+    return trained_checkpoint(tmp_path_factory, "pong", "--env", "pong", "--agent", "dqn", "--steps", "30",
+                              "--eval-episodes", "0", "--hidden", "8")
 
 
 def _screenshot(out_dir, *args):
