@@ -52,7 +52,8 @@ REPLAY_TESTS = ("tests/test_replay_values.py", "tests/test_replay.py", "tests/te
                 "tests/test_frame_replay.py", "tests/test_dqn_fixes.py")
 REINFORCE_TESTS = ("tests/test_reinforce_estimator.py", "tests/test_reinforce_fixes.py",
                    "tests/test_reinforce_paths.py")
-HILL_TESTS = ("tests/test_hill_values.py", "tests/test_small_fixes.py", "tests/test_resume.py")
+HILL_TESTS = ("tests/test_hill_values.py", "tests/test_small_fixes.py", "tests/test_small_fixes_defaults.py",
+              "tests/test_resume.py")
 
 MUTANTS = [
     # ---------------------------------------------------------------- the twelve of issue 22
