@@ -45,14 +45,17 @@ class Mutant(NamedTuple):
 
 DQN_TESTS = ("tests/test_dqn_values.py", "tests/test_dqn_fixes.py", "tests/test_replay.py",
              "tests/test_deep_agents.py")
-RECURRENT_TESTS = ("tests/test_recurrent_dqn_values.py", "tests/test_recurrent_dqn.py")
+RECURRENT_TESTS = ("tests/test_recurrent_dqn_values.py", "tests/test_recurrent_dqn.py",
+                   "tests/test_recurrent_dqn_learning.py")
 Q_TESTS = ("tests/test_q_values.py", "tests/test_q_learning.py", "tests/test_rooms.py")
-REPORT_TESTS = ("tests/test_report_values.py", "tests/test_sweep_report.py", "tests/test_stats.py")
+REPORT_TESTS = ("tests/test_report_values.py", "tests/test_sweep_report.py", "tests/test_stats.py",
+                "tests/test_stats_summary.py")
 REPLAY_TESTS = ("tests/test_replay_values.py", "tests/test_replay.py", "tests/test_replay_properties.py",
-                "tests/test_frame_replay.py", "tests/test_dqn_fixes.py")
+                "tests/test_frame_replay.py", "tests/test_frame_replay_dqn.py", "tests/test_dqn_fixes.py")
 REINFORCE_TESTS = ("tests/test_reinforce_estimator.py", "tests/test_reinforce_fixes.py",
-                   "tests/test_reinforce_paths.py")
-HILL_TESTS = ("tests/test_hill_values.py", "tests/test_small_fixes.py", "tests/test_resume.py")
+                   "tests/test_reinforce_points.py", "tests/test_reinforce_paths.py")
+HILL_TESTS = ("tests/test_hill_values.py", "tests/test_small_fixes.py", "tests/test_small_fixes_defaults.py",
+              "tests/test_resume.py")
 
 MUTANTS = [
     # ---------------------------------------------------------------- the twelve of issue 22
