@@ -1,7 +1,7 @@
 """Issue 23, items 5, 7, 11-16: what a user meets at the edges of the commands (Ctrl-C in the
 sequence experiments, --env-kwargs words, loading a stranger's file, a display that is not
 there, an env package in the working directory, the installed commands' names, one progress-bar
-rule). Each test failed on the code before its fix."""
+rule; item 5 is in test_usability_interrupts.py). Each test failed on the code before its fix."""
 
 from __future__ import annotations
 
@@ -13,57 +13,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from children import wait_for
-
-ROOT = Path(__file__).resolve().parents[1]
-HEADLESS = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
-
-
-def train_main(*args):
-    """``train.main`` in this process: ``(code, stdout, stderr)``."""
-    import train
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = train.main(["--no-progress", *map(str, args)])
-    return code, out.getvalue(), err.getvalue()
-
-
-def spawn(argv, cwd, env=None):
-    """A child in its own process group with SIGINT at its default (a test runner may ignore it)."""
-    return subprocess.Popen([sys.executable, *map(str, argv)], cwd=cwd, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**(env or os.environ), "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)},
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-
-
-def kill_group(proc):
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-def console_script(where: Path, name: str, target: str) -> Path:
-    """What pip writes for an entry point (``gymlab``, ``gymlab-train``): a script outside the checkout."""
-    where.mkdir(parents=True, exist_ok=True)
-    module, func = target.split(":")
-    path = where / name
-    path.write_text(f"import sys\nfrom {module} import {func}\nsys.exit({func}())\n")
-    return path
-
-
-def trained_checkpoint(tmp_path_factory, name: str, *flags) -> Path:
-    """The checkpoint of a run made with ``flags`` in a fresh run directory (which keeps its resume.npz)."""
-    run_dir = tmp_path_factory.mktemp(name) / "run"
-    code, _, err = train_main(*flags, "--run-dir", run_dir)
-    assert code == 0, err
-    return run_dir / "checkpoint.npz"
+from usability_helpers import HEADLESS, ROOT, console_script, kill_group, spawn, train_main, trained_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -71,120 +26,6 @@ def frozen_ckpt(tmp_path_factory):
     """A q-table checkpoint on FrozenLake, and its run directory (with resume.npz)."""
     return trained_checkpoint(tmp_path_factory, "frozen", "--env", "FrozenLake-v1", "--agent", "q", "--steps", "200",
                               "--eval-every", "100", "--eval-episodes", "1")
-
-
-# -- 5: Ctrl-C in a sequence experiment keeps the best weights, the curve and a summary ---------
-
-CHUNKS_SAID = """import sys
-from gymlab.sequence_tasks import common
-
-
-class Bar:  # says each chunk done on stdout, so the test knows training has begun
-    n = 0
-
-    def update(self, k=1):
-        Bar.n += 1
-        print(f"chunk {Bar.n}", flush=True)
-
-    def set_postfix(self, **kw):
-        pass
-
-    def close(self):
-        pass
-
-
-common.Experiment.progress = lambda self, total, desc: Bar()
-from gymlab.sequence_tasks.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def test_chars_interrupted_keeps_best_weights_curve_and_summary(tmp_path):
-    """Spawned, SIGINT once 6 chunks (3 validations) are done: exit 130, summary.json marked
-    interrupted, the curve so far, and weights.npz holding the weights that validated best (their
-    validation bits/char, recomputed here, are the curve's minimum)."""
-    import torch
-
-    from gymlab.sequence_tasks.chars import bits_per_char, split_parts
-    from gymlab.sequence_tasks.data import Vocabulary
-    from gymlab.sequence_tasks.models import CharModel
-
-    text = "".join(f"line {i % 7}: the quick brown fox jumps over the lazy dog.\n" for i in range(60))
-    (tmp_path / "t.txt").write_text(text)
-    run_dir = tmp_path / "run"
-    proc = spawn(["-c", CHUNKS_SAID, "chars", "--text", "t.txt", "--run-dir", run_dir, "--iterations", "10000000",
-                  "--eval-every", "2", "--hidden", "16", "--batch", "4", "--seq-len", "16"], cwd=tmp_path)
-    try:
-        for line in proc.stdout:
-            if line.strip() == "chunk 6":
-                break
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        kill_group(proc)
-    assert proc.returncode == 130, err
-    assert "Traceback" not in err
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["interrupted"] is True and summary["experiment"] == "chars"
-    curve = summary["val_curve"]
-    assert len(curve) >= 3 and summary["iterations"] >= curve[-1][0] >= 6
-    with np.load(run_dir / "weights.npz") as data:
-        weights = {k: torch.from_numpy(data[k]) for k in data.files}
-    vocab = Vocabulary(text)
-    model = CharModel(len(vocab), "lstm", 16, 1)
-    model.load_state_dict(weights)
-    bpc = bits_per_char(model, vocab.encode(split_parts(text)["val"]))
-    assert bpc == pytest.approx(min(c[2] for c in curve), abs=1e-3)
-    assert summary["best_iteration"] == min(curve, key=lambda c: c[2])[0]
-
-
-class _StopAt:
-    """A progress bar that raises KeyboardInterrupt (as Ctrl-C would) at its n-th update."""
-
-    def __init__(self, n):
-        self.n, self.count = n, 0
-
-    def __call__(self, total=None, desc=""):
-        return self
-
-    def update(self, k=1):
-        self.count += 1
-        if self.count == self.n:
-            raise KeyboardInterrupt
-
-    def set_postfix(self, **kw):
-        pass
-
-    def close(self):
-        pass
-
-
-@pytest.mark.parametrize("argv,steps_key", [
-    (["sine", "--recipe", "lecture", "--lbfgs-steps", "50", "--waves", "8", "--length", "60", "--future", "10",
-      "--hidden", "8"], "train_loss"),
-    (["cosine", "--iterations", "500", "--batch", "4", "--seq-len", "30", "--val-waves", "10", "--val-len", "40",
-      "--val-warmup", "10", "--eval-every", "2", "--hidden", "8"], "train_loss"),
-])
-def test_sine_and_cosine_interrupted_keep_weights_and_curve(argv, steps_key, tmp_path, monkeypatch):
-    import torch
-
-    from gymlab.sequence_tasks import cli, common
-    from gymlab.sequence_tasks.models import NextValue
-
-    monkeypatch.setattr(common.Experiment, "progress", lambda self, total, desc: bar)
-    bar = _StopAt(3)
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        code = cli.main([*argv, "--run-dir", str(tmp_path / "r")])
-    assert code == 130 and err.getvalue().count("\n") == 1 and "kept in" in err.getvalue(), err.getvalue()
-    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert summary["interrupted"] is True and len(summary[steps_key]) == 3
-    with np.load(tmp_path / "r" / "weights.npz") as data:
-        weights = {k: torch.from_numpy(data[k]) for k in data.files}
-    model = NextValue("lstm", 8, 2 if argv[0] == "sine" else 1)
-    model.load_state_dict(weights)  # every weight of the model, and nothing else
-    assert all(torch.isfinite(w).all() for w in weights.values())
-
 
 # -- 7: --env-kwargs true/false/none/null -------------------------------------------------------
 
