@@ -13,8 +13,9 @@ pytest selection there (``-x -q -n 0 -p no:cacheprovider``) and puts the file ba
 - DOES NOT APPLY when its old text is not found exactly once (the code moved: re-point it; each
   mutant's ``what`` says the bug in words, so it can be planted again wherever the code went).
 
-A selection's test files that do not exist are left out (so the first run, before the value tests
-were written, ran the suite of that day). Not collected by pytest (no test_ prefix; conftest.py's
+A selection that cannot run (a test file missing, pytest's usage error or an empty collection) is
+BROKEN SELECTION, never CAUGHT. With ``--first-run`` a selection's test files that do not exist are
+left out (so the first run, before the value tests were written, ran the suite of that day). Not collected by pytest (no test_ prefix; conftest.py's
 ``collect_ignore``).
 """
 
@@ -32,6 +33,7 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 900  # seconds a selection may run before the mutant counts as caught (a hang is noticed)
+MISSING_OK = False  # --first-run sets it: test files not written yet are left out of a selection
 
 
 class Mutant(NamedTuple):
@@ -180,6 +182,9 @@ def run_selection(tree: Path, tests: tuple[str, ...]) -> tuple[str, str, float]:
     present = [t for t in tests if (tree / t.split("::")[0]).exists()]
     if not present:
         return "NO TESTS", "", 0.0
+    if MISSING_OK is False and len(present) < len(tests):  # a renamed file would quietly shrink the selection
+        gone = sorted(set(tests) - set(present))
+        return "BROKEN SELECTION", "missing: " + ", ".join(gone), 0.0
     env = {**os.environ, "PYTHONPATH": str(tree), "PYTHONDONTWRITEBYTECODE": "1"}
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-n", "0", "-p", "no:cacheprovider", *present]
     start = time.perf_counter()
@@ -194,7 +199,10 @@ def run_selection(tree: Path, tests: tuple[str, ...]) -> tuple[str, str, float]:
     failed = [ln for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
     if done.returncode == 1 and failed:
         return "CAUGHT", failed[0][:150], seconds
-    return "CAUGHT", f"pytest exit {done.returncode}: {(failed or lines or [''])[-1][:120]}", seconds
+    # exit 2 (interrupted: e.g. a collection error the mutant caused) is red; 3-5 (internal error, usage,
+    # nothing collected) say the selection is broken, not that a test noticed the bug
+    verdict = "CAUGHT" if done.returncode == 2 and failed else "BROKEN SELECTION"
+    return verdict, f"pytest exit {done.returncode}: {(failed or lines or [''])[-1][:120]}", seconds
 
 
 def apply(tree: Path, m: Mutant) -> str | None:
@@ -214,7 +222,11 @@ def main(argv=None) -> int:
     parser.add_argument("--only", action="append", metavar="ID", help="run this mutant (repeatable)")
     parser.add_argument("--baseline", action="store_true", help="first run each selection on the unchanged tree")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
+    parser.add_argument("--first-run", action="store_true", help="leave out a selection's test files that do not "
+                        "exist yet (the suite before the value tests); otherwise a missing file is BROKEN SELECTION")
     args = parser.parse_args(argv)
+    global MISSING_OK
+    MISSING_OK = args.first_run
     ids = {m.id for m in MUTANTS}
     unknown = [i for i in args.only or () if i not in ids]
     if unknown:
@@ -254,7 +266,7 @@ def main(argv=None) -> int:
         print(f"{m.id:{width}}  {verdict:14}  {seconds:4.0f}  {m.what}")
         if detail:
             print(f"{'':{width}}  {'':14}        {detail}")
-    counts = {v: sum(r[1] == v for r in rows) for v in ("CAUGHT", "MISSED", "DOES NOT APPLY", "NO TESTS")}
+    counts = {v: sum(r[1] == v for r in rows) for v in ("CAUGHT", "MISSED", "DOES NOT APPLY", "NO TESTS", "BROKEN SELECTION")}
     print(", ".join(f"{n} {v}" for v, n in counts.items() if n) + f" of {len(rows)}")
     return 0 if counts["CAUGHT"] == len(rows) else 1
 

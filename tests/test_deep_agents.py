@@ -54,9 +54,10 @@ def train(name, seed=0, learning_off=False, **overrides):
 
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_learns_the_corridor(name):
-    agent, env = train(name)
-    returns, _ = evaluate(agent, env, 3, seed=100)
-    assert returns.min() == pytest.approx(OPTIMAL)  # the shortest way out, every time
+    for seed in range(3):  # the seeds the control below fails on (most of them): learning, not luck, wins
+        agent, env = train(name, seed=seed)
+        returns, _ = evaluate(agent, env, 3, seed=100)
+        assert returns.min() == pytest.approx(OPTIMAL), seed  # the shortest way out, every time
 
 
 @pytest.mark.parametrize("name", sorted(TINY))

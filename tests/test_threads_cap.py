@@ -16,10 +16,15 @@ def _cpus() -> int:  # the reference, written out again
         return os.cpu_count()
 
 
-def test_max_threads_is_the_cpus_this_process_may_use():
+def test_max_threads_is_the_cpus_this_process_may_use(monkeypatch):
     from gymlab.cli import max_threads
 
     assert max_threads() == _cpus()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)  # 3 of 8 CPUs allowed
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert max_threads() == 3
+    monkeypatch.delattr(os, "sched_getaffinity")  # (no affinity on this platform: all the CPUs)
+    assert max_threads() == 8
 
 
 @pytest.mark.parametrize("agent", ["dqn", "reinforce", "hill"])
