@@ -235,9 +235,11 @@ def parse(argv: list[str]):
     if meta is not None and args.env in (None, meta.get("env")):  # its env, as it was, where not given again
         if args.env_kwargs is None:
             args.env_kwargs = [f"{k}={v!r}" for k, v in meta.get("env_kwargs", {}).items()]
+        from gymlab.agents.base import flag
+
         given = given_flags(argv)
         for name in runs.ENV_SHAPE:
-            if "--" + name.replace("_", "-") not in given and name in meta:
+            if flag(name) not in given and name in meta:
                 setattr(args, name, meta[name])
     if args.env is None:
         if meta is None or not meta.get("env"):

@@ -17,7 +17,7 @@ def allowed(mask, n: int) -> np.ndarray:
     if mask is None:
         return np.ones(n, dtype=bool)
     if isinstance(mask, (list, tuple)) and any(m is None for m in mask):
-        return np.stack([allowed(m, n) for m in mask]) if len(mask) else np.ones((0, n), dtype=bool)
+        return np.stack([allowed(m, n) for m in mask])  # (non-empty: it holds a None)
     mask = np.asarray(mask, dtype=bool)
     if mask.size == 0:
         return np.ones(mask.shape[:-1] + (n,) if mask.ndim > 1 else n, dtype=bool)

@@ -188,8 +188,8 @@ class DQN(TorchAgent):
         c = self.config
         self.env, self.steps = env, None
         if env is not None:
-            self.steps = VectorSteps(make_vector_env(env, c.num_envs), self.env_seed(c.num_envs)) if c.num_envs > 1 \
-                else Steps(env, self.env_seed())
+            seed = self.env_seed(c.num_envs)  # (an int for one env, a list for a vector env)
+            self.steps = VectorSteps(make_vector_env(env, c.num_envs), seed) if c.num_envs > 1 else Steps(env, seed)
         self.starts, self.buffer = np.ones(c.num_envs, dtype=bool), None
         self.begin_memories()
 

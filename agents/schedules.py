@@ -20,7 +20,9 @@ def first_gradient_step(config) -> int | None:
     starts, every = getattr(config, "learning_starts", None), getattr(config, "train_freq", None)
     if starts is None or every is None:
         return None
+    from gymlab.agents.dqn_config import RECURRENT
+
     n_step = getattr(config, "n_step", 1)
-    filled = n_step + (config.seq_len if getattr(config, "policy", None) in ("lstm", "gru") else 0)
+    filled = n_step + (config.seq_len if getattr(config, "policy", None) in RECURRENT else 0)
     after = max(starts + 1, filled)  # the first step that may update, but for train_freq
     return -(-after // every) * every

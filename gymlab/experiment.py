@@ -85,8 +85,9 @@ def run(cfg: RunConfig) -> RunResult:
         raise UsageError(str(err)) from err
     env_kwargs = {**env_kwargs, **cfg.env_kwargs}
     check_env_kwargs(env_id, env_kwargs)
-    if cfg.render and display_problem():
-        raise UsageError(f"--render needs a display, and there is none here ({display_problem()})")
+    problem = display_problem() if cfg.render else None
+    if problem:
+        raise UsageError(f"--render needs a display, and there is none here ({problem})")
     eval_kwargs = {**evaluation_kwargs(env_id, env_kwargs), **cfg.eval_env_kwargs}
     check_env_kwargs(env_id, eval_kwargs)
     env = make_env(env_id, env_kwargs, cfg.max_episode_steps, frame_stack=cfg.frame_stack)

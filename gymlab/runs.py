@@ -32,8 +32,7 @@ from pathlib import Path
 
 # The files the old layout wrote (a run from before the manifest): what --force clears there.
 RUN_FILES = ("summary.json", "checkpoint.npz", "episodes.csv", "metrics.csv", "learning_curve.png",
-             "crash.txt", "resume.npz", "run.json", "q_table.png",
-             "weights.npz", "training.png", "predictions.png", "best_and_worst.png")  # (and the sequence experiments')
+             "crash.txt", "resume.npz", "q_table.png", "training.png", "predictions.png", "best_and_worst.png")  # (and the sequence experiments')
 
 from gymlab.run_lock import (LOCK_FILE, _held, discard, held, lock, made, release,  # noqa: F401 (re-exported)
                              undone_on_failure)

@@ -44,7 +44,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gymlab import ray_start, run_lock
+from gymlab import ray_start, run_lock, runs
 from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, command, typed
 from gymlab.experiment import RunConfig
 
@@ -109,7 +109,7 @@ def _trial(config: dict) -> None:
         tune.report({"env_steps": step, "eval_return": mean_return, "final": False})
 
     # A finished trial met again (Tune retrying or restoring it after its run ended): its summary stands.
-    started = _read(run_dir / "summary.json").get("interrupted") is False
+    started = runs.read_json(run_dir / "summary.json").get("interrupted") is False
     if not started and (run_dir / "resume.npz").is_file():  # a retry, or a sweep resumed after Ctrl-C
         try:
             experiment.resume(run_dir, progress=False, on_eval=on_eval)  # go on from there
@@ -205,7 +205,7 @@ def _collect(grid, run_dir: Path, cfg: SweepConfig) -> list[dict]:
             where = trial_dir(run_dir, setting, seed)
             record = {"setting": setting, "seed": seed, "run_dir": str(where.relative_to(run_dir)), "error": None,
                       "eval_return": None, "status": "finished"}
-            summary = _read(where / "summary.json")
+            summary = runs.read_json(where / "summary.json")
             result = outcomes.get((setting, seed))
             metrics = (result.metrics or {}) if result is not None else {}
             done = summary and not summary.get("interrupted", True)  # the run's own summary says it ended
@@ -375,7 +375,7 @@ def _budget(run: RunConfig, run_dir: Path | None = None, trials: list[dict] = ()
     if run.steps or run.episodes:
         return f"{run.steps} steps" if run.steps else f"{run.episodes} episodes"
     for t in trials:
-        budget = _read(Path(run_dir) / t["run_dir"] / "summary.json").get("budget")
+        budget = runs.read_json(Path(run_dir) / t["run_dir"] / "summary.json").get("budget")
         if budget:
             return " ".join(f"{v} {k}" for k, v in budget.items()) + " (the default)"
     return "the default budget"
@@ -384,13 +384,6 @@ def _budget(run: RunConfig, run_dir: Path | None = None, trials: list[dict] = ()
 def _seeds(seeds: list[int]) -> str:
     return f"{seeds[0]}-{seeds[-1]}" if list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))) else \
         ",".join(map(str, seeds))
-
-
-def _read(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return {}
 
 
 def _write_json(path: Path, obj) -> None:
