@@ -118,8 +118,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "are the run's own: only --steps or --episodes (to train longer) and --no-progress may "
                         "be given with it (and --save-every-minutes); any other flag is refused, whatever its value")
     sweep = p.add_argument_group("sweeps (Ray Tune; pip install -e \".[sweep]\")")
-    sweep.add_argument("--seeds", type=seed_list, metavar="N|S,S,...",
-                       help="a sweep over seeds: N runs seeds 0..N-1, a list runs those; each (setting, seed) is a "
+    sweep.add_argument("--seeds", type=seed_list, metavar="N|S,S,...|A-B",
+                       help="a sweep over seeds: N runs seeds 0..N-1, a list runs those, A-B runs A..B; each (setting, seed) is a "
                             "Ray Tune trial writing its own run directory under RUN_DIR/trials/, and RUN_DIR gets "
                             "sweep.json, report.md (IQM with 95%% CI over seeds) and curves.png")
     sweep.add_argument("--grid", nargs="+", metavar="FIELD=V1,V2", default=None,

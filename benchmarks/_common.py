@@ -54,17 +54,73 @@ def this_command() -> str:
     return "python " + " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
 
 
+# Reported figures are measured on these seeds; tuning (every entry of agents/hyperparams.py, every
+# probe that chose a default) uses seeds below 1000. One convention, so a report never scores a
+# setting on the seeds it was chosen on: ``report_seeds(10)`` is 1000..1009.
+REPORT_SEED_START = 1000
+
+
+def report_seeds(n: int) -> list[int]:
+    return list(range(REPORT_SEED_START, REPORT_SEED_START + n))
+
+
+def seeds_argument(text: str) -> list[int]:
+    """A benchmark's ``--seeds``: a count means that many report seeds; a range or list is taken as it is."""
+    from gymlab.flags import seed_list
+
+    seeds = seed_list(text)
+    return report_seeds(len(seeds)) if text.strip().isdigit() else seeds
+
+
+seeds_argument.__name__ = "seeds"
+
+
+def seeds_flag(seeds: list[int]) -> str:
+    """``--seeds`` as a user types it: ``1000-1009`` for a run of seeds (``5-5`` for one), else a list."""
+    seeds = list(seeds)
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}-{seeds[-1]}"
+    return ",".join(map(str, seeds))
+
+
+def machine() -> dict:
+    """What the numbers were measured on: CPU model, cores (and those this process may use), Python."""
+    import os
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": model, "cores": os.cpu_count(), "usable_cores": usable, "python": platform.python_version(),
+            "system": platform.system()}
+
+
+def load() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages now (None where the OS has none)."""
+    import os
+
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None
+
+
 def provenance(command: str | None = None) -> dict:
-    """Where one row's numbers come from: ``{"commit", "command", "when"}``."""
-    return {"commit": commit(), "command": command or this_command(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
+    """Where one row's numbers come from, stamped when the row is measured: ``{"commit", "command",
+    "when", "machine", "load"}`` (``load``: the load averages as the row's measurement began)."""
+    return {"commit": commit(), "command": command or this_command(), "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "machine": machine(), "load": load()}
 
 
 def write_json(name: str, payload: dict, path: Path | None = None) -> Path:
     path = path or RESULTS / f"{name}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"benchmark": name, **provenance(),
-               "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine()},
-               **payload}
+    payload = {"benchmark": name, **provenance(), **payload}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
 
@@ -80,7 +136,7 @@ def merge_rows(path: Path, rows: list[dict], key: str) -> list[dict]:
     return [r for r in old if r.get(key) not in new] + rows
 
 
-def sweep(flags: list[str], seeds: int, run_dir: Path) -> tuple[dict, list[dict]]:
+def sweep(flags: list[str], seeds: list[int], run_dir: Path) -> tuple[dict, list[dict]]:
     """``python train.py FLAGS --seeds SEEDS --run-dir RUN_DIR``: one sweep on Ray Tune (the very
     command a user runs), its stdout kept off ours. Returns its ``sweep.json`` and, for each trial
     in seed order, the trial's own ``summary.json`` (``{}`` for a trial that did not finish)."""
@@ -89,7 +145,7 @@ def sweep(flags: list[str], seeds: int, run_dir: Path) -> tuple[dict, list[dict]
     sys.path.insert(0, str(ROOT))
     import train
 
-    argv = [*flags, "--seeds", str(seeds), "--run-dir", str(run_dir), "--no-progress"]
+    argv = [*flags, "--seeds", seeds_flag(seeds), "--run-dir", str(run_dir), "--no-progress"]
     with contextlib.redirect_stdout(sys.stderr):
         code = train.main(argv)
     if code != 0:
@@ -104,20 +160,40 @@ def sweep(flags: list[str], seeds: int, run_dir: Path) -> tuple[dict, list[dict]
     return report, summaries
 
 
-def swept(flags: list[str], seeds: int, where: Path):
-    """A row this work dir has already swept with these flags and seeds: ``(sweep.json, summaries)``;
-    else None."""
+def sweep_command(flags: list[str], seeds: list[int]) -> str:
+    return "python train.py " + " ".join(flags) + f" --seeds {seeds_flag(seeds)}"
+
+
+def swept(flags: list[str], seeds: list[int], where: Path):
+    """A row this work dir has already swept with these flags and seeds: ``(sweep.json, summaries,
+    stamp)``, ``stamp`` being the one written when the sweep was measured; else None."""
     try:
         report = json.loads((where / "sweep.json").read_text())
         row = json.loads((where / "row.json").read_text())
     except (OSError, ValueError):
         return None
-    if row != {"flags": flags, "seeds": seeds} or any(t["status"] != "finished" for t in report["trials"]):
+    if (row.get("flags"), row.get("seeds")) != (flags, list(seeds)) or "stamp" not in row \
+            or any(t["status"] != "finished" for t in report["trials"]):
         return None
     summaries = [json.loads((where / t["run_dir"] / "summary.json").read_text())
                  for t in sorted(report["trials"], key=lambda t: t["seed"])]
-    print(f"{where.name}: read back ({len(summaries)} finished trials)", file=sys.stderr)
-    return report, summaries
+    print(f"{where.name}: read back ({len(summaries)} finished trials, measured {row['stamp']['when']})",
+          file=sys.stderr)
+    return report, summaries, row["stamp"]
+
+
+def measured_sweep(flags: list[str], seeds: list[int], where: Path) -> tuple[dict, list[dict], dict]:
+    """The sweep in ``where``, read back when it is there, finished, with these flags and seeds, else
+    run now: ``(sweep.json, summaries, stamp)``. The stamp (commit, command, time, machine, load at
+    the start and ``load_after``) is written when the sweep is measured and kept when read back."""
+    done = swept(flags, seeds, where)
+    if done is not None:
+        return done
+    stamp = provenance(sweep_command(flags, seeds))
+    report, summaries = sweep(flags, seeds, where)
+    stamp["load_after"] = load()
+    (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": list(seeds), "stamp": stamp}))
+    return report, summaries, stamp
 
 
 def row_dir(env: str, label: str) -> str:
@@ -125,7 +201,7 @@ def row_dir(env: str, label: str) -> str:
     return env + "-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
 
 
-def sweep_row(flags: list[str], seeds: int, where: Path, figure) -> dict:
+def sweep_row(flags: list[str], seeds: list[int], where: Path, figure) -> dict:
     """One table row: the sweep ``python train.py FLAGS --seeds SEEDS`` in ``where`` (read back when
     it is already there, finished, with the same flags), each seed's greedy evaluation return turned
     into the row's ``figure``; its IQM over seeds with the 95% stratified-bootstrap interval, every
@@ -134,18 +210,15 @@ def sweep_row(flags: list[str], seeds: int, where: Path, figure) -> dict:
 
     from gymlab import stats
 
-    done = swept(flags, seeds, where)
-    if done is None:
-        done = sweep(flags, seeds, where)
-        (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": seeds}))  # what swept() compares
-    report, summaries = done
+    report, summaries, stamp = measured_sweep(flags, seeds, where)
     trials = sorted(report["trials"], key=lambda t: t["seed"])
     values = [figure(t["eval_return"]) for t in trials if t["status"] == "finished"]
-    out = {"figures": [None if t["eval_return"] is None else figure(t["eval_return"]) for t in trials],
+    out = {"seeds": [t["seed"] for t in trials],
+           "figures": [None if t["eval_return"] is None else figure(t["eval_return"]) for t in trials],
            "statuses": [t["status"] for t in trials], "steps": max(s.get("env_steps", 0) for s in summaries),
            "train_s_median": float(np.median([s["wall_time_s"] for s in summaries if s])) if values else None,
            "eval_env_kwargs": next((s.get("eval_env_kwargs", {}) for s in summaries if s), {}),
-           **provenance("python train.py " + " ".join(flags) + f" --seeds {seeds}")}
+           **stamp}
     if values:
         low, high = stats.bootstrap_ci(np.array(values), seed=0)
         out.update(iqm=stats.iqm(np.array(values)), iqm_ci=[low, high])
@@ -164,7 +237,9 @@ def sweep_arguments(p, envs, seeds: int) -> None:
     """The options every table of sweeps shares: ``--only ENV``, ``--seeds N``, ``--steps``,
     ``--json`` and ``--work-dir``."""
     p.add_argument("--only", choices=sorted(envs), help="one env only")
-    p.add_argument("--seeds", type=int, default=seeds, help=f"seeds 0..N-1 of every row (default {seeds})")
+    p.add_argument("--seeds", type=seeds_argument, default=report_seeds(seeds), metavar="N|A-B|S,S",
+                   help=f"a count N is the first N report seeds ({REPORT_SEED_START}..); or a range or list "
+                        f"(default {seeds}: {seeds_flag(report_seeds(seeds))})")
     p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
     p.add_argument("--json", type=Path)
     p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")

@@ -40,7 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gymlab.agents import hyperparams  # noqa: E402
-from benchmarks._common import RESULTS, merge_rows, provenance, sweep, table, write_json  # noqa: E402
+from benchmarks._common import (RESULTS, measured_sweep, merge_rows, report_seeds, seeds_argument, table,  # noqa: E402
+                                write_json)
 
 SOLVED = 475.0
 # gymlab DQN config field -> SB3 DQN keyword
@@ -100,7 +101,9 @@ def command(agent: str, extra: list[str], seeds: int, steps: int) -> list[str]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    p.add_argument("--seeds", type=seeds_argument, default=report_seeds(10), metavar="N|A-B|S,S",
+                   help="a count N is the first N report seeds (1000..); or a range or list (default 1000-1009)")
+    p.add_argument("--work-dir", type=Path, help="keep each contestant's sweep here, and read back those already swept")
     p.add_argument("--steps", type=int, default=50_000, help="env steps per run (default 50000)")
     p.add_argument("--no-zoo", action="store_true", help="leave out SB3 with RL-Zoo's settings")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these contestants (the others' rows "
@@ -118,11 +121,13 @@ def main(argv=None) -> int:
     if args.only and len(measured) != len(args.only):
         p.error(f"--only: contestants are {', '.join(who)}")
     records = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.work_dir or Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
         for name, (agent, extra, ratio, differs) in measured.items():
             slug = name.replace(" ", "").replace("(", "-").replace(")", "")
             flags_ = command(agent, extra, args.seeds, args.steps)
-            report, summaries = sweep(flags_, args.seeds, Path(tmp) / slug)
+            report, summaries, stamp = measured_sweep(flags_, args.seeds, Path(tmp) / slug)
             trials = sorted(report["trials"], key=lambda t: t["seed"])
             runs = [{"seed": t["seed"], "status": t["status"], "error": t["error"], "eval_return": t["eval_return"],
                      "env_steps_per_s": s.get("env_steps_per_s"), "wall_time_s": s.get("wall_time_s")}
@@ -136,9 +141,9 @@ def main(argv=None) -> int:
                             "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"), "mean": entry.get("mean"),
                             "env_steps_per_s_median": statistics.median(r["env_steps_per_s"] for r in finished),
                             "runs": runs,
-                            **provenance("python train.py " + " ".join(flags_) + f" --seeds {args.seeds}")})
+                            **stamp})
             print(f"{name}: IQM {stats.format_iqm(entry) if entry else '-'}, "
-                  f"{records[-1]['solved']}/{args.seeds} solved", file=sys.stderr)
+                  f"{records[-1]['solved']}/{len(args.seeds)} solved", file=sys.stderr)
     records = merge_rows(path, records, "contestant")
     order = list(who)
     records.sort(key=lambda r: order.index(r["contestant"]) if r["contestant"] in order else len(order))
@@ -153,7 +158,7 @@ def main(argv=None) -> int:
             r["probability_of_improvement_over_sb3_same"] = {"p": p_imp, "ci": [lo, hi]}
             r["speed_vs_sb3_same"] = r["env_steps_per_s_median"] / ref["env_steps_per_s_median"]
         rows.append([r["contestant"], r["differs_from_sb3_same"], r["q_weights"],
-                     f"{r['solved']}/{r['seeds']}", stats.format_iqm(r) if r["iqm"] is not None else "-",
+                     f"{r['solved']}/{len(r['seeds'])}", stats.format_iqm(r) if r["iqm"] is not None else "-",
                      " ".join(f"{x:.0f}" for x in returns),
                      f"{r['probability_of_improvement_over_sb3_same']['p']:.2f}" if ref else "-",
                      r["env_steps_per_s_median"], f"{r['speed_vs_sb3_same']:.2f}x" if ref else "-"])

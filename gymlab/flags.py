@@ -67,7 +67,12 @@ def parse_env_kwargs(items: list[str] | None) -> dict:
 
 
 def seed_list(text: str) -> list[int]:
-    """``--seeds 10`` -> seeds 0..9; ``--seeds 3,5,7`` -> those."""
+    """``--seeds 10`` -> seeds 0..9; ``--seeds 3,5,7`` -> those; ``--seeds 1000-1009`` -> 1000..1009."""
+    first, dash, last = text.strip().partition("-")
+    if dash:
+        if not (first.isdigit() and last.isdigit()) or int(first) > int(last) or int(last) - int(first) >= 10_000:
+            raise argparse.ArgumentTypeError(f"expected a range FIRST-LAST of at most 10000 seeds >= 0, got {text!r}")
+        return list(range(int(first), int(last) + 1))
     try:
         values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
