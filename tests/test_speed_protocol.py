@@ -150,3 +150,26 @@ def test_sb3_dqn_optimize_memory_usage_is_a_switch_sb3_accepts():
     assert not hasattr(saving, "next_observations") and plain.next_observations.shape == (1000, 1, 4)
     with pytest.raises(ValueError, match="--n-steps"):
         SB3DQNConfig(optimize_memory_usage=True, n_steps=3)
+
+
+def test_the_learning_sweep_gives_no_speed_ratio(monkeypatch, tmp_path, capsys):
+    """dqn_vs_sb3.py runs two trials at a time: its raw env steps/s stay in ``runs``, but no speed
+    ratio is printed or stored as a figure."""
+    sweep = load_benchmark("dqn_vs_sb3")
+
+    def measured(flags, seeds, where):
+        trials = [{"seed": s, "status": "finished", "error": None, "eval_return": 500.0, "run_dir": f"t{s}"}
+                  for s in seeds]
+        return ({"trials": trials, "statistics": {"defaults": {"iqm": 500.0, "iqm_ci": [500.0, 500.0],
+                                                               "mean": 500.0}}},
+                [{"env_steps_per_s": 100.0 + s, "wall_time_s": 1.0} for s in seeds], {"commit": "x", "when": "now"})
+
+    monkeypatch.setattr(sweep, "measured_sweep", measured)
+    monkeypatch.setattr(sweep, "q_weights", lambda run_dir: 10)
+    path = tmp_path / "sweep.json"
+    assert sweep.main(["--seeds", "2", "--no-zoo", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "vs sb3 (same)" not in out.splitlines()[0] and "steps/s" not in out.splitlines()[0]
+    for row in json.loads(path.read_text())["rows"]:
+        assert not any("speed" in key or "per_s" in key for key in row)
+        assert [r["env_steps_per_s"] for r in row["runs"]] == [1100.0, 1101.0]
