@@ -84,7 +84,6 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import _speed  # noqa: E402
 from benchmarks._common import RESULTS, merge_rows, provenance, table, write_json  # noqa: E402
 from benchmarks.dqn_vs_sb3 import TO_SB3, flags  # noqa: E402
-from benchmarks.sb3_stacked import SB3StackedDQN, SB3StackedDQNConfig  # noqa: E402,F401  (the pixel SB3 row)
 from gymlab.agents import hyperparams  # noqa: E402
 
 TARGET = 2.0  # the issue's aim: ours / SB3's env steps per second
@@ -262,7 +261,8 @@ def main(argv=None, runner=run_alone) -> int:
                 **_speed.speed_fields([x["env_steps_per_s"] for x in mine], ref,
                                       None if name == REFERENCE else REFERENCE),
                 "runs": mine, **state, **stamps[name]})
-    records = merge_rows(path, records, "key")
+    # rows kept from an earlier run (--only): those measured by this protocol, never a figure made otherwise
+    records = [r for r in merge_rows(path, records, "key") if "env_steps_per_s_per_round" in r]
     order = [f"{t}/{c}" for t in TASKS for c in ("dqn", "dqn (as sb3)", REFERENCE, SAVING)]
     records.sort(key=lambda r: order.index(r["key"]) if r["key"] in order else len(order))
     rows = [[r["env"] if r["contestant"] == "dqn" else "", r["contestant"], r["differs_from_sb3_same"],

@@ -62,8 +62,10 @@ def test_the_extractor_is_our_cnn_layer_for_layer(bench):
     who = {w["contestant"]: w for w in bench.contestants("pixels", 1000, 100)}
     ours = DQN(env.observation_space, env.action_space, DQNConfig(**{**who["dqn (as sb3)"]["overrides"],
                                                                      "buffer_size": 1000}))
-    config = bench.SB3StackedDQNConfig(**{**who["sb3-dqn (same)"]["overrides"], "buffer_size": 1000})
-    sb3 = bench.SB3StackedDQN(env.observation_space, env.action_space, config)
+    from benchmarks.sb3_stacked import SB3StackedDQN, SB3StackedDQNConfig
+
+    config = SB3StackedDQNConfig(**{**who["sb3-dqn (same)"]["overrides"], "buffer_size": 1000})
+    sb3 = SB3StackedDQN(env.observation_space, env.action_space, config)
     assert isinstance(sb3.model.env.envs[0].unwrapped, _SpacesOnly)
     shapes = lambda net: [tuple(p.shape) for p in net.parameters()]  # noqa: E731
     assert shapes(sb3.model.q_net) == shapes(ours.q)

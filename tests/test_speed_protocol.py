@@ -173,3 +173,14 @@ def test_the_learning_sweep_gives_no_speed_ratio(monkeypatch, tmp_path, capsys):
     for row in json.loads(path.read_text())["rows"]:
         assert not any("speed" in key or "per_s" in key for key in row)
         assert [r["env_steps_per_s"] for r in row["runs"]] == [1100.0, 1101.0]
+
+
+def test_rows_of_the_old_protocol_are_not_kept_beside_new_ones(bench, monkeypatch, tmp_path):
+    """--only keeps the other task's rows only when they were measured by this protocol."""
+    path = tmp_path / "speed.json"
+    path.write_text(json.dumps({"rows": [{"key": "pixels/dqn", "contestant": "dqn", "vs_sb3_same": 1.07}]}))
+    names = [w["contestant"] for w in bench.contestants("cartpole", 100, 10)]
+    run, _ = fake_runner({name: [100.0] * 5 for name in names})
+    monkeypatch.setattr(_speed, "load", lambda: [0.1, 0.1, 0.1])
+    assert bench.main(["--only", "cartpole", "--json", str(path)], runner=run) == 0
+    assert [r["key"] for r in json.loads(path.read_text())["rows"]] == [f"cartpole/{n}" for n in names]
