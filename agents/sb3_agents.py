@@ -48,12 +48,17 @@ class SB3DQNConfig:
     # SB3 always clips, so 0 would scale every gradient to nothing.
     max_grad_norm: float = param(10.0, "SB3 DQN max_grad_norm", "> 0")
     n_steps: int = param(1, "SB3 DQN n_steps (n-step returns)", ">= 1")
+    optimize_memory_usage: bool = param(False, "SB3 DQN optimize_memory_usage: next_obs read from the next slot, "
+                                               "half the replay; timeouts then stored as ends "
+                                               "(handle_timeout_termination off, as SB3 requires)")
     lr_anneal: bool = param(False, "decay the learning rate linearly to 0 (a schedule)")
     net_arch: tuple[int, ...] = param((64, 64), "hidden layers of the Q-network", WIDTHS, arch=True)
     threads: int = param(1, "torch CPU threads", THREADS)
 
     def __post_init__(self):
         validate(self)
+        require(not (self.optimize_memory_usage and self.n_steps > 1), f"--optimize-memory-usage needs --n-steps 1 "
+                f"(not {self.n_steps}): SB3's n-step replay buffer does not support it")
         require(self.batch_size <= self.buffer_size, f"--batch-size ({self.batch_size}) must be <= --buffer-size "
                 f"({self.buffer_size}): a minibatch is drawn from the replay buffer")
         require(self.n_steps <= self.buffer_size, f"--n-steps ({self.n_steps}) must be <= --buffer-size "
@@ -167,7 +172,8 @@ class SB3Agent(TorchAgent):
             kwargs["learning_rate"] = lambda remaining: lr * remaining
         policy = self.policies[is_image(self.observation_space)]
         algorithm = getattr(importlib.import_module(self.package), self.algorithm)  # imported only when used
-        return algorithm(policy, env, seed=seeding.library_seed(self.seed), verbose=0, device="cpu", policy_kwargs=policy_kwargs, **kwargs)
+        return algorithm(policy, env, seed=seeding.library_seed(self.seed), verbose=0, device="cpu",
+                         policy_kwargs=policy_kwargs, **replay_kwargs(kwargs))
 
     def modules(self):
         return {"policy": self.model.policy}
@@ -193,6 +199,14 @@ class SB3Agent(TorchAgent):
         total = budget.steps if budget.steps is not None else 10**12  # an episode budget stops through the callback
         self.model.learn(total_timesteps=total, callback=FeedLogger())
         return self
+
+
+def replay_kwargs(kwargs: dict) -> dict:
+    """``kwargs`` as SB3 takes them: its ReplayBuffer refuses optimize_memory_usage together with
+    handle_timeout_termination, which is on by default."""
+    if kwargs.get("optimize_memory_usage"):
+        kwargs["replay_buffer_kwargs"] = {"handle_timeout_termination": False}
+    return kwargs
 
 
 class SB3DQN(SB3Agent):

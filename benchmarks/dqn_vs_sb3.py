@@ -27,13 +27,16 @@ A seed is solved when the final greedy evaluation (10 episodes) averages >= 475.
 contestant: IQM over seeds with its 95% stratified-bootstrap interval, the solved fraction,
 every seed's return, and the probability of improvement over ``sb3-dqn (same)`` (the
 chance one of its runs beats one of the reference's; ``gymlab.stats``).
+
+Not a speed benchmark: the trials run two at a time beside whatever else loads the machine, so
+each run's ``env_steps_per_s`` (kept in the JSON's ``runs``, raw) is not a speed figure and no
+speed ratio is printed or stored; speed is ``benchmarks/dqn_speed.py``'s, measured alone.
 Prints the table and writes ``benchmarks/results/dqn_vs_sb3.json``.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -139,12 +142,14 @@ def main(argv=None) -> int:
                             "gradient_steps_per_env_step": ratio, "seeds": args.seeds, "finished": len(finished),
                             "solved": sum(r["eval_return"] >= SOLVED for r in finished),
                             "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"), "mean": entry.get("mean"),
-                            "env_steps_per_s_median": statistics.median(r["env_steps_per_s"] for r in finished),
                             "runs": runs,
                             **stamp})
             print(f"{name}: IQM {stats.format_iqm(entry) if entry else '-'}, "
                   f"{records[-1]['solved']}/{len(args.seeds)} solved", file=sys.stderr)
     records = merge_rows(path, records, "contestant")
+    for r in records:  # rows kept from before speed was measured only alone carry no speed figure either
+        for key in ("speed_vs_sb3_same", "env_steps_per_s_median"):
+            r.pop(key, None)
     order = list(who)
     records.sort(key=lambda r: order.index(r["contestant"]) if r["contestant"] in order else len(order))
     ref = next((r for r in records if r["contestant"] == "sb3-dqn (same)"), None)
@@ -156,16 +161,14 @@ def main(argv=None) -> int:
             p_imp = stats.probability_of_improvement(returns, ref_returns)
             lo, hi = stats.probability_of_improvement_ci(returns, ref_returns, seed=0)
             r["probability_of_improvement_over_sb3_same"] = {"p": p_imp, "ci": [lo, hi]}
-            r["speed_vs_sb3_same"] = r["env_steps_per_s_median"] / ref["env_steps_per_s_median"]
         rows.append([r["contestant"], r["differs_from_sb3_same"], r["q_weights"],
                      f"{r['solved']}/{len(r['seeds'])}", stats.format_iqm(r) if r["iqm"] is not None else "-",
                      " ".join(f"{x:.0f}" for x in returns),
-                     f"{r['probability_of_improvement_over_sb3_same']['p']:.2f}" if ref else "-",
-                     r["env_steps_per_s_median"], f"{r['speed_vs_sb3_same']:.2f}x" if ref else "-"])
+                     f"{r['probability_of_improvement_over_sb3_same']['p']:.2f}" if ref else "-"])
     out = write_json("dqn_vs_sb3", {"env": "CartPole-v1", "steps": args.steps, "solved_threshold": SOLVED,
                                     "rows": records}, path)
     print(table([f"CartPole-v1, {args.steps} steps", "differs from sb3 (same)", "Q-net weights",
-                 "solved (>=475)", "IQM [95% CI]", "per seed", "P(> sb3 same)", "env steps/s", "vs sb3 (same)"],
+                 "solved (>=475)", "IQM [95% CI]", "per seed", "P(> sb3 same)"],
                 rows))
     print(f"\nwritten: {out}")
     return 0

@@ -1,29 +1,41 @@
 """Env steps per second of gymlab's Pong, side by side with Gymnasium's CartPole-v1, in one run.
 
-    python benchmarks/env_speed.py            # about a minute; writes benchmarks/results/env_speed.json
-    python benchmarks/env_speed.py --quick    # a few seconds, rougher (to env_speed_quick.json, untracked)
+    python benchmarks/env_speed.py --wait-idle 600   # 5 rounds, about a minute alone: results/env_speed.json
+    python benchmarks/env_speed.py --quick --json /tmp/e.json   # a few seconds: does it run? (not a figure)
 
 Single envs go through ``gym.make`` (with its wrappers, as a user gets them);
 vector envs through ``gym.make_vec(..., vectorization_mode="vector_entry_point")``,
-CartPole's being Gymnasium's own numpy-vectorised one. Every figure is the median
-of several rounds, the candidates interleaved within each round so that the
-machine's drift hits all of them alike; ratios, not absolute rates, are the result.
+CartPole's being Gymnasium's own numpy-vectorised one. The speed protocol
+(``benchmarks/_speed.py``): run it alone; one thread (OMP_NUM_THREADS=1); at least 5
+interleaved rounds (fewer only with ``--quick``, marked ``"quick": true``), the cases' order
+reversed every other round; a case's figure is the median of its rounds, and its ratio to
+CartPole (the same kind of env, in the same round) the median of the per-round ratios, with
+their min and max. The load average before and after is recorded; a start with the 1-minute load
+above 0.5 marks the JSON busy. Ratios, not absolute rates, are the result.
+JSON: top level ``quick``, ``rounds``, ``busy``, ``load_before``, ``load_after``, ``results``;
+each row ``case``, ``num_envs``, ``env_steps_per_s_per_round``, ``env_steps_per_s_median``,
+``ref_env_steps_per_s_per_round``, ``ref_env_steps_per_s_median``, ``vs_ref`` (``{"ref",
+"per_round", "median", "min", "max"}``), ``threshold``, ``passed``, ``busy``, the loads and
+``_common.provenance``'s stamp.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import gymnasium as gym
-import numpy as np
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread, before numpy is imported
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gymlab import envs  # noqa: E402,F401  (registers gymlab/*)
-from benchmarks._common import RESULTS, table, write_json  # noqa: E402
+from benchmarks import _speed  # noqa: E402
+from benchmarks._common import RESULTS, provenance, table, write_json  # noqa: E402
 
 VECTOR_SIZES = (16, 64, 256)
 THRESHOLDS = {  # the Pong issue's acceptance, as ratios to CartPole in the same run
@@ -65,11 +77,10 @@ def vector_rate(env_id: str, kwargs: dict, num_envs: int, env_steps: int) -> flo
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
-    p.add_argument("--rounds", type=int, help="rounds per figure (default 5, or 3 with --quick)")
+    _speed.add_arguments(p, quick_rounds=3)
     p.add_argument("--json", type=Path, help="where to write the results (default benchmarks/results/env_speed.json)")
     args = p.parse_args(argv)
-    rounds = args.rounds or (3 if args.quick else 5)
+    rounds = _speed.rounds_of(args, quick_rounds=3)
     single_steps, vector_steps = (20_000, 400_000) if args.quick else (100_000, 2_000_000)
 
     cases = {  # name -> (function producing one rate)
@@ -82,32 +93,36 @@ def main(argv=None) -> int:
         cases[("features", n)] = lambda n=n: vector_rate("gymlab/Pong-v0", {}, n, vector_steps)
         cases[("pixels", n)] = lambda n=n: vector_rate("gymlab/Pong-v0", {"obs_type": "pixels"}, n, vector_steps)
 
-    samples = {k: [] for k in cases}
-    for r in range(rounds):
-        for key, fn in cases.items():
-            samples[key].append(fn())
-        print(f"round {r + 1}/{rounds} done", file=sys.stderr)
-    rate = {k: statistics.median(v) for k, v in samples.items()}
+    if args.wait_idle:
+        _speed.wait_idle(args.wait_idle)
+    state, stamp = _speed.start(), provenance()
+    samples = _speed.interleave(list(cases), rounds, lambda key, r: cases[key]())
+    state = _speed.finish(state)
 
     rows, records = [], []
     for n in (1,) + VECTOR_SIZES:
-        ref = rate[("CartPole-v1", n)]
-        how = "gym.make" if n == 1 else "vector env"
+        how = "CartPole-v1 " + ("gym.make" if n == 1 else f"vector env N={n}")
+        ref = samples[("CartPole-v1", n)]
         for name in ("features", "pixels"):
             label = f"{name}, {'single' if n == 1 else f'N={n}'}"
-            ratio = rate[(name, n)] / ref
+            speed = _speed.speed_fields(samples[(name, n)], ref, how)
+            ratio = speed["vs_ref"]["median"]
             need = THRESHOLDS.get(label)
             verdict = "" if need is None else (f"pass (>= {need}x)" if ratio >= need else f"FAIL (< {need}x)")
-            rows.append([f"Pong {label}", rate[(name, n)], f"CartPole-v1 {how}" + ("" if n == 1 else f" N={n}"),
-                         ref, f"{ratio:.2f}x", verdict])
-            records.append({"case": f"Pong {label}", "num_envs": n, "steps_per_s": round(rate[(name, n)]),
-                            "cartpole_steps_per_s": round(ref), "ratio": round(ratio, 3),
-                            "threshold": need, "passed": None if need is None else ratio >= need})
-    print(table(["gymlab", "env steps/s", "reference (same run)", "env steps/s", "ratio", "acceptance"], rows))
+            rows.append([f"Pong {label}", speed["env_steps_per_s_median"], how, statistics.median(ref),
+                         _speed.ratio_cell(speed["vs_ref"]), verdict])
+            records.append({"case": f"Pong {label}", "num_envs": n, **speed, "ref_env_steps_per_s_per_round": ref,
+                            "ref_env_steps_per_s_median": statistics.median(ref), "threshold": need,
+                            "passed": None if need is None else ratio >= need, "rounds": rounds,
+                            "quick": args.quick, **state, **stamp})
+    print(table(["gymlab", "env steps/s (median)", "reference (same rounds)", "env steps/s",
+                 "ratio: median [min-max] of rounds", "acceptance"], rows))
+    if args.quick:
+        print(_speed.QUICK_NOTE)
     # A --quick look is rougher than the tracked figures: it goes to its own file unless --json says where.
     out = args.json or (RESULTS / "env_speed_quick.json" if args.quick else None)
     path = write_json("env_speed", {"rounds": rounds, "single_steps": single_steps, "vector_env_steps": vector_steps,
-                                    "quick": args.quick, "results": records}, out)
+                                    "quick": args.quick, **state, "results": records}, out)
     print(f"\nwritten: {path}")
     return 0 if all(r["passed"] is not False for r in records) else 1
 

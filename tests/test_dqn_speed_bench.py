@@ -1,6 +1,7 @@
 """benchmarks/dqn_speed.py runs, end to end, on tiny budgets (its runs in this process rather than
 one process each): the table and the JSON come out, every contestant of a task takes the same
-gradient steps, and SB3's DQN on stacked frames has our CNN's Q-network, weight for weight."""
+gradient steps, every row is stamped and marked quick, and SB3's DQN on stacked frames has our CNN's
+Q-network, weight for weight. (The protocol's arithmetic, on fabricated timings: test_speed_protocol.py.)"""
 
 import json
 
@@ -21,14 +22,17 @@ def quick(bench, monkeypatch, tmp_path, capsys, task, steps, learning_starts):
     out = capsys.readouterr().out
     report = json.loads(path.read_text())
     rows = {r["contestant"]: r for r in report["rows"]}
-    assert set(rows) == {"dqn", "dqn (as sb3)", "sb3-dqn (same)"} and report["checks_failed"] == []
-    assert report["commit"] and report["command"] and all(r["commit"] and r["when"] for r in rows.values())
-    assert "vs sb3" in out and f"written: {path}" in out
+    assert set(rows) == {"dqn", "dqn (as sb3)", bench.REFERENCE, bench.SAVING} and report["checks_failed"] == []
+    assert report["commit"] and report["command"] and report["quick"] is True and "busy" in report
+    for r in rows.values():  # every row stamped when measured, and marked quick
+        assert r["commit"] and r["when"] and r["machine"]["cpu"] and r["quick"] is True and r["rounds"] == 1
+        assert "load_before" in r and "load_after" in r and "--threads 1" in r["command"]
+    assert "vs sb3" in out and "NOT a speed figure" in out and f"written: {path}" in out
     counts = [r["gradient_steps"][0] for r in rows.values()]
     assert max(counts) - min(counts) <= 1 and min(counts) > 0
-    assert rows["dqn (as sb3)"]["q_weights"] == rows["sb3-dqn (same)"]["q_weights"]
-    assert rows["dqn"]["vs_sb3_same"] == pytest.approx(
-        rows["dqn"]["env_steps_per_s_median"] / rows["sb3-dqn (same)"]["env_steps_per_s_median"])
+    assert rows["dqn (as sb3)"]["q_weights"] == rows[bench.REFERENCE]["q_weights"] == rows[bench.SAVING]["q_weights"]
+    assert rows["dqn"]["vs_ref"]["median"] == pytest.approx(
+        rows["dqn"]["env_steps_per_s_per_round"][0] / rows[bench.REFERENCE]["env_steps_per_s_per_round"][0])
     return rows
 
 
@@ -43,8 +47,7 @@ def test_pixels_sb3_gets_our_network_frames_and_gradient_steps(bench, monkeypatc
     assert rows["dqn (as sb3)"]["gradient_steps"] == [16]  # (96 - 32) transitions of 4 courts, one every 4
     sb3 = rows["sb3-dqn (same)"]["overrides"]
     assert (sb3["n_envs"], sb3["n_stack"], sb3["train_freq"], sb3["net_arch"]) == (4, 4, 1, [])
-    # SB3 keeps obs and next_obs whole: 8 frames a transition against our one (and a few small arrays)
-    assert rows["sb3-dqn (same)"]["replay_bytes"] > 7.5 * rows["dqn (as sb3)"]["replay_bytes"]
+    assert rows[bench.SAVING]["agent"] == "benchmarks.sb3_stacked:SB3StackedDQN"
 
 
 def test_the_extractor_is_our_cnn_layer_for_layer(bench):
@@ -59,8 +62,10 @@ def test_the_extractor_is_our_cnn_layer_for_layer(bench):
     who = {w["contestant"]: w for w in bench.contestants("pixels", 1000, 100)}
     ours = DQN(env.observation_space, env.action_space, DQNConfig(**{**who["dqn (as sb3)"]["overrides"],
                                                                      "buffer_size": 1000}))
-    config = bench.SB3StackedDQNConfig(**{**who["sb3-dqn (same)"]["overrides"], "buffer_size": 1000})
-    sb3 = bench.SB3StackedDQN(env.observation_space, env.action_space, config)
+    from benchmarks.sb3_stacked import SB3StackedDQN, SB3StackedDQNConfig
+
+    config = SB3StackedDQNConfig(**{**who["sb3-dqn (same)"]["overrides"], "buffer_size": 1000})
+    sb3 = SB3StackedDQN(env.observation_space, env.action_space, config)
     assert isinstance(sb3.model.env.envs[0].unwrapped, _SpacesOnly)
     shapes = lambda net: [tuple(p.shape) for p in net.parameters()]  # noqa: E731
     assert shapes(sb3.model.q_net) == shapes(ours.q)
