@@ -1,0 +1,46 @@
+"""Every rendered results block: its name, the JSON it reads, the function that renders it.
+
+A block is a pure function of one JSON dict (``{}`` when the file is not there) to markdown, so
+``benchmarks/render.py`` fills README.md with them and the docs can call the same functions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, NamedTuple
+
+from . import speed, sweeps
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+
+class Block(NamedTuple):
+    json: str
+    render: Callable[[dict], str]
+
+
+BLOCKS = {
+    "cliff_walking": Block("deep_agents.json", sweeps.cliff_walking),
+    "deep_agents": Block("deep_agents.json", sweeps.deep_agents),
+    "untuned_envs": Block("untuned_envs.json", sweeps.untuned_envs),
+    "dqn_vs_sb3": Block("dqn_vs_sb3.json", sweeps.dqn_vs_sb3),
+    "dqn_speed_cartpole": Block("dqn_speed.json", speed.dqn_speed_cartpole),
+    "dqn_speed": Block("dqn_speed.json", speed.dqn_speed),
+    "env_speed": Block("env_speed.json", speed.env_speed),
+}
+
+
+def load(path: Path) -> dict:
+    """A results JSON, ``{}`` when there is none; ``ValueError`` naming the file when it is not JSON."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return {}
+    except ValueError as e:
+        raise ValueError(f"{path}: not JSON ({e})") from None
+
+
+def render_block(name: str, results: Path = RESULTS) -> str:
+    block = BLOCKS[name]
+    return block.render(load(Path(results) / block.json))
