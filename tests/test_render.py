@@ -84,3 +84,21 @@ def test_another_results_directory_is_read(tmp_path):
     assert out.returncode == 1
     assert "+| `python train.py --env CartPole-v1 --agent dqn --seeds 1000-1009` | 50,000 env steps | 500 [500, 500] |" \
         in out.stdout
+
+
+def test_a_stamped_row_of_another_shape_is_one_line_and_exit_2_not_a_guess(tmp_path):
+    """Stamped rows in a shape the renderer does not read (the speed benchmark's old ``vs_sb3_same``,
+    the untuned sweep's old ``returns``) are named, never shown as something else."""
+    from tests.render_fixtures import speed_row, stamp, sweep_row
+
+    old_speed = [speed_row("sb3-dqn (same)", [560.0, 562.0, 570.0]), speed_row("dqn", [700.0, 722.0, 730.0])]
+    old_speed[1]["vs_sb3_same"] = 1.29  # no vs_ref: the old schema, stamped as a row measured today is
+    old_untuned = sweep_row("Acrobot-v1", "random", [-500.0] * 10, -100)
+    old_untuned["returns"] = old_untuned.pop("figures")
+    for name, rows, field in (("dqn_speed", old_speed, "vs_ref"), ("untuned_envs", [old_untuned], "figures")):
+        (tmp_path / f"{name}.json").write_text(json.dumps({**stamp(command="x"), "rows": rows}))
+        (tmp_path / "R.md").write_text(f"<!-- render:{name} -->\n<!-- /render:{name} -->\n")
+        out = run("--check", "--readme", str(tmp_path / "R.md"), "--results", str(tmp_path))
+        assert out.returncode == 2, out.stdout
+        assert f"{name}.json" in out.stderr and repr(field) in out.stderr, out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr

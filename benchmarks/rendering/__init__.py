@@ -42,5 +42,13 @@ def load(path: Path) -> dict:
 
 
 def render_block(name: str, results: Path = RESULTS) -> str:
+    """Block ``name`` rendered from its JSON in ``results``; ``ValueError`` when stamped rows are of
+    another shape than its function reads (named, never guessed at)."""
     block = BLOCKS[name]
-    return block.render(load(Path(results) / block.json))
+    path = Path(results) / block.json
+    try:
+        return block.render(load(path))
+    except (KeyError, TypeError, IndexError) as e:
+        field = repr(e.args[0]) if isinstance(e, KeyError) else f"({e})"
+        raise ValueError(f"{path}: a stamped row lacks the field {field} that block {name!r} renders "
+                         f"(the fields read: {block.render.__module__}'s docstring)") from None

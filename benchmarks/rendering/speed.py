@@ -25,6 +25,18 @@ def _provenance(d: dict, rows: list[dict]) -> str:
                                                       f"{load('load_before')} before and {load('load_after')} after.")
 
 
+def _versus(rows: list[dict], label: str) -> list[tuple[dict, dict | None]]:
+    """Each row with its ``vs_ref``, ``None`` for a reference row (one another row's ``vs_ref`` names);
+    a row that is neither is of another shape: ``KeyError('vs_ref')``, never shown as a reference."""
+    refs = {r["vs_ref"]["ref"] for r in rows if r.get("vs_ref")}
+    out = []
+    for r in rows:
+        if not r.get("vs_ref") and r[label] not in refs:
+            raise KeyError("vs_ref")
+        out.append((r, r.get("vs_ref")))
+    return out
+
+
 def _rate(d: dict, row: dict | None) -> str:
     return "-" if row is None else timed(f"{row['env_steps_per_s_median']:,.0f}", _busy(d, row))
 
@@ -39,9 +51,10 @@ def dqn_speed(d: dict) -> str:
         rows = [r for r in good if r["env"] == env]
         ref = next((r["vs_ref"]["ref"] for r in rows if r.get("vs_ref")), None)
         lines = [[f"`{r['contestant']}`", r.get("differs_from_sb3_same", ""), _rate(d, r),
-                  timed(ratio(r["vs_ref"]), _busy(d, r)) if r.get("vs_ref") else "(the reference)",
+                  timed(ratio(vs), _busy(d, r)) if vs else "(the reference)",
                   f"{r['replay_bytes'] / 1e6:,.0f} MB" if r.get("replay_bytes") is not None else "-",
-                  f"{r['peak_rss_mb']:,.0f} MB" if r.get("peak_rss_mb") is not None else "-"] for r in rows]
+                  f"{r['peak_rss_mb']:,.0f} MB" if r.get("peak_rss_mb") is not None else "-"]
+                 for r, vs in _versus(rows, "contestant")]
         headers = ["contestant", f"differs from `{ref}`" if ref else "differs", "env steps/s (median over rounds)",
                    f"vs `{ref}`" if ref else "vs the reference", "replay (allocated)", "peak RSS"]
         parts += [f"**{env}**", table(headers, lines, "llrrrr"), _provenance(d, rows)]
@@ -53,9 +66,9 @@ def dqn_speed(d: dict) -> str:
 def dqn_speed_cartpole(d: dict) -> str:
     """The CartPole speed sentence beside the DQN-against-SB3 table."""
     good, _ = split([r for r in d.get("rows", []) if r.get("env") == "CartPole-v1"])
-    versus = [r for r in good if r.get("vs_ref")]
-    if not versus:
+    if not good:
         return not_measured(DQN_SPEED_COMMAND)
+    versus = [r for r, vs in _versus(good, "contestant") if vs]
     ref = versus[0]["vs_ref"]["ref"]
     said = ", ".join(f"`{r['contestant']}` {timed(ratio(r['vs_ref']), _busy(d, r))}" for r in versus)
     return f"Each contestant measured alone, its env steps/s against `{ref}` on CartPole-v1: {said}. " \
@@ -66,10 +79,10 @@ def env_speed(d: dict) -> str:
     """``env_speed.json``: gymlab's envs against Gymnasium's CartPole-v1 in the same run."""
     good, old = split(d.get("rows", []))
     by_case = {r["case"]: r for r in good}
-    lines = [[r["case"], _rate(d, r), r["vs_ref"]["ref"], _rate(d, by_case.get(r["vs_ref"]["ref"])),
-              timed(ratio(r["vs_ref"]), _busy(d, r))] for r in good if r.get("vs_ref")]
-    if not lines:
+    if not good:
         return not_measured(ENV_SPEED_COMMAND)
+    lines = [[r["case"], _rate(d, r), vs["ref"], _rate(d, by_case.get(vs["ref"])), timed(ratio(vs), _busy(d, r))]
+             for r, vs in _versus(good, "case") if vs]
     headers = ["gymlab", "env steps/s (median over rounds)", "reference (same run)", "env steps/s", "ratio"]
     return blocks(table(headers, lines, "lrlrr"), _provenance(d, good),
                   not_measured(ENV_SPEED_COMMAND, [r.get("case", "?") for r in old]) if old else "")
