@@ -14,7 +14,8 @@ def sweep_row(env, agent, figures, threshold, steps=50_000, train_s=12.5, **stam
     """A row of ``benchmarks/deep_agents.py``: ``_common.sweep_row`` and its own fields."""
     seeds = list(range(1000, 1000 + len(figures)))
     done = [f for f in figures if f is not None]
-    row = {"seeds": seeds, "figures": figures, "statuses": ["finished" if f is not None else "errored" for f in figures],
+    statuses = ["finished" if f is not None else "errored" for f in figures]
+    row = {"seeds": seeds, "figures": figures, "statuses": statuses,
            "steps": steps, "train_s_median": train_s, "eval_env_kwargs": {},
            **stamp(command=f"python train.py --env {env} --agent {agent} --seeds 1000-{999 + len(figures)}", **stamped),
            "row": f"{env} {agent}", "env": env, "agent": agent, "threshold": threshold,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +37,8 @@ def test_a_hand_typed_number_in_a_block_turns_check_red(tmp_path):
     copy = tmp_path / "README.md"
     text = README.read_text()
     end = text.index("<!-- /render:deep_agents -->")
-    planted = text[:end] + "| `python train.py --env CartPole-v1 --agent dqn` | 50k | 500.0 [498.2, 500.0] |\n" + text[end:]
+    typed = "| `python train.py --env CartPole-v1 --agent dqn` | 50k | 500.0 [498.2, 500.0] |\n"
+    planted = text[:end] + typed + text[end:]
     copy.write_text(planted)
     out = run("--check", "--readme", str(copy))
     assert out.returncode == 1, out.stderr
@@ -82,8 +82,8 @@ def test_another_results_directory_is_read(tmp_path):
     (tmp_path / "R.md").write_text("<!-- render:deep_agents -->\n<!-- /render:deep_agents -->\n")
     out = run("--check", "--readme", str(tmp_path / "R.md"), "--results", str(tmp_path))
     assert out.returncode == 1
-    assert "+| `python train.py --env CartPole-v1 --agent dqn --seeds 1000-1009` | 50,000 env steps | 500 [500, 500] |" \
-        in out.stdout
+    assert ("+| `python train.py --env CartPole-v1 --agent dqn --seeds 1000-1009` | 50,000 env steps "
+            "| 500 [500, 500] |") in out.stdout
 
 
 def test_a_stamped_row_of_another_shape_is_one_line_and_exit_2_not_a_guess(tmp_path):

@@ -56,7 +56,8 @@ def cliff_walking(d: dict) -> str:
         return not_measured(CLIFF_COMMAND)
     r = good[-1]
     figures = r["figures"]
-    how = f"IQM {spread(figures, r.get('iqm'), r.get('iqm_ci'))}" if has_interval(figures, r.get("iqm"), r.get("iqm_ci")) \
+    iqm, ci = r.get("iqm"), r.get("iqm_ci")
+    how = f"IQM {spread(figures, iqm, ci)}" if has_interval(figures, iqm, ci) \
         else f"every seed: {values(figures)}; {spread(figures)}"
     when = f"median{', busy machine' if busy(r.get('load')) else ''}"
     return (f"`{r['command']}` ({r['steps']:,} env steps): {r['solved']} of {len(r['seeds'])} seeds reach the optimal "
