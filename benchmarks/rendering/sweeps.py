@@ -42,7 +42,8 @@ def deep_agents(d: dict) -> str:
     """``deep_agents.json``: each agent's tuned entry on its task, one sweep a row."""
     good, old = split(d.get("rows", []))
     lines = [[f"`{r['command']}`", f"{r['steps']:,} env steps", spread(r["figures"], r.get("iqm"), r.get("iqm_ci")),
-              _solved(r), values(r["figures"]), timed(f"{num(r['train_s_median'])} s", busy(r.get("load")))]
+              _solved(r), values(r["figures"]),
+              "-" if r["train_s_median"] is None else timed(f"{num(r['train_s_median'])} s", busy(r.get("load")))]
              for r in good]
     headers = ["command", "budget", SPREAD_HEADER, "solved", "greedy return per seed", "s a trial (median)"]
     return _with_old(good, old, DEEP_COMMAND, table(headers, lines) if good else "",
