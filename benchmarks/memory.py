@@ -30,8 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import (RESULTS, iqm_cell, merge_rows, row_dir, sweep_arguments, sweep_row, table,  # noqa: E402
-                               write_json)
+from benchmarks._common import (RESULTS, iqm_cell, merge_rows, row_dir, seeds_flag, sweep_arguments, sweep_row,  # noqa: E402
+                               table, write_json)
 
 # env alias -> (figure name, evaluation episodes, chance or random's figure)
 ENVS = {
@@ -100,7 +100,7 @@ def training_curve(where: Path, bins: int = 25):
     return xs, mid, lo, hi
 
 
-def plot(curves: list, path: Path, seeds: int) -> None:
+def plot(curves: list, path: Path, seeds: list[int]) -> None:
     """A panel an env, a line a row: training return against env steps (log scale: the budgets
     run from 24k to 600k), IQM over the seeds with its 95% band."""
     from gymlab.runs import pyplot
@@ -117,7 +117,7 @@ def plot(curves: list, path: Path, seeds: int) -> None:
         ax.set_xlabel("env steps")
         ax.set_title(f"{env} ({ENVS[env][0]}; training episodes)", fontsize=10)
         ax.legend(fontsize=7)
-    axes[0][0].set_ylabel(f"training return, IQM over {seeds} seeds, 95% CI")
+    axes[0][0].set_ylabel(f"training return, IQM over seeds {seeds_flag(seeds)} ({len(seeds)}), 95% CI")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -146,9 +146,9 @@ def main(argv=None) -> int:
                          res["train_s_median"] or 0.0])
             records.append({"row": f"{env}: {label}", "env": env, "agent": agent, "label": label,
                             "figure": name, "chance": chance, **res})
-            print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}",
+            print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}",
                          "per seed", "s a trial"], rows[-1:]), file=sys.stderr)
-    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}", "per seed",
+    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}", "per seed",
                  "s a trial (median)"], rows))
     if args.plot:
         plot(curves, args.plot, args.seeds)
