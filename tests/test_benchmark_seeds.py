@@ -92,3 +92,56 @@ def test_untuned_envs_sweeps_the_report_seeds(tmp_path, monkeypatch):
     assert calls == [[1000, 1001]]
     row = json.loads(path.read_text())["rows"][0]
     assert row["seeds"] == [1000, 1001] and row["command"].endswith("--seeds 1000-1001")
+
+
+def memory_rows(tmp_path, monkeypatch, only, steps=None):
+    """memory.py's rows for one env, as written to its JSON (the sweeps faked)."""
+    memory = load_benchmark("memory")
+    monkeypatch.setattr(memory, "sweep_row", fake_row([]))
+    monkeypatch.setattr(memory, "training_curve", lambda where: ([], [], [], []))
+    path = tmp_path / f"{only}.json"
+    assert memory.main(["--only", only, "--seeds", "1", "--json", str(path)] + (["--steps", str(steps)] if steps else [])) == 0
+    return json.loads(path.read_text())["rows"]
+
+
+@pytest.mark.parametrize("env,recipe", [("cartpole-novel", "CartPole-v1"), ("recall", None)])
+def test_memory_controls_run_the_mlp_dqns_own_recipe(tmp_path, monkeypatch, env, recipe):
+    """Each control's flags, run through train.py, give the MLP DQN's recipe: DQNConfig's defaults and (on
+    CartPoleNoVel) the dqn CartPole-v1 entry, not the recurrent entry of the env; the budget is the recurrent DQN's."""
+    import dataclasses
+
+    import train
+    from gymlab.agents.dqn_config import DQNConfig
+    from gymlab.agents.hyperparams import defaults
+
+    want = {**dataclasses.asdict(DQNConfig()), **(defaults("dqn", recipe)[0] if recipe else {}), "policy": "mlp"}
+    controls = [r for r in memory_rows(tmp_path, monkeypatch, env) if "control" in r["label"]]
+    assert len(controls) == 2
+    for row in controls:
+        flags = row["flags"]
+        assert flags[flags.index("--steps") + 1] == str(defaults("dqn", env)[1]["steps"])
+        assert ("CartPole-v1 entry" in row["recipe"]) == (recipe is not None) and "defaults" in row["recipe"]
+        run = tmp_path / row["label"].replace(" ", "_")
+        argv = [*flags, "--seed", "1", "--eval-episodes", "1", "--eval-every", "0", "--no-progress", "--run-dir", str(run)]
+        argv[argv.index("--steps") + 1] = "1"
+        assert train.main(argv) == 0
+        config = json.loads((run / "summary.json").read_text())["config"]
+        assert {k: tuple(v) if isinstance(v, list) else v for k, v in config.items()} == want
+
+
+def test_memory_reference_rows_say_how_they_differ_from_their_recipe(tmp_path, monkeypatch):
+    from gymlab.agents.hyperparams import PUBLISHED
+
+    rows = {r["label"]: r for r in memory_rows(tmp_path, monkeypatch, "cartpole-novel")}
+    ppo = rows["SB3 RecurrentPPO (RL-Zoo's recipe)"]
+    source, differences = PUBLISHED[("sb3-recurrent-ppo", "gymlab/CartPoleNoVel-v1")]
+    assert ppo["recipe"] == source and "ppo_lstm.yml" in source
+    assert ppo["differs_from_recipe"] == "; ".join(differences.values())
+    assert rows["REINFORCE, LSTM 64"]["differs_from_recipe"].startswith("no published recipe; settings: --policy lstm")
+    recall = {r["label"]: r for r in memory_rows(tmp_path, monkeypatch, "recall")}["SB3 RecurrentPPO"]
+    assert recall["differs_from_recipe"] == ("no published recipe; settings: --lstm-hidden-size 64 --net-arch 64 "
+                                             "--learning-rate 0.001 --ent-coef 0.01 --steps 100000 "
+                                             "(the rest sb3-recurrent-ppo's defaults)")
+    quick = {r["label"]: r for r in memory_rows(tmp_path, monkeypatch, "cartpole-novel", steps=3000)}
+    assert quick["SB3 RecurrentPPO (RL-Zoo's recipe)"]["differs_from_recipe"] == (
+        differences["env"] + "; --steps 3000 (the recipe's n_timesteps: 100000)")
