@@ -199,7 +199,15 @@ class SB3Agent(TorchAgent):
                 raise SpaceError(f"--norm-obs normalises Box observations, not {short_space(observation_space)}")
             self.obs_rms = RunningMeanStd(shape=observation_space.shape)
             self.normaliser = self._normalised(_SpacesOnly(observation_space, action_space), training=False)
-        self.model = self._build(_SpacesOnly(observation_space, action_space))
+        n = getattr(self.config, "num_envs", 1)  # as many as it will learn in: the same rollout buffer
+        self.model = self._build(self._side_by_side([_SpacesOnly(observation_space, action_space) for _ in range(n)]))
+
+    @staticmethod
+    def _side_by_side(envs):
+        """One env as it is (SB3 wraps it), several as SB3's DummyVecEnv."""
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        return envs[0] if len(envs) == 1 else DummyVecEnv([lambda e=e: e for e in envs])
 
     def _normalised(self, *envs, training: bool = True):
         """``envs`` side by side (SB3's DummyVecEnv), under VecNormalize as the config asks, its
@@ -208,7 +216,7 @@ class SB3Agent(TorchAgent):
 
         c = self.config
         if not (getattr(c, "norm_obs", False) or getattr(c, "norm_reward", False)):
-            return envs[0] if len(envs) == 1 else DummyVecEnv([lambda e=e: e for e in envs])
+            return self._side_by_side(envs)
         venv = DummyVecEnv([lambda e=e: e for e in envs])
         venv = VecNormalize(venv, training=training, norm_obs=c.norm_obs, norm_reward=c.norm_reward and training,
                             gamma=c.gamma)

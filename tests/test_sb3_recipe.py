@@ -110,3 +110,20 @@ def test_rules_count_the_steps_of_all_envs():
         cls(num_envs=8, n_steps=32, batch_size=257)
     with pytest.raises(ValueError, match="1 step"):
         cls(num_envs=3, n_steps=11, batch_size=32)  # 33 steps: a last minibatch of one
+
+
+def test_plain_ppo_takes_the_same_switches():
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    env = gym.make("CartPole-v1")
+    cls = agents.get("sb3-ppo")
+    config = cls.Config(num_envs=2, n_steps=16, batch_size=32, n_epochs=1, norm_obs=True, activation="relu",
+                        ortho_init=False, lr_anneal=True, clip_anneal=True, net_arch=(8,))
+    agent = cls(env.observation_space, env.action_space, config, seed=0)
+    logger = RunLogger(progress=False)
+    agent.learn(env, Budget(steps=64), logger)
+    model = agent.model
+    assert model.n_envs == 2 and isinstance(model.get_env(), VecNormalize) and not model.get_env().norm_reward
+    assert model.policy.activation_fn is nn.ReLU and model.policy.ortho_init is False
+    assert model.lr_schedule(0.0) == 0.0 and model.clip_range(0.5) == pytest.approx(0.1)
+    assert logger.steps == 64 and agent.obs_rms.count > 60
