@@ -126,6 +126,11 @@ TABLE: dict[str, dict[str, dict]] = {
     },
     # The references, with RL-Zoo's tuned settings where it has them (rl-baselines3-zoo, hyperparams/*.yml).
     "sb3-dqn": {
+        # RL-Zoo's recipe, every line of it: rl-baselines3-zoo hyperparams/dqn.yml, CartPole-v1 (n_timesteps:
+        # 5e4, MlpPolicy, learning_rate: 2.3e-3, batch_size: 64, buffer_size: 100000, learning_starts: 1000,
+        # gamma: 0.99, target_update_interval: 10, train_freq: 256, gradient_steps: 128,
+        # exploration_fraction: 0.16, exploration_final_eps: 0.04, policy_kwargs: net_arch=[256, 256]); the
+        # rest SB3's defaults, which SB3DQNConfig's are. What still differs: PUBLISHED below.
         "CartPole-v1": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
                             gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
                             exploration_fraction=0.16, exploration_final_eps=0.04, net_arch=(256, 256),
@@ -135,17 +140,45 @@ TABLE: dict[str, dict[str, dict]] = {
     "sb3-ppo": {"*": dict(steps=100_000)},
     "sb3-a2c": {"*": dict(steps=100_000)},
     "sb3-recurrent-ppo": {
-        # RL-Zoo's CartPoleNoVel-v1 settings (recurrentppo.yml) on one env: its 8 envs x 32 steps
-        # become rollouts of 256; an LSTM of 64, layers of 64, gamma 0.98, GAE 0.8, lr 1e-3 (the
-        # zoo decays it and the clip range linearly, and normalises observations: we do neither).
-        "gymlab/CartPoleNoVel-v1": dict(lstm_hidden_size=64, net_arch=(64,), n_steps=256, batch_size=256,
-                                        n_epochs=10, gamma=0.98, gae_lambda=0.8, learning_rate=1e-3,
-                                        steps=100_000),
+        # RL-Zoo's recipe, every line of it: rl-baselines3-zoo hyperparams/ppo_lstm.yml, CartPoleNoVel-v1
+        # (normalize: True, n_envs: 8, n_timesteps: 1e5, MlpLstmPolicy, n_steps: 32, batch_size: 256,
+        # gae_lambda: 0.8, gamma: 0.98, n_epochs: 20, ent_coef: 0.0, learning_rate: lin_0.001,
+        # clip_range: lin_0.2, policy_kwargs: ortho_init=False, activation_fn=nn.ReLU,
+        # lstm_hidden_size=64, enable_critic_lstm=True, net_arch=dict(pi=[64], vf=[64])). The zoo's
+        # normalize: True is VecNormalize with norm_obs and norm_reward and the algorithm's gamma; our
+        # net_arch (64,) builds the same separate pi and vf layers. What still differs: the zoo's env
+        # (MaskVelocityWrapper) zeroes the two velocities and keeps 4 numbers, ours drops them (2);
+        # the zoo runs until a whole rollout passes 1e5 steps (391 rollouts of 256, 100,096 steps),
+        # our budget stops at 100,000, in the 391st, which is not learned from (390 updates): PUBLISHED.
+        "gymlab/CartPoleNoVel-v1": dict(num_envs=8, norm_obs=True, norm_reward=True, n_steps=32, batch_size=256,
+                                        gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0, learning_rate=1e-3,
+                                        lr_anneal=True, clip_range=0.2, clip_anneal=True, ortho_init=False,
+                                        activation="relu", lstm_hidden_size=64, enable_critic_lstm=True,
+                                        net_arch=(64,), steps=100_000),
         # The same LSTM of 64 on Recall, with an entropy bonus to keep trying all four answers.
         "gymlab/Recall-v0": dict(lstm_hidden_size=64, net_arch=(64,), learning_rate=1e-3, ent_coef=0.01,
                                  steps=100_000),
         "*": dict(steps=100_000),
     },
+}
+
+# The published recipes that entries above are, and every way a run of the entry still differs from
+# the recipe run as its authors run it (each benchmark row of these references states it, with any
+# setting the row changes: benchmarks/_common.differs_from_recipe). (agent, task key) -> (source,
+# {what: how it differs}); "steps": how the budget ends, said of the entry's own budget.
+PUBLISHED: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
+    ("sb3-recurrent-ppo", "gymlab/CartPoleNoVel-v1"): ("rl-baselines3-zoo hyperparams/ppo_lstm.yml, CartPoleNoVel-v1", {
+        "env": "the env: the zoo's MaskVelocityWrapper sets the two velocities to 0 and keeps 4 numbers, gymlab's "
+        "CartPoleNoVel-v1 drops them (2 numbers)",
+        "steps": "the budget's end: the zoo runs whole rollouts of 8 x 32 steps until n_timesteps 1e5 is passed (391 "
+        "rollouts, 100,096 steps; its 391st update at a progress remaining of -0.00096, so a learning rate of "
+        "-9.6e-7 and a clip range of -1.9e-4); the budget here stops at 100,000 steps inside the 391st rollout, "
+        "which is not learned from (390 updates)"}),
+    ("sb3-dqn", "CartPole-v1"): ("rl-baselines3-zoo hyperparams/dqn.yml, CartPole-v1", {
+        "steps": "the budget's end: the zoo collects whole rounds of train_freq 256 steps until n_timesteps 5e4 is passed "
+        "(196 rounds, 50,176 env steps; 128 gradient steps after each round past learning_starts: 193 rounds, "
+        "24,704 gradient steps); the budget here stops at 50,000 steps inside the 196th round, which is not learned "
+        "from (192 rounds, 24,576 gradient steps)"}),
 }
 
 BUDGET_KEYS = ("steps", "episodes")

@@ -75,18 +75,25 @@ def make_vector_env(env, num_envs: int):
     An env without a spec (built directly, not by ``gym.make``) cannot be copied: ValueError."""
     import gymnasium as gym
 
-    spec = env.spec  # with any wrappers applied after gym.make (e.g. a frame stack)
-    if spec is None:
-        raise ValueError(f"--num-envs {num_envs} makes {num_envs} copies of the env from its spec (its id and "
-                         f"arguments), so it needs an env made by gym.make; {env} was built directly and has no "
-                         f"spec")
-    spec = dataclasses.replace(spec, kwargs={k: v for k, v in spec.kwargs.items() if k != "render_mode"})
+    spec = copy_spec(env, num_envs)
     if spec.vector_entry_point is not None and not spec.additional_wrappers:
         # Said outright: make_vec passes only a limit that is not None, so the vector env
         # would otherwise fall back on its own default where env has no limit at all.
         return gym.make_vec(spec, num_envs=num_envs, vectorization_mode="vector_entry_point",
                             max_episode_steps=spec.max_episode_steps)
     return gym.make_vec(spec, num_envs=num_envs, vectorization_mode="sync")  # make() applies spec's limit
+
+
+def copy_spec(env, num_envs: int):
+    """The spec ``num_envs`` copies of ``env`` are made from (``gym.make(spec)``): its id, arguments,
+    time limit and the wrappers applied after ``gym.make``, without a render mode. An env built
+    directly, with no spec, cannot be copied: ValueError."""
+    spec = env.spec  # with any wrappers applied after gym.make (e.g. a frame stack)
+    if spec is None:
+        raise ValueError(f"--num-envs {num_envs} makes {num_envs} copies of the env from its spec (its id and "
+                         f"arguments), so it needs an env made by gym.make; {env} was built directly and has no "
+                         f"spec")
+    return dataclasses.replace(spec, kwargs={k: v for k, v in spec.kwargs.items() if k != "render_mode"})
 
 
 def vector_seed(venv, seeds: int | list[int] | None):

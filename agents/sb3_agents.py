@@ -8,7 +8,13 @@ command line.
 
 Each config mirrors the SB3 algorithm's own keyword arguments (with SB3's
 defaults); ``agents/hyperparams.py`` holds RL-Zoo's tuned values where we use
-them. Checkpoints hold the SB3 policy's weights in gymlab's npz format (no
+them. What RL-Zoo sets around the algorithm can be set too (``WRAPPER_FIELDS``): PPO's
+envs side by side (``--num-envs``, SB3's ``DummyVecEnv``; ``--n-steps`` is each env's
+rollout), ``VecNormalize`` (``--norm-obs``, ``--norm-reward``, with the algorithm's gamma,
+as the zoo's ``normalize: True``), linear schedules (``--lr-anneal``, ``--clip-anneal``:
+the zoo's ``lin_``), the policy's ``--activation``; ``--no-ortho-init`` is the policy's own.
+The observation statistics are saved with the weights and applied in ``predict``, so a
+greedy evaluation sees observations normalised as in training. Checkpoints hold the SB3 policy's weights in gymlab's npz format (no
 pickle), so they load like every other agent's. RecurrentPPO's ``predict`` takes and gives
 back its LSTM's memory as ``state``, as gymlab's calls already do, so a greedy evaluation
 carries it from step to step and clears it at each ``episode_start``.
@@ -22,12 +28,31 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import gymnasium as gym
+import numpy as np
 from gymnasium import spaces
 
 from gymlab.agents import seeding
 from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
 from gymlab.agents.checkpoint import short_space
+from gymlab.agents.rollout import copy_spec
 from gymlab.agents.torch_agent import TorchAgent
+
+
+ACTIVATIONS = {"tanh": "Tanh", "relu": "ReLU"}  # --activation -> torch.nn's class (SB3's default: Tanh)
+# Config fields that are not the algorithm's keyword arguments: _build turns them into its env,
+# schedules and policy arguments.
+WRAPPER_FIELDS = ("threads", "net_arch", "lr_anneal", "clip_anneal", "num_envs", "norm_obs", "norm_reward",
+                  "activation")
+
+
+@dataclass(frozen=True)
+class Linear:
+    """RL-Zoo's ``lin_X``: ``start`` times the progress remaining (1 at the start, 0 at the end)."""
+
+    start: float
+
+    def __call__(self, remaining: float) -> float:
+        return self.start * remaining
 
 
 @dataclass
@@ -77,12 +102,22 @@ class SB3PPOConfig:
     clip_range: float = param(0.2, "SB3 PPO clip_range", "> 0")
     ent_coef: float = param(0.0, "SB3 PPO ent_coef", ">= 0")
     net_arch: tuple[int, ...] = param((64, 64), "hidden layers of policy and value", WIDTHS, arch=True)
+    lr_anneal: bool = param(False, "decay the learning rate linearly to 0 (RL-Zoo's lin_)")
+    clip_anneal: bool = param(False, "decay the clip range linearly to 0 (RL-Zoo's lin_)")
+    num_envs: int = param(1, "envs stepped side by side (SB3's DummyVecEnv): a rollout is n-steps in each", "[1, 1024]")
+    norm_obs: bool = param(False, "normalise observations by their running mean and variance (SB3's VecNormalize; "
+                           "the statistics are saved with the weights and used when acting)")
+    norm_reward: bool = param(False, "scale rewards by the running spread of the discounted return (VecNormalize, "
+                              "with --gamma); the logged returns stay the env's own")
+    activation: str = param("tanh", "the hidden layers' activation", choices=tuple(ACTIVATIONS), arch=True)
+    ortho_init: bool = param(True, "SB3's orthogonal initial weights (else torch's defaults)")
     threads: int = param(1, "torch CPU threads", THREADS)
 
     def __post_init__(self):
         validate(self)
-        require(self.batch_size <= self.n_steps, f"--batch-size ({self.batch_size}) must be <= --n-steps "
-                f"({self.n_steps}): minibatches are cut from each rollout of n-steps steps (one env)")
+        require(self.batch_size <= self.n_steps * self.num_envs, f"--batch-size ({self.batch_size}) must be <= "
+                f"--n-steps ({self.n_steps}) x --num-envs ({self.num_envs}): minibatches are cut from each rollout "
+                f"of n-steps steps in each env")
 
 
 @dataclass
@@ -105,9 +140,11 @@ class SB3RecurrentPPOConfig(SB3PPOConfig):
         super().__post_init__()
         # RecurrentPPO normalises each minibatch's advantages without PPO's one-sample guard:
         # a last minibatch of one step has no spread, and its NaN reaches every weight.
-        require(self.n_steps % self.batch_size != 1, f"--n-steps ({self.n_steps}) cut into minibatches of "
-                f"--batch-size ({self.batch_size}) leaves a last one of 1 step, whose advantage has no spread to "
-                f"normalise by (RecurrentPPO's weights would turn NaN): change either by one")
+        rollout = self.n_steps * self.num_envs
+        require(rollout % self.batch_size != 1, f"a rollout of --n-steps ({self.n_steps}) x --num-envs "
+                f"({self.num_envs}) = {rollout} steps cut into minibatches of --batch-size ({self.batch_size}) leaves "
+                f"a last one of 1 step, whose advantage has no spread to normalise by (RecurrentPPO's weights would "
+                f"turn NaN): change one by one")
         require(not (self.shared_lstm and self.enable_critic_lstm), "--shared-lstm needs --no-enable-critic-lstm: "
                 "the value reads the shared LSTM, or one of its own, not both")
 
@@ -159,17 +196,56 @@ class SB3Agent(TorchAgent):
 
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
-        self.model = self._build(_SpacesOnly(observation_space, action_space))
+        self.obs_rms = None  # the observations' running mean and variance (--norm-obs), shared with VecNormalize
+        if getattr(self.config, "norm_obs", False):
+            from stable_baselines3.common.running_mean_std import RunningMeanStd
+
+            if not isinstance(observation_space, spaces.Box):
+                raise SpaceError(f"--norm-obs normalises Box observations, not {short_space(observation_space)}")
+            self.obs_rms = RunningMeanStd(shape=observation_space.shape)
+            self.normaliser = self._normalised(_SpacesOnly(observation_space, action_space), training=False)
+        n = getattr(self.config, "num_envs", 1)  # as many as it will learn in: the same rollout buffer
+        self.model = self._build(self._side_by_side([_SpacesOnly(observation_space, action_space) for _ in range(n)]))
+
+    @staticmethod
+    def _side_by_side(envs):
+        """One env as it is (SB3 wraps it), several as SB3's DummyVecEnv."""
+        from stable_baselines3.common.vec_env import DummyVecEnv
+
+        return envs[0] if len(envs) == 1 else DummyVecEnv([lambda e=e: e for e in envs])
+
+    def _normalised(self, *envs, training: bool = True):
+        """``envs`` side by side (SB3's DummyVecEnv), under VecNormalize as the config asks, its
+        observation statistics ``self.obs_rms``; one env without normalisation as it is (SB3 wraps it)."""
+        from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
+
+        c = self.config
+        if not (getattr(c, "norm_obs", False) or getattr(c, "norm_reward", False)):
+            return self._side_by_side(envs)
+        venv = DummyVecEnv([lambda e=e: e for e in envs])
+        venv = VecNormalize(venv, training=training, norm_obs=c.norm_obs, norm_reward=c.norm_reward and training,
+                            gamma=c.gamma)
+        if self.obs_rms is not None:
+            venv.obs_rms = self.obs_rms  # updated in place as it trains
+        return venv
+
+    def normalise(self, obs):
+        """``obs`` as the policy saw it in training (VecNormalize's own formula and statistics); as it is without --norm-obs."""
+        return obs if self.obs_rms is None else self.normaliser.normalize_obs(obs)
 
     def _build(self, env):
+        import torch
+
         from gymlab.agents.networks import is_image
 
         kwargs = dataclasses.asdict(self.config)
-        kwargs.pop("threads")
-        policy_kwargs = {"net_arch": list(kwargs.pop("net_arch")), **{k: kwargs.pop(k) for k in self.policy_fields}}
-        if kwargs.pop("lr_anneal", False):  # SB3 takes a schedule of the progress remaining (1 -> 0)
-            lr = kwargs["learning_rate"]
-            kwargs["learning_rate"] = lambda remaining: lr * remaining
+        wrapper = {k: kwargs.pop(k) for k in WRAPPER_FIELDS if k in kwargs}
+        policy_kwargs = {"net_arch": list(wrapper["net_arch"]), **{k: kwargs.pop(k) for k in self.policy_fields}}
+        if "activation" in wrapper:
+            policy_kwargs["activation_fn"] = getattr(torch.nn, ACTIVATIONS[wrapper["activation"]])
+        for key, anneal in (("learning_rate", "lr_anneal"), ("clip_range", "clip_anneal")):
+            if wrapper.get(anneal):  # SB3 takes a schedule of the progress remaining (1 -> 0)
+                kwargs[key] = Linear(kwargs[key])
         policy = self.policies[is_image(self.observation_space)]
         algorithm = getattr(importlib.import_module(self.package), self.algorithm)  # imported only when used
         return algorithm(policy, env, seed=seeding.library_seed(self.seed), verbose=0, device="cpu",
@@ -178,9 +254,22 @@ class SB3Agent(TorchAgent):
     def modules(self):
         return {"policy": self.model.policy}
 
+    def state_arrays(self):
+        arrays = super().state_arrays()
+        if self.obs_rms is not None:
+            arrays.update({f"obs_rms/{k}": np.asarray(getattr(self.obs_rms, k), np.float64)
+                           for k in ("mean", "var", "count")})
+        return arrays
+
+    def load_state_arrays(self, arrays):
+        super().load_state_arrays(arrays)
+        if self.obs_rms is not None:
+            self.obs_rms.mean, self.obs_rms.var = np.array(arrays["obs_rms/mean"]), np.array(arrays["obs_rms/var"])
+            self.obs_rms.count = float(arrays["obs_rms/count"])
+
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         # A recurrent model's state is its LSTM's (hidden, cell), zeros where episode_start is set.
-        action, state = self.model.predict(obs, state, episode_start, deterministic)
+        action, state = self.model.predict(self.normalise(obs), state, episode_start, deterministic)
         # A Discrete action as a plain int; any other space's (a Box's float vector) as SB3 gives it.
         return (int(action) if isinstance(self.action_space, spaces.Discrete) else action), state
 
@@ -188,12 +277,17 @@ class SB3Agent(TorchAgent):
         from stable_baselines3.common.callbacks import BaseCallback
 
         weights = self.model.policy.state_dict()
-        self.model = self._build(env)  # now with the real env to learn in
+        n = getattr(self.config, "num_envs", 1)
+        copies = [gym.make(copy_spec(env, n)) for _ in range(n - 1)]
+        self.model = self._build(self._normalised(env, *copies))  # now with the real env(s) to learn in
         self.model.policy.load_state_dict(weights)
 
         class FeedLogger(BaseCallback):
             def _on_step(self) -> bool:
-                logger.step(float(self.locals["rewards"][0]), bool(self.locals["dones"][0]))
+                normalised = self.model.get_vec_normalize_env()  # the env's own rewards, not the scaled ones
+                rewards = normalised.get_original_reward() if normalised is not None else self.locals["rewards"]
+                for i, (reward, done) in enumerate(zip(rewards, self.locals["dones"])):
+                    logger.step(float(reward), bool(done), env=i)
                 return not budget.spent(logger.steps, logger.episodes)
 
         total = budget.steps if budget.steps is not None else 10**12  # an episode budget stops through the callback
@@ -216,6 +310,7 @@ class SB3DQN(SB3Agent):
 
 class SB3PPO(SB3Agent):
     name, algorithm, Config = "sb3-ppo", "PPO", SB3PPOConfig
+    policy_fields = ("ortho_init",)
 
 
 class SB3A2C(SB3Agent):
@@ -227,4 +322,4 @@ class SB3RecurrentPPO(SB3Agent):
 
     name, algorithm, Config = "sb3-recurrent-ppo", "RecurrentPPO", SB3RecurrentPPOConfig
     package, policies = "sb3_contrib", ("MlpLstmPolicy", "CnnLstmPolicy")
-    policy_fields = ("lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm")
+    policy_fields = ("lstm_hidden_size", "n_lstm_layers", "shared_lstm", "enable_critic_lstm", "ortho_init")

@@ -243,3 +243,37 @@ def sweep_arguments(p, envs, seeds: int) -> None:
     p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
     p.add_argument("--json", type=Path)
     p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
+
+
+def recipe_of(agent: str, env: str) -> str:
+    """Where a row's settings come from: the published recipe its table entry is, else the entry."""
+    from gymlab.agents.hyperparams import PUBLISHED
+
+    published = PUBLISHED.get((agent, _task(env)))
+    return published[0] if published else f"agents/hyperparams.py's {agent} entry for {_task(env)}"
+
+
+def differs_from_recipe(agent: str, env: str, steps: int | None = None) -> str:
+    """Every way a reference row (``agent`` on ``env`` with its table entry; ``steps``, when the row
+    gives its own budget) differs from the reference's published recipe, as
+    ``agents/hyperparams.PUBLISHED`` says; where the reference has none, that and the row's settings."""
+    from gymlab.agents.base import as_flags
+    from gymlab.agents.hyperparams import PUBLISHED, defaults
+
+    settings, budget = defaults(agent, env)
+    own = budget.get("steps")
+    published = PUBLISHED.get((agent, _task(env)))
+    if published is None:
+        return (f"no published recipe; settings: {as_flags({**settings, 'steps': steps or own})} "
+                f"(the rest {agent}'s defaults)")
+    differences = dict(published[1])
+    if steps not in (None, own):
+        differences["steps"] = f"--steps {steps} (the recipe's n_timesteps: {own})"
+    return "; ".join(differences.values())
+
+
+def _task(env: str) -> str:
+    from gymlab.agents.hyperparams import task_key
+    from gymlab.envs import ALIASES
+
+    return task_key(*ALIASES.get(env, (env, {})))

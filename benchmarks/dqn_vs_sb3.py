@@ -19,7 +19,9 @@ their speeds are measured under the same load):
   one (network, learning rate and its decay, batch, buffer, learning starts, train
   frequency, gradient steps, target interval, n-step, exploration, gamma, clipping):
   so all three take the same gradient steps per env step;
-- ``sb3-dqn (zoo)``: SB3's DQN with RL-Zoo's tuned CartPole settings.
+- ``sb3-dqn (zoo)``: SB3's DQN with RL-Zoo's CartPole recipe (hyperparams/dqn.yml, CartPole-v1,
+  whose n_timesteps, 5e4, is this benchmark's budget); its row's ``differs_from_recipe`` states
+  every way the run differs from the recipe as the zoo runs it.
 
 The table says, for each, what differs from ``sb3-dqn (same)`` and how many weights
 its Q-network has.
@@ -43,8 +45,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from gymlab.agents import hyperparams  # noqa: E402
-from benchmarks._common import (RESULTS, measured_sweep, merge_rows, report_seeds, seeds_argument, table,  # noqa: E402
-                                write_json)
+from benchmarks._common import (RESULTS, differs_from_recipe, measured_sweep, merge_rows, recipe_of,  # noqa: E402
+                                report_seeds, seeds_argument, table, write_json)
 
 SOLVED = 475.0
 # gymlab DQN config field -> SB3 DQN keyword
@@ -82,7 +84,7 @@ def contestants() -> dict[str, tuple[str, list[str]]]:
         "dqn": ("dqn", [], grad_ratio(full), differs),
         "dqn (as sb3)": ("dqn", ["--no-double-q", "--no-dueling"], grad_ratio(full), "nothing"),
         "sb3-dqn (same)": ("sb3-dqn", flags(same), grad_ratio(same), "(the reference)"),
-        "sb3-dqn (zoo)": ("sb3-dqn", [], grad_ratio(zoo), "RL-Zoo's settings (net 256,256)"),
+        "sb3-dqn (zoo)": ("sb3-dqn", [], grad_ratio(zoo), "RL-Zoo's CartPole recipe (net 256,256)"),
     }
 
 
@@ -143,6 +145,9 @@ def main(argv=None) -> int:
                             "solved": sum(r["eval_return"] >= SOLVED for r in finished),
                             "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"), "mean": entry.get("mean"),
                             "runs": runs,
+                            **({"recipe": recipe_of(agent, "CartPole-v1"),
+                                "differs_from_recipe": differs_from_recipe(agent, "CartPole-v1", args.steps)}
+                               if name == "sb3-dqn (zoo)" else {}),
                             **stamp})
             print(f"{name}: IQM {stats.format_iqm(entry) if entry else '-'}, "
                   f"{records[-1]['solved']}/{len(args.seeds)} solved", file=sys.stderr)

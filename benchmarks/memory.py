@@ -15,10 +15,15 @@ Rows already swept in ``--work-dir`` (same flags, same seeds) are read back, not
 - ``cartpole-novel`` (``gymlab/CartPoleNoVel-v1``: cart position and pole angle, the velocities
   hidden): greedy return over 20 episodes (500 at most; the issue's bar is 475).
 
-The controls have the recurrent DQN's budget: an MLP Q-network, and an MLP on the last 4
-observations (``--frame-stack 4``, the Atari answer to a hidden velocity, and no answer to a
-symbol shown 10 steps ago). The references are REINFORCE with an LSTM (``agents/reinforce.py``)
-and sb3-contrib's RecurrentPPO, each on its own table entry.
+The controls are the MLP DQN on its own recipe, not the recurrent DQN's entry: on CartPoleNoVel
+its CartPole recipe (``DQNConfig``'s defaults and the dqn ``CartPole-v1`` entry), on Recall its
+defaults; each row's flags set every setting the env's recurrent entry would otherwise give it
+back to that recipe, and the budget is the recurrent DQN's. One is an MLP Q-network, one an MLP on
+the last 4 observations (``--frame-stack 4``, the Atari answer to a hidden velocity, and no answer
+to a symbol shown 10 steps ago). The references are REINFORCE with an LSTM
+(``agents/reinforce.py``) and sb3-contrib's RecurrentPPO, each on its own table entry (on
+CartPoleNoVel RL-Zoo's recipe); each row says where its settings come from (``recipe``) and a
+reference's row how it differs from the reference's published recipe (``differs_from_recipe``).
 """
 
 from __future__ import annotations
@@ -30,8 +35,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import (RESULTS, iqm_cell, merge_rows, row_dir, sweep_arguments, sweep_row, table,  # noqa: E402
-                               write_json)
+from benchmarks._common import (RESULTS, differs_from_recipe, iqm_cell, merge_rows, recipe_of, row_dir,  # noqa: E402
+                               seeds_flag, sweep_arguments, sweep_row, table, write_json)
 
 # env alias -> (figure name, evaluation episodes, chance or random's figure)
 ENVS = {
@@ -39,24 +44,53 @@ ENVS = {
     "cartpole-novel": ("greedy return", 20, "about 22 (random)"),
     "recall-50": ("success rate", 100, "0.25"),
 }
-RUNS = [  # (env, agent, label, extra flags); {budget} is the recurrent DQN's budget on that env
-    ("recall", "dqn", "DQN, LSTM 32 (recurrent DQN)", []),
-    ("recall", "dqn", "DQN, MLP 32 (control)", ["--policy", "mlp", "--steps", "{budget}"]),
-    ("recall", "dqn", "DQN, MLP 32 on 4 stacked frames (control)", ["--policy", "mlp", "--frame-stack", "4",
-                                                                  "--steps", "{budget}"]),
-    ("recall", "reinforce", "REINFORCE, LSTM 64", []),
-    ("recall", "sb3-recurrent-ppo", "SB3 RecurrentPPO", []),
-    ("cartpole-novel", "dqn", "DQN, LSTM 64 (recurrent DQN)", []),
-    ("cartpole-novel", "dqn", "DQN, MLP 64,64 (control)", ["--policy", "mlp", "--hidden", "64,64",
-                                                           "--steps", "{budget}"]),
-    ("cartpole-novel", "dqn", "DQN, MLP 64,64 on 4 stacked frames (control)", ["--policy", "mlp", "--hidden",
-                                                                                "64,64", "--frame-stack", "4",
-                                                                                "--steps", "{budget}"]),
-    ("cartpole-novel", "reinforce", "REINFORCE, LSTM 64", []),
-    ("cartpole-novel", "sb3-recurrent-ppo", "SB3 RecurrentPPO", []),
-    ("recall-50", "dqn", "DQN, LSTM 32 (recurrent DQN)", []),
-    ("recall-50", "dqn", "DQN, MLP 32 (control)", ["--policy", "mlp", "--steps", "{budget}"]),
+RUNS = [  # (env, agent, label, extra flags, recipe: "entry" (the table's) or a key of CONTROL_RECIPES)
+    ("recall", "dqn", "DQN, LSTM 32 (recurrent DQN)", [], "entry"),
+    ("recall", "dqn", "DQN, MLP 64,64 (control, DQN defaults)", [], "dqn-defaults"),
+    ("recall", "dqn", "DQN, MLP 64,64 on 4 stacked frames (control, DQN defaults)", ["--frame-stack", "4"],
+     "dqn-defaults"),
+    ("recall", "reinforce", "REINFORCE, LSTM 64", [], "entry"),
+    ("recall", "sb3-recurrent-ppo", "SB3 RecurrentPPO", [], "entry"),
+    ("cartpole-novel", "dqn", "DQN, LSTM 64 (recurrent DQN)", [], "entry"),
+    ("cartpole-novel", "dqn", "DQN, MLP 64,64 (control, CartPole recipe)", [], "dqn-cartpole"),
+    ("cartpole-novel", "dqn", "DQN, MLP 64,64 on 4 stacked frames (control, CartPole recipe)", ["--frame-stack", "4"],
+     "dqn-cartpole"),
+    ("cartpole-novel", "reinforce", "REINFORCE, LSTM 64", [], "entry"),
+    ("cartpole-novel", "sb3-recurrent-ppo", "SB3 RecurrentPPO (RL-Zoo's recipe)", [], "entry"),
+    ("recall-50", "dqn", "DQN, LSTM 32 (recurrent DQN)", [], "entry"),
+    ("recall-50", "dqn", "DQN, MLP 64,64 (control, DQN defaults)", [], "dqn-defaults"),
 ]
+# The memoryless controls' own recipes: (what it is, the dqn table entry added to DQNConfig's defaults, or None)
+CONTROL_RECIPES = {
+    "dqn-cartpole": ("the MLP DQN's CartPole recipe: DQNConfig's defaults and the dqn CartPole-v1 entry "
+                     "(agents/hyperparams.py)", "CartPole-v1"),
+    "dqn-defaults": ("the MLP DQN's defaults (DQNConfig)", None),
+}
+
+
+def control_settings(recipe: str) -> dict:
+    """Every DQN setting of a control's recipe (the budget aside), with ``--policy mlp``."""
+    import dataclasses
+
+    from gymlab.agents.dqn_config import DQNConfig
+    from gymlab.agents.hyperparams import defaults
+
+    source = CONTROL_RECIPES[recipe][1]
+    return {**dataclasses.asdict(DQNConfig()), **(defaults("dqn", source)[0] if source else {}), "policy": "mlp"}
+
+
+def control_flags(env: str, recipe: str, budget: int) -> list[str]:
+    """The flags that run a control on its recipe on ``env``: ``--policy mlp``, every setting the env's
+    own (recurrent) dqn entry would give an MLP set to the recipe's value, and ``--steps budget``."""
+    import shlex
+
+    from gymlab.agents.base import as_flags
+    from gymlab.agents.hyperparams import defaults
+
+    own, _ = defaults("dqn", env, policy="mlp")
+    wanted = control_settings(recipe)
+    return ["--policy", "mlp", *shlex.split(as_flags({k: wanted[k] for k in own if k != "policy"})),
+            "--steps", str(budget)]
 
 
 def rdqn_budget(alias: str) -> int:
@@ -100,7 +134,7 @@ def training_curve(where: Path, bins: int = 25):
     return xs, mid, lo, hi
 
 
-def plot(curves: list, path: Path, seeds: int) -> None:
+def plot(curves: list, path: Path, seeds: list[int]) -> None:
     """A panel an env, a line a row: training return against env steps (log scale: the budgets
     run from 24k to 600k), IQM over the seeds with its 95% band."""
     from gymlab.runs import pyplot
@@ -117,7 +151,7 @@ def plot(curves: list, path: Path, seeds: int) -> None:
         ax.set_xlabel("env steps")
         ax.set_title(f"{env} ({ENVS[env][0]}; training episodes)", fontsize=10)
         ax.legend(fontsize=7)
-    axes[0][0].set_ylabel(f"training return, IQM over {seeds} seeds, 95% CI")
+    axes[0][0].set_ylabel(f"training return, IQM over seeds {seeds_flag(seeds)} ({len(seeds)}), 95% CI")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -134,21 +168,27 @@ def main(argv=None) -> int:
     rows, records, curves = [], [], []
     with tempfile.TemporaryDirectory() as tmp:  # each row a sweep: as many trials at once as cores
         work = args.work_dir or Path(tmp)
-        for env, agent, label, extra in runs:
+        for env, agent, label, extra, recipe in runs:
             name, episodes, chance = ENVS[env]
-            extra = [f.format(budget=args.steps or rdqn_budget(env)) for f in extra]
-            extra += ["--steps", str(args.steps)] if args.steps and "--steps" not in extra else []
+            if recipe in CONTROL_RECIPES:
+                extra = control_flags(env, recipe, args.steps or rdqn_budget(env)) + extra
+                about = {"recipe": CONTROL_RECIPES[recipe][0] + ", --policy mlp; the recurrent DQN's budget"}
+            else:
+                extra = extra + (["--steps", str(args.steps)] if args.steps else [])
+                about = {"recipe": recipe_of(agent, env)}
+                if agent != "dqn":  # a reference
+                    about["differs_from_recipe"] = differs_from_recipe(agent, env, args.steps)
             flags = ["--env", env, "--agent", agent, "--eval-episodes", str(episodes), *extra]
             res = sweep_row(flags, args.seeds, work / row_dir(env, label), lambda r: r)
             curves.append((env, label, training_curve(work / row_dir(env, label))))
             rows.append([env, label, res["steps"], name, iqm_cell(res),
                          " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"]),
                          res["train_s_median"] or 0.0])
-            records.append({"row": f"{env}: {label}", "env": env, "agent": agent, "label": label,
-                            "figure": name, "chance": chance, **res})
-            print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}",
+            records.append({"row": f"{env}: {label}", "env": env, "agent": agent, "label": label, "flags": flags,
+                            **about, "figure": name, "chance": chance, **res})
+            print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}",
                          "per seed", "s a trial"], rows[-1:]), file=sys.stderr)
-    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}", "per seed",
+    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}", "per seed",
                  "s a trial (median)"], rows))
     if args.plot:
         plot(curves, args.plot, args.seeds)

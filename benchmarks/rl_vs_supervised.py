@@ -38,8 +38,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import (RESULTS, iqm_cell, provenance, row_dir, sweep_arguments, sweep_row,  # noqa: E402
-                               table, write_json)
+from benchmarks._common import (RESULTS, iqm_cell, provenance, row_dir, seeds_flag, sweep_arguments,  # noqa: E402
+                               sweep_row, table, write_json)
 
 # env alias -> (figure name, return -> figure)
 ENVS = {
@@ -86,7 +86,7 @@ def no_learning_baselines(seed: int, episodes: int = 100) -> list[tuple[str, str
     return out + [("recall", "chance (name any symbol)", 0.25)]
 
 
-def run(env: str, agent: str, extra: list[str], seeds: int, where: Path, steps: int | None = None) -> dict:
+def run(env: str, agent: str, extra: list[str], seeds: list[int], where: Path, steps: int | None = None) -> dict:
     flags = ["--env", env, "--agent", agent, "--eval-episodes", "100", *extra]
     flags += ["--steps", str(steps)] if steps else []
     return sweep_row(flags, seeds, where, ENVS[env][1])
@@ -107,13 +107,13 @@ def main(argv=None) -> int:
         rows.append([env, label, res["steps"], name, iqm_cell(res),
                      " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"])])
         records.append({"env": env, "agent": agent, "label": label, "flags": extra, "figure": name, **res})
-    for seed in range(args.seeds):  # the same evaluation episodes as each seed's trial
+    for seed in args.seeds:  # the same evaluation episodes as each seed's trial
         for env, label, ret in no_learning_baselines(seed):
             if args.only in (None, env):
                 name, figure = ENVS[env]
                 old = next((r for r in records if r["label"] == label), None)
                 if old is None:
-                    old = {"env": env, "label": label, "figure": name, "figures": [],
+                    old = {"env": env, "label": label, "figure": name, "seeds": list(args.seeds), "figures": [],
                            "eval_env_kwargs": {"split": "test"} if env == "chars" else {}, **provenance()}
                     records.append(old)
                 old["figures"].append(figure(ret))
@@ -123,7 +123,8 @@ def main(argv=None) -> int:
             rows.append([r["env"], r["label"], 0, r["figure"], f"{r['iqm']:.4g} (mean)",
                          " ".join(f"{f:.4g}" for f in r["figures"])])
     rows.sort(key=lambda r: list(ENVS).index(r[0]))
-    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}", "per seed"], rows))
+    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}",
+                 "per seed"], rows))
     path = args.json or RESULTS / "rl_vs_supervised.json"
     if args.only and path.exists():  # keep the other envs' rows of the last full run, each with its own stamp
         records = [r for r in json.loads(path.read_text())["runs"] if r["env"] != args.only] + records

@@ -79,8 +79,9 @@ class SB3StackedDQN(SB3DQN):
         policy_kwargs = {"net_arch": list(kwargs.pop("net_arch")), "features_extractor_class": gymlab_cnn(),
                          "features_extractor_kwargs": {"hidden": tuple(kwargs.pop("cnn_hidden"))}}
         if kwargs.pop("lr_anneal"):  # as SB3Agent: a schedule of the progress remaining (1 -> 0)
-            lr = kwargs["learning_rate"]
-            kwargs["learning_rate"] = lambda remaining: lr * remaining
+            from gymlab.agents.sb3_agents import Linear
+
+            kwargs["learning_rate"] = Linear(kwargs["learning_rate"])
         return DQN("CnnPolicy", venv, seed=self.seed, verbose=0, device="cpu", policy_kwargs=policy_kwargs,
                    **replay_kwargs(kwargs))
 

@@ -1,10 +1,10 @@
 """Do the agents' defaults hold off the envs they were tuned on? Classic-control envs, as a user meets them.
 
-    python benchmarks/untuned_envs.py               # 10 seeds each: about 35 minutes on 2 cores
+    python benchmarks/untuned_envs.py               # 10 report seeds (1000-1009) each: about 35 minutes on 2 cores
     python benchmarks/untuned_envs.py --seeds 3 --agents reinforce hill --envs Acrobot-v1   # a quick look
 
 Each (env, agent) is one sweep, run exactly as a user would try it, with nothing but the
-env and the agent named: ``python train.py --env ENV --agent AGENT --seeds 10``. No
+env and the agent named: ``python train.py --env ENV --agent AGENT --seeds 1000-1009``. No
 entry in ``agents/hyperparams.py`` is there for these envs, so every agent runs on its own
 Config defaults and its ``"*"`` budget (100k env steps); only CartPole (and Pong, and the
 sequence envs) were tuned on. The random agent, through the same command, gives each env's
@@ -27,15 +27,16 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import RESULTS, merge_rows, provenance, sweep, table, write_json  # noqa: E402
+from benchmarks._common import (RESULTS, merge_rows, provenance, report_seeds, seeds_argument, sweep,  # noqa: E402
+                                sweep_command, table, write_json)
 
 ENVS = ("Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "MountainCarContinuous-v0")
 AGENTS = ("random", "dqn", "reinforce", "hill")
 
 
-def one(env: str, agent: str, seeds: int, run_dir: Path) -> dict:
+def one(env: str, agent: str, seeds: list[int], run_dir: Path) -> dict:
     flags = ["--env", env, "--agent", agent]
-    command = "python train.py " + " ".join(flags) + f" --seeds {seeds}"
+    command = sweep_command(flags, seeds)
     import train
 
     err = io.StringIO()
@@ -50,7 +51,8 @@ def one(env: str, agent: str, seeds: int, run_dir: Path) -> dict:
     trials = sorted(report["trials"], key=lambda t: t["seed"])
     finished = [t for t in trials if t["status"] == "finished"]
     budget = next((s["budget"] for s in summaries if s.get("budget")), {})
-    return {"env": env, "agent": agent, "budget": " ".join(f"{v} {k}" for k, v in budget.items()), "seeds": seeds, "finished": len(finished),
+    return {"env": env, "agent": agent, "budget": " ".join(f"{v} {k}" for k, v in budget.items()), "seeds": list(seeds),
+            "finished": len(finished),
             "reward_threshold": report["reward_threshold"], "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"),
             "mean": entry.get("mean"), "median": entry.get("median"), "solved_fraction": entry.get("solved_fraction"),
             "returns": [t["eval_return"] for t in trials], "statuses": [t["status"] for t in trials],
@@ -60,7 +62,8 @@ def one(env: str, agent: str, seeds: int, run_dir: Path) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10)")
+    p.add_argument("--seeds", type=seeds_argument, default=report_seeds(10), metavar="N|A-B|S,S",
+                   help="a count N is the first N report seeds (1000..); or a range or list (default 1000-1009)")
     p.add_argument("--envs", nargs="+", default=list(ENVS), help=f"(default: {' '.join(ENVS)})")
     p.add_argument("--agents", nargs="+", default=list(AGENTS), help=f"(default: {' '.join(AGENTS)})")
     p.add_argument("--json", type=Path, help="where to write (default benchmarks/results/untuned_envs.json)")
@@ -83,7 +86,8 @@ def main(argv=None) -> int:
             lines.append([r["env"], r["agent"], "-", "-", r["refused"][:60], "", "", ""])
             continue
         threshold = r["reward_threshold"]
-        solved = "-" if threshold is None else f"{round(r['solved_fraction'] * r['finished'])}/{r['seeds']}"
+        n = r["seeds"] if isinstance(r["seeds"], int) else len(r["seeds"])  # (a count, in rows measured before 1000..)
+        solved = "-" if threshold is None else f"{round(r['solved_fraction'] * r['finished'])}/{n}"
         lines.append([r["env"], r["agent"], r["budget"], solved, stats.format_iqm(r) if r["iqm"] is not None else "-",
                       " ".join(f"{x:.0f}" if x is not None else "x" for x in r["returns"]), r["finished"],
                       r["wall_time_s_median"]])

@@ -195,6 +195,8 @@ ALLOWED = {  # agent -> field -> the choices it accepts
                   "estimator": {"common", "textbook"}},
     "hill": {"policy": {"mlp", "cnn", "lstm", "gru"}},
     "supervised": {"policy": {"mlp", "lstm", "gru"}},
+    "sb3-ppo": {"activation": {"tanh", "relu"}},
+    "sb3-recurrent-ppo": {"activation": {"tanh", "relu"}},
 }
 
 

@@ -1,4 +1,4 @@
-"""benchmarks/memory.py's parts: the controls' budgets and the training curves it draws."""
+"""benchmarks/memory.py's parts: the controls' recipes and budgets, and the training curves it draws."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ def test_each_env_has_a_recurrent_dqn_row_and_its_controls_get_its_budget(env):
     assert settings["policy"] in ("lstm", "gru")  # the table's entry is the recurrent DQN
     assert memory.rdqn_budget(env) == budget["steps"]
     rows = [r for r in memory.RUNS if r[0] == env]
-    assert any(agent == "dqn" and not extra for _, agent, _, extra in rows)
-    controls = [extra for _, agent, label, extra in rows if "control" in label]
-    assert controls and all("--policy" in c and c[c.index("--policy") + 1] == "mlp" for c in controls)
-    assert all(c[c.index("--steps") + 1] == "{budget}" for c in controls)
+    assert any(agent == "dqn" and not extra and recipe == "entry" for _, agent, _, extra, recipe in rows)
+    controls = [recipe for _, agent, label, extra, recipe in rows if "control" in label]
+    assert controls and all(recipe in memory.CONTROL_RECIPES for recipe in controls)
+    for recipe in controls:
+        flags = memory.control_flags(env, recipe, memory.rdqn_budget(env))
+        assert flags[:2] == ["--policy", "mlp"] and flags[-2:] == ["--steps", str(budget["steps"])]
 
 
 def _fake_sweep(tmp_path, seeds_rows):

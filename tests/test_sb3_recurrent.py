@@ -25,6 +25,7 @@ from gymlab.agents import SpaceError
 from gymlab.agents.base import Budget
 from gymlab.agents.logger import RunLogger
 from gymlab.agents.rollout import evaluate
+from gymlab.agents.sb3_agents import WRAPPER_FIELDS
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -82,7 +83,7 @@ def test_it_is_registered_and_its_config_mirrors_recurrent_ppo():
     theirs = {**inspect.signature(RecurrentPPO.__init__).parameters,
               **inspect.signature(RecurrentActorCriticPolicy.__init__).parameters}
     for field, value in ours.items():
-        if field in ("threads", "net_arch"):  # not RecurrentPPO's (net_arch: None there means (64, 64) here)
+        if field in WRAPPER_FIELDS:  # not RecurrentPPO's (net_arch: None there means (64, 64) here)
             continue
         assert theirs[field].default == value, f"{field}: ours {value!r}, RecurrentPPO's {theirs[field].default!r}"
     assert ours["n_steps"] == 128 and ours["batch_size"] == 128 and ours["lstm_hidden_size"] == 256
