@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from . import speed, sweeps
+from . import more, speed, sweeps
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -28,6 +28,15 @@ BLOCKS = {
     "dqn_speed_cartpole": Block("dqn_speed.json", speed.dqn_speed_cartpole),
     "dqn_speed": Block("dqn_speed.json", speed.dqn_speed),
     "env_speed": Block("env_speed.json", speed.env_speed),
+    "rooms_table": Block("rooms_table.json", more.rooms_table),
+    "replay_memory": Block("replay_memory.json", more.replay_memory),
+    "pong_pixels": Block("pong_pixels.json", more.pending("python benchmarks/pong_pixels.py (issue 27 builds it)")),
+    "rl_vs_supervised": Block("rl_vs_supervised.json",
+                              more.pending("python benchmarks/rl_vs_supervised.py --work-dir runs/rl_vs_supervised")),
+    "memory": Block("memory.json", more.pending("python benchmarks/memory.py --work-dir runs/memory --plot docs/memory.png")),
+    "cells_vs_torch": Block("cells_vs_torch.json", more.pending("python benchmarks/cells_vs_torch.py")),
+    "sine": Block("sine_vs_lecture.json", more.pending("python benchmarks/sine_vs_lecture.py")),
+    "chars": Block("chars_vs_minchar.json", more.pending("python benchmarks/chars_vs_minchar.py --seconds 240")),
 }
 
 

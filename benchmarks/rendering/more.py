@@ -1,0 +1,54 @@
+"""The other results blocks: the rooms' Q-table, the replay at a full buffer, and the families not
+yet re-measured under the current protocol (their block names the command that measures them).
+
+Fields read: ``rooms_table.json`` rows: ``q_table_header``, ``q_table``, ``routes``, ``command``;
+``replay_memory.json`` rows: ``task``, ``contestant``, ``buffer_size``, ``replay_bytes``,
+``replay_bytes_if_stored_whole``, ``peak_rss_mb``, ``quick``; and every row's stamp.
+"""
+
+from __future__ import annotations
+
+from .rules import blocks, not_measured, provenance, split, table
+
+ROOMS_COMMAND = "python benchmarks/rooms_table.py"
+REPLAY_COMMAND = "python benchmarks/replay_memory.py"
+
+
+def rooms_table(d: dict) -> str:
+    """What ``train.py --env rooms --agent q`` printed, as measured (``rooms_table.json``)."""
+    good, _ = split(d.get("rows", []))
+    if not good:
+        return not_measured(ROOMS_COMMAND)
+    r = good[-1]
+    lines = [f"    {r['command']}", "", f"    {r['q_table_header']}"]
+    lines += ["    " + "".join(f"{v:5d}" for v in row) for row in r["q_table"]]
+    lines += ["    Greedy route from each state:"] + [f"      {route}" for route in r["routes"]]
+    return blocks("\n".join(lines), provenance(good, d.get("command")))
+
+
+def _mb(n) -> str:
+    return "-" if n is None else f"{n / 1e6:,.0f} MB"
+
+
+def replay_memory(d: dict) -> str:
+    """Each contestant's replay at a full buffer: its bytes and the process's peak memory."""
+    good, _ = split([r for r in d.get("rows", []) if not r.get("quick")])
+    if not good:
+        return not_measured(REPLAY_COMMAND)
+    lines = [[r["task"], f"`{r['contestant']}`", f"{r['buffer_size']:,}", _mb(r["replay_bytes"]),
+              _mb(r.get("replay_bytes_if_stored_whole")), f"{r['peak_rss_mb']:,.0f} MB"] for r in good]
+    headers = ["task", "contestant", "transitions (full)", "replay", "the same stored whole", "peak resident"]
+    return blocks(table(headers, lines, "llrrrr"), provenance(good, d.get("command")))
+
+
+def pending(command: str):
+    """A block whose family is not re-measured yet: the line naming its command. Once stamped rows
+    exist it refuses (``KeyError``, named by the renderer) until a table function is written."""
+    def render(d: dict) -> str:
+        good, _ = split(d.get("rows", []))
+        if good:
+            raise KeyError("a table renderer for this block (stamped rows exist; write one in rendering/more.py)")
+        return not_measured(command)
+
+    render.__doc__ = f"Not re-measured yet: ``{command}``."
+    return render

@@ -1,0 +1,35 @@
+"""The rooms table, the replay-memory table and the blocks of families not yet re-measured."""
+
+import pytest
+
+from benchmarks.rendering import more
+from tests.render_fixtures import stamp
+
+
+def test_the_rooms_block_is_what_train_py_printed_with_its_stamp():
+    row = {"q_table_header": "Q-table, normalised", "q_table": [[0, 80], [64, 100]], "routes": ["0 -> 1", "1 -> 1"],
+           **stamp(command="python train.py --env rooms --agent q --seed 1000")}
+    text = more.rooms_table({"rows": [row], "command": "python benchmarks/rooms_table.py"})
+    assert "        0   80\n       64  100" in text
+    assert "      0 -> 1" in text and "commit `6017cfb77c5c`" in text
+    assert "--seed 1000" in text
+
+
+def test_an_unstamped_rooms_row_is_not_rendered():
+    row = {"q_table_header": "Q", "q_table": [[1]], "routes": [], "command": "x"}
+    assert more.rooms_table({"rows": [row]}).startswith("Not yet re-measured")
+
+
+def test_quick_replay_rows_are_not_figures():
+    row = {"task": "cartpole", "contestant": "dqn", "buffer_size": 100, "replay_bytes": 4e6, "peak_rss_mb": 300.0,
+           "quick": True, **stamp()}
+    assert more.replay_memory({"rows": [row]}).startswith("Not yet re-measured")
+    row["quick"] = False
+    assert "| cartpole | `dqn` | 100 | 4 MB | - | 300 MB |" in more.replay_memory({"rows": [row]})
+
+
+def test_a_pending_block_names_its_command_and_refuses_stamped_rows_it_cannot_render():
+    render = more.pending("python benchmarks/memory.py")
+    assert "`python benchmarks/memory.py`" in render({"rows": [{"commit": "old"}]})
+    with pytest.raises(KeyError):
+        render({"rows": [{"seeds": [1000], **stamp()}]})
