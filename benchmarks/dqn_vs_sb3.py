@@ -24,7 +24,8 @@ their speeds are measured under the same load):
 The table says, for each, what differs from ``sb3-dqn (same)`` and how many weights
 its Q-network has.
 A seed is solved when the final greedy evaluation (10 episodes) averages >= 475. Per
-contestant: IQM over seeds with its 95% stratified-bootstrap interval, the solved fraction,
+contestant: IQM over seeds with its 95% stratified-bootstrap interval (from 10 seeds up; fewer:
+n and the range), the solved fraction,
 every seed's return, and the probability of improvement over ``sb3-dqn (same)`` (the
 chance one of its runs beats one of the reference's; ``gymlab.stats``).
 Prints the table and writes ``benchmarks/results/dqn_vs_sb3.json``.
@@ -139,6 +140,7 @@ def main(argv=None) -> int:
                             "gradient_steps_per_env_step": ratio, "seeds": args.seeds, "finished": len(finished),
                             "solved": sum(r["eval_return"] >= SOLVED for r in finished),
                             "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"), "mean": entry.get("mean"),
+                            "n": entry.get("n"), "range": entry.get("range"),
                             "env_steps_per_s_median": statistics.median(r["env_steps_per_s"] for r in finished),
                             "runs": runs,
                             **stamp})
@@ -154,8 +156,10 @@ def main(argv=None) -> int:
         if ref is not None:
             ref_returns = [x["eval_return"] for x in ref["runs"] if x["status"] == "finished"]
             p_imp = stats.probability_of_improvement(returns, ref_returns)
-            lo, hi = stats.probability_of_improvement_ci(returns, ref_returns, seed=0)
-            r["probability_of_improvement_over_sb3_same"] = {"p": p_imp, "ci": [lo, hi]}
+            ci = None  # an interval only from 10 runs on each side (gymlab.stats.MIN_RUNS_FOR_INTERVAL)
+            if stats.enough_runs(len(returns)) and stats.enough_runs(len(ref_returns)):
+                ci = list(stats.probability_of_improvement_ci(returns, ref_returns, seed=0))
+            r["probability_of_improvement_over_sb3_same"] = {"p": p_imp, "ci": ci}
             r["speed_vs_sb3_same"] = r["env_steps_per_s_median"] / ref["env_steps_per_s_median"]
         rows.append([r["contestant"], r["differs_from_sb3_same"], r["q_weights"],
                      f"{r['solved']}/{len(r['seeds'])}", stats.format_iqm(r) if r["iqm"] is not None else "-",
