@@ -49,6 +49,7 @@ class RunLogger:
         self._every: list[tuple[int, Callable[[], None]]] = []
         self._every_time = 0.0  # seconds spent in the every() calls
         self.evals: list[tuple[int, float]] = []  # (global step, mean greedy return) of periodic evaluations
+        self.eval_wall_s: list[float | None] = []  # wall seconds since the run started, at each evaluation's end
         self.on_safe_point: Callable[[], None] | None = None
         offsets = {}
         if resume is not None:
@@ -118,7 +119,7 @@ class RunLogger:
         return {"steps": self.steps, "episodes": self.episodes, "returns": list(self.returns),
                 "lengths": list(self.lengths), "end_steps": list(self.end_steps),
                 "ep_return": dict(self._ep_return), "ep_length": dict(self._ep_length),
-                "evals": [list(e) for e in self.evals], "elapsed": self.elapsed, "every_time": self._every_time,
+                "evals": [list(e) for e in self.evals], "eval_wall_s": list(self.eval_wall_s), "elapsed": self.elapsed, "every_time": self._every_time,
                 "files": files}
 
     def _load_state(self, state: dict) -> None:
@@ -127,6 +128,7 @@ class RunLogger:
         self.end_steps = list(state["end_steps"])
         self._ep_return, self._ep_length = dict(state["ep_return"]), dict(state["ep_length"])
         self.evals = [tuple(e) for e in state["evals"]]
+        self.eval_wall_s = list(state.get("eval_wall_s", [None] * len(self.evals)))  # (none before they were kept)
         self._start -= state["elapsed"]  # wall and training time go on from where they were
         self._every_time = state["every_time"]
 
@@ -180,6 +182,7 @@ class RunLogger:
 
     def log_eval(self, mean_return: float) -> None:
         self.evals.append((self.steps, mean_return))
+        self.eval_wall_s.append(self.elapsed)
         self.log("eval/return_mean", mean_return)
         if self._bar is not None:
             self._postfix["eval"] = f"{mean_return:.3g}"

@@ -201,11 +201,14 @@ def row_dir(env: str, label: str) -> str:
     return env + "-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
 
 
-def sweep_row(flags: list[str], seeds: list[int], where: Path, figure) -> dict:
+def sweep_row(flags: list[str], seeds: list[int], where: Path, figure, threshold: float | None = None) -> dict:
     """One table row: the sweep ``python train.py FLAGS --seeds SEEDS`` in ``where`` (read back when
     it is already there, finished, with the same flags), each seed's greedy evaluation return turned
-    into the row's ``figure``; its IQM over seeds with the 95% stratified-bootstrap interval, every
-    seed's figure, the budget and the median training time a trial."""
+    into the row's ``figure``; its IQM over seeds with the 95% stratified-bootstrap interval from 10
+    seeds up (else ``iqm_ci`` None: ``n`` and ``range`` and every seed's figure say it), the budget,
+    the median training time a trial, and ``to_threshold``: env steps and wall seconds to the first
+    periodic evaluation at or above ``threshold`` (default: the env's reward threshold; None without
+    one), as ``gymlab.stats.time_to_threshold`` gives them."""
     import numpy as np
 
     from gymlab import stats
@@ -220,8 +223,11 @@ def sweep_row(flags: list[str], seeds: list[int], where: Path, figure) -> dict:
            "eval_env_kwargs": next((s.get("eval_env_kwargs", {}) for s in summaries if s), {}),
            **stamp}
     if values:
-        low, high = stats.bootstrap_ci(np.array(values), seed=0)
-        out.update(iqm=stats.iqm(np.array(values)), iqm_ci=[low, high])
+        d = stats.describe(values, seed=0)
+        out.update(iqm=d["iqm"], iqm_ci=d["iqm_ci"], n=d["n"], range=d["range"])
+    threshold = report.get("reward_threshold") if threshold is None else threshold
+    out["to_threshold"] = None if threshold is None else stats.time_to_threshold(
+        [t["periodic_eval"] for t in trials if t["status"] != "unfinished"], threshold, report.get("budget"))
     return out
 
 
@@ -229,6 +235,9 @@ def iqm_cell(res: dict) -> str:
     """``IQM [low, high]`` of a ``sweep_row``, or ``-`` when no seed finished."""
     if res.get("iqm") is None:
         return "-"
+    if res.get("iqm_ci") is None:  # fewer than 10 seeds (gymlab.stats.MIN_RUNS_FOR_INTERVAL)
+        low, high = res["range"]
+        return f"{res['iqm']:.4g} (n = {res['n']}, no interval; range [{low:.4g}, {high:.4g}])"
     low, high = res["iqm_ci"]
     return f"{res['iqm']:.4g} [{low:.4g}, {high:.4g}]"
 

@@ -26,7 +26,8 @@ their speeds are measured under the same load):
 The table says, for each, what differs from ``sb3-dqn (same)`` and how many weights
 its Q-network has.
 A seed is solved when the final greedy evaluation (10 episodes) averages >= 475. Per
-contestant: IQM over seeds with its 95% stratified-bootstrap interval, the solved fraction,
+contestant: IQM over seeds with its 95% stratified-bootstrap interval (from 10 seeds up; fewer:
+n and the range), the solved fraction,
 every seed's return, and the probability of improvement over ``sb3-dqn (same)`` (the
 chance one of its runs beats one of the reference's; ``gymlab.stats``).
 
@@ -144,6 +145,7 @@ def main(argv=None) -> int:
                             "gradient_steps_per_env_step": ratio, "seeds": args.seeds, "finished": len(finished),
                             "solved": sum(r["eval_return"] >= SOLVED for r in finished),
                             "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"), "mean": entry.get("mean"),
+                            "n": entry.get("n"), "range": entry.get("range"),
                             "runs": runs,
                             **({"recipe": recipe_of(agent, "CartPole-v1"),
                                 "differs_from_recipe": differs_from_recipe(agent, "CartPole-v1", args.steps)}
@@ -164,8 +166,10 @@ def main(argv=None) -> int:
         if ref is not None:
             ref_returns = [x["eval_return"] for x in ref["runs"] if x["status"] == "finished"]
             p_imp = stats.probability_of_improvement(returns, ref_returns)
-            lo, hi = stats.probability_of_improvement_ci(returns, ref_returns, seed=0)
-            r["probability_of_improvement_over_sb3_same"] = {"p": p_imp, "ci": [lo, hi]}
+            ci = None  # an interval only from 10 runs on each side (gymlab.stats.MIN_RUNS_FOR_INTERVAL)
+            if stats.enough_runs(len(returns)) and stats.enough_runs(len(ref_returns)):
+                ci = list(stats.probability_of_improvement_ci(returns, ref_returns, seed=0))
+            r["probability_of_improvement_over_sb3_same"] = {"p": p_imp, "ci": ci}
         rows.append([r["contestant"], r["differs_from_sb3_same"], r["q_weights"],
                      f"{r['solved']}/{len(r['seeds'])}", stats.format_iqm(r) if r["iqm"] is not None else "-",
                      " ".join(f"{x:.0f}" for x in returns),

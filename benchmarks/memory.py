@@ -7,7 +7,7 @@
 Every row is one sweep, ``python train.py ... --seeds N`` with the settings of
 ``agents/hyperparams.py`` (changed only where the row says so), each seed scored by
 ``train.py``'s own greedy evaluation; the row gives the IQM of the figure over seeds with its 95%
-stratified-bootstrap interval, every seed's figure, the budget and the median wall time a trial.
+stratified-bootstrap interval from 10 seeds up (fewer: n and the range), every seed's figure, the budget and the median wall time a trial.
 Rows already swept in ``--work-dir`` (same flags, same seeds) are read back, not run again.
 
 - ``recall`` (``gymlab/Recall-v0``, delay 10, 4 symbols) and ``recall-50`` (delay 50):
@@ -101,9 +101,10 @@ def rdqn_budget(alias: str) -> int:
 
 
 def training_curve(where: Path, bins: int = 25):
-    """``(steps, iqm, low, high)``: each seed's training episodes' mean return in ``bins`` equal
+    """``(steps, iqm, low, high, band)``: each seed's training episodes' mean return in ``bins`` equal
     stretches of env steps (exploration and all: a row's evaluations are only at the end), then
-    the IQM over seeds of each stretch with its 95% interval."""
+    the IQM over seeds of each stretch with its band (``gymlab.stats.curve_band``: the 95% interval
+    from 10 seeds up, else ``"range"``, min to max)."""
     import csv
     import json
 
@@ -122,36 +123,34 @@ def training_curve(where: Path, bins: int = 25):
         if rows:
             per_seed.append(np.array(rows))
     if not per_seed:
-        return [], [], [], []
+        return [], [], [], [], "range"
     edges = np.linspace(0, max(s[-1, 0] for s in per_seed), bins + 1)
-    xs, mid, lo, hi = [], [], [], []
+    xs, columns = [], []
     for a, b in zip(edges[:-1], edges[1:]):
-        values = np.array([s[(s[:, 0] > a) & (s[:, 0] <= b), 1].mean() for s in per_seed
-                           if ((s[:, 0] > a) & (s[:, 0] <= b)).any()])
-        if len(values):
-            low, high = stats.bootstrap_ci(values, seed=0)
-            xs.append(b), mid.append(stats.iqm(values)), lo.append(low), hi.append(high)
-    return xs, mid, lo, hi
+        values = [s[(s[:, 0] > a) & (s[:, 0] <= b), 1].mean() for s in per_seed if ((s[:, 0] > a) & (s[:, 0] <= b)).any()]
+        if values:
+            xs.append(float(b)), columns.append(values)
+    return (xs, *stats.curve_band(columns, seed=0))
 
 
 def plot(curves: list, path: Path, seeds: list[int]) -> None:
     """A panel an env, a line a row: training return against env steps (log scale: the budgets
-    run from 24k to 600k), IQM over the seeds with its 95% band."""
+    run from 24k to 600k), IQM over the seeds with its band (95% CI from 10 seeds, else the range)."""
     from gymlab.runs import pyplot
 
     plt = pyplot()
     envs = list(dict.fromkeys(env for env, _, _ in curves))
     fig, axes = plt.subplots(1, len(envs), figsize=(5.2 * len(envs), 4), squeeze=False)
     for ax, env in zip(axes[0], envs):
-        for _, label, (xs, mid, lo, hi) in [c for c in curves if c[0] == env]:
+        for _, label, (xs, mid, lo, hi, band) in [c for c in curves if c[0] == env]:
             if xs:
-                ax.plot(xs, mid, label=label)
+                ax.plot(xs, mid, label=f"{label} (band: {'95% CI' if band == '95% CI' else 'range, min to max'})")
                 ax.fill_between(xs, lo, hi, alpha=0.15)
         ax.set_xscale("log")
         ax.set_xlabel("env steps")
         ax.set_title(f"{env} ({ENVS[env][0]}; training episodes)", fontsize=10)
         ax.legend(fontsize=7)
-    axes[0][0].set_ylabel(f"training return, IQM over seeds {seeds_flag(seeds)} ({len(seeds)}), 95% CI")
+    axes[0][0].set_ylabel(f"training return, IQM over seeds {seeds_flag(seeds)} ({len(seeds)})")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -12,7 +12,8 @@ benchmark stopped part-way goes on from the first row it had not finished.
 Every row is one sweep, ``python train.py ... --seeds N`` with the settings of
 ``agents/hyperparams.py`` (changed only where the row says so), each seed scored by
 ``train.py``'s own greedy evaluation over 100 episodes; the row gives the IQM of the
-figure over seeds with its 95% stratified-bootstrap interval, and every seed's figure:
+figure over seeds with its 95% stratified-bootstrap interval from 10 seeds up (fewer: n and
+the range), and every seed's figure:
 
 - ``gymlab/Recall-v0`` (delay 10, 4 symbols): success rate = mean return (chance 0.25);
 - ``gymlab/SinePredict-v0`` (200 steps): mean squared error a step = -return / 200;

@@ -9,7 +9,7 @@ entry in ``agents/hyperparams.py`` is there for these envs, so every agent runs 
 Config defaults and its ``"*"`` budget (100k env steps); only CartPole (and Pong, and the
 sequence envs) were tuned on. The random agent, through the same command, gives each env's
 chance level. Per (env, agent): the IQM of the final greedy returns over seeds with its 95%
-stratified-bootstrap interval, the fraction of seeds reaching the env's reward threshold
+stratified-bootstrap interval from 10 seeds up (fewer: n and the range), the fraction of seeds reaching the env's reward threshold
 (Gymnasium's ``reward_threshold``; Pendulum has none), every seed's return, and the median
 wall time of a trial. An agent that cannot act in an env (DQN needs discrete actions; not
 Pendulum's) is listed with the one line ``train.py`` says.
@@ -54,6 +54,7 @@ def one(env: str, agent: str, seeds: list[int], run_dir: Path) -> dict:
     return {"env": env, "agent": agent, "budget": " ".join(f"{v} {k}" for k, v in budget.items()), "seeds": list(seeds),
             "finished": len(finished),
             "reward_threshold": report["reward_threshold"], "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"),
+            "n": entry.get("n"), "range": entry.get("range"),
             "mean": entry.get("mean"), "median": entry.get("median"), "solved_fraction": entry.get("solved_fraction"),
             "returns": [t["eval_return"] for t in trials], "statuses": [t["status"] for t in trials],
             "wall_time_s_median": statistics.median(s["wall_time_s"] for s in summaries if s) if finished else None,

@@ -345,6 +345,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         "episodes": logger.episodes,
         "train_return_mean_last_100": _mean(logger.returns[-100:]),
         "periodic_eval": [{"step": st, "return_mean": round(r, 6)} for st, r in logger.evals],
+        "periodic_eval_wall_s": [None if w is None else round(w, 4) for w in logger.eval_wall_s],  # a timing
         "wall_time_s": round(wall_time, 4),
         "periodic_eval_time_s": round(wall_time - train_time, 4),
         "env_steps_per_s": round(logger.steps / train_time, 1) if train_time > 0 else None,

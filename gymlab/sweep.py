@@ -17,13 +17,16 @@ over cores.
 What comes out, in ``RUN_DIR``:
 
 - ``sweep.json``: every trial (setting, seed, status, error, final greedy return, its
-  directory) and, per setting, the statistics of ``gymlab.stats.summarize``: mean,
-  median, IQM with a 95% stratified-bootstrap confidence interval (seeded), the
-  solved fraction where the env has a reward threshold, and the probability that one
-  setting improves on another;
+  directory, its periodic evaluations with their wall time) and, per setting, the statistics
+  of ``gymlab.stats.summarize``: every seed's return, mean, median, IQM with a 95%
+  stratified-bootstrap confidence interval (seeded) from 10 seeds up (fewer: the range and
+  n, no interval), the solved fraction where the env has a reward threshold, and the
+  probability that one setting improves on another; and ``to_threshold``: env steps and wall
+  seconds to the first periodic evaluation at or above that threshold
+  (``gymlab.stats.time_to_threshold``; the seeds that never reach it censored, counted);
 - ``report.md``: the same as tables;
-- ``curves.png``: the IQM of the periodic greedy evaluations against env steps, with
-  its confidence band, one line per setting.
+- ``curves.png``: the IQM of the periodic greedy evaluations against env steps, one line
+  per setting, with its confidence band from 10 seeds up, else the band of their range.
 
 A trial that crashes is retried once (from its own ``resume.npz`` when it has one);
 one that still fails, or ends with a non-finite return (diverged), is listed as failed
@@ -47,6 +50,7 @@ from pathlib import Path
 from gymlab import ray_start, run_lock, runs
 from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, command, typed
 from gymlab.experiment import RunConfig
+from gymlab.sweep_report import curve_points, write_report  # noqa: F401  (the report: its own file)
 
 SPEC_FILE = "sweep_spec.json"  # what --resume needs to rebuild the sweep
 INSTALL = 'pip install "ray[tune]"  (or: pip install -e ".[sweep]")'
@@ -222,129 +226,11 @@ def _collect(grid, run_dir: Path, cfg: SweepConfig) -> list[dict]:
                 record.update(status="stopped early", eval_return=metrics["eval_return"])
             else:
                 record.update(status="unfinished")
-            record["periodic_eval"] = summary.get("periodic_eval", [])
+            walls = summary.get("periodic_eval_wall_s") or []  # each evaluation's wall time, where logged
+            record["periodic_eval"] = [{**e, "wall_s": walls[i] if i < len(walls) else None}
+                                       for i, e in enumerate(summary.get("periodic_eval", []))]
             trials.append(record)
     return trials
-
-
-def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
-    """sweep.json, report.md and curves.png from the trials' outcomes."""
-    import gymnasium as gym
-
-    from gymlab import envs, stats
-
-    env_id = envs.resolve(cfg.base.env)[0]
-    threshold = gym.spec(env_id).reward_threshold
-    names = list(settings(cfg.grid))
-    scores = {n: [t["eval_return"] for t in trials if t["setting"] == n and t["status"] == "finished"]
-              for n in names}
-    scored = {n: s for n, s in scores.items() if s}
-    summary = stats.summarize(scored, threshold=threshold, seed=0) if scored else {}
-    counts = {n: {status: sum(t["setting"] == n and t["status"] == status for t in trials)
-                  for status in ("finished", "failed", "stopped early", "unfinished")} for n in names}
-    ran = {n: counts[n]["finished"] + counts[n]["failed"] + counts[n]["stopped early"] for n in names}
-    if threshold is not None:  # over every trial that ran: a failed or stopped one did not solve it
-        for n, entry in summary.items():
-            entry["solved_fraction"] = sum(x >= threshold for x in scores[n]) / ran[n]
-    survivors = bool(cfg.scheduler) and any(c["stopped early"] for c in counts.values())
-    budget = _budget(cfg.base, run_dir, trials)
-    out = {"env": cfg.base.env, "agent": cfg.base.agent, "budget": budget, "seeds": list(cfg.seeds),
-           "grid": cfg.grid, "settings": settings(cfg.grid), "reward_threshold": threshold, "counts": counts,
-           "statistics": summary, "trials": trials}
-    _write_json(run_dir / "sweep.json", out)
-    lines = [f"# Sweep: {cfg.base.agent} on {cfg.base.env}, {budget}, seeds {_seeds(cfg.seeds)}", "",
-             "Final greedy evaluation return per trial; IQM = interquartile mean over seeds (the plain mean "
-             "below 4 seeds), with its 95% stratified-bootstrap confidence interval (2000 resamples, seed 0), "
-             "over the trials that finished; the solved fraction is over every trial that ran.", "",
-             "| setting | finished | failed |" + (" stopped early |" if cfg.scheduler else "")
-             + " IQM [95% CI] | mean | median |" + (f" solved (>= {threshold:g}) |" if threshold is not None else ""),
-             "|---|---:|---:|" + ("---:|" if cfg.scheduler else "") + "---|---:|---:|"
-             + ("---:|" if threshold is not None else "")]
-    for n in names:
-        s = summary.get(n)
-        cells = [n, str(counts[n]["finished"]), str(counts[n]["failed"])]
-        cells += [str(counts[n]["stopped early"])] if cfg.scheduler else []
-        cells += [stats.format_iqm(s), f"{s['mean']:.4g}", f"{s['median']:.4g}"] if s else ["-", "-", "-"]
-        if threshold is not None:
-            cells.append(f"{s['solved_fraction']:.0%}" if s else "-")
-        lines.append("| " + " | ".join(cells) + " |")
-    if survivors:
-        lines += ["", "With --scheduler asha these statistics are over the survivors: the trials ASHA let finish. "
-                  "It stopped the others early on these same returns, so the figures are biased upward."]
-    partial = [n for n in names if counts[n]["failed"]]
-    if partial:
-        lines += [""] + [f"- {n}: {counts[n]['failed']} of {ran[n]} seeds failed; its statistics are over the "
-                         f"{counts[n]['finished']} that finished" for n in partial]
-    failed = [t for t in trials if t["status"] in ("failed", "unfinished", "stopped early")]
-    if failed:
-        lines += ["", "Not in the statistics above:", ""]
-        lines += [f"- {t['setting']}, seed {t['seed']}: {t['status']}" + (f": {t['error']}" if t["error"] else "")
-                  for t in failed]
-    if len(summary) > 1:
-        lines += ["", "Probability of improvement, P(a run of one setting beats a run of the other) [95% CI]:", ""]
-        for n, entry in summary.items():
-            for other, value in entry["probability_of_improvement"].items():
-                lines.append(f"- {n} over {other}: {value['p']:.2f} [{value['ci'][0]:.2f}, {value['ci'][1]:.2f}]")
-    (run_dir / "report.md").write_text("\n".join(lines) + "\n")
-    _curves(run_dir / "curves.png", trials, names, f"{cfg.base.agent} on {cfg.base.env}")
-    clean = [n for n in summary if not counts[n]["failed"]] or list(summary)  # a setting that failed is no best
-    best = max(clean, key=lambda n: summary[n]["iqm"], default=None)
-    line = "no trial finished" if best is None else \
-        f"{len(trials)} trials; best setting {best}: IQM {stats.format_iqm(summary[best])}" + \
-        (f" ({counts[best]['failed']} of {ran[best]} seeds failed)" if counts[best]["failed"] else "") + \
-        (" (ASHA survivors)" if survivors else "")
-    return {"summary_line": line}
-
-
-def curve_points(trials: list[dict], name: str, reps: int = 2000):
-    """``(xs, iqm, low, high)``: the IQM over seeds of one setting's periodic evaluations, with its
-    95% interval. When every seed evaluated at the same steps (a --steps budget) they are the x's;
-    otherwise (an --episodes budget: every N episodes, at other steps in every seed) the i-th
-    evaluations go together, at the median of their steps. Non-finite evaluations are left out."""
-    import numpy as np
-
-    from gymlab import stats
-
-    curves = [t["periodic_eval"] for t in trials if t["setting"] == name and t["status"] == "finished"
-              and t["periodic_eval"]]
-    if not curves:
-        return [], [], [], []
-    if all([e["step"] for e in c] == [e["step"] for e in curves[0]] for c in curves):
-        columns = [[c[i] for c in curves] for i in range(len(curves[0]))]
-    else:
-        columns = [[c[i] for c in curves] for i in range(min(map(len, curves)))]
-    xs, mid, lo, hi = [], [], [], []
-    for column in columns:
-        values = np.array([e["return_mean"] for e in column if e["return_mean"] is not None
-                           and math.isfinite(e["return_mean"])], dtype=float)
-        if not len(values):
-            continue
-        low, high = stats.bootstrap_ci(values, reps=reps, seed=0)
-        xs.append(float(np.median([e["step"] for e in column])))
-        mid.append(stats.iqm(values)), lo.append(low), hi.append(high)
-    return xs, mid, lo, hi
-
-
-def _curves(path: Path, trials: list[dict], names: list[str], title: str) -> None:
-    """IQM of the periodic evaluations over seeds, with its 95% CI band, one line per setting."""
-    from gymlab.runs import pyplot
-
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for n in names:
-        xs, mid, lo, hi = curve_points(trials, n)
-        if xs:
-            seeds = sum(t["setting"] == n and t["status"] == "finished" for t in trials)
-            ax.plot(xs, mid, label=f"{n} (n={seeds})")
-            ax.fill_between(xs, lo, hi, alpha=0.2)
-    ax.set_xlabel("env steps")
-    ax.set_ylabel("greedy return: IQM over seeds, 95% CI")
-    ax.set_title(title)
-    if ax.lines:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # ------------------------------------------------------------------ saving and restoring the sweep's spec
@@ -368,22 +254,6 @@ def is_sweep(run_dir: Path) -> bool:
 def _jsonable_run(run: RunConfig) -> dict:
     out = {f.name: getattr(run, f.name) for f in dataclasses.fields(run) if f.name != "on_eval"}
     return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
-
-
-def _budget(run: RunConfig, run_dir: Path | None = None, trials: list[dict] = ()) -> str:
-    """The trials' budget: as given, else the agent's default for the env, as a trial's summary says."""
-    if run.steps or run.episodes:
-        return f"{run.steps} steps" if run.steps else f"{run.episodes} episodes"
-    for t in trials:
-        budget = runs.read_json(Path(run_dir) / t["run_dir"] / "summary.json").get("budget")
-        if budget:
-            return " ".join(f"{v} {k}" for k, v in budget.items()) + " (the default)"
-    return "the default budget"
-
-
-def _seeds(seeds: list[int]) -> str:
-    return f"{seeds[0]}-{seeds[-1]}" if list(seeds) == list(range(seeds[0], seeds[0] + len(seeds))) else \
-        ",".join(map(str, seeds))
 
 
 def _write_json(path: Path, obj) -> None:

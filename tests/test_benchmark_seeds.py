@@ -55,8 +55,8 @@ def test_memory_plot_says_how_many_seeds(tmp_path, monkeypatch):
             pass
 
     monkeypatch.setattr("gymlab.runs.pyplot", lambda: Plt())
-    memory.plot([("recall", "row", ([1], [1.0], [0.5], [1.5]))], tmp_path / "p.png", [1000, 1001, 1002])
-    assert labels == ["training return, IQM over seeds 1000-1002 (3), 95% CI"]
+    memory.plot([("recall", "row", ([1], [1.0], [0.5], [1.5], "range"))], tmp_path / "p.png", [1000, 1001, 1002])
+    assert labels == ["training return, IQM over seeds 1000-1002 (3)"]
 
 
 def test_rl_vs_supervised_scores_no_change_on_each_report_seeds_evaluation_episodes(tmp_path, monkeypatch, capsys):
@@ -82,7 +82,7 @@ def test_untuned_envs_sweeps_the_report_seeds(tmp_path, monkeypatch):
         calls.append(list(seeds))
         trials = [{"seed": s, "status": "finished", "eval_return": -100.0 + s - 1000} for s in seeds]
         report = {"trials": trials, "reward_threshold": -100.0,
-                  "statistics": {"defaults": {"iqm": -99.5, "iqm_ci": [-100.0, -99.0], "mean": -99.5,
+                  "statistics": {"defaults": {"iqm": -99.5, "iqm_ci": None, "n": 2, "range": [-100.0, -99.0], "mean": -99.5,
                                               "median": -99.5, "solved_fraction": 0.5}}}
         return report, [{"wall_time_s": 1.0, "budget": {"steps": 5}} for _ in seeds]
 

@@ -15,7 +15,7 @@ from children import wait_for
 from test_q_learning import LECTURE_Q
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMINGS = {"wall_time_s", "env_steps_per_s", "periodic_eval_time_s"}
+TIMINGS = {"wall_time_s", "env_steps_per_s", "periodic_eval_time_s", "periodic_eval_wall_s"}
 
 
 def run(*args, cwd=None, timeout=120):

@@ -41,15 +41,23 @@ def _fake_sweep(tmp_path, seeds_rows):
 def test_the_training_curve_averages_each_seed_in_its_stretch_then_takes_the_iqm(tmp_path):
     # Steps 1..100 in 2 stretches of 50: seed s returns s in the first, 10 + s in the second.
     _fake_sweep(tmp_path, [[(step, (s if step <= 50 else 10 + s)) for step in range(1, 101)] for s in range(4)])
-    xs, mid, lo, hi = memory.training_curve(tmp_path, bins=2)
+    xs, mid, lo, hi, band = memory.training_curve(tmp_path, bins=2)
     assert xs == [50.0, 100.0]
     assert mid == pytest.approx([1.5, 11.5])  # the IQM of 0, 1, 2, 3: the mean of 1 and 2
-    assert all(low <= m <= high for low, m, high in zip(lo, mid, hi))
+    assert band == "range" and lo == [0.0, 10.0] and hi == [3.0, 13.0]  # 4 seeds: no interval, min to max
+
+
+def test_the_training_curve_band_is_the_interval_from_ten_seeds(tmp_path):
+    from gymlab import stats
+
+    _fake_sweep(tmp_path, [[(step, float(s)) for step in (50, 100)] for s in range(10)])
+    xs, mid, lo, hi, band = memory.training_curve(tmp_path, bins=2)
+    assert band == "95% CI" and [lo[0], hi[0]] == list(stats.bootstrap_ci([float(s) for s in range(10)], seed=0))
 
 
 def test_a_stretch_without_episodes_of_a_seed_leaves_that_seed_out(tmp_path):
     # Seed 0's only episode ends at step 100; seed 1 has one in each stretch.
     _fake_sweep(tmp_path, [[(100, 7.0)], [(10, 1.0), (100, 3.0)]])
-    xs, mid, _, _ = memory.training_curve(tmp_path, bins=2)
+    xs, mid, _, _, _ = memory.training_curve(tmp_path, bins=2)
     assert xs == [50.0, 100.0]
     assert mid[0] == 1.0 and np.isclose(mid[1], 5.0)

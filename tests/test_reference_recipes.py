@@ -28,7 +28,7 @@ def test_dqn_vs_sb3_says_how_the_zoo_row_differs_from_the_zoo_recipe(tmp_path, m
 
     def measured_sweep(flags, seeds, where):
         trials = [{"seed": s, "status": "finished", "error": None, "eval_return": 500.0, "run_dir": "t"} for s in seeds]
-        report = {"trials": trials, "statistics": {"defaults": {"iqm": 500.0, "iqm_ci": [500.0, 500.0], "mean": 500.0}}}
+        report = {"trials": trials, "statistics": {"defaults": {"iqm": 500.0, "iqm_ci": None, "n": len(seeds), "range": [500.0, 500.0], "mean": 500.0}}}
         return report, [{"env_steps_per_s": 100.0, "wall_time_s": 1.0} for _ in seeds], {"commit": "x"}
 
     monkeypatch.setattr(bench, "measured_sweep", measured_sweep)

@@ -24,7 +24,7 @@ from children import wait_for
 from gymlab.agents.logger import RunLogger
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMINGS = ("wall_time_s", "periodic_eval_time_s", "env_steps_per_s")
+TIMINGS = ("wall_time_s", "periodic_eval_time_s", "env_steps_per_s", "periodic_eval_wall_s")
 
 CASES = {  # name -> train.py flags (small budgets: every piece of each loop still runs many times)
     "q-cliff": ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "6000", "--eval-every", "1500",

@@ -135,44 +135,58 @@ def test_against_scipy_if_installed():
 # --------------------------------------------------------------------------- bootstrap intervals, hand-computed
 
 
-def test_one_run_collapses_the_interval_to_the_point():
-    assert bootstrap_ci([7.0]) == (7.0, 7.0)
-    assert bootstrap_ci([[1, 2, 3]]) == (2.0, 2.0)      # one run of 3 tasks: iqm of 1,2,3 = 2
-    assert probability_of_improvement_ci([5], [5]) == (0.5, 0.5)
-    assert probability_of_improvement_ci([6], [5]) == (1.0, 1.0)
-    assert bootstrap_ci([4, 4, 4, 4, 4]) == (4.0, 4.0)  # every resample the same
+def test_fewer_than_ten_runs_have_no_interval():
+    # (gymlab.stats.MIN_RUNS_FOR_INTERVAL; tests/test_stats_min_runs.py has the rest of the rule)
+    for few in ([7.0], [[1, 2, 3]], [4, 4, 4, 4, 4]):
+        with pytest.raises(ValueError, match="at least 10 runs"):
+            bootstrap_ci(few)
+    with pytest.raises(ValueError, match="at least 10 runs"):
+        probability_of_improvement_ci([6], [5] * 10)
 
 
-def test_two_point_bootstrap_distribution():
-    # Resamples of [0, 1] (2 draws): mean 0 w.p. 1/4, 1/2 w.p. 1/2, 1 w.p. 1/4.
-    # 95%: the 2.5th percentile falls inside the ~25% of zeros, the 97.5th inside the ~25% of ones.
-    assert bootstrap_ci([0, 1], mean) == (0.0, 1.0)
-    # 40%: the 30th and 70th percentiles both fall in the middle half, at 1/2 (margin 5 points,
-    # against a Monte-Carlo sd of sqrt(.25*.75/2000) ~ 1 point).
-    assert bootstrap_ci([0, 1], mean, confidence=0.4) == (0.5, 0.5)
-    # P(X > 0.5) on resamples of x = [0, 1]: the share of ones, again 0, 1/2, 1 w.p. 1/4, 1/2, 1/4.
-    assert probability_of_improvement_ci([0, 1], [0.5]) == (0.0, 1.0)
-    assert probability_of_improvement_ci([0, 1], [0.5], confidence=0.4) == (0.5, 0.5)
+def test_equal_runs_collapse_the_interval_to_the_point():
+    assert bootstrap_ci([4.0] * 10) == (4.0, 4.0)          # every resample the same
+    assert bootstrap_ci([[1, 2, 3]] * 10) == (2.0, 2.0)    # 10 equal runs of 3 tasks: iqm of 1,2,3 = 2
+    assert probability_of_improvement_ci([5] * 10, [5] * 10) == (0.5, 0.5)
+    assert probability_of_improvement_ci([6] * 10, [5] * 10) == (1.0, 1.0)
+
+
+HALF = [0.0] * 5 + [1.0] * 5  # a resample's mean is K/10, K ~ Binomial(10, 1/2)
+
+
+def test_binomial_bootstrap_distribution():
+    # Resamples of HALF (10 draws): mean K/10 with P(K <= 1) = 1.07%, P(K <= 2) = 5.47%, so the
+    # 2.5th percentile is 0.2 (about 21 of 2000 values below it, 109 at or below: far from the 50th
+    # value either way) and, by symmetry, the 97.5th is 0.8.
+    assert bootstrap_ci(HALF, mean) == (0.2, 0.8)
+    # 40%: the 30th and 70th percentiles; P(K <= 3) = 17.2%, P(K <= 4) = 37.7%, P(K <= 5) = 62.3%,
+    # P(K <= 6) = 82.8%: 0.4 and 0.6 (margins of 7 points against a Monte-Carlo sd of about 1).
+    assert bootstrap_ci(HALF, mean, confidence=0.4) == (0.4, 0.6)
+    # P(X > 0.5) on resamples of x = HALF against ten runs of 0.5: the share of ones, K/10 again.
+    assert probability_of_improvement_ci(HALF, [0.5] * 10) == (0.2, 0.8)
+    assert probability_of_improvement_ci(HALF, [0.5] * 10, confidence=0.4) == (0.4, 0.6)
 
 
 def test_bootstrap_is_stratified_by_task():
     # Each task's runs are resampled within the task: a task with equal runs never changes.
-    # Runs x tasks [[1, 100], [1, 100]]: every resample is 1, 1, 100, 100 -> iqm (1+100)/2.
-    assert bootstrap_ci([[1, 100], [1, 100]]) == (50.5, 50.5)
-    # Pooling the 4 scores instead would give resamples such as 1,1,1,1.
-    # [[0, 10], [1, 10]], mean: task 0's mean is 0, 1/2 or 1 (w.p. 1/4, 1/2, 1/4), task 1's always 10,
-    # so the mean of the task means is 5, 5.25 or 5.5 -> 95% interval (5.0, 5.5).
-    assert bootstrap_ci([[0, 10], [1, 10]], mean) == (5.0, 5.5)
+    # Runs x tasks [[1, 100]] x 10: every resample is ten 1s and ten 100s -> iqm (1+100)/2.
+    assert bootstrap_ci([[1, 100]] * 10) == (50.5, 50.5)
+    # Pooling the 20 scores instead would give resamples such as 1,...,1.
+    # Task 0 = HALF, task 1 always 10, mean: task 0's mean is K/10 (95%: 0.2 to 0.8, as above),
+    # task 1's always 10, so the mean of the task means is (K/10 + 10) / 2 -> (5.1, 5.4).
+    assert bootstrap_ci([[h, 10] for h in HALF], mean) == pytest.approx((5.1, 5.4), abs=1e-12)
 
 
 def test_tasks_are_resampled_independently():
-    # [[0, 0], [1, 1]]: with each column resampled on its own, a = mean(task 0), b = mean(task 1)
-    # are independent, each 0, 1/2, 1 w.p. 1/4, 1/2, 1/4, so a - b = -1 w.p. 1/16 = 6.25% > 2.5%
-    # and +1 likewise: the 95% interval of a - b is (-1, 1). (Resampling whole runs would give 0 always.)
+    # Runs [0, 0] x 5 and [1, 1] x 5: with each column resampled on its own, a = mean(task 0) and
+    # b = mean(task 1) are independent K/10, and a - b = D/10 with P(D <= -5) = 2.07%, P(D <= -4) =
+    # 5.77%, P(D <= -6) = 0.59%: the 2.5th percentile lies in [-0.5, -0.4], the 97.5th in [0.4, 0.5].
+    # (Resampling whole runs would give a - b = 0 always.)
     def gap(s):
         return s[:, 0].mean() - s[:, 1].mean()
 
-    assert bootstrap_ci([[0, 0], [1, 1]], gap) == (-1.0, 1.0)
+    lo, hi = bootstrap_ci([[h, h] for h in HALF], gap)
+    assert -0.5 <= lo <= -0.4 and 0.4 <= hi <= 0.5
 
 
 def test_same_seed_same_interval():
@@ -184,7 +198,7 @@ def test_same_seed_same_interval():
 
 
 @pytest.mark.parametrize("statistic", [iqm, mean, median])
-@pytest.mark.parametrize("shape", [(9,), (6, 3)])
+@pytest.mark.parametrize("shape", [(13,), (10, 3)])
 def test_batched_statistics_match_calling_them_on_each_resample(statistic, shape):
     # iqm, mean and median run on whole chunks of resamples; any other callable runs per resample.
     x = np.random.default_rng(1).exponential(size=shape)
@@ -197,12 +211,12 @@ def test_probability_of_improvement_ci_matches_resampling_directly():
     # Rebuild the resamples (x's indices then y's, per task, from one generator; the module's
     # draw order for inputs this small) and apply the metric to each.
     rng_data = np.random.default_rng(4)
-    x = rng_data.integers(0, 5, size=(6, 2)).astype(float)
-    y = rng_data.integers(0, 5, size=(4, 2)).astype(float)
+    x = rng_data.integers(0, 5, size=(12, 2)).astype(float)
+    y = rng_data.integers(0, 5, size=(10, 2)).astype(float)
     reps = 300
     rng = np.random.default_rng(9)
-    ix = rng.integers(0, 6, size=(reps, 6, 2))
-    iy = rng.integers(0, 4, size=(reps, 4, 2))
+    ix = rng.integers(0, 12, size=(reps, 12, 2))
+    iy = rng.integers(0, 10, size=(reps, 10, 2))
     cols = np.arange(2)
     values = [probability_of_improvement(x[ix[r], cols], y[iy[r], cols]) for r in range(reps)]
     expected = tuple(np.percentile(values, [2.5, 97.5]))
@@ -233,7 +247,7 @@ def test_percentile_interval_need_not_contain_the_point_estimate():
     lo, hi = bootstrap_ci(x, lambda s: abs(s.mean()))
     assert point < lo < hi                                   # lo ~ 0.03: the estimate is outside
     # And with few reps the interval is a handful of resamples: reps=1 is one resample's value.
-    lo, hi = bootstrap_ci([0.0, 1.0, 2.0, 3.0, 10.0], iqm, reps=1, seed=0)
+    lo, hi = bootstrap_ci([0.0, 1.0, 2.0, 3.0, 10.0] * 2, iqm, reps=1, seed=0)
     assert lo == hi
     # (For the IQM itself, with 2000 reps, no sample tried in developing this module gave an
     # interval missing the estimate; the smallest bootstrap mass on one side of it was ~37%.)
@@ -303,8 +317,12 @@ def test_probability_of_improvement_is_complementary(x, y):
     assert probability_of_improvement(x, x) == 0.5
 
 
+enough_runs = st.lists(finite, min_size=10, max_size=40)  # an interval needs 10 runs
+enough_small_ints = st.lists(st.integers(-3, 3).map(float), min_size=10, max_size=14)
+
+
 @settings(max_examples=40, **SETTINGS)
-@given(st.one_of(runs, small_ints), st.integers(0, 2**32 - 1), st.floats(0.5, 0.99))
+@given(st.one_of(enough_runs, enough_small_ints), st.integers(0, 2**32 - 1), st.floats(0.5, 0.99))
 def test_interval_is_ordered_and_within_the_range_of_the_scores(x, seed, confidence):
     # Guaranteed for the percentile interval of the IQM: every resample's IQM lies within
     # [min, max] of the scores, so both percentiles do (the weaker property; see above).
@@ -318,7 +336,7 @@ def test_interval_is_ordered_and_within_the_range_of_the_scores(x, seed, confide
 
 
 @settings(max_examples=30, **SETTINGS)
-@given(small_ints, small_ints, st.integers(0, 2**32 - 1))
+@given(enough_small_ints, enough_small_ints, st.integers(0, 2**32 - 1))
 def test_probability_of_improvement_interval_is_a_probability_range(x, y, seed):
     lo, hi = probability_of_improvement_ci(x, y, reps=200, seed=seed)
     assert 0.0 <= lo <= hi <= 1.0

@@ -26,7 +26,7 @@ import train
 ray = pytest.importorskip("ray", reason="the sweep extra (ray[tune]) is not installed")
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMINGS = ("wall_time_s", "periodic_eval_time_s", "env_steps_per_s")
+TIMINGS = ("wall_time_s", "periodic_eval_time_s", "env_steps_per_s", "periodic_eval_wall_s")
 FLAGS = ["--env", "CliffWalking-v1", "--steps", "3000", "--max-episode-steps", "200", "--eval-every", "1000",
          "--eval-episodes", "2", "--no-progress"]
 
@@ -112,7 +112,10 @@ def test_a_sweep_reports_failures_survives_ctrl_c_and_resumes(tmp_path, spawn):
     assert "planted failure at step 1500" in status[("learning_rate=0.5", 1)]["error"]
     assert report["counts"]["learning_rate=0.5"] == {"finished": 1, "failed": 1, "stopped early": 0, "unfinished": 0}
     stats = report["statistics"]["learning_rate=1.0"]
-    assert stats["n"] == 1 and stats["iqm_ci"] == [stats["iqm"], stats["iqm"]]  # one run: a point
+    assert stats["n"] == 1 and stats["iqm_ci"] is None  # one run: no interval, its value and range
+    assert stats["range"] == [stats["iqm"], stats["iqm"]] == stats["scores"] * 2
+    evals = status[("learning_rate=1.0", 0)]["periodic_eval"]  # each with the wall time it ended at
+    assert [e["step"] for e in evals] == [1000, 2000, 3000] and 0 < evals[0]["wall_s"] <= evals[2]["wall_s"]
     kept = [f.stat().st_mtime_ns for f in finished]
 
     (marks / "hold").unlink()

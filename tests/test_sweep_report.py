@@ -55,7 +55,7 @@ def test_curves_have_points_for_step_and_episode_budgets(steps):
     """With an --episodes budget the periodic evaluations fall at other steps in every seed."""
     trials = [trial("defaults", i, ret=1.0, evals=[(s, 10.0 * k + i) for k, s in enumerate(st)])
               for i, st in enumerate(steps)]
-    xs, mid, lo, hi = sweep.curve_points(trials, "defaults")
+    xs, mid, lo, hi, band = sweep.curve_points(trials, "defaults")
     assert len(xs) == 3 and xs == sorted(xs)
     assert mid == pytest.approx([1.0, 11.0, 21.0])
     assert all(a <= m <= b for a, m, b in zip(lo, mid, hi))
@@ -64,7 +64,7 @@ def test_curves_have_points_for_step_and_episode_budgets(steps):
 def test_a_non_finite_periodic_evaluation_is_left_out_of_the_curve(tmp_path):
     trials = [trial("defaults", i, ret=1.0, evals=[(1000, 5.0), (2000, math.nan if i == 0 else 6.0)])
               for i in range(3)]
-    xs, mid, _, _ = sweep.curve_points(trials, "defaults")
+    xs, mid, _, _, _ = sweep.curve_points(trials, "defaults")
     assert xs == [1000, 2000] and mid == pytest.approx([5.0, 6.0])
     report(tmp_path, trials, {}, seeds=3)  # and the report is written, no exception
     assert (tmp_path / "curves.png").stat().st_size > 0

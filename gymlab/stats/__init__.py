@@ -16,8 +16,14 @@ one task.
     4.5
     >>> probability_of_improvement([2, 3], [1, 3])  # (1 + 1 + 0 + 0.5) / 4
     0.625
-    >>> bootstrap_ci([7.0])                         # one run: the interval collapses
+    >>> bootstrap_ci([7.0] * 10)                    # every resample the same
     (7.0, 7.0)
+
+Enough runs. An interval is computed only from at least ``MIN_RUNS_FOR_INTERVAL``
+(10) runs: ``bootstrap_ci`` and ``probability_of_improvement_ci`` raise ValueError
+on fewer (both sides, for the latter), and ``summarize`` gives ``None`` in place
+of the interval, with every run's value, the range and n, which ``format_iqm``
+prints as "14.6 (n = 3, no interval; range [13.2, 15.9]: ...)".
 
 Failed runs. A NaN or infinite score (a diverged or crashed trial) is never
 dropped silently: every function raises ``ValueError`` naming how many there
@@ -49,11 +55,15 @@ Differences from rliable, on purpose:
 
 from __future__ import annotations
 
+from .checks import MIN_RUNS_FOR_INTERVAL, enough_runs
 from .estimators import bootstrap_ci, iqm, mean, median, solved_fraction
 from .improvement import probability_of_improvement, probability_of_improvement_ci
-from .report import format_iqm, summarize
+from .report import curve_band, format_iqm, summarize
+from .threshold import describe, format_to_threshold, time_to_threshold
 
 __all__ = [
+    "MIN_RUNS_FOR_INTERVAL",
+    "enough_runs",
     "iqm",
     "mean",
     "median",
@@ -63,4 +73,8 @@ __all__ = [
     "solved_fraction",
     "summarize",
     "format_iqm",
+    "curve_band",
+    "describe",
+    "time_to_threshold",
+    "format_to_threshold",
 ]

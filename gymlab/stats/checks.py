@@ -11,6 +11,11 @@ import numpy as np
 # stays small however many runs, tasks and reps there are.
 _CHUNK_ELEMENTS = 1 << 20
 
+# An interval is computed and printed only from at least this many runs (per task, and on both sides
+# of a comparison): below it the bootstrap of a handful of seeds looks precise and is not. Fewer runs
+# are reported as every run's value, the range [min, max] and n.
+MIN_RUNS_FOR_INTERVAL = 10
+
 
 # --------------------------------------------------------------------------- input checks
 
@@ -54,6 +59,18 @@ def _as_scores(scores: Any, name: str = "scores") -> np.ndarray:
             "environment's minimum return), or leave it out deliberately"
         )
     return a
+
+
+def _check_enough_runs(n: int, name: str = "scores") -> None:
+    if n < MIN_RUNS_FOR_INTERVAL:
+        raise ValueError(
+            f"an interval needs at least {MIN_RUNS_FOR_INTERVAL} runs (gymlab.stats.MIN_RUNS_FOR_INTERVAL); "
+            f"{name}: got {n}; report every run's value, the range and n instead")
+
+
+def enough_runs(n: int) -> bool:
+    """Whether ``n`` runs are enough for an interval (``n >= MIN_RUNS_FOR_INTERVAL``)."""
+    return n >= MIN_RUNS_FOR_INTERVAL
 
 
 def _runs_by_tasks(a: np.ndarray) -> np.ndarray:

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .checks import (_CHUNK_ELEMENTS, _as_scores, _check_confidence, _check_reps, _number, _percentile_interval,
-                     _runs_by_tasks)
+from .checks import (_CHUNK_ELEMENTS, _as_scores, _check_confidence, _check_enough_runs, _check_reps, _number,
+                     _percentile_interval, _runs_by_tasks)
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -111,13 +111,15 @@ def bootstrap_ci(
     rliable's ``get_interval_estimates`` uses). The same ``seed`` gives the same
     interval; ``seed=None`` draws fresh entropy.
 
-    With one run (per task) every resample is the sample itself, so the interval
-    collapses to the point ``(statistic(scores), statistic(scores))``: it says
-    nothing about uncertainty then. A percentile interval need not contain the
-    point estimate (the bootstrap distribution of a trimmed mean can be skewed
-    away from it); it always lies within the range of the bootstrap values.
+    Fewer than ``MIN_RUNS_FOR_INTERVAL`` (10) runs (per task) raise ValueError:
+    the bootstrap of a handful of seeds looks precise and is not (with one run
+    it collapses to the point), so no caller can print one by mistake; report
+    every run's value, the range and n instead (as :func:`summarize` does). A
+    percentile interval need not contain the point estimate (the bootstrap
+    distribution of a trimmed mean can be skewed away from it); it always lies
+    within the range of the bootstrap values.
 
-    >>> bootstrap_ci([3.0, 3.0, 3.0])
+    >>> bootstrap_ci([3.0] * 10)
     (3.0, 3.0)
     """
     a = _as_scores(scores)
@@ -125,6 +127,7 @@ def bootstrap_ci(
     confidence = _check_confidence(confidence)
     grid = _runs_by_tasks(a)
     n, t = grid.shape
+    _check_enough_runs(n)
     batched = _BATCHED.get(statistic)
     rng = np.random.default_rng(seed)
     columns = np.arange(t)

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .checks import _CHUNK_ELEMENTS, _as_scores, _check_confidence, _check_reps, _percentile_interval, _runs_by_tasks
+from .checks import (_CHUNK_ELEMENTS, _as_scores, _check_confidence, _check_enough_runs, _check_reps,
+                     _percentile_interval, _runs_by_tasks)
 
 
 # --------------------------------------------------------------------------- probability of improvement
@@ -65,16 +66,18 @@ def probability_of_improvement_ci(
     Each resample draws x's runs and y's runs with replacement, independently of
     each other and within each task, as rliable's
     ``StratifiedIndependentBootstrap`` does for this metric; otherwise as
-    :func:`bootstrap_ci` (same percentiles, same ``seed`` same interval). With
-    one run each the interval collapses to the point.
+    :func:`bootstrap_ci` (same percentiles, same ``seed`` same interval). Both
+    x and y need at least ``MIN_RUNS_FOR_INTERVAL`` (10) runs, else ValueError.
 
-    >>> probability_of_improvement_ci([5, 6, 7], [1, 2])  # every x beats every y
+    >>> probability_of_improvement_ci([5, 6, 7] * 4, [1, 2] * 5)  # every x beats every y
     (1.0, 1.0)
     """
     gx, gy = _pair(x, y)
     reps = _check_reps(reps)
     confidence = _check_confidence(confidence)
     (nx, t), ny = gx.shape, gy.shape[0]
+    _check_enough_runs(nx, "x")
+    _check_enough_runs(ny, "y")
     wins = _wins(gx, gy)
     rng = np.random.default_rng(seed)
     chunk = max(1, _CHUNK_ELEMENTS // (t * (nx + ny)))
