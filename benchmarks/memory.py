@@ -139,7 +139,7 @@ def main(argv=None) -> int:
             extra = [f.format(budget=args.steps or rdqn_budget(env)) for f in extra]
             extra += ["--steps", str(args.steps)] if args.steps and "--steps" not in extra else []
             flags = ["--env", env, "--agent", agent, "--eval-episodes", str(episodes), *extra]
-            res = sweep_row(flags, args.seeds, work / row_dir(env, label), lambda r: r)
+            res = sweep_row(flags, args.seeds, work / row_dir(env, label), lambda r: r, args.allow_tuning_seeds)
             curves.append((env, label, training_curve(work / row_dir(env, label))))
             rows.append([env, label, res["steps"], name, iqm_cell(res),
                          " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"]),
