@@ -17,8 +17,9 @@ class DQNConfig:
     """The defaults are the CartPole recipe (chosen over 12 variants on CartPole's seeds 0-3):
     double Q, dueling streams, 3-step returns, a Huber loss, a target copy every 250 steps, a
     gradient step every 2, epsilon to 0.01 over the first 10% and a learning rate that decays to
-    0 over the budget. Unchanged, they solve Acrobot too, which they were never tried on
-    (benchmarks/untuned_envs.py)."""
+    0 over the budget. They became the defaults after they solved Acrobot's seeds 0-9 unchanged
+    (benchmarks/untuned_envs.py), so those seeds are tuning seeds too (``DEFAULTS_TUNED_ON`` in
+    agents/hyperparams.py)."""
 
     policy: str = param("mlp", "network: mlp (vectors), cnn (pixel frames), or lstm or gru: a recurrent Q-network "
                                "learning from replayed sequences, R2D2's way (agents/recurrent_dqn.py)",

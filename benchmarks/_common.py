@@ -182,18 +182,24 @@ def swept(flags: list[str], seeds: list[int], where: Path):
     return report, summaries, row["stamp"]
 
 
-def measured_sweep(flags: list[str], seeds: list[int], where: Path) -> tuple[dict, list[dict], dict]:
+def measured_sweep(flags: list[str], seeds: list[int], where: Path, allow_tuning_seeds: bool = False
+                   ) -> tuple[dict, list[dict], dict]:
     """The sweep in ``where``, read back when it is there, finished, with these flags and seeds, else
     run now: ``(sweep.json, summaries, stamp)``. The stamp (commit, command, time, machine, load at
-    the start and ``load_after``) is written when the sweep is measured and kept when read back."""
+    the start and ``load_after``) is written when the sweep is measured and kept when read back.
+    Seeds its entry was tuned on are refused, or with ``allow_tuning_seeds`` marked in the stamp
+    (``benchmarks/heldout.py``)."""
+    from benchmarks import heldout
+
+    on_tuning = heldout.label(flags, seeds, allow_tuning_seeds)
     done = swept(flags, seeds, where)
     if done is not None:
-        return done
+        return (*done[:2], {**done[2], **on_tuning})
     stamp = provenance(sweep_command(flags, seeds))
     report, summaries = sweep(flags, seeds, where)
     stamp["load_after"] = load()
     (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": list(seeds), "stamp": stamp}))
-    return report, summaries, stamp
+    return report, summaries, {**stamp, **on_tuning}
 
 
 def row_dir(env: str, label: str) -> str:
@@ -201,7 +207,8 @@ def row_dir(env: str, label: str) -> str:
     return env + "-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
 
 
-def sweep_row(flags: list[str], seeds: list[int], where: Path, figure, threshold: float | None = None) -> dict:
+def sweep_row(flags: list[str], seeds: list[int], where: Path, figure, threshold: float | None = None,
+              allow_tuning_seeds: bool = False) -> dict:
     """One table row: the sweep ``python train.py FLAGS --seeds SEEDS`` in ``where`` (read back when
     it is already there, finished, with the same flags), each seed's greedy evaluation return turned
     into the row's ``figure``; its IQM over seeds with the 95% stratified-bootstrap interval from 10
@@ -213,7 +220,7 @@ def sweep_row(flags: list[str], seeds: list[int], where: Path, figure, threshold
 
     from gymlab import stats
 
-    report, summaries, stamp = measured_sweep(flags, seeds, where)
+    report, summaries, stamp = measured_sweep(flags, seeds, where, allow_tuning_seeds)
     trials = sorted(report["trials"], key=lambda t: t["seed"])
     values = [figure(t["eval_return"]) for t in trials if t["status"] == "finished"]
     out = {"seeds": [t["seed"] for t in trials],
@@ -252,6 +259,8 @@ def sweep_arguments(p, envs, seeds: int) -> None:
     p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
     p.add_argument("--json", type=Path)
     p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
+    p.add_argument("--allow-tuning-seeds", action="store_true",
+                   help="run rows on seeds their entry was tuned on, marked on_tuning_seeds (else refused)")
 
 
 def recipe_of(agent: str, env: str) -> str:

@@ -110,6 +110,8 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=seeds_argument, default=report_seeds(10), metavar="N|A-B|S,S",
                    help="a count N is the first N report seeds (1000..); or a range or list (default 1000-1009)")
     p.add_argument("--work-dir", type=Path, help="keep each contestant's sweep here, and read back those already swept")
+    p.add_argument("--allow-tuning-seeds", action="store_true",
+                   help="run on seeds the entries were tuned on, each row marked on_tuning_seeds (else refused)")
     p.add_argument("--steps", type=int, default=50_000, help="env steps per run (default 50000)")
     p.add_argument("--no-zoo", action="store_true", help="leave out SB3 with RL-Zoo's settings")
     p.add_argument("--only", nargs="+", metavar="NAME", help="run only these contestants (the others' rows "
@@ -133,7 +135,8 @@ def main(argv=None) -> int:
         for name, (agent, extra, ratio, differs) in measured.items():
             slug = name.replace(" ", "").replace("(", "-").replace(")", "")
             flags_ = command(agent, extra, args.seeds, args.steps)
-            report, summaries, stamp = measured_sweep(flags_, args.seeds, Path(tmp) / slug)
+            report, summaries, stamp = measured_sweep(flags_, args.seeds, Path(tmp) / slug,
+                                                      args.allow_tuning_seeds)
             trials = sorted(report["trials"], key=lambda t: t["seed"])
             runs = [{"seed": t["seed"], "status": t["status"], "error": t["error"], "eval_return": t["eval_return"],
                      "env_steps_per_s": s.get("env_steps_per_s"), "wall_time_s": s.get("wall_time_s")}

@@ -178,7 +178,7 @@ def main(argv=None) -> int:
                 if agent != "dqn":  # a reference
                     about["differs_from_recipe"] = differs_from_recipe(agent, env, args.steps)
             flags = ["--env", env, "--agent", agent, "--eval-episodes", str(episodes), *extra]
-            res = sweep_row(flags, args.seeds, work / row_dir(env, label), lambda r: r)
+            res = sweep_row(flags, args.seeds, work / row_dir(env, label), lambda r: r, args.allow_tuning_seeds)
             curves.append((env, label, training_curve(work / row_dir(env, label))))
             rows.append([env, label, res["steps"], name, iqm_cell(res),
                          " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"]),

@@ -87,10 +87,11 @@ def no_learning_baselines(seed: int, episodes: int = 100) -> list[tuple[str, str
     return out + [("recall", "chance (name any symbol)", 0.25)]
 
 
-def run(env: str, agent: str, extra: list[str], seeds: list[int], where: Path, steps: int | None = None) -> dict:
+def run(env: str, agent: str, extra: list[str], seeds: list[int], where: Path, steps: int | None = None,
+        allow_tuning_seeds: bool = False) -> dict:
     flags = ["--env", env, "--agent", agent, "--eval-episodes", "100", *extra]
     flags += ["--steps", str(steps)] if steps else []
-    return sweep_row(flags, seeds, where, ENVS[env][1])
+    return sweep_row(flags, seeds, where, ENVS[env][1], allow_tuning_seeds)
 
 
 def main(argv=None) -> int:
@@ -100,7 +101,7 @@ def main(argv=None) -> int:
     runs = [r for r in RUNS if args.only in (None, r[0])]
     with tempfile.TemporaryDirectory() as tmp:  # each row a sweep: as many trials at once as cores
         work = args.work_dir or Path(tmp)
-        results = [run(env, agent, extra, args.seeds, work / row_dir(env, label), args.steps)
+        results = [run(env, agent, extra, args.seeds, work / row_dir(env, label), args.steps, args.allow_tuning_seeds)
                    for env, agent, label, extra in runs]
     rows, records = [], []
     for (env, agent, label, extra), res in zip(runs, results):

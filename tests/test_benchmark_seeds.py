@@ -14,7 +14,7 @@ from benchmark_module import load_benchmark
 
 
 def fake_row(calls):
-    def sweep_row(flags, seeds, where, figure):
+    def sweep_row(flags, seeds, where, figure, *_, **__):
         calls.append((flags, list(seeds)))
         figures = [figure(0.5 + i) for i in range(len(seeds))]
         return {"seeds": list(seeds), "figures": figures, "statuses": ["finished"] * len(seeds), "steps": 10,

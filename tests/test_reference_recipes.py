@@ -26,7 +26,7 @@ def test_the_sb3_dqn_cartpole_entry_is_the_zoo_recipe():
 def test_dqn_vs_sb3_says_how_the_zoo_row_differs_from_the_zoo_recipe(tmp_path, monkeypatch, steps):
     bench = load_benchmark("dqn_vs_sb3")
 
-    def measured_sweep(flags, seeds, where):
+    def measured_sweep(flags, seeds, where, *_):
         trials = [{"seed": s, "status": "finished", "error": None, "eval_return": 500.0, "run_dir": "t"} for s in seeds]
         report = {"trials": trials, "statistics": {"defaults": {"iqm": 500.0, "iqm_ci": None, "n": len(seeds), "range": [500.0, 500.0], "mean": 500.0}}}
         return report, [{"env_steps_per_s": 100.0, "wall_time_s": 1.0} for _ in seeds], {"commit": "x"}
