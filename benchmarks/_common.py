@@ -9,11 +9,7 @@ different commands or runs (``merge_rows`` keeps earlier rows, each with its own
 from __future__ import annotations
 
 import json
-import platform
-import shlex
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -34,24 +30,8 @@ def _fmt(v) -> str:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def commit() -> str:
-    """The commit the code ran at, ``+dirty`` when the tree had uncommitted changes."""
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        except OSError:  # no git here
-            return ""
-
-    head = git("rev-parse", "--short=12", "HEAD") or "unknown"
-    # (benchmarks/results/ aside: a benchmark that ran before this one in the same tree wrote there)
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results")
-    return head + ("+dirty" if changed else "")
-
-
-def this_command() -> str:
-    return "python " + " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+# One rule for every stamp, the sweeps' too: gymlab/provenance.py (commit, command, time, machine, load).
+from gymlab.provenance import commit, config_hash, load, machine, provenance, this_command  # noqa: E402,F401
 
 
 # Reported figures are measured on these seeds; tuning (every entry of agents/hyperparams.py, every
@@ -81,40 +61,6 @@ def seeds_flag(seeds: list[int]) -> str:
     if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
         return f"{seeds[0]}-{seeds[-1]}"
     return ",".join(map(str, seeds))
-
-
-def machine() -> dict:
-    """What the numbers were measured on: CPU model, cores (and those this process may use), Python."""
-    import os
-
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": model, "cores": os.cpu_count(), "usable_cores": usable, "python": platform.python_version(),
-            "system": platform.system()}
-
-
-def load() -> list[float] | None:
-    """The 1, 5 and 15-minute load averages now (None where the OS has none)."""
-    import os
-
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def provenance(command: str | None = None) -> dict:
-    """Where one row's numbers come from, stamped when the row is measured: ``{"commit", "command",
-    "when", "machine", "load"}`` (``load``: the load averages as the row's measurement began)."""
-    return {"commit": commit(), "command": command or this_command(), "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "machine": machine(), "load": load()}
 
 
 def write_json(name: str, payload: dict, path: Path | None = None) -> Path:
