@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -110,9 +111,35 @@ def sweep_command(flags: list[str], seeds: list[int]) -> str:
     return "python train.py " + " ".join(flags) + f" --seeds {seeds_flag(seeds)}"
 
 
+def config_hashes(flags: list[str]) -> dict[str, str]:
+    """For each setting of ``python train.py FLAGS``, the sha256 of the config its trials would
+    resolve to now (``gymlab.resolved``: the hyper-parameters table's entry, the flags over it),
+    as ``gymlab.provenance.config_hash`` of their summary.json would say it; nothing is trained."""
+    import dataclasses
+
+    sys.path.insert(0, str(ROOT))
+    import train
+    from gymlab import resolved
+    from gymlab.flags import parse_grid
+    from gymlab.sweep import settings
+
+    args, agent_cls, _ = train.parse(list(flags))
+    base = train.config(args, agent_cls)
+    return {name: config_hash(resolved.identity(dataclasses.replace(base, overrides={**base.overrides, **values})))
+            for name, values in settings(parse_grid(args.grid, agent_cls)).items()}
+
+
+def measured_configs(report: dict, summaries: list[dict]) -> list[dict]:
+    """Each trial's setting, seed and the sha256 of the config it ran with (its summary.json's)."""
+    trials = sorted(report["trials"], key=lambda t: t["seed"])
+    return [{"setting": t.get("setting", "defaults"), "seed": t["seed"], "config_sha256": config_hash(s) if s else None}
+            for t, s in zip(trials, summaries)]
+
+
 def swept(flags: list[str], seeds: list[int], where: Path):
-    """A row this work dir has already swept with these flags and seeds: ``(sweep.json, summaries,
-    stamp)``, ``stamp`` being the one written when the sweep was measured; else None."""
+    """A row this work dir has already swept with these flags and seeds, every trial with the config
+    it would resolve to now: ``(sweep.json, summaries, stamp)``, ``stamp`` being the one written when
+    the sweep was measured; else None (a config changed since is said on stderr)."""
     try:
         report = json.loads((where / "sweep.json").read_text())
         row = json.loads((where / "row.json").read_text())
@@ -123,22 +150,36 @@ def swept(flags: list[str], seeds: list[int], where: Path):
         return None
     summaries = [json.loads((where / t["run_dir"] / "summary.json").read_text())
                  for t in sorted(report["trials"], key=lambda t: t["seed"])]
+    now = config_hashes(flags)
+    measured = row.get("configs") or measured_configs(report, summaries)  # (a row.json from before the hashes)
+    changed = sorted({c["setting"] for c in measured if c["config_sha256"] != now.get(c["setting"])})
+    if changed:
+        print(f"{where.name}: measured with another config than these flags resolve to now ({', '.join(changed)}: "
+              f"the hyper-parameters table or a default changed since {row['stamp']['when']}): measured again",
+              file=sys.stderr)
+        return None
     print(f"{where.name}: read back ({len(summaries)} finished trials, measured {row['stamp']['when']})",
           file=sys.stderr)
     return report, summaries, row["stamp"]
 
 
 def measured_sweep(flags: list[str], seeds: list[int], where: Path) -> tuple[dict, list[dict], dict]:
-    """The sweep in ``where``, read back when it is there, finished, with these flags and seeds, else
-    run now: ``(sweep.json, summaries, stamp)``. The stamp (commit, command, time, machine, load at
-    the start and ``load_after``) is written when the sweep is measured and kept when read back."""
+    """The sweep in ``where``, read back when it is there, finished, with these flags and seeds and the
+    config they resolve to now (row.json keeps each trial's config hash), else run now (a sweep there
+    before moved aside): ``(sweep.json, summaries, stamp)``. The stamp (commit, command, time, machine,
+    load at the start and ``load_after``) is written when the sweep is measured and kept when read back."""
     done = swept(flags, seeds, where)
     if done is not None:
         return done
+    if where.exists() and any(where.iterdir()):  # a sweep not to be read back: kept aside, not mixed in
+        aside = where.with_name(f"{where.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+        where.rename(aside)
+        print(f"{where.name}: the sweep there before is now {aside.name}", file=sys.stderr)
     stamp = provenance(sweep_command(flags, seeds))
     report, summaries = sweep(flags, seeds, where)
     stamp["load_after"] = load()
-    (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": list(seeds), "stamp": stamp}))
+    (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": list(seeds), "stamp": stamp,
+                                                "configs": measured_configs(report, summaries)}))
     return report, summaries, stamp
 
 
