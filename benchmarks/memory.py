@@ -30,8 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import (RESULTS, iqm_cell, merge_rows, row_dir, sweep_arguments, sweep_row, table,  # noqa: E402
-                               write_json)
+from benchmarks._common import (RESULTS, iqm_cell, merge_rows, row_dir, seeds_flag, sweep_arguments, sweep_row,  # noqa: E402
+                               table, write_json)
 
 # env alias -> (figure name, evaluation episodes, chance or random's figure)
 ENVS = {
@@ -146,12 +146,12 @@ def main(argv=None) -> int:
                          res["train_s_median"] or 0.0])
             records.append({"row": f"{env}: {label}", "env": env, "agent": agent, "label": label,
                             "figure": name, "chance": chance, **res})
-            print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}",
+            print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}",
                          "per seed", "s a trial"], rows[-1:]), file=sys.stderr)
-    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds 0-{args.seeds - 1}", "per seed",
+    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}", "per seed",
                  "s a trial (median)"], rows))
     if args.plot:
-        plot(curves, args.plot, args.seeds)
+        plot(curves, args.plot, len(args.seeds))
     path = args.json or RESULTS / "memory.json"
     write_json("memory", {"seeds": args.seeds, "rows": merge_rows(path, records, "row")}, path)
     return 0 if all(s == "finished" for r in records for s in r["statuses"]) else 1

@@ -93,8 +93,6 @@ SEEDS = [1000, 1001]
 def common(monkeypatch):
     """benchmarks/_common with a fake ``sweep``: it writes sweep.json and each trial's summary.json with
     the config a real run of these flags resolves to (``gymlab.resolved``), and counts its calls."""
-    import sys
-
     monkeypatch.syspath_prepend(str(ROOT))
     from benchmarks import _common
 
@@ -121,9 +119,9 @@ def common(monkeypatch):
         return report, summaries
 
     monkeypatch.setattr(_common, "sweep", fake_sweep)
+    monkeypatch.setattr("gymlab.sweep.run_sweep", lambda *a, **k: pytest.fail("a real sweep ran"))
     _common.calls = calls
     yield _common
-    sys.modules.pop("benchmarks._common", None)
 
 
 def test_a_read_back_row_keeps_its_original_stamp(common, tmp_path):
