@@ -30,8 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import (RESULTS, iqm_cell, merge_rows, row_dir, seeds_flag, sweep_arguments, sweep_row,  # noqa: E402
-                               table, write_json)
+from benchmarks._common import (RESULTS, iqm_cell, merge_rows, row_dir, seeds_flag,  # noqa: E402
+                               sweep_arguments, sweep_row, table, write_json)
 
 # env alias -> (figure name, evaluation episodes, chance or random's figure)
 ENVS = {

@@ -63,7 +63,8 @@ def one(env: str, agent: str, seeds: list[int], run_dir: Path) -> dict:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=seeds_argument, default=report_seeds(10), metavar="N|A-B|S,S",
-                   help=f"a count N is the first N report seeds; or a range or list (default {seeds_flag(report_seeds(10))})")
+                   help=f"a count N is the first N report seeds; or a range or list "
+                        f"(default {seeds_flag(report_seeds(10))})")
     p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
     p.add_argument("--envs", nargs="+", default=list(ENVS), help=f"(default: {' '.join(ENVS)})")
     p.add_argument("--agents", nargs="+", default=list(AGENTS), help=f"(default: {' '.join(AGENTS)})")

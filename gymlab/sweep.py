@@ -255,9 +255,9 @@ def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
             entry["solved_fraction"] = sum(x >= threshold for x in scores[n]) / ran[n]
     survivors = bool(cfg.scheduler) and any(c["stopped early"] for c in counts.values())
     budget = _budget(cfg.base, run_dir, trials)
-    out = {**(cfg.stamp or {}), "env": cfg.base.env, "agent": cfg.base.agent, "budget": budget, "seeds": list(cfg.seeds),
+    out = {**(cfg.stamp or {}), "env": cfg.base.env, "agent": cfg.base.agent, "budget": budget,
            "grid": cfg.grid, "settings": settings(cfg.grid), "reward_threshold": threshold, "counts": counts,
-           "statistics": summary, "trials": trials}
+           "seeds": list(cfg.seeds), "statistics": summary, "trials": trials}
     _write_json(run_dir / "sweep.json", out)
     lines = [f"# Sweep: {cfg.base.agent} on {cfg.base.env}, {budget}, seeds {_seeds(cfg.seeds)}", "",
              "Final greedy evaluation return per trial; IQM = interquartile mean over seeds (the plain mean "

@@ -6,7 +6,6 @@ The sweeps here are fakes (no training): they write what ``train.py --seeds`` wr
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,8 @@ from gymlab import provenance, resolved
 from gymlab.agents import hyperparams
 
 import train
+from stamps_helpers import ROOT, fake_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 # Files measured before issue 24, whose rows lack a stamp of their own (or whose stamp was taken
@@ -91,36 +90,14 @@ SEEDS = [1000, 1001]
 
 @pytest.fixture
 def common(monkeypatch):
-    """benchmarks/_common with a fake ``sweep``: it writes sweep.json and each trial's summary.json with
-    the config a real run of these flags resolves to (``gymlab.resolved``), and counts its calls."""
+    """benchmarks/_common with a fake ``sweep`` (``stamps_helpers``) that counts its calls."""
     monkeypatch.syspath_prepend(str(ROOT))
     from benchmarks import _common
 
     calls = []
-
-    def fake_sweep(flags, seeds, run_dir):
-        calls.append(list(flags))
-        args, agent_cls, _ = train.parse(list(flags))
-        ident = resolved.identity(train.config(args, agent_cls))
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        trials, summaries = [], []
-        for seed in seeds:
-            where = run_dir / "trials" / f"defaults__seed{seed}"
-            where.mkdir(parents=True)
-            summary = {**json.loads(json.dumps(ident)), "seed": seed, "eval": {"return_mean": -13.0},
-                       "env_steps": 300, "wall_time_s": 0.1}
-            (where / "summary.json").write_text(json.dumps(summary))
-            trials.append({"setting": "defaults", "seed": seed, "status": "finished", "eval_return": -13.0,
-                           "run_dir": str(where.relative_to(run_dir)), "config_sha256": provenance.config_hash(summary)})
-            summaries.append(summary)
-        report = {"trials": trials}
-        (run_dir / "sweep.json").write_text(json.dumps(report))
-        return report, summaries
-
-    monkeypatch.setattr(_common, "sweep", fake_sweep)
+    monkeypatch.setattr(_common, "sweep", fake_sweep(calls))
     monkeypatch.setattr("gymlab.sweep.run_sweep", lambda *a, **k: pytest.fail("a real sweep ran"))
-    _common.calls = calls
+    monkeypatch.setattr(_common, "calls", calls, raising=False)
     yield _common
 
 
