@@ -57,9 +57,10 @@ if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
 try:  # Ctrl-C while Python is still importing: exit 130 quietly, as at any later moment
     import argparse
     import dataclasses
+    import shlex
     import sys
 
-    from gymlab.cli import EXIT_USAGE, UsageError, command, guarded
+    from gymlab.cli import EXIT_USAGE, UsageError, command, guarded, typed
     from gymlab.flags import seed_list, add_config_flags, parse_env_kwargs, parse_grid
 except KeyboardInterrupt:
     raise SystemExit(130) from None
@@ -162,10 +163,9 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     return p
 
 
-def run_sweep(args, agent_cls) -> int:
+def run_sweep(args, agent_cls, argv: list[str] | None = None) -> int:
     """``--seeds``/``--grid``: every setting checked here (one line if refused), then the sweep on Ray Tune."""
-    from gymlab import experiment, runs, sweep
-    from gymlab.agents import hyperparams
+    from gymlab import experiment, resolved, runs, sweep
 
     sweep.require_ray()
     if args.load is not None or args.render:
@@ -176,17 +176,11 @@ def run_sweep(args, agent_cls) -> int:
                          "least 1")
     experiment.check_video(base)  # before Ray starts, not in every trial
     grid = parse_grid(args.grid, agent_cls)
-    from gymlab import envs
-
-    try:
-        env_id, alias_kwargs = envs.resolve(args.env)
-    except envs.UnknownEnvError as err:
-        raise UsageError(str(err)) from err
-    defaults, _ = hyperparams.defaults(agent_cls.name, env_id, {**alias_kwargs, **base.env_kwargs},
-                                       policy=base.overrides.get("policy"))
+    env_id, env_kwargs = resolved.env(args.env, base.env_kwargs)
     for name, values in sweep.settings(grid).items():  # each setting's config, refused here rather than in a trial
         try:
-            threads = getattr(agent_cls.Config(**{**defaults, **base.overrides, **values}), "threads", 1)
+            resolved_cfg, _ = resolved.config(agent_cls, env_id, env_kwargs, {**base.overrides, **values})
+            threads = getattr(resolved_cfg, "threads", 1)
         except (TypeError, ValueError) as err:
             raise UsageError(f"--grid setting {name}: {err}") from err
         if threads > args.cpus_per_trial:  # a trial runs as the single run, on its --threads
@@ -200,7 +194,9 @@ def run_sweep(args, agent_cls) -> int:
     except runs.RunDirError as err:
         raise UsageError(str(err)) from err
     seeds = args.seeds if args.seeds is not None else [args.seed]
-    cfg = sweep.SweepConfig(base, seeds, grid, run_dir, args.ray_address, args.cpus_per_trial, args.scheduler)
+    typed_line = None if argv is None else f"{typed(command('train.py'))} {shlex.join(argv)}"  # for its stamp
+    cfg = sweep.SweepConfig(base, seeds, grid, run_dir, args.ray_address, args.cpus_per_trial, args.scheduler,
+                            typed_line)
     print(f"gymlab: sweep of {agent_cls.name!r} on {args.env}: {len(sweep.settings(grid))} settings x "
           f"{len(seeds)} seeds on Ray Tune")
     return sweep.run_sweep(cfg)
@@ -296,7 +292,7 @@ def _main(argv: list[str]) -> int:
                                      save_every_minutes=args.save_every_minutes).code
         args, agent_cls, _ = parse(argv)
         if args.seeds is not None or args.grid is not None:
-            return run_sweep(args, agent_cls)
+            return run_sweep(args, agent_cls, argv)
         return experiment.run(config(args, agent_cls)).code
     except CheckpointError as err:
         print(f"{command('train.py')}: checkpoint error: {err}", file=sys.stderr)

@@ -9,9 +9,6 @@ different commands or runs (``merge_rows`` keeps earlier rows, each with its own
 from __future__ import annotations
 
 import json
-import platform
-import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,24 +31,8 @@ def _fmt(v) -> str:
 
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def commit() -> str:
-    """The commit the code ran at, ``+dirty`` when the tree had uncommitted changes."""
-    def git(*args):
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-        except OSError:  # no git here
-            return ""
-
-    head = git("rev-parse", "--short=12", "HEAD") or "unknown"
-    # (benchmarks/results/ aside: a benchmark that ran before this one in the same tree wrote there)
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results")
-    return head + ("+dirty" if changed else "")
-
-
-def this_command() -> str:
-    return "python " + " ".join(shlex.quote(a) for a in [Path(sys.argv[0]).as_posix(), *sys.argv[1:]])
+# One rule for every stamp, the sweeps' too: gymlab/provenance.py (commit, command, time, machine, load).
+from gymlab.provenance import commit, config_hash, load, machine, provenance, this_command  # noqa: E402,F401
 
 
 # Reported figures are measured on these seeds; tuning (every entry of agents/hyperparams.py, every
@@ -81,40 +62,6 @@ def seeds_flag(seeds: list[int]) -> str:
     if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
         return f"{seeds[0]}-{seeds[-1]}"
     return ",".join(map(str, seeds))
-
-
-def machine() -> dict:
-    """What the numbers were measured on: CPU model, cores (and those this process may use), Python."""
-    import os
-
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": model, "cores": os.cpu_count(), "usable_cores": usable, "python": platform.python_version(),
-            "system": platform.system()}
-
-
-def load() -> list[float] | None:
-    """The 1, 5 and 15-minute load averages now (None where the OS has none)."""
-    import os
-
-    try:
-        return [round(x, 2) for x in os.getloadavg()]
-    except (AttributeError, OSError):
-        return None
-
-
-def provenance(command: str | None = None) -> dict:
-    """Where one row's numbers come from, stamped when the row is measured: ``{"commit", "command",
-    "when", "machine", "load"}`` (``load``: the load averages as the row's measurement began)."""
-    return {"commit": commit(), "command": command or this_command(), "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "machine": machine(), "load": load()}
 
 
 def write_json(name: str, payload: dict, path: Path | None = None) -> Path:
@@ -164,9 +111,35 @@ def sweep_command(flags: list[str], seeds: list[int]) -> str:
     return "python train.py " + " ".join(flags) + f" --seeds {seeds_flag(seeds)}"
 
 
+def config_hashes(flags: list[str]) -> dict[str, str]:
+    """For each setting of ``python train.py FLAGS``, the sha256 of the config its trials would
+    resolve to now (``gymlab.resolved``: the hyper-parameters table's entry, the flags over it),
+    as ``gymlab.provenance.config_hash`` of their summary.json would say it; nothing is trained."""
+    import dataclasses
+
+    sys.path.insert(0, str(ROOT))
+    import train
+    from gymlab import resolved
+    from gymlab.flags import parse_grid
+    from gymlab.sweep import settings
+
+    args, agent_cls, _ = train.parse(list(flags))
+    base = train.config(args, agent_cls)
+    return {name: config_hash(resolved.identity(dataclasses.replace(base, overrides={**base.overrides, **values})))
+            for name, values in settings(parse_grid(args.grid, agent_cls)).items()}
+
+
+def measured_configs(report: dict, summaries: list[dict]) -> list[dict]:
+    """Each trial's setting, seed and the sha256 of the config it ran with (its summary.json's)."""
+    trials = sorted(report["trials"], key=lambda t: t["seed"])
+    return [{"setting": t.get("setting", "defaults"), "seed": t["seed"], "config_sha256": config_hash(s) if s else None}
+            for t, s in zip(trials, summaries)]
+
+
 def swept(flags: list[str], seeds: list[int], where: Path):
-    """A row this work dir has already swept with these flags and seeds: ``(sweep.json, summaries,
-    stamp)``, ``stamp`` being the one written when the sweep was measured; else None."""
+    """A row this work dir has already swept with these flags and seeds, every trial with the config
+    it would resolve to now: ``(sweep.json, summaries, stamp)``, ``stamp`` being the one written when
+    the sweep was measured; else None (a config changed since is said on stderr)."""
     try:
         report = json.loads((where / "sweep.json").read_text())
         row = json.loads((where / "row.json").read_text())
@@ -177,6 +150,14 @@ def swept(flags: list[str], seeds: list[int], where: Path):
         return None
     summaries = [json.loads((where / t["run_dir"] / "summary.json").read_text())
                  for t in sorted(report["trials"], key=lambda t: t["seed"])]
+    now = config_hashes(flags)
+    measured = row.get("configs") or measured_configs(report, summaries)  # (a row.json from before the hashes)
+    changed = sorted({c["setting"] for c in measured if c["config_sha256"] != now.get(c["setting"])})
+    if changed:
+        print(f"{where.name}: measured with another config than these flags resolve to now ({', '.join(changed)}: "
+              f"the hyper-parameters table or a default changed since {row['stamp']['when']}): measured again",
+              file=sys.stderr)
+        return None
     print(f"{where.name}: read back ({len(summaries)} finished trials, measured {row['stamp']['when']})",
           file=sys.stderr)
     return report, summaries, row["stamp"]
@@ -184,9 +165,10 @@ def swept(flags: list[str], seeds: list[int], where: Path):
 
 def measured_sweep(flags: list[str], seeds: list[int], where: Path, allow_tuning_seeds: bool = False
                    ) -> tuple[dict, list[dict], dict]:
-    """The sweep in ``where``, read back when it is there, finished, with these flags and seeds, else
-    run now: ``(sweep.json, summaries, stamp)``. The stamp (commit, command, time, machine, load at
-    the start and ``load_after``) is written when the sweep is measured and kept when read back.
+    """The sweep in ``where``, read back when it is there, finished, with these flags and seeds and the
+    config they resolve to now (row.json keeps each trial's config hash), else run now (a sweep there
+    before moved aside): ``(sweep.json, summaries, stamp)``. The stamp (commit, command, time, machine,
+    load at the start and ``load_after``) is written when the sweep is measured and kept when read back.
     Seeds its entry was tuned on are refused, or with ``allow_tuning_seeds`` marked in the stamp
     (``benchmarks/heldout.py``)."""
     from benchmarks import heldout
@@ -195,11 +177,16 @@ def measured_sweep(flags: list[str], seeds: list[int], where: Path, allow_tuning
     done = swept(flags, seeds, where)
     if done is not None:
         return (*done[:2], {**done[2], **on_tuning})
-    stamp = provenance(sweep_command(flags, seeds))
+    if where.exists() and any(where.iterdir()):  # a sweep not to be read back: kept aside, not mixed in
+        aside = where.with_name(f"{where.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+        where.rename(aside)
+        print(f"{where.name}: the sweep there before is now {aside.name}", file=sys.stderr)
+    stamp = {**provenance(sweep_command(flags, seeds)), **on_tuning}
     report, summaries = sweep(flags, seeds, where)
     stamp["load_after"] = load()
-    (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": list(seeds), "stamp": stamp}))
-    return report, summaries, {**stamp, **on_tuning}
+    (where / "row.json").write_text(json.dumps({"flags": flags, "seeds": list(seeds), "stamp": stamp,
+                                                "configs": measured_configs(report, summaries)}))
+    return report, summaries, stamp
 
 
 def row_dir(env: str, label: str) -> str:
@@ -207,7 +194,7 @@ def row_dir(env: str, label: str) -> str:
     return env + "-" + "".join(c if c.isalnum() else "-" for c in label.lower()).strip("-")
 
 
-def sweep_row(flags: list[str], seeds: list[int], where: Path, figure, threshold: float | None = None,
+def sweep_row(flags: list[str], seeds: list[int], where: Path, figure, *, threshold: float | None = None,
               allow_tuning_seeds: bool = False) -> dict:
     """One table row: the sweep ``python train.py FLAGS --seeds SEEDS`` in ``where`` (read back when
     it is already there, finished, with the same flags), each seed's greedy evaluation return turned

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import table, write_json  # noqa: E402
+from benchmarks._common import provenance, table, write_json  # noqa: E402
 from gymlab.sequence_tasks.backbone import KINDS, RecurrentCore  # noqa: E402
 
 SIZES = (32, 128, 512)
@@ -43,6 +43,7 @@ def main(argv=None) -> int:
     rows, records = [], []
     for kind in KINDS:
         for size in SIZES:
+            stamp = provenance()  # as the row's measurement begins
             fused = RecurrentCore(kind, size, size, impl="fused")
             cells = RecurrentCore(kind, size, size, impl="cells")
             cells.load_state_dict(fused.state_dict())
@@ -55,11 +56,12 @@ def main(argv=None) -> int:
                 times["cells"].append(pass_time(cells, x, repeats))
             f, c = statistics.median(times["fused"]), statistics.median(times["cells"])
             rows.append([f"{kind}, hidden {size}", f"{c * 1e3:.1f}", f"{f * 1e3:.1f}", f"{c / f:.2f}x"])
-            records.append({"kind": kind, "hidden": size, "cells_ms": c * 1e3, "fused_ms": f * 1e3, "ratio": c / f})
+            records.append({"kind": kind, "hidden": size, "cells_ms": c * 1e3, "fused_ms": f * 1e3, "ratio": c / f,
+                            **stamp})
             print(f"{kind} {size} done", file=sys.stderr)
     print(table([f"forward+backward, T={STEPS}, B={BATCH}", "hand-written cells (ms)", "torch fused (ms)",
                  "cells / fused"], rows))
-    path = write_json("cells_vs_torch", {"steps": STEPS, "batch": BATCH, "rounds": args.rounds, "results": records},
+    path = write_json("cells_vs_torch", {"steps": STEPS, "batch": BATCH, "rounds": args.rounds, "rows": records},
                       args.json)
     print(f"\nwritten: {path}")
     return 0

@@ -209,14 +209,16 @@ def main(argv=None) -> int:
           f"{splits['val']}, test {splits['test']} (character positions); {seconds:g} s of training each",
           flush=True)
 
-    ref = {**run_minchar(vocab, parts, seconds, seed=args.seed), **provenance()}
+    stamp = provenance()  # each row stamped as its measurement begins
+    ref = {**run_minchar(vocab, parts, seconds, seed=args.seed), **stamp}
     print(f"  min-char-rnn: kept unroll {ref['best_iteration']} of {ref['iterations']}; "
           f"test {ref['test_bits_per_char']:.3f} bits/char", flush=True)
     cmd = ours_command(seconds, args.text, args.seed)
+    stamp = provenance("python " + " ".join(shlex.quote(a) for a in cmd))
     ours = run_ours(seconds, args.text, args.seed)
     if ours.pop("splits") != splits:
         raise SystemExit(f"the chars run cut the text differently from this benchmark: {splits}")
-    ours.update(provenance("python " + " ".join(shlex.quote(a) for a in cmd)))
+    ours.update(stamp)
     print(f"  ours: kept chunk {ours['best_iteration']} of {ours['iterations']}; "
           f"test {ours['test_bits_per_char']:.3f} bits/char", flush=True)
 

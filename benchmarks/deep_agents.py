@@ -49,7 +49,7 @@ def main(argv=None) -> int:
             flags = ["--env", env, "--agent", agent, *extra]
             if args.steps:
                 flags += ["--steps", str(args.steps)]
-            res = sweep_row(flags, args.seeds, work / row_dir(env, agent), lambda r: r, args.allow_tuning_seeds)
+            res = sweep_row(flags, args.seeds, work / row_dir(env, agent), lambda r: r, allow_tuning_seeds=args.allow_tuning_seeds)
             finished = [f for f in res["figures"] if f is not None]
             res.update(row=f"{env} {agent}", env=env, agent=agent, threshold=threshold,
                        solved=sum(f >= threshold for f in finished))

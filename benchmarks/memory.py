@@ -178,7 +178,7 @@ def main(argv=None) -> int:
                 if agent != "dqn":  # a reference
                     about["differs_from_recipe"] = differs_from_recipe(agent, env, args.steps)
             flags = ["--env", env, "--agent", agent, "--eval-episodes", str(episodes), *extra]
-            res = sweep_row(flags, args.seeds, work / row_dir(env, label), lambda r: r, args.allow_tuning_seeds)
+            res = sweep_row(flags, args.seeds, work / row_dir(env, label), lambda r: r, allow_tuning_seeds=args.allow_tuning_seeds)
             curves.append((env, label, training_curve(work / row_dir(env, label))))
             rows.append([env, label, res["steps"], name, iqm_cell(res),
                          " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"]),
@@ -190,7 +190,7 @@ def main(argv=None) -> int:
     print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}", "per seed",
                  "s a trial (median)"], rows))
     if args.plot:
-        plot(curves, args.plot, args.seeds)
+        plot(curves, args.plot, len(args.seeds))
     path = args.json or RESULTS / "memory.json"
     write_json("memory", {"seeds": args.seeds, "rows": merge_rows(path, records, "row")}, path)
     return 0 if all(s == "finished" for r in records for s in r["statuses"]) else 1

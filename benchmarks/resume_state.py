@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import table, write_json  # noqa: E402
+from benchmarks._common import provenance, table, write_json  # noqa: E402
 
 CASES = {  # name -> (env id, env kwargs, DQN config)
     "cartpole": ("CartPole-v1", {}, {"buffer_size": 100_000}),
@@ -104,17 +104,18 @@ def phase(case: str, what: str, path: str) -> dict:
     return {"seconds": time.perf_counter() - start, "base_mb": base, "peak_mb": peak_mb()}
 
 
-def main() -> int:
+def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--only", choices=sorted(CASES))
     p.add_argument("--json", type=Path)
     p.add_argument("--phase", nargs=3, help=argparse.SUPPRESS)  # internal: case, phase, path
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.phase:
         print(json.dumps(phase(*args.phase)))
         return 0
-    rows, results = [], {}
+    rows, results = [], []
     for case in [args.only] if args.only else list(CASES):
+        stamp = provenance()  # as the case's measurement begins
         with tempfile.TemporaryDirectory() as tmp:
             path = str(Path(tmp) / "resume.npz")
             out = {}
@@ -124,7 +125,7 @@ def main() -> int:
                 if proc.returncode:
                     sys.exit(f"{case} {what} failed: {proc.stderr.strip().splitlines()[-1]}")
                 out[what] = json.loads(proc.stdout.strip().splitlines()[-1])
-        results[case] = out
+        results.append({"case": case, **out, **stamp})
         w = out["write"]
         for what, label in (("write", "write (gymlab)"), ("read", "read (gymlab)"), ("naive", "read (np.load + copy)")):
             r = out[what]
@@ -132,7 +133,7 @@ def main() -> int:
                          round(r["base_mb"]), round(r["peak_mb"] - r["base_mb"])])
     print(table(["case", "buffer items", "resume.npz MB", "phase", "seconds", "memory before MB",
                  "peak extra MB"], rows))
-    path = write_json("resume_state", {"cases": results}, args.json)
+    path = write_json("resume_state", {"rows": results}, args.json)
     print(f"\nresults: {path}")
     return 0
 

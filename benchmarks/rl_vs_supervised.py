@@ -30,7 +30,6 @@ not observations, is out of its reach. Two reference points need no learning:
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -39,8 +38,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import (RESULTS, iqm_cell, provenance, row_dir, seeds_flag, sweep_arguments,  # noqa: E402
-                               sweep_row, table, write_json)
+from benchmarks._common import (RESULTS, iqm_cell, merge_rows, provenance, row_dir, seeds_flag,  # noqa: E402
+                               sweep_arguments, sweep_row, table, write_json)
 
 # env alias -> (figure name, return -> figure)
 ENVS = {
@@ -91,7 +90,7 @@ def run(env: str, agent: str, extra: list[str], seeds: list[int], where: Path, s
         allow_tuning_seeds: bool = False) -> dict:
     flags = ["--env", env, "--agent", agent, "--eval-episodes", "100", *extra]
     flags += ["--steps", str(steps)] if steps else []
-    return sweep_row(flags, seeds, where, ENVS[env][1], allow_tuning_seeds)
+    return sweep_row(flags, seeds, where, ENVS[env][1], allow_tuning_seeds=allow_tuning_seeds)
 
 
 def main(argv=None) -> int:
@@ -109,6 +108,7 @@ def main(argv=None) -> int:
         rows.append([env, label, res["steps"], name, iqm_cell(res),
                      " ".join("x" if f is None else f"{f:.4g}" for f in res["figures"])])
         records.append({"env": env, "agent": agent, "label": label, "flags": extra, "figure": name, **res})
+    stamp = provenance()  # the no-learning rows are measured by this command, from now
     for seed in args.seeds:  # the same evaluation episodes as each seed's trial
         for env, label, ret in no_learning_baselines(seed):
             if args.only in (None, env):
@@ -116,7 +116,7 @@ def main(argv=None) -> int:
                 old = next((r for r in records if r["label"] == label), None)
                 if old is None:
                     old = {"env": env, "label": label, "figure": name, "seeds": list(args.seeds), "figures": [],
-                           "eval_env_kwargs": {"split": "test"} if env == "chars" else {}, **provenance()}
+                           "eval_env_kwargs": {"split": "test"} if env == "chars" else {}, **stamp}
                     records.append(old)
                 old["figures"].append(figure(ret))
     for r in records:
@@ -125,12 +125,11 @@ def main(argv=None) -> int:
             rows.append([r["env"], r["label"], 0, r["figure"], f"{r['iqm']:.4g} (mean)",
                          " ".join(f"{f:.4g}" for f in r["figures"])])
     rows.sort(key=lambda r: list(ENVS).index(r[0]))
-    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}",
-                 "per seed"], rows))
+    print(table(["env", "agent", "env steps", "figure", f"IQM [95% CI], seeds {seeds_flag(args.seeds)}", "per seed"],
+                rows))
     path = args.json or RESULTS / "rl_vs_supervised.json"
-    if args.only and path.exists():  # keep the other envs' rows of the last full run, each with its own stamp
-        records = [r for r in json.loads(path.read_text())["runs"] if r["env"] != args.only] + records
-    write_json("rl_vs_supervised", {"seeds": args.seeds, "runs": records}, path)
+    records = merge_rows(path, records, "env")  # (--only: the other envs' rows kept, each with its own stamp)
+    write_json("rl_vs_supervised", {"seeds": args.seeds, "rows": records}, path)
     return 0 if all(s == "finished" for r in records for s in r.get("statuses", [])) else 1
 
 

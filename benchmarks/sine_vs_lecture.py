@@ -171,8 +171,9 @@ def evaluation_costs(data, cfg) -> list[dict]:
              (f"fused LSTM, float32, {w}-step windows + {tail} free-running steps", windows(tail))]
     rows = []
     for name, evaluate in cases:
+        stamp = provenance()  # as the row's measurement begins
         seconds = _seconds(evaluate, cfg["repeats"])
-        rows.append({"evaluation": name, "seconds": seconds, **provenance()})
+        rows.append({"evaluation": name, "seconds": seconds, **stamp})
         print(f"  {name}: {seconds:.3f} s", flush=True)
     # Same weights, same data: the fused LSTM in float64 must give the loop's loss and gradient.
     loss_loop, loss_fused = float(loop64()), float(whole(fused64, torch.float64)())
@@ -198,6 +199,7 @@ def _lecture_test_mse(model, waves, length) -> float:
 def run_lecture(data, cfg) -> dict:
     """The lecture's training loop as it stands, on our data, until the test MSE is under the
     threshold or ``lecture_steps`` steps have run; the clock runs for training only."""
+    stamp = provenance()  # as the run begins
     model, _ = initial_models(SEED)
     length = cfg["length"]
     x, y = torch.from_numpy(data.train[:, :-1]), torch.from_numpy(data.train[:, 1:])
@@ -232,12 +234,13 @@ def run_lecture(data, cfg) -> dict:
         for name, waves in (("forecast_mse", data.test), ("lecture_forecast_mse", data.lecture_test)):
             pred = model(torch.from_numpy(waves[:, :length - 1]), future=cfg["future"])
             forecasts[name] = float(criterion(pred[:, length - 1:], torch.from_numpy(waves[:, length:])))
-    return {"curve": curve, **forecasts, **provenance()}
+    return {"curve": curve, **forecasts, **stamp}
 
 
 def run_command(extra: list[str], cfg) -> dict:
     """``python -m sequence_tasks sine`` with ``extra`` (and the sizes), its curve from summary.json."""
     argv = ["-m", "sequence_tasks", "sine", "--seed", str(SEED), "--test-every-step", *cfg["sizes"], *extra]
+    stamp = provenance("python " + shlex.join(argv))  # as the run begins
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, *argv, "--run-dir", tmp, "--no-progress"], check=True, cwd=ROOT,
                        stdout=subprocess.DEVNULL)
@@ -248,7 +251,7 @@ def run_command(extra: list[str], cfg) -> dict:
     print(f"  {' '.join(extra) or '(default)'}: {curve[-1]['train_s']:.1f} s, test MSE {s['test_mse']:.2e}, "
           f"forecast MSE {s['forecast_mse']:.2e}", flush=True)
     return {"curve": curve, "forecast_mse": s["forecast_mse"], "lecture_forecast_mse": s["lecture_forecast_mse"],
-            "command_wall_s": s["wall_time_s"], **provenance("python " + shlex.join(argv))}
+            "command_wall_s": s["wall_time_s"], **stamp}
 
 
 def first_under(curve: list[dict], threshold: float = THRESHOLD) -> dict | None:

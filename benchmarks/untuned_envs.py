@@ -4,7 +4,7 @@
     python benchmarks/untuned_envs.py --seeds 3 --agents reinforce hill --envs Acrobot-v1   # a quick look
 
 Each (env, agent) is one sweep, run exactly as a user would try it, with nothing but the
-env and the agent named: ``python train.py --env ENV --agent AGENT --seeds 1000-1009``. No
+env and the agent named: ``python train.py --env ENV --agent AGENT --seeds 1000-1009`` (the report seeds). No
 entry in ``agents/hyperparams.py`` is there for these envs, so every agent runs on its own
 Config defaults and its ``"*"`` budget (100k env steps); only CartPole (and Pong, and the
 sequence envs) were tuned on. The random agent, through the same command, gives each env's
@@ -27,26 +27,27 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import (RESULTS, merge_rows, provenance, report_seeds, seeds_argument, sweep,  # noqa: E402
-                                sweep_command, table, write_json)
+from benchmarks._common import (RESULTS, measured_sweep, merge_rows, provenance, report_seeds,  # noqa: E402
+                                seeds_argument, seeds_flag, sweep_command, table, write_json)
 
 ENVS = ("Acrobot-v1", "MountainCar-v0", "Pendulum-v1", "MountainCarContinuous-v0")
 AGENTS = ("random", "dqn", "reinforce", "hill")
 
 
 def one(env: str, agent: str, seeds: list[int], run_dir: Path) -> dict:
+    """The row of one (env, agent): its sweep's (stamped as the sweep began; read back from a work
+    dir with the stamp it was measured with), or the one line train.py refused it with."""
     flags = ["--env", env, "--agent", agent]
-    command = sweep_command(flags, seeds)
+    stamp = provenance(sweep_command(flags, seeds))  # (for a refused row: the refusal is measured now)
     import train
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(sys.stderr):
-        code = train.main([*flags, "--steps", "1", "--run-dir", str(run_dir / "probe"), "--no-progress",
+        code = train.main([*flags, "--steps", "1", "--run-dir", str(run_dir / "probe"), "--force", "--no-progress",
                            "--eval-episodes", "1", "--eval-every", "0"])
     if code != 0:  # it cannot run here: its one line is the row
-        return {"env": env, "agent": agent, "refused": err.getvalue().strip().splitlines()[-1],
-                **provenance(command)}
-    report, summaries = sweep(flags, seeds, run_dir / "sweep")
+        return {"env": env, "agent": agent, "refused": err.getvalue().strip().splitlines()[-1], **stamp}
+    report, summaries, stamp = measured_sweep(flags, seeds, run_dir / "sweep")
     entry = report["statistics"].get("defaults", {})
     trials = sorted(report["trials"], key=lambda t: t["seed"])
     finished = [t for t in trials if t["status"] == "finished"]
@@ -58,13 +59,15 @@ def one(env: str, agent: str, seeds: list[int], run_dir: Path) -> dict:
             "mean": entry.get("mean"), "median": entry.get("median"), "solved_fraction": entry.get("solved_fraction"),
             "returns": [t["eval_return"] for t in trials], "statuses": [t["status"] for t in trials],
             "wall_time_s_median": statistics.median(s["wall_time_s"] for s in summaries if s) if finished else None,
-            **provenance(command)}
+            **stamp}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=seeds_argument, default=report_seeds(10), metavar="N|A-B|S,S",
-                   help="a count N is the first N report seeds (1000..); or a range or list (default 1000-1009)")
+                   help=f"a count N is the first N report seeds; or a range or list "
+                        f"(default {seeds_flag(report_seeds(10))})")
+    p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
     p.add_argument("--envs", nargs="+", default=list(ENVS), help=f"(default: {' '.join(ENVS)})")
     p.add_argument("--agents", nargs="+", default=list(AGENTS), help=f"(default: {' '.join(AGENTS)})")
     p.add_argument("--json", type=Path, help="where to write (default benchmarks/results/untuned_envs.json)")
@@ -75,9 +78,10 @@ def main(argv=None) -> int:
     path = args.json or RESULTS / "untuned_envs.json"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
+        work = args.work_dir or Path(tmp)
         for env in args.envs:
             for agent in args.agents:
-                row = one(env, agent, args.seeds, Path(tmp) / f"{env}-{agent}")
+                row = one(env, agent, args.seeds, work / f"{env}-{agent}")
                 rows.append(row)
                 print(f"{env} {agent}: " + (row.get("refused") or f"IQM {stats.format_iqm(row)}"), file=sys.stderr)
     rows = _merge(path, rows)
@@ -87,8 +91,7 @@ def main(argv=None) -> int:
             lines.append([r["env"], r["agent"], "-", "-", r["refused"][:60], "", "", ""])
             continue
         threshold = r["reward_threshold"]
-        n = r["seeds"] if isinstance(r["seeds"], int) else len(r["seeds"])  # (a count, in rows measured before 1000..)
-        solved = "-" if threshold is None else f"{round(r['solved_fraction'] * r['finished'])}/{n}"
+        solved = "-" if threshold is None else f"{round(r['solved_fraction'] * r['finished'])}/{len(r['seeds'])}"
         lines.append([r["env"], r["agent"], r["budget"], solved, stats.format_iqm(r) if r["iqm"] is not None else "-",
                       " ".join(f"{x:.0f}" if x is not None else "x" for x in r["returns"]), r["finished"],
                       r["wall_time_s_median"]])

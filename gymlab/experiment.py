@@ -74,16 +74,12 @@ def run(cfg: RunConfig) -> RunResult:
         agent_cls = agents.get(cfg.agent)
     except agents.UnknownAgentError as err:
         raise UsageError(str(err)) from err
-    from gymlab import envs, runs
-    from gymlab.agents import SpaceError, hyperparams
+    from gymlab import resolved, runs
+    from gymlab.agents import SpaceError
     from gymlab.agents.base import Budget
 
     # 1. Everything is checked before anything is written.
-    try:
-        env_id, env_kwargs = envs.resolve(cfg.env)
-    except envs.UnknownEnvError as err:
-        raise UsageError(str(err)) from err
-    env_kwargs = {**env_kwargs, **cfg.env_kwargs}
+    env_id, env_kwargs = resolved.env(cfg.env, cfg.env_kwargs)
     check_env_kwargs(env_id, env_kwargs)
     problem = display_problem() if cfg.render else None
     if problem:
@@ -105,14 +101,12 @@ def run(cfg: RunConfig) -> RunResult:
         raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
 
     overrides = dict(cfg.overrides)
-    config_defaults, default_budget = hyperparams.defaults(agent_cls.name, env_id, env_kwargs,  # by task, not spelling
-                                                           policy=overrides.get("policy"))
     try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)
         if cfg.load is not None:
             agent = agent_cls.load(cfg.load, env.observation_space, env.action_space, seed=cfg.seed, **overrides)
             budget = None
         else:
-            config = agent_cls.Config(**{**config_defaults, **overrides})
+            config, default_budget = resolved.config(agent_cls, env_id, env_kwargs, overrides)
             agent = agent_cls(env.observation_space, env.action_space, config=config, seed=cfg.seed)
             budget = Budget(**default_budget)
     except SpaceError as err:
@@ -141,7 +135,7 @@ def run(cfg: RunConfig) -> RunResult:
         eval_every, eval_unit = budget.total // 10, budget.unit
     eval_every = eval_every or 0
     spec = {  # everything --resume needs to rebuild this run, and its identity (run.json)
-        "run_id": runs.new_run_id(), "env": cfg.env if ":" in cfg.env else env_id, "env_id": env_id, "env_name": env_name,
+        "run_id": runs.new_run_id(), "env": resolved.recorded_env(cfg.env, env_id), "env_id": env_id, "env_name": env_name,
         "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": cfg.agent, "config": dataclasses.asdict(agent.config),
         "seed": cfg.seed, "budget": None if budget is None else {budget.unit: budget.total},
         "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,

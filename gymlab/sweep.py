@@ -47,7 +47,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gymlab import ray_start, run_lock, runs
+from gymlab import provenance, ray_start, run_lock, runs
 from gymlab.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, command, typed
 from gymlab.experiment import RunConfig
 from gymlab.sweep_report import curve_points, write_report  # noqa: F401  (the report: its own file)
@@ -65,6 +65,8 @@ class SweepConfig:
     ray_address: str | None = None
     cpus_per_trial: int = 1
     scheduler: str | None = None  # None or "asha"
+    command: str | None = None  # as the user typed it, for the stamp (default: this process's command line)
+    stamp: dict | None = None  # gymlab.provenance's, taken as the sweep starts (kept through a restore)
 
 
 def settings(grid: dict[str, list]) -> dict[str, dict]:
@@ -114,6 +116,7 @@ def _trial(config: dict) -> None:
 
     # A finished trial met again (Tune retrying or restoring it after its run ended): its summary stands.
     started = runs.read_json(run_dir / "summary.json").get("interrupted") is False
+    when = provenance.now((run_dir / "summary.json").stat().st_mtime if started else None)  # its measurement's
     if not started and (run_dir / "resume.npz").is_file():  # a retry, or a sweep resumed after Ctrl-C
         try:
             experiment.resume(run_dir, progress=False, on_eval=on_eval)  # go on from there
@@ -126,7 +129,7 @@ def _trial(config: dict) -> None:
     summary = json.loads((run_dir / "summary.json").read_text())
     final = summary["eval"]["return_mean"]
     tune.report({"env_steps": summary["env_steps"], "eval_return": math.nan if final is None else final,
-                 "final": True, "interrupted": summary["interrupted"]})
+                 "final": True, "interrupted": summary["interrupted"], "when": when})
 
 
 # ------------------------------------------------------------------ the sweep (in this process)
@@ -145,6 +148,7 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     run_dir = Path(cfg.run_dir).resolve()
     names = settings(cfg.grid)
     if not restore:
+        cfg.stamp = provenance.provenance(cfg.command)
         _write_json(run_dir / SPEC_FILE, spec_of(cfg))
     config_space = {**trial_config(cfg), "run_dir": str(run_dir), "setting": tune.grid_search(list(names)),
                     "seed": tune.grid_search(list(cfg.seeds))}
@@ -229,6 +233,9 @@ def _collect(grid, run_dir: Path, cfg: SweepConfig) -> list[dict]:
             walls = summary.get("periodic_eval_wall_s") or []  # each evaluation's wall time, where logged
             record["periodic_eval"] = [{**e, "wall_s": walls[i] if i < len(walls) else None}
                                        for i, e in enumerate(summary.get("periodic_eval", []))]
+            written = provenance.now((where / "summary.json").stat().st_mtime) if summary else None
+            record["when"] = metrics.get("when") or written  # as the trial's measurement began (else ended)
+            record["config_sha256"] = provenance.config_hash(summary) if summary else None
             trials.append(record)
     return trials
 
@@ -236,7 +243,8 @@ def _collect(grid, run_dir: Path, cfg: SweepConfig) -> list[dict]:
 # ------------------------------------------------------------------ saving and restoring the sweep's spec
 def spec_of(cfg: SweepConfig) -> dict:
     return {"base": _jsonable_run(cfg.base), "seeds": list(cfg.seeds), "grid": cfg.grid,
-            "ray_address": cfg.ray_address, "cpus_per_trial": cfg.cpus_per_trial, "scheduler": cfg.scheduler}
+            "ray_address": cfg.ray_address, "cpus_per_trial": cfg.cpus_per_trial, "scheduler": cfg.scheduler,
+            "command": cfg.command, "stamp": cfg.stamp}
 
 
 def load_spec(run_dir: Path) -> SweepConfig:
@@ -244,7 +252,7 @@ def load_spec(run_dir: Path) -> SweepConfig:
     base = spec["base"]
     base["overrides"] = {k: tuple(v) if isinstance(v, list) else v for k, v in base["overrides"].items()}
     return SweepConfig(RunConfig(**base), spec["seeds"], spec["grid"], Path(run_dir), spec["ray_address"],
-                       spec["cpus_per_trial"], spec["scheduler"])
+                       spec["cpus_per_trial"], spec["scheduler"], spec.get("command"), spec.get("stamp"))
 
 
 def is_sweep(run_dir: Path) -> bool:

@@ -39,7 +39,8 @@ def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
     to_threshold = None if threshold is None else {  # over every trial that ran; one that never got there censored
         n: stats.time_to_threshold([t["periodic_eval"] for t in trials if t["setting"] == n
                                     and t["status"] != "unfinished"], threshold, budget) for n in names}
-    out = {"env": cfg.base.env, "agent": cfg.base.agent, "budget": budget, "seeds": list(cfg.seeds),
+    out = {**(cfg.stamp or {}), "env": cfg.base.env, "agent": cfg.base.agent, "budget": budget,
+           "seeds": list(cfg.seeds),
            "grid": cfg.grid, "settings": settings(cfg.grid), "reward_threshold": threshold, "counts": counts,
            "statistics": summary, "to_threshold": to_threshold, "trials": trials}
     runs.write_json(run_dir / "sweep.json", out)

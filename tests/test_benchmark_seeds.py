@@ -14,7 +14,7 @@ from benchmark_module import load_benchmark
 
 
 def fake_row(calls):
-    def sweep_row(flags, seeds, where, figure, *_, **__):
+    def sweep_row(flags, seeds, where, figure, **__):
         calls.append((flags, list(seeds)))
         figures = [figure(0.5 + i) for i in range(len(seeds))]
         return {"seeds": list(seeds), "figures": figures, "statuses": ["finished"] * len(seeds), "steps": 10,
@@ -66,7 +66,7 @@ def test_rl_vs_supervised_scores_no_change_on_each_report_seeds_evaluation_episo
     assert rvs.main(["--only", "sine", "--seeds", "1000-1001", "--json", str(tmp_path / "r.json")]) == 0
     assert calls and all(seeds == [1000, 1001] for _, seeds in calls)
     assert "seeds 1000-1001" in capsys.readouterr().out
-    runs = json.loads((tmp_path / "r.json").read_text())["runs"]
+    runs = json.loads((tmp_path / "r.json").read_text())["rows"]
     no_change = next(r for r in runs if r["label"].startswith("no change"))
     expected = [-ret / 200 for seed in (1000, 1001)  # each seed's own evaluation episodes, as its trial's
                 for env, _, ret in rvs.no_learning_baselines(seed) if env == "sine"]
@@ -78,15 +78,17 @@ def test_untuned_envs_sweeps_the_report_seeds(tmp_path, monkeypatch):
     untuned = load_benchmark("untuned_envs")
     calls = []
 
-    def sweep(flags, seeds, run_dir):
+    def measured_sweep(flags, seeds, run_dir, *_):
         calls.append(list(seeds))
         trials = [{"seed": s, "status": "finished", "eval_return": -100.0 + s - 1000} for s in seeds]
         report = {"trials": trials, "reward_threshold": -100.0,
                   "statistics": {"defaults": {"iqm": -99.5, "iqm_ci": None, "n": 2, "range": [-100.0, -99.0], "mean": -99.5,
                                               "median": -99.5, "solved_fraction": 0.5}}}
-        return report, [{"wall_time_s": 1.0, "budget": {"steps": 5}} for _ in seeds]
+        stamp = {"commit": "c", "command": "python train.py --env Acrobot-v1 --agent random --seeds 1000-1001",
+                 "when": "now", "machine": {"cpu": "x", "cores": 2}, "load": [0.0, 0.0, 0.0]}
+        return report, [{"wall_time_s": 1.0, "budget": {"steps": 5}} for _ in seeds], stamp
 
-    monkeypatch.setattr(untuned, "sweep", sweep)
+    monkeypatch.setattr(untuned, "measured_sweep", measured_sweep)
     path = tmp_path / "u.json"
     assert untuned.main(["--seeds", "2", "--envs", "Acrobot-v1", "--agents", "random", "--json", str(path)]) == 0
     assert calls == [[1000, 1001]]

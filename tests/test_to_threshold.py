@@ -122,7 +122,10 @@ def test_a_benchmark_row_has_steps_and_seconds_to_the_threshold(tmp_path):
         (tmp_path / t["run_dir"] / "summary.json").write_text(json.dumps({"env_steps": 2000, "wall_time_s": 6.0}))
     (tmp_path / "sweep.json").write_text(json.dumps({"trials": trials, "reward_threshold": 475.0,
                                                      "budget": "2000 steps"}))
-    (tmp_path / "row.json").write_text(json.dumps({"flags": flags, "seeds": seeds, "stamp": {"when": "then"}}))
+    now = _common.config_hashes(flags)["defaults"]  # measured with the config these flags resolve to now
+    (tmp_path / "row.json").write_text(json.dumps({"flags": flags, "seeds": seeds, "stamp": {"when": "then"},
+                                                   "configs": [{"setting": "defaults", "seed": s, "config_sha256": now}
+                                                               for s in seeds]}))
     row = _common.sweep_row(flags, seeds, tmp_path, lambda r: r)
     assert row["iqm_ci"] is None and row["n"] == 3 and row["range"] == [200.0, 480.0]
     assert _common.iqm_cell(row) == f"{stats.iqm([480.0, 476.0, 200.0]):.4g} (n = 3, no interval; range [200, 480])"

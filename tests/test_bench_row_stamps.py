@@ -1,0 +1,100 @@
+"""Issue 24: the benchmarks that measure in this process (or a child) stamp each row as that
+row's measurement begins, not once for the file nor after the numbers are in. Their measurements
+are fakes that read the clock (``stamps_helpers.ticking_clock``: one tick a stamp or reading), so
+the order shows; nothing is timed or trained."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from benchmark_module import load_benchmark
+from stamps_helpers import ticking_clock
+
+from gymlab import provenance
+
+real_run = subprocess.run
+
+
+def test_cells_vs_torch_stamps_each_row_before_timing_it(tmp_path, monkeypatch):
+    bench = load_benchmark("cells_vs_torch")
+    ticking_clock(monkeypatch)
+    ticks = []
+    monkeypatch.setattr(bench, "pass_time", lambda core, x, repeats: ticks.append(provenance.now()) or 1e-3)
+    bench.main(["--rounds", "1", "--json", str(tmp_path / "out.json")])
+    rows = json.loads((tmp_path / "out.json").read_text())["rows"]
+    per_row = len(ticks) // len(rows)  # the warm-up and the round, both implementations
+    for i, row in enumerate(rows):
+        first, last = ticks[i * per_row], ticks[i * per_row + per_row - 1]
+        assert row["when"] < first  # stamped before its own timing
+        assert i == 0 or row["when"] > ticks[i * per_row - 1]  # and after the row before: its own stamp
+        assert row["machine"]["cores"] and row["command"] and row["commit"] and last
+
+
+def test_resume_state_stamps_each_case_before_measuring_it(tmp_path, monkeypatch):
+    bench = load_benchmark("resume_state")
+    ticking_clock(monkeypatch)
+    ticks = []
+
+    def child(args, **kw):
+        if args[0] == "git":  # (the stamp's own)
+            return real_run(args, **kw)
+        ticks.append(provenance.now())
+        out = {"seconds": 0.1, "bytes": 2**20, "base_mb": 100.0, "peak_mb": 150.0, "items": 10}
+        return subprocess.CompletedProcess(args, 0, stdout=json.dumps(out), stderr="")
+
+    monkeypatch.setattr(bench.subprocess, "run", child)
+    bench.main(["--json", str(tmp_path / "out.json")])
+    rows = json.loads((tmp_path / "out.json").read_text())["rows"]
+    assert [r["case"] for r in rows] == list(bench.CASES)
+    for i, row in enumerate(rows):  # three phases a case
+        assert ticks[3 * i - 1] < row["when"] < ticks[3 * i] if i else row["when"] < ticks[0]
+        assert row["read"]["seconds"] == 0.1 and row["machine"]["cores"]
+
+
+def test_chars_vs_minchar_stamps_each_model_before_training_it(tmp_path, monkeypatch):
+    bench = load_benchmark("chars_vs_minchar")
+    ticking_clock(monkeypatch)
+    ticks = {}
+    text = bench.load_text(None)
+    parts = bench.split_parts(text)
+    bounds = [0]
+    for k in bench.PARTS:
+        bounds.append(bounds[-1] + len(parts[k]))
+    figures = {"train_time_s": 1.0, "chars_per_s": 10.0, "iterations": 3, "best_iteration": 2, "chars_trained": 30,
+               "best_chars_trained": 20, **{f"{k}_bits_per_char": 2.0 for k in bench.PARTS}}
+
+    def fake(name):
+        def run(*args, **kw):
+            ticks[name] = provenance.now()
+            return {**figures, **({"splits": {k: bounds[i:i + 2] for i, k in enumerate(bench.PARTS)}}
+                                  if name == "ours" else {})}
+        return run
+
+    monkeypatch.setattr(bench, "run_minchar", fake("min-char-rnn"))
+    monkeypatch.setattr(bench, "run_ours", fake("ours"))
+    bench.main(["--seconds", "1", "--json", str(tmp_path / "out.json")])
+    rows = {r["model"]: r for r in json.loads((tmp_path / "out.json").read_text())["rows"]}
+    assert rows["min-char-rnn"]["when"] < ticks["min-char-rnn"] < rows["ours"]["when"] < ticks["ours"]
+    assert rows["ours"]["command"].startswith("python -m sequence_tasks chars --seconds 1 ")
+
+
+def test_sine_vs_lecture_stamps_a_command_row_before_running_it(tmp_path, monkeypatch):
+    bench = load_benchmark("sine_vs_lecture")
+    ticking_clock(monkeypatch)
+    ticks = []
+
+    def child(args, **kw):
+        if args[0] == "git":  # (the stamp's own)
+            return real_run(args, **kw)
+        ticks.append(provenance.now())
+        run_dir = args[args.index("--run-dir") + 1]
+        s = {"train_s": [0.5], "loss_evaluations": [3], "test_mse_curve": [1e-3], "lecture_test_mse_curve": [1e-3],
+             "test_mse": 1e-3, "forecast_mse": 1e-2, "lecture_forecast_mse": 1e-2, "wall_time_s": 1.0}
+        (tmp_path.joinpath(run_dir) / "summary.json").write_text(json.dumps(s))
+        return subprocess.CompletedProcess(args, 0)
+
+    monkeypatch.setattr(bench.subprocess, "run", child)
+    row = bench.run_command(["--float64"], {"sizes": []})
+    assert row["when"] < ticks[0]
+    assert row["command"].startswith("python -m sequence_tasks sine") and row["command"].endswith("--float64")
