@@ -38,6 +38,8 @@ def test_each_phase_reads_back_the_buffer_written(bench, case, tmp_path):
     read, naive = bench.phase({**job, "phase": "read"}), bench.phase({**job, "phase": "naive"})
     assert wrote["buffer_items"] > 0 and wrote["resume_bytes"] > wrote["replay_bytes"] > 0
     assert wrote["digest"] == read["digest"] == naive["digest"]
+    _, fresh = bench.build(case, 300)
+    assert bench.digest(fresh.make_buffer(fresh.observation_space, masks=False)) != wrote["digest"]  # it tells
     assert read["buffer"] == wrote["buffer"] == ("FrameReplayBuffer" if case == "pong-pixels" else "ReplayBuffer")
     for r in (wrote, read, naive):
         assert r["seconds"] > 0 and {"base_mb", "peak_mb", "peak_beyond_buffer_mb"} <= set(r)
