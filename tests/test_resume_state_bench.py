@@ -52,8 +52,8 @@ def fake_runner(seconds):
     def run(job):
         calls.append((job["case"], job["phase"]))
         n = sum(c == calls[-1] for c in calls) - 1
-        return {"seconds": seconds[job["phase"]][n], "buffer_size": 100, "resume_bytes": 1000, "replay_bytes": 900, "buffer_items": 10,
-                "buffer": "ReplayBuffer", "base_mb": 100.0, "peak_mb": 101.0, "peak_beyond_buffer_mb": 1.0,
+        return {"seconds": seconds[job["phase"]][n], "buffer_size": 100, "resume_bytes": 1000, "replay_bytes": 900,
+                "buffer_items": 10, "buffer": "ReplayBuffer", "base_mb": 100.0, "peak_mb": 101.0, "peak_beyond_buffer_mb": 1.0,
                 "digest": "d"}
     return run, calls
 
