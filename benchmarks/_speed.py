@@ -1,6 +1,7 @@
 """The one way a speed figure is measured here (issue 24, "speed measured alone").
 
-Every speed benchmark (``dqn_speed.py``, ``env_speed.py``) runs its contestants in at least
+Every speed benchmark (``dqn_speed.py``, ``env_speed.py``, ``cells_vs_torch.py``,
+``resume_state.py``) runs its contestants in at least
 ``MIN_ROUNDS`` interleaved rounds, their order reversed every other round, so a drift of the
 machine hits them alike; one thread each. A contestant's figure is the median of its rounds; a
 comparison is the median of the per-round ratios to the reference (each ratio taken within one

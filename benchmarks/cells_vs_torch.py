@@ -1,31 +1,50 @@
 """The hand-written cells against torch's fused modules: one forward and backward pass, at a few sizes.
 
-    python benchmarks/cells_vs_torch.py          # about a minute; writes benchmarks/results/cells_vs_torch.json
+    python benchmarks/cells_vs_torch.py --wait-idle 600   # about a minute alone: results/cells_vs_torch.json
+    python benchmarks/cells_vs_torch.py --quick --json /tmp/c.json   # seconds: does it run? (not a figure)
 
-Same weights in both (the hand-written core loads the fused one's state_dict),
-float32, sequences of 100 steps, batch 32, one CPU thread; the median of 5
-interleaved rounds.
+Same weights in both (the hand-written core loads the fused one's state_dict), float32,
+sequences of 100 steps, batch 32, one CPU thread (``torch.set_num_threads(1)``,
+OMP_NUM_THREADS=1). A round times a pass of each (the mean of 10 passes, 3 at hidden 512),
+after one warm-up pass of each. The speed protocol (``benchmarks/_speed.py``): run it alone;
+at least 5 interleaved rounds per row (fewer only with ``--quick``, which also shortens the
+sequences to 20 steps and times hidden 32 only, marked ``"quick": true`` and not a figure), the
+two in reversed order every other round; a row's time is the median of its rounds, and its
+ratio (cells' time / fused time: above 1 the cells are slower) the median of the per-round
+ratios, with their min and max. The load before and after is recorded; a start with the
+1-minute load above 0.5 marks the results busy.
+JSON: top level ``steps``, ``batch``, ``rounds``, ``quick``, ``busy``, ``load_before``,
+``load_after``, ``results``; each row ``kind``, ``hidden``, ``steps``, ``batch``, ``passes``
+(timed a round), ``cells_ms_per_round``, ``fused_ms_per_round``, ``cells_ms_median``,
+``fused_ms_median``, ``vs_ref`` (``{"ref": "torch fused", "per_round", "median", "min", "max"}``,
+ratios of times), ``rounds``, ``quick``, ``busy``, ``load_before``, ``load_after`` and
+``_common.provenance``'s stamp (``load``: as the row began).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import torch
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread, before torch is imported
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import provenance, table, write_json  # noqa: E402
+from benchmarks import _speed  # noqa: E402
+from benchmarks._common import RESULTS, provenance, table, write_json  # noqa: E402
 from gymlab.sequence_tasks.backbone import KINDS, RecurrentCore  # noqa: E402
 
-SIZES = (32, 128, 512)
-STEPS, BATCH = 100, 32
+SIZES, QUICK_SIZES = (32, 128, 512), (32,)
+STEPS, QUICK_STEPS, BATCH = 100, 20, 32
+REF = "torch fused"
 
 
 def pass_time(core, x, repeats: int) -> float:
+    """Seconds a forward and backward pass of ``core`` over ``x`` takes: the mean of ``repeats``."""
     start = time.perf_counter()
     for _ in range(repeats):
         out, _ = core(x)
@@ -33,36 +52,51 @@ def pass_time(core, x, repeats: int) -> float:
     return (time.perf_counter() - start) / repeats
 
 
+def measure_row(kind: str, size: int, steps: int, rounds: int, quick: bool) -> dict:
+    """One row: the fused and the hand-written core of ``kind`` and ``size``, in ``rounds`` interleaved rounds."""
+    torch.manual_seed(0)
+    cores = {"fused": RecurrentCore(kind, size, size, impl="fused"),
+             "cells": RecurrentCore(kind, size, size, impl="cells")}
+    cores["cells"].load_state_dict(cores["fused"].state_dict())
+    x = torch.randn(steps, BATCH, size)
+    passes = 1 if quick else 3 if size >= 512 else 10
+    stamp = provenance()
+    for core in cores.values():  # warm up
+        pass_time(core, x, 1)
+    ms = _speed.interleave(["fused", "cells"], rounds, lambda name, r: pass_time(cores[name], x, passes) * 1e3)
+    print(f"{kind} {size} done", file=sys.stderr)
+    return {"kind": kind, "hidden": size, "steps": steps, "batch": BATCH, "passes": passes,
+            "cells_ms_per_round": ms["cells"], "fused_ms_per_round": ms["fused"],
+            "cells_ms_median": statistics.median(ms["cells"]), "fused_ms_median": statistics.median(ms["fused"]),
+            "vs_ref": {"ref": REF, **_speed.ratios(ms["cells"], ms["fused"])}, **stamp}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--json", type=Path)
+    _speed.add_arguments(p, quick_rounds=2)
+    p.add_argument("--json", type=Path, help="where to write the results (default benchmarks/results/"
+                                             "cells_vs_torch.json, --quick: cells_vs_torch_quick.json)")
     args = p.parse_args(argv)
+    rounds = _speed.rounds_of(args, quick_rounds=2)
+    steps, sizes = (QUICK_STEPS, QUICK_SIZES) if args.quick else (STEPS, SIZES)
     torch.set_num_threads(1)
-    torch.manual_seed(0)
-    rows, records = [], []
-    for kind in KINDS:
-        for size in SIZES:
-            stamp = provenance()  # as the row's measurement begins
-            fused = RecurrentCore(kind, size, size, impl="fused")
-            cells = RecurrentCore(kind, size, size, impl="cells")
-            cells.load_state_dict(fused.state_dict())
-            x = torch.randn(STEPS, BATCH, size)
-            repeats = 3 if size >= 512 else 10
-            times = {"fused": [], "cells": []}
-            pass_time(fused, x, 1), pass_time(cells, x, 1)  # warm up
-            for _ in range(args.rounds):
-                times["fused"].append(pass_time(fused, x, repeats))
-                times["cells"].append(pass_time(cells, x, repeats))
-            f, c = statistics.median(times["fused"]), statistics.median(times["cells"])
-            rows.append([f"{kind}, hidden {size}", f"{c * 1e3:.1f}", f"{f * 1e3:.1f}", f"{c / f:.2f}x"])
-            records.append({"kind": kind, "hidden": size, "cells_ms": c * 1e3, "fused_ms": f * 1e3, "ratio": c / f,
-                            **stamp})
-            print(f"{kind} {size} done", file=sys.stderr)
-    print(table([f"forward+backward, T={STEPS}, B={BATCH}", "hand-written cells (ms)", "torch fused (ms)",
-                 "cells / fused"], rows))
-    path = write_json("cells_vs_torch", {"steps": STEPS, "batch": BATCH, "rounds": args.rounds, "rows": records},
-                      args.json)
+    if args.wait_idle:
+        _speed.wait_idle(args.wait_idle)
+    state = _speed.start()
+    records = [measure_row(kind, size, steps, rounds, args.quick) for kind in KINDS for size in sizes]
+    state = _speed.finish(state)
+    records = [{**r, "rounds": rounds, "quick": args.quick, **state} for r in records]
+    rows = [[f"{r['kind']}, hidden {r['hidden']}", f"{r['cells_ms_median']:.1f}", f"{r['fused_ms_median']:.1f}",
+             _speed.ratio_cell(r["vs_ref"])] for r in records]
+    print(table([f"forward+backward, T={steps}, B={BATCH}", "hand-written cells (ms, median)",
+                 "torch fused (ms, median)", "cells / fused time: median [min-max] of rounds"], rows))
+    if args.quick:
+        print(_speed.QUICK_NOTE)
+    if state["busy"]:
+        print(f"BUSY: the 1-minute load was {state['load_before'][0]} at the start: not a figure of the code alone")
+    out = args.json or RESULTS / ("cells_vs_torch_quick.json" if args.quick else "cells_vs_torch.json")
+    path = write_json("cells_vs_torch", {"steps": steps, "batch": BATCH, "rounds": rounds, "quick": args.quick,
+                                         **state, "rows": records}, out)
     print(f"\nwritten: {path}")
     return 0
 

@@ -1,18 +1,46 @@
-"""How big a resume state is, and what writing and reading it costs, for DQN with a full replay buffer.
+"""How big a DQN resume state is with a full replay buffer, and what writing and reading it costs.
 
-    python benchmarks/resume_state.py                 # about a minute; needs ~3 GB of memory
-    python benchmarks/resume_state.py --only cartpole
+    python benchmarks/resume_state.py --wait-idle 600   # about 3 minutes alone, ~1.7 GB of memory at most
+    python benchmarks/resume_state.py --only cartpole   # one case again (the other's rows kept in the JSON)
+    python benchmarks/resume_state.py --quick --json /tmp/r.json   # buffers of 10k, one round: does it run?
 
-For each case a DQN agent's replay buffer is filled to capacity with real transitions
-(random actions), and its resume state (what ``train.py`` writes as ``resume.npz``:
-weights, Adam, the buffer, random streams, the env, the logger) is written and read
-back into a fresh agent, as ``--resume`` does. Each phase runs in a child process of
-its own, so "peak extra" is that phase's own peak resident memory above the memory the
-agent and its full buffer already take (``ru_maxrss``, on Linux).
+The cases are the DQN of ``agents/hyperparams.py`` as ``train.py`` builds it: on CartPole-v1 its
+defaults (100k transitions, obs and next_obs stored whole, about 5 MB); on pong-pixels the pixel
+entry (4 courts, the last 4 frames stacked, replay of 100k 80x80 frames each stored once in a
+ring per court, ``agents/frame_replay.py``: 0.65 GB). The buffer is filled the way
+``benchmarks/replay_memory.py`` fills it: after 64 steps of the real learning loop (the envs, the
+n-step windows and the frame stacks as a run has them; no gradient step yet), synthetic
+transitions of the right shapes through the buffer's own ``add``, past capacity so the rings have
+wrapped (the file is uncompressed, so its size and timings do not depend on the pixels' values).
 
-The reference row of each case, measured in the same run, is the obvious way: read
-the arrays with ``np.load`` and copy them into the new buffer, which holds the
-frames twice for a moment. gymlab reads them straight into the buffer's memory.
+Three phases, each in a process of its own (one thread), so its peak memory is its own:
+``write`` (gymlab): the resume state ``train.py`` writes as ``resume.npz`` (weights, Adam, the
+buffer, random streams, the envs, the logger), timed from the full buffer to the file on disk;
+``read`` (gymlab): a fresh agent reads it back as ``--resume`` does (``resume.read``,
+``load_resume_state``, ``resume_in``: the buffer's frames read straight into its own memory);
+``naive``, the reference: the obvious way, ``np.load`` every array, then the same
+``load_resume_state`` and ``resume_in``, which copy them into the buffer (the frames held twice
+for a moment). Every phase digests the buffer's arrays: the buffer read must be the buffer
+written, else the check fails (exit 1). Memory: ``base_mb`` is the resident memory as the timed
+part starts (``write``: with the full buffer; the reads: the agent built, no buffer yet),
+``peak_mb`` the process's peak (``ru_maxrss``, Linux), and ``peak_beyond_buffer_mb`` what the
+phase held beyond the run's own memory: peak - base, less the buffer's bytes for the reads.
+
+The speed protocol (``benchmarks/_speed.py``): run it alone; every phase in each of at least 5
+interleaved rounds (fewer only with ``--quick``, marked ``"quick": true``, not a figure), their
+order reversed every other round (a read then reads the file of the round before: the same
+bytes); a phase's time is the median of its rounds, and the read's ratio to ``naive`` the median
+of the per-round ratios of the times (below 1: faster), with their min and max. Every phase runs
+all 5 rounds: a round costs about 10 s on CartPole and 25 s on pixels (three processes, each
+importing torch and building the agent; the write's refilling the buffer; a 0.65 GB file in the
+temporary directory, ``TMPDIR``), and the largest phase (pixels, ``naive``) peaks at about 1.7 GB.
+JSON: top level ``quick``, ``rounds``, ``busy``, ``load_before``, ``load_after``,
+``checks_failed``, ``rows``; each row ``key`` (case/phase), ``case``, ``env``, ``phase``,
+``label``, ``buffer``, ``buffer_size``, ``buffer_items``, ``replay_bytes``, ``resume_bytes``,
+``seconds_per_round``, ``seconds_median``, ``vs_ref`` (the read: ``{"ref", "per_round",
+"median", "min", "max"}``; None for the others), ``base_mb_per_round``, ``peak_mb_per_round``,
+``peak_beyond_buffer_mb_per_round``, ``peak_beyond_buffer_mb_median``, ``rounds``, ``quick``,
+``busy``, ``load_before``, ``load_after`` and ``_common.provenance``'s stamp.
 """
 
 from __future__ import annotations
@@ -21,6 +49,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,13 +58,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks._common import provenance, table, write_json  # noqa: E402
+from benchmarks import _speed  # noqa: E402
+from benchmarks._common import RESULTS, merge_rows, provenance, table, write_json  # noqa: E402
 
-CASES = {  # name -> (env id, env kwargs, DQN config)
-    "cartpole": ("CartPole-v1", {}, {"buffer_size": 100_000}),
-    "pong-pixels": ("gymlab/Pong-v0", {"obs_type": "pixels"}, {"buffer_size": 100_000, "policy": "cnn",
-                                                                 "hidden": (256,)}),
-}
+CASES = {"cartpole": "CartPole-v1", "pong-pixels": "pong-pixels"}  # --only name -> train.py's --env
+PHASES = {"write": "write (gymlab)", "read": "read (gymlab)", "naive": "read (np.load + copy)"}
+REF = "naive"
+QUICK_BUFFER = 10_000
+WARM_STEPS = 64  # steps of the real loop before the buffer is filled (fewer than learning_starts)
 
 
 def peak_mb() -> float:
@@ -47,95 +77,175 @@ def current_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def build(case: str):
+def config(case: str) -> dict:
+    """The DQN settings ``train.py --env ENV --agent dqn`` takes for ``case`` (agents/hyperparams.py)."""
+    from gymlab.agents import hyperparams
+
+    return hyperparams.defaults("dqn", CASES[case])[0]
+
+
+def build(case: str, buffer_size: int | None = None):
+    """``(env, agent)``: the env and the DQN ``train.py`` builds for ``case`` (``buffer_size``: another size)."""
     import gymnasium as gym
+
+    from gymlab import agents, envs
+
+    env_id, kwargs = envs.resolve(CASES[case])
+    env = gym.make(env_id, **kwargs)
+    cls = agents.get("dqn")
+    settings = {**config(case), **({} if buffer_size is None else {"buffer_size": buffer_size})}
+    return env, cls(env.observation_space, env.action_space, cls.Config(**settings), seed=0)
+
+
+def digest(buffer) -> str:
+    """A hash of every array of ``buffer``: equal when the buffer read back is the one written."""
+    import hashlib
+
     import numpy as np
 
-    import gymlab  # noqa: F401  (registers the envs)
-    from gymlab.agents.dqn import DQN
-    from gymlab.agents.logger import RunLogger
-    from gymlab.agents.replay import NStep
-    from gymlab.agents.rollout import Steps
-
-    env_id, kwargs, config = CASES[case]
-    env = gym.make(env_id, **kwargs)
-    agent = DQN(env.observation_space, env.action_space, DQN.Config(**config), seed=0)
-    agent.n_step = NStep(agent.config.n_step, agent.config.gamma)
-    return env, agent, np, Steps, RunLogger
+    h = hashlib.blake2b(digest_size=16)
+    for name, value in sorted(vars(buffer).items()):
+        if isinstance(value, np.ndarray):
+            h.update(name.encode())
+            h.update(np.ascontiguousarray(value).reshape(-1).view(np.uint8))  # (no copy)
+    return h.hexdigest()
 
 
-def phase(case: str, what: str, path: str) -> dict:
-    """One phase in this (child) process: 'write' fills a buffer and writes the state; 'read' and
-    'naive' read it back into a fresh agent."""
+def phase(job: dict) -> dict:
+    """One phase (``job["phase"]``) of ``job["case"]`` in this process, the file at ``job["path"]``."""
+    import numpy as np
+
+    from benchmarks.replay_memory import EXTRA, fill
     from gymlab import resume
+    from gymlab.agents.base import Budget
+    from gymlab.agents.logger import RunLogger
 
-    env, agent, np, Steps, RunLogger = build(case)
-    logger = RunLogger(progress=False)
-    capacity = agent.config.buffer_size
-    agent.steps = Steps(env, 0)
-    agent.buffer = agent.make_buffer(env.observation_space, masks=False)
-    if what == "write":
-        rng = np.random.default_rng(0)
-        obs, _ = env.reset(seed=0)
-        for _ in range(capacity):  # real transitions, random actions
-            action = int(rng.integers(env.action_space.n))
-            next_obs, reward, terminated, truncated, _ = env.step(action)
-            agent.buffer.add(obs, action, reward, next_obs, 0.0 if terminated else 0.99)
-            obs = env.reset()[0] if terminated or truncated else next_obs
-        agent.steps.obs, agent.steps.info = obs, {}
+    env, agent = build(job["case"], job["buffer_size"])
+    if job["phase"] == "write":
+        if agent.config.learning_starts <= WARM_STEPS:
+            raise SystemExit(f"{job['case']}: learning_starts {agent.config.learning_starts} <= {WARM_STEPS}")
+        logger = RunLogger(progress=False)
+        agent.learn(env, Budget(steps=WARM_STEPS), logger)  # the real loop: envs, windows, stacks
+        fill(agent.buffer, int(agent.buffer.capacity * EXTRA))
         base, start = current_mb(), time.perf_counter()
-        size = resume.write(path, {"run": {}}, {"agent": agent.resume_state(), "logger": logger.state()})
-        return {"seconds": time.perf_counter() - start, "bytes": size, "base_mb": base, "peak_mb": peak_mb(),
-                "items": len(agent.buffer)}
-    # Reading: the fresh agent's buffer is allocated (empty) first, as --resume's is.
-    agent.buffer.obs[:] = 0
-    agent.buffer.next_obs[:] = 0  # touch the pages: the buffer's own memory is counted in base
-    base, start = current_mb(), time.perf_counter()
-    if what == "read":
-        _, tree = resume.read(path)
+        size = resume.write(job["path"], {"run": {}, "step": logger.steps},
+                            {"agent": agent.resume_state(), "logger": logger.state()})
+        seconds, peak, beyond = time.perf_counter() - start, peak_mb(), 0.0
+    else:
+        base, start = current_mb(), time.perf_counter()
+        if job["phase"] == "read":
+            _, tree = resume.read(job["path"])
+        else:  # the reference: every array into memory first, then copied into the buffer
+            with np.load(job["path"]) as data:
+                arrays = {k: data[k] for k in data.files}
+            tree = resume.unpack(json.loads(str(arrays.pop(resume._META)))["tree"], arrays)
         agent.load_resume_state(tree["agent"])
         agent.resume_in(env)
-    else:  # the reference: np.load every array, then copy into the buffer
-        with np.load(path) as data:
-            arrays = {k: data[k] for k in data.files}
-        big = sorted((a for a in arrays.values() if a.ndim and len(a) == capacity), key=lambda a: -a.nbytes)[:2]
-        agent.buffer.obs[:] = big[0].reshape(agent.buffer.obs.shape)
-        agent.buffer.next_obs[:] = big[1].reshape(agent.buffer.next_obs.shape)
-    return {"seconds": time.perf_counter() - start, "base_mb": base, "peak_mb": peak_mb()}
+        seconds, peak, size = time.perf_counter() - start, peak_mb(), os.path.getsize(job["path"])
+        beyond = agent.buffer.nbytes / 2**20
+    return {"seconds": seconds, "buffer_size": agent.config.buffer_size, "resume_bytes": size,
+            "replay_bytes": int(agent.buffer.nbytes),
+            "buffer_items": len(agent.buffer), "buffer": type(agent.buffer).__name__, "base_mb": round(base, 1),
+            "peak_mb": round(peak, 1), "peak_beyond_buffer_mb": round(peak - base - beyond, 1),
+            "digest": digest(agent.buffer)}
 
 
-def main(argv=None) -> int:
+def run_alone(job: dict) -> dict:
+    """``phase(job)`` in a process of its own (one thread), so each peak is that phase's alone."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job),
+                               "--out", str(out)], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not out.is_file():
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit(f"{job['case']} {job['phase']} failed (exit {proc.returncode})")
+        return json.loads(out.read_text())
+
+
+def measure_case(case: str, rounds: int, buffer_size: int | None, runner) -> tuple[dict, dict, list[str]]:
+    """Every phase of ``case`` in ``rounds`` interleaved rounds: ``(runs, stamp, failures)``."""
+    stamp = provenance()
+    with tempfile.TemporaryDirectory() as tmp:
+        job = {"case": case, "path": str(Path(tmp) / "resume.npz"), "buffer_size": buffer_size}
+
+        def run(name, r):
+            res = runner({**job, "phase": name})
+            print(f"{case} round {r + 1}/{rounds}: {PHASES[name]}: {res['seconds']:.2f} s, peak "
+                  f"{res['peak_mb']:,.0f} MB", file=sys.stderr)
+            return res
+
+        runs = _speed.interleave(list(PHASES), rounds, run)
+    written = runs["write"][0]["digest"]  # every round writes the same buffer (seeded), and reads one written
+    failures = [f"{case} round {r + 1}: {name}: the buffer is not the one written in round 1"
+                for name, xs in runs.items() for r, x in enumerate(xs) if x["digest"] != written]
+    if len({x["resume_bytes"] for xs in runs.values() for x in xs}) > 1:
+        failures.append(f"{case}: the resume file's size changed between rounds")
+    return runs, stamp, failures
+
+
+def main(argv=None, runner=run_alone) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", choices=sorted(CASES))
-    p.add_argument("--json", type=Path)
-    p.add_argument("--phase", nargs=3, help=argparse.SUPPRESS)  # internal: case, phase, path
+    _speed.add_arguments(p, quick_rounds=1)
+    p.add_argument("--only", choices=sorted(CASES), help="one case (the other's rows are kept from the JSON)")
+    p.add_argument("--json", type=Path, help="where to write the results (default benchmarks/results/"
+                                             "resume_state.json, --quick: resume_state_quick.json)")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.phase:
-        print(json.dumps(phase(*args.phase)))
+    if args.child:  # one phase, in the process run_alone started
+        import torch
+
+        torch.set_num_threads(1)
+        args.out.write_text(json.dumps(phase(json.loads(args.child))))
         return 0
-    rows, results = [], []
+    rounds = _speed.rounds_of(args, quick_rounds=1)
+    path = args.json or RESULTS / ("resume_state_quick.json" if args.quick else "resume_state.json")
+    if args.wait_idle:
+        _speed.wait_idle(args.wait_idle)
+    state, measured, failures = _speed.start(), [], []
     for case in [args.only] if args.only else list(CASES):
-        stamp = provenance()  # as the case's measurement begins
-        with tempfile.TemporaryDirectory() as tmp:
-            path = str(Path(tmp) / "resume.npz")
-            out = {}
-            for what in ("write", "read", "naive"):
-                proc = subprocess.run([sys.executable, __file__, "--phase", case, what, path], capture_output=True,
-                                      text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
-                if proc.returncode:
-                    sys.exit(f"{case} {what} failed: {proc.stderr.strip().splitlines()[-1]}")
-                out[what] = json.loads(proc.stdout.strip().splitlines()[-1])
-        results.append({"case": case, **out, **stamp})
-        w = out["write"]
-        for what, label in (("write", "write (gymlab)"), ("read", "read (gymlab)"), ("naive", "read (np.load + copy)")):
-            r = out[what]
-            rows.append([case, w["items"], round(w["bytes"] / 2**20, 1), label, round(r["seconds"], 2),
-                         round(r["base_mb"]), round(r["peak_mb"] - r["base_mb"])])
-    print(table(["case", "buffer items", "resume.npz MB", "phase", "seconds", "memory before MB",
-                 "peak extra MB"], rows))
-    path = write_json("resume_state", {"rows": results}, args.json)
-    print(f"\nresults: {path}")
-    return 0
+        runs, stamp, failed = measure_case(case, rounds, QUICK_BUFFER if args.quick else None, runner)
+        measured.append((case, runs, stamp))
+        failures += failed
+    state = _speed.finish(state)
+    records = []
+    for case, runs, stamp in measured:
+        for name, label in PHASES.items():
+            xs, first = runs[name], runs[name][0]
+            seconds = [x["seconds"] for x in xs]
+            beyond = [x["peak_beyond_buffer_mb"] for x in xs]
+            records.append({
+                "key": f"{case}/{name}", "case": case, "env": CASES[case], "phase": name, "label": label,
+                "buffer": first["buffer"], "buffer_size": first["buffer_size"], "buffer_items": first["buffer_items"],
+                "replay_bytes": first["replay_bytes"], "resume_bytes": first["resume_bytes"],
+                "seconds_per_round": seconds, "seconds_median": statistics.median(seconds),
+                "vs_ref": None if name != "read" else
+                {"ref": PHASES[REF], **_speed.ratios(seconds, [x["seconds"] for x in runs[REF]])},
+                "base_mb_per_round": [x["base_mb"] for x in xs], "peak_mb_per_round": [x["peak_mb"] for x in xs],
+                "peak_beyond_buffer_mb_per_round": beyond, "peak_beyond_buffer_mb_median": statistics.median(beyond),
+                "rounds": rounds, "quick": args.quick, **state, **stamp})
+    # rows kept from an earlier run (--only): those measured by this protocol, never a figure made otherwise
+    records = [r for r in merge_rows(path, records, "key") if "seconds_per_round" in r]
+    order = [f"{c}/{name}" for c in CASES for name in PHASES]
+    records.sort(key=lambda r: order.index(r["key"]) if r["key"] in order else len(order))
+    rows = [[r["case"], r["buffer"], r["buffer_items"], f"{r['resume_bytes'] / 2**20:,.1f}", r["label"],
+             f"{r['seconds_median']:.2f}", _speed.ratio_cell(r["vs_ref"]) if r["phase"] == "read" else "",
+             f"{statistics.median(r['base_mb_per_round']):,.0f}", f"{r['peak_beyond_buffer_mb_median']:,.0f}",
+             "busy" if r["busy"] else ""] for r in records]
+    out = write_json("resume_state", {"quick": args.quick, "rounds": rounds, **state, "checks_failed": failures,
+                                      "rows": records}, path)
+    print(table(["case", "buffer", "items", "resume.npz MB", "phase", "seconds (median)",
+                 "vs np.load + copy: median [min-max] of rounds", "memory before MB", "peak beyond buffer MB",
+                 "load"], rows))
+    for line in failures:
+        print(f"CHECK FAILED: {line}")
+    if args.quick:
+        print(_speed.QUICK_NOTE)
+    if state["busy"]:
+        print(f"BUSY: the 1-minute load was {state['load_before'][0]} at the start: not a figure of the code alone")
+    print(f"\nwritten: {out}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -34,7 +34,8 @@ BLOCKS = {
     "rl_vs_supervised": Block("rl_vs_supervised.json",
                               more.pending("python benchmarks/rl_vs_supervised.py --work-dir runs/rl_vs_supervised")),
     "memory": Block("memory.json", more.pending("python benchmarks/memory.py --work-dir runs/memory --plot docs/memory.png")),
-    "cells_vs_torch": Block("cells_vs_torch.json", more.pending("python benchmarks/cells_vs_torch.py")),
+    "cells_vs_torch": Block("cells_vs_torch.json", more.cells_vs_torch),
+    "resume_state": Block("resume_state.json", more.resume_state),
     "sine": Block("sine_vs_lecture.json", more.pending("python benchmarks/sine_vs_lecture.py")),
     "chars": Block("chars_vs_minchar.json", more.pending("python benchmarks/chars_vs_minchar.py --seconds 240")),
 }

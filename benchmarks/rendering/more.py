@@ -52,3 +52,46 @@ def pending(command: str):
 
     render.__doc__ = f"Not re-measured yet: ``{command}``."
     return render
+
+
+CELLS_COMMAND = "python benchmarks/cells_vs_torch.py --wait-idle 600"
+RESUME_COMMAND = "python benchmarks/resume_state.py --wait-idle 600"
+
+
+def _speed_rows(d: dict) -> list[dict]:
+    """The stamped rows of a speed JSON that are figures (not ``--quick``)."""
+    good, _ = split([r for r in d.get("rows", []) if not r.get("quick") and not d.get("quick")])
+    return good
+
+
+def _busy(d: dict, row: dict) -> bool:
+    from .rules import busy
+
+    return bool(d.get("busy") or row.get("busy")) or busy(d.get("load_before"), row.get("load"))
+
+
+def cells_vs_torch(d: dict) -> str:
+    """The hand-written cells' time over torch's fused modules', per kind and size (``vs_ref``)."""
+    from .rules import ratio, timed
+
+    good = _speed_rows(d)
+    if not good:
+        return not_measured(CELLS_COMMAND)
+    lines = [[r["kind"], r["hidden"], f"{r['cells_ms_median']:.3g} ms", f"{r['fused_ms_median']:.3g} ms",
+              timed(ratio(r["vs_ref"]), _busy(d, r))] for r in good]
+    headers = ["kind", "hidden size", "cells (median)", "fused (median)", "cells / fused time"]
+    return blocks(table(headers, lines, "lrrrr"), provenance(good, d.get("command")))
+
+
+def resume_state(d: dict) -> str:
+    """Writing and reading a DQN resume state with a full replay: seconds and memory beyond the buffer."""
+    from .rules import ratio, timed
+
+    good = _speed_rows(d)
+    if not good:
+        return not_measured(RESUME_COMMAND)
+    lines = [[r["case"], r["label"], _mb(r.get("resume_bytes")), timed(f"{r['seconds_median']:.3g} s", _busy(d, r)),
+              f"{r['peak_beyond_buffer_mb_median']:,.0f} MB",
+              timed(ratio(r["vs_ref"]), _busy(d, r)) if r.get("vs_ref") else "-"] for r in good]
+    headers = ["case", "phase", "resume state", "seconds (median)", "peak beyond the buffer", "vs the reference"]
+    return blocks(table(headers, lines, "llrrrl"), provenance(good, d.get("command")))
