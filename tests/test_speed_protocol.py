@@ -157,7 +157,7 @@ def test_the_learning_sweep_gives_no_speed_ratio(monkeypatch, tmp_path, capsys):
     ratio is printed or stored as a figure."""
     sweep = load_benchmark("dqn_vs_sb3")
 
-    def measured(flags, seeds, where):
+    def measured(flags, seeds, where, *_):
         trials = [{"seed": s, "status": "finished", "error": None, "eval_return": 500.0, "run_dir": f"t{s}"}
                   for s in seeds]
         return ({"trials": trials, "statistics": {"defaults": {"iqm": 500.0, "iqm_ci": [500.0, 500.0],
