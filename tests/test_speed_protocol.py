@@ -160,8 +160,8 @@ def test_the_learning_sweep_gives_no_speed_ratio(monkeypatch, tmp_path, capsys):
     def measured(flags, seeds, where, *_):
         trials = [{"seed": s, "status": "finished", "error": None, "eval_return": 500.0, "run_dir": f"t{s}"}
                   for s in seeds]
-        return ({"trials": trials, "statistics": {"defaults": {"iqm": 500.0, "iqm_ci": [500.0, 500.0],
-                                                               "mean": 500.0}}},
+        return ({"trials": trials, "statistics": {"defaults": {"iqm": 500.0, "iqm_ci": None, "n": len(seeds),
+                                                               "range": [500.0, 500.0], "mean": 500.0}}},
                 [{"env_steps_per_s": 100.0 + s, "wall_time_s": 1.0} for s in seeds], {"commit": "x", "when": "now"})
 
     monkeypatch.setattr(sweep, "measured_sweep", measured)
