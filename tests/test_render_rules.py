@@ -33,7 +33,7 @@ def test_failed_seeds_are_shown_and_not_counted_as_runs():
     out = sweeps.deep_agents(deep(sweep_row("CartPole-v1", "hill", [500.0, None, 300.0], 475)))
     assert "| 500 x 300 |" in out and "range 300 to 500, n = 2" in out and "| 1/3 (>= 475) |" in out
     none = sweeps.deep_agents(deep(sweep_row("CartPole-v1", "hill", [None, None], 475, train_s=None)))
-    assert "| no run finished | 0/2 (>= 475) | x x | - |" in none
+    assert "| no run finished | 0/2 (>= 475) | - | x x | - |" in none
 
 
 def test_the_provenance_line_names_commit_dirty_aloud_date_machine_and_command():

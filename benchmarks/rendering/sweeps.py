@@ -38,14 +38,33 @@ def _solved(row: dict) -> str:
     return f"{row['solved']}/{len(row['seeds'])} (>= {num(row['threshold'])})"
 
 
+def to_threshold(tt: dict | None) -> str:
+    """Env steps to the first periodic greedy evaluation at or above the threshold (``to_threshold`` of
+    ``gymlab.stats.time_to_threshold``): the runs that reached it, their median and IQM [CI] from 10
+    runs (else the range), and the runs censored at the budget, never dropped."""
+    if not tt:
+        return "-"
+    text = f"{tt['reached']} of {tt['n']} reached {num(tt['threshold'])}"
+    steps = tt.get("steps") or {}
+    if tt["reached"]:
+        if steps.get("iqm_ci"):
+            text += f": IQM {num(steps['iqm'])} [{num(steps['iqm_ci'][0])}, {num(steps['iqm_ci'][1])}] steps"
+        else:
+            text += f": median {num(steps['median'])} steps (range {num(steps['range'][0])} to {num(steps['range'][1])})"
+    if tt["censored"]:
+        text += f"; {tt['censored']} censored at the budget"
+    return text
+
+
 def deep_agents(d: dict) -> str:
     """``deep_agents.json``: each agent's tuned entry on its task, one sweep a row."""
     good, old = split(d.get("rows", []))
     lines = [[f"`{r['command']}`", f"{r['steps']:,} env steps", spread(r["figures"], r.get("iqm"), r.get("iqm_ci")),
-              _solved(r), values(r["figures"]),
+              _solved(r), to_threshold(r.get("to_threshold")), values(r["figures"]),
               "-" if r["train_s_median"] is None else timed(f"{num(r['train_s_median'])} s", busy(r.get("load")))]
              for r in good]
-    headers = ["command", "budget", SPREAD_HEADER, "solved", "greedy return per seed", "s a trial (median)"]
+    headers = ["command", "budget", SPREAD_HEADER, "solved", "env steps to the threshold (periodic greedy evaluations)",
+               "greedy return per seed", "s a trial (median)"]
     return _with_old(good, old, DEEP_COMMAND, table(headers, lines) if good else "",
                      provenance(good, d.get("command")) if good else "")
 
