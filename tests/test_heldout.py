@@ -110,7 +110,8 @@ def test_allowed_the_row_says_it_is_on_tuning_seeds(tmp_path, monkeypatch):
     def fake_sweep(flags, seeds, where):  # train.py makes the run dir
         where.mkdir(parents=True, exist_ok=True)
         trials = [{"seed": s, "status": "finished", "eval_return": 1.0, "run_dir": f"t{s}"} for s in seeds]
-        return {"trials": trials}, [{"env_steps": 5, "wall_time_s": 1.0} for _ in seeds]
+        return {"trials": trials}, [{"env_steps": 5, "wall_time_s": 1.0, "agent": "reinforce", "env": "recall",
+                                     "env_kwargs": {}, "config": {}} for _ in seeds]
 
     monkeypatch.setattr(_common, "sweep", fake_sweep)
     flags = ["--env", "recall", "--agent", "reinforce"]
