@@ -38,10 +38,12 @@ def test_a_pending_block_names_its_command_and_refuses_stamped_rows_it_cannot_re
 def test_steps_to_the_threshold_keep_censored_runs_and_give_an_interval_only_from_10():
     from benchmarks.rendering.sweeps import to_threshold
 
-    few = {"threshold": 475.0, "n": 3, "reached": 2, "censored": 1,
+    few = {"threshold": 475.0, "n": 3, "reached": 2, "censored": 1, "median_steps": 2000.0,
            "steps": {"n": 2, "median": 1500.0, "iqm": 1500.0, "range": [1000.0, 2000.0], "iqm_ci": None}}
-    assert to_threshold(few) == "2 of 3 reached 475: median 1,500 steps (range 1,000 to 2,000); 1 censored at the budget"
-    many = {**few, "n": 10, "reached": 10, "censored": 0,
+    assert to_threshold(few) == ("2 of 3 reached 475; median over all 3: 2,000 steps "
+                                 "(those that reached it: 1,000 to 2,000)")
+    assert "median over all 3: beyond the budget" in to_threshold({**few, "median_steps": None})
+    many = {**few, "n": 10, "reached": 10, "censored": 0, "median_steps": 1500.0,
             "steps": {"n": 10, "median": 1500.0, "iqm": 1400.0, "range": [1000.0, 2000.0], "iqm_ci": [1200.0, 1600.0]}}
-    assert to_threshold(many) == "10 of 10 reached 475: IQM 1,400 [1,200, 1,600] steps"
+    assert to_threshold(many) == "10 of 10 reached 475; median over all 10: 1,500 steps (IQM 1,400 [1,200, 1,600])"
     assert to_threshold(None) == "-"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from gymlab import stats, sweep
@@ -37,13 +38,17 @@ def test_first_evaluation_at_or_above_the_threshold_and_the_rest_censored():
 
 
 def test_an_interval_only_from_ten_runs_that_reached_it():
-    # 12 runs, 11 reach at steps 100..1100, one never: IQM over the 11 with its interval
+    # 12 runs, 11 reach at steps 100..1100, one never: the median over all 12 counts it beyond the
+    # budget; the figures over the 11 that reached it get no interval while a run is censored
     curves = [curve((100 * (i + 1), 10.0, float(i))) for i in range(11)] + [curve((100, 0.0, 1.0))]
     r = stats.time_to_threshold(curves, 10, budget="1100 steps", reps=200)
-    assert r["reached"] == 11 and r["censored"] == 1
+    assert r["reached"] == 11 and r["censored"] == 1 and r["median_steps"] == 650.0
     steps = [100.0 * (i + 1) for i in range(11)]
-    assert r["steps"]["iqm_ci"] == list(stats.bootstrap_ci(steps, reps=200, seed=0))
+    assert r["steps"]["iqm_ci"] is None
     assert r["steps"]["iqm"] == stats.iqm(steps) and r["steps"]["median"] == 600.0
+    # 11 of 11 reached it: the interval over them
+    r = stats.time_to_threshold(curves[:11], 10, budget="1100 steps", reps=200)
+    assert r["steps"]["iqm_ci"] == list(stats.bootstrap_ci(steps, reps=200, seed=0))
     # 9 that reached it of 12 run: no interval, whatever the 12
     nine = stats.time_to_threshold(curves[:9] + [curve((100, 0.0, 1.0))] * 3, 10, reps=200)
     assert nine["reached"] == 9 and nine["steps"]["iqm_ci"] is None and nine["wall_s"]["iqm_ci"] is None
@@ -52,7 +57,7 @@ def test_an_interval_only_from_ten_runs_that_reached_it():
 def test_no_run_reaches_it_and_tuples_and_no_wall_time():
     r = stats.time_to_threshold([[(100, 1.0)], [(100, 2.0)]], 5, budget="100 steps")
     assert r["reached"] == 0 and r["steps"]["median"] is None and r["steps"]["n"] == 0
-    assert stats.format_to_threshold(r) == "0 of 2 reached 5; 2 of 2 censored at 100 steps"
+    assert stats.format_to_threshold(r) == "0 of 2 reached 5; median over all 2: beyond the budget; 2 of 2 censored at 100 steps"
     r = stats.time_to_threshold([[(100, 9.0)]], 5)  # reached, but no wall time was logged
     assert r["steps"]["values"] == [100.0] and r["wall_s"] is None
     with pytest.raises(ValueError, match="threshold"):
@@ -100,7 +105,7 @@ def test_the_sweep_report_gives_steps_and_seconds_to_the_threshold(tmp_path):
     assert r["threshold"] == 475 and r["budget"] == "2000 steps" and (r["reached"], r["censored"]) == (2, 1)
     assert r["steps"]["values"] == [1000.0, 2000.0] and r["wall_s"]["values"] == [3.0, 5.0]
     md = (tmp_path / "report.md").read_text()
-    assert "defaults: 2 of 3 reached 475: median 1500 steps" in md and "1 of 3 censored at 2000 steps" in md
+    assert "defaults: 2 of 3 reached 475; median over all 3: 2000 steps; of those that reached it, median 1500 steps" in md and "1 of 3 censored at 2000 steps" in md
 
 
 def test_a_benchmark_row_has_steps_and_seconds_to_the_threshold(tmp_path):
@@ -133,3 +138,17 @@ def test_a_benchmark_row_has_steps_and_seconds_to_the_threshold(tmp_path):
     assert (r["reached"], r["censored"], r["budget"]) == (2, 1, "2000 steps")
     assert r["steps"]["values"] == [1000.0, 2000.0] and r["wall_s"]["values"] == [3.0, 5.0]
     assert _common.sweep_row(flags, seeds, tmp_path, lambda r: r, threshold=500)["to_threshold"]["reached"] == 0
+
+
+def test_the_median_counts_censored_runs_as_beyond_the_budget():
+    """Kaplan-Meier's median with every censored run at the budget: finite only when more than half
+    the runs reached the threshold; the reached-only figures get no interval while any run is censored."""
+    reached = [[(s, 10.0)] for s in (100, 200, 300, 400, 500, 600)]
+    never = [[(1000, 0.0)]] * 4
+    r = stats.time_to_threshold(reached + never, 5, "1000 steps")
+    assert r["median_steps"] == float(np.median([100, 200, 300, 400, 500, 600, np.inf, np.inf, np.inf, np.inf]))
+    r = stats.time_to_threshold(reached[:2] + never * 2, 5, "1000 steps")
+    assert r["median_steps"] is None  # more than half censored: "beyond the budget"
+    many = [[(s, 10.0)] for s in range(100, 1300, 100)] + never * 5
+    assert stats.time_to_threshold(many, 5)["steps"]["iqm_ci"] is None  # censored runs: no interval
+    assert stats.time_to_threshold(many[:12], 5)["steps"]["iqm_ci"] is not None

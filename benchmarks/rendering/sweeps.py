@@ -40,19 +40,20 @@ def _solved(row: dict) -> str:
 
 def to_threshold(tt: dict | None) -> str:
     """Env steps to the first periodic greedy evaluation at or above the threshold (``to_threshold`` of
-    ``gymlab.stats.time_to_threshold``): the runs that reached it, their median and IQM [CI] from 10
-    runs (else the range), and the runs censored at the budget, never dropped."""
+    ``gymlab.stats.time_to_threshold``): the median over every run, a censored one counted as beyond
+    the budget (so "beyond the budget" unless more than half reached it); then, of the runs that
+    reached it, the IQM [CI] when there are 10 and none censored, else the range."""
     if not tt:
         return "-"
-    text = f"{tt['reached']} of {tt['n']} reached {num(tt['threshold'])}"
+    m = tt.get("median_steps")
+    text = f"{tt['reached']} of {tt['n']} reached {num(tt['threshold'])}; median over all {tt['n']}: " + \
+        ("beyond the budget" if m is None else f"{num(m)} steps")
     steps = tt.get("steps") or {}
     if tt["reached"]:
         if steps.get("iqm_ci"):
-            text += f": IQM {num(steps['iqm'])} [{num(steps['iqm_ci'][0])}, {num(steps['iqm_ci'][1])}] steps"
+            text += f" (IQM {num(steps['iqm'])} [{num(steps['iqm_ci'][0])}, {num(steps['iqm_ci'][1])}])"
         else:
-            text += f": median {num(steps['median'])} steps (range {num(steps['range'][0])} to {num(steps['range'][1])})"
-    if tt["censored"]:
-        text += f"; {tt['censored']} censored at the budget"
+            text += f" (those that reached it: {num(steps['range'][0])} to {num(steps['range'][1])})"
     return text
 
 

@@ -47,11 +47,14 @@ def time_to_threshold(curves: Sequence[Sequence[Any]], threshold: float, budget:
     ``curves`` holds one run's periodic evaluations each (``{"step", "return_mean", "wall_s"}``, as a
     sweep's trials carry them, or ``(step, return[, wall_s])``), in order. A run that never reaches
     the threshold (a NaN or missing return never does) is censored at ``budget`` (a label such as
-    ``"50000 steps"``): counted, never dropped, and left out of the figures, which are over the runs
-    that reached it. Returns::
+    ``"50000 steps"``): counted, never dropped. ``median_steps`` (and ``median_wall_s``) is the median
+    over every run with the censored ones beyond the budget: None, "beyond the budget", unless more
+    than half reached it. ``steps`` and ``wall_s`` describe the runs that reached it (conditional on
+    reaching; their interval only when no run is censored). Returns::
 
         {"threshold": t, "budget": budget, "n": runs, "reached": k, "censored": runs - k,
          "runs": [{"step": s, "wall_s": w} or None (censored), ...],
+         "median_steps": m or None, "median_wall_s": m or None,
          "steps": describe(steps of the k runs), "wall_s": describe(their seconds) or None}
 
     (``describe``: ``n``, ``values``, ``median``, ``iqm``, ``range``, ``iqm_ci`` only from 10 runs;
@@ -77,10 +80,27 @@ def time_to_threshold(curves: Sequence[Sequence[Any]], threshold: float, budget:
         per_run.append(hit)
     reached = [h for h in per_run if h is not None]
     timed = all(h["wall_s"] is not None for h in reached)
+    censored = len(per_run) - len(reached)
+
+    def over_reached(values):  # conditional on reaching it: no interval while a run is censored
+        d = describe(values, reps, seed, confidence)
+        return {**d, "iqm_ci": None} if censored else d
+
     return {"threshold": thr, "budget": budget, "n": len(per_run), "reached": len(reached),
-            "censored": len(per_run) - len(reached), "runs": per_run,
-            "steps": describe([h["step"] for h in reached], reps, seed, confidence),
-            "wall_s": describe([h["wall_s"] for h in reached], reps, seed, confidence) if timed else None}
+            "censored": censored, "runs": per_run,
+            "median_steps": _censored_median([h["step"] for h in reached], censored),
+            "median_wall_s": _censored_median([h["wall_s"] for h in reached], censored) if timed else None,
+            "steps": over_reached([h["step"] for h in reached]),
+            "wall_s": over_reached([h["wall_s"] for h in reached]) if timed else None}
+
+
+def _censored_median(values: Sequence[float], censored: int) -> float | None:
+    """The median over every run, a censored one counted as beyond the budget (+inf, as Kaplan-Meier's
+    median with all censoring at the budget): None ("beyond the budget") unless more than half reached."""
+    if not values and not censored:
+        return None
+    m = float(np.median(np.concatenate([np.asarray(values, dtype=float), np.full(censored, np.inf)])))
+    return m if math.isfinite(m) else None
 
 
 def _figure(d: Mapping[str, Any], unit: str, digits: int) -> str:
@@ -98,11 +118,14 @@ def format_to_threshold(r: Mapping[str, Any]) -> str:
     """A :func:`time_to_threshold` result as one line of text.
 
     >>> print(format_to_threshold(time_to_threshold([[(100, 5.0)], [(100, 2.0)]], 5, "100 steps")))
-    1 of 2 reached 5: median 100 steps (n = 1, no interval; range [100, 100]), no wall time logged; 1 of 2 censored at 100 steps
+    1 of 2 reached 5; median over all 2: beyond the budget; of those that reached it, median 100 steps (n = 1, no interval; range [100, 100]), no wall time logged; 1 of 2 censored at 100 steps
     """
     head = f"{r['reached']} of {r['n']} reached {r['threshold']:g}"
+    if r["n"]:
+        m = r.get("median_steps")
+        head += f"; median over all {r['n']}: " + ("beyond the budget" if m is None else f"{m:.0f} steps")
     if r["reached"]:
-        head += ": " + _figure(r["steps"], "steps", 0)
+        head += "; of those that reached it, " + _figure(r["steps"], "steps", 0)
         head += ", " + (_figure(r["wall_s"], "s", 1) if r["wall_s"] is not None else "no wall time logged")
     budget = f" at {r['budget']}" if r["budget"] is not None else ""
     return head + (f"; {r['censored']} of {r['n']} censored{budget}" if r["censored"] else "")
