@@ -160,6 +160,9 @@ def main(argv=None) -> int:
     for r in records:  # rows kept from before speed was measured only alone carry no speed figure either
         for key in ("speed_vs_sb3_same", "env_steps_per_s_median"):
             r.pop(key, None)
+        done = [x["eval_return"] for x in r["runs"] if x["status"] == "finished"]
+        if done and "n" not in r:  # a row kept from before n and range were stored: both from its runs
+            r.update(n=len(done), range=[min(done), max(done)])
     order = list(who)
     records.sort(key=lambda r: order.index(r["contestant"]) if r["contestant"] in order else len(order))
     ref = next((r for r in records if r["contestant"] == "sb3-dqn (same)"), None)

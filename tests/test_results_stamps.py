@@ -22,7 +22,6 @@ RESULTS = ROOT / "benchmarks" / "results"
 NOT_YET_REMEASURED = {  # the speed files, replaced when measured alone at the end of this round
     "cells_vs_torch.json",
     "dqn_speed.json",
-    "dqn_vs_sb3.json",
     "env_speed.json",
     "resume_state.json",
 }
