@@ -107,14 +107,15 @@ def measure(job: dict) -> dict:
     import resource
 
     peak = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # noqa: E731  (KB on Linux)
-    _, buffer = build(job)
+    agent, buffer = build(job)
     before = peak()
-    n = int(job["overrides"]["buffer_size"] * EXTRA)
+    capacity = job["overrides"].get("buffer_size") or agent.config.buffer_size  # (no flag: its own default)
+    n = int(capacity * EXTRA)
     start = time.perf_counter()
     fill(buffer, n)
     took = time.perf_counter() - start
     after = peak()
-    out = {"buffer_size": job["overrides"]["buffer_size"], "transitions_added": n, "replay_bytes": nbytes(buffer),
+    out = {"buffer_size": capacity, "transitions_added": n, "replay_bytes": nbytes(buffer),
            "rss_before_mb": round(before, 1), "peak_rss_mb": round(after, 1),
            "rss_growth_mb": round(after - before, 1), "fill_s": round(took, 2)}
     if hasattr(buffer, "whole_nbytes"):

@@ -55,3 +55,14 @@ def test_a_quick_run_writes_every_row_stamped(bench, tmp_path, capsys):
         assert r["transitions_added"] == int(bench.QUICK_BUFFER * bench.EXTRA)
         assert r["peak_rss_mb"] >= r["rss_before_mb"] > 0 and r["replay_bytes"] > 0
     assert f"written: {path}" in capsys.readouterr().out
+
+
+def test_a_contestant_without_a_buffer_size_flag_is_filled_to_its_own_capacity():
+    """The CartPole contestants take the agent's default buffer (no --buffer-size): the full run
+    stopped with KeyError: 'buffer_size'."""
+    bench = load_benchmark("replay_memory")
+    from gymlab.agents.dqn_config import DQNConfig
+
+    res = bench.measure({"env": "CartPole-v1", "agent": "dqn", "overrides": {"learning_starts": 1000}})
+    assert res["buffer_size"] == DQNConfig().buffer_size
+    assert res["transitions_added"] >= res["buffer_size"]
