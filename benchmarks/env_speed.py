@@ -12,7 +12,7 @@ reversed every other round; a case's figure is the median of its rounds, and its
 CartPole (the same kind of env, in the same round) the median of the per-round ratios, with
 their min and max. The load average before and after is recorded; a start with the 1-minute load
 above 0.5 marks the JSON busy. Ratios, not absolute rates, are the result.
-JSON: top level ``quick``, ``rounds``, ``busy``, ``load_before``, ``load_after``, ``results``;
+JSON: top level ``quick``, ``rounds``, ``busy``, ``load_before``, ``load_after``, ``rows``;
 each row ``case``, ``num_envs``, ``env_steps_per_s_per_round``, ``env_steps_per_s_median``,
 ``ref_env_steps_per_s_per_round``, ``ref_env_steps_per_s_median``, ``vs_ref`` (``{"ref",
 "per_round", "median", "min", "max"}``), ``threshold``, ``passed``, ``busy``, the loads and
@@ -122,7 +122,7 @@ def main(argv=None) -> int:
     # A --quick look is rougher than the tracked figures: it goes to its own file unless --json says where.
     out = args.json or (RESULTS / "env_speed_quick.json" if args.quick else None)
     path = write_json("env_speed", {"rounds": rounds, "single_steps": single_steps, "vector_env_steps": vector_steps,
-                                    "quick": args.quick, **state, "results": records}, out)
+                                    "quick": args.quick, **state, "rows": records}, out)
     print(f"\nwritten: {path}")
     return 0 if all(r["passed"] is not False for r in records) else 1
 

@@ -35,7 +35,7 @@ def test_rows_carry_per_round_ratios_and_the_busy_flag(bench, monkeypatch, tmp_p
     bench.main(["--json", str(path)])
     report = json.loads(path.read_text())
     assert report["busy"] is True and report["rounds"] == 5 and report["load_after"] == [0.9, 0.5, 0.5]
-    rows = {r["case"]: r for r in report["results"]}
+    rows = {r["case"]: r for r in report["rows"]}
     n16 = rows["Pong features, N=16"]
     assert n16["env_steps_per_s_per_round"] == [2000.0] * 5 and n16["vs_ref"]["per_round"] == [2.0] * 5
     assert n16["vs_ref"]["ref"] == "CartPole-v1 vector env N=16"

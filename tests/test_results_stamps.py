@@ -19,12 +19,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 # Files measured before issue 24, whose rows lack a stamp of their own (or whose stamp was taken
 # when a finished sweep was read back): the lead re-measures or removes them, then empties this set.
-NOT_YET_REMEASURED = {  # the speed files, replaced when measured alone at the end of this round
-    "cells_vs_torch.json",
-    "dqn_speed.json",
-    "env_speed.json",
-    "resume_state.json",
-}
+NOT_YET_REMEASURED: set[str] = set()
 
 
 def rows_of(payload: dict) -> list[dict]:

@@ -16,7 +16,9 @@ ENV_SPEED_COMMAND = "python benchmarks/env_speed.py"
 
 
 def _busy(d: dict, row: dict) -> bool:
-    return bool(d.get("busy")) or busy(d.get("load_before"), row.get("load"))
+    """The protocol's own verdict (``benchmarks/_speed.py``: the 1-minute load before the rounds began);
+    a row's ``load``, read while the benchmark itself ran, is its own load and says nothing."""
+    return bool(d.get("busy") or row.get("busy")) or busy(d.get("load_before"))
 
 
 def _provenance(d: dict, rows: list[dict]) -> str:
@@ -76,13 +78,14 @@ def dqn_speed_cartpole(d: dict) -> str:
 
 
 def env_speed(d: dict) -> str:
-    """``env_speed.json``: gymlab's envs against Gymnasium's CartPole-v1 in the same run."""
+    """``env_speed.json``: gymlab's envs against Gymnasium's CartPole-v1 in the same rounds (each row
+    holds its reference's rate, ``ref_env_steps_per_s_median``, and ``vs_ref``)."""
     good, old = split(d.get("rows", []))
-    by_case = {r["case"]: r for r in good}
     if not good:
         return not_measured(ENV_SPEED_COMMAND)
-    lines = [[r["case"], _rate(d, r), vs["ref"], _rate(d, by_case.get(vs["ref"])), timed(ratio(vs), _busy(d, r))]
-             for r, vs in _versus(good, "case") if vs]
-    headers = ["gymlab", "env steps/s (median over rounds)", "reference (same run)", "env steps/s", "ratio"]
+    lines = [[r["case"], _rate(d, r), r["vs_ref"]["ref"],
+              timed(f"{r['ref_env_steps_per_s_median']:,.0f}", _busy(d, r)), timed(ratio(r["vs_ref"]), _busy(d, r))]
+             for r in good]
+    headers = ["gymlab", "env steps/s (median over rounds)", "reference (same rounds)", "env steps/s", "ratio"]
     return blocks(table(headers, lines, "lrlrr"), _provenance(d, good),
                   not_measured(ENV_SPEED_COMMAND, [r.get("case", "?") for r in old]) if old else "")
