@@ -47,3 +47,11 @@ def test_steps_to_the_threshold_keep_censored_runs_and_give_an_interval_only_fro
             "steps": {"n": 10, "median": 1500.0, "iqm": 1400.0, "range": [1000.0, 2000.0], "iqm_ci": [1200.0, 1600.0]}}
     assert to_threshold(many) == "10 of 10 reached 475; median over all 10: 1,500 steps (IQM 1,400 [1,200, 1,600])"
     assert to_threshold(None) == "-"
+
+
+def test_a_speed_row_is_not_called_busy_for_the_load_the_benchmark_itself_made():
+    row = {"kind": "lstm", "hidden": 32, "cells_ms_median": 15.7, "fused_ms_median": 2.7, **stamp(load=1.0),
+           "vs_ref": {"ref": "torch fused", "per_round": [5.0] * 5, "median": 5.0, "min": 4.0, "max": 6.0}}
+    quiet = {"rows": [row], "busy": False, "load_before": [0.2, 0.2, 0.2]}
+    assert "busy" not in more.cells_vs_torch(quiet)
+    assert "(busy machine)" in more.cells_vs_torch({**quiet, "busy": True, "load_before": [0.9, 0.2, 0.2]})

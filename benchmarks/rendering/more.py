@@ -65,9 +65,10 @@ def _speed_rows(d: dict) -> list[dict]:
 
 
 def _busy(d: dict, row: dict) -> bool:
-    from .rules import busy
+    """As the speed tables: the protocol's verdict from the load before the rounds began."""
+    from .speed import _busy as speed_busy
 
-    return bool(d.get("busy") or row.get("busy")) or busy(d.get("load_before"), row.get("load"))
+    return speed_busy(d, row)
 
 
 def cells_vs_torch(d: dict) -> str:
