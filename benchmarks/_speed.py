@@ -108,3 +108,25 @@ def speed_fields(rates: list[float], ref_rates: list[float], ref: str | None) ->
 def ratio_cell(vs: dict | None) -> str:
     """``2.01x [1.80-2.20]``: the median of the per-round ratios and their min-max."""
     return "(ref)" if vs is None else f"{vs['median']:.2f}x [{vs['min']:.2f}-{vs['max']:.2f}]"
+
+
+def run_child(script: str, job: dict, what: str) -> dict:
+    """``python SCRIPT --child JOB --out FILE`` in a process of its own, one thread (so each run starts
+    alike and each peak of memory is that run's alone): the JSON it wrote, or exit naming ``what``."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from benchmarks._common import ROOT
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+        proc = subprocess.run([sys.executable, str(Path(script).resolve()), "--child", json.dumps(job),
+                               "--out", str(out)], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+        if proc.returncode != 0 or not out.is_file():
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit(f"{what} failed (exit {proc.returncode})")
+        return json.loads(out.read_text())

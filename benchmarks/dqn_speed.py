@@ -72,9 +72,7 @@ round, ``q_weights``, ``busy``, ``load_before``, ``load_after``, and ``_common.p
 import argparse
 import contextlib
 import json
-import os
 import shlex
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -177,15 +175,7 @@ def measure(job: dict) -> dict:
 
 def run_alone(job: dict) -> dict:
     """``measure(job)`` in a process of its own (one torch thread), so every run starts alike."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job),
-                               "--out", str(out)], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not out.is_file():
-            sys.stderr.write(proc.stderr[-4000:])
-            raise SystemExit(f"{job['contestant']} on {job['env']} failed (exit {proc.returncode})")
-        return json.loads(out.read_text())
+    return _speed.run_child(__file__, job, f"{job['contestant']} on {job['env']}")
 
 
 # ------------------------------------------------------------------ the benchmark

@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks import _speed  # noqa: E402
 from benchmarks._common import RESULTS, merge_rows, provenance, table, write_json  # noqa: E402
 
 TASKS = ("cartpole", "pixels")
@@ -125,15 +123,7 @@ def measure(job: dict) -> dict:
 
 def run_alone(job: dict) -> dict:
     """``measure(job)`` in a process of its own, so each peak is its buffer's alone."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job),
-                               "--out", str(out)], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not out.is_file():
-            sys.stderr.write(proc.stderr[-4000:])
-            raise SystemExit(f"{job['contestant']} on {job['env']} failed (exit {proc.returncode})")
-        return json.loads(out.read_text())
+    return _speed.run_child(__file__, job, f"{job['contestant']} on {job['env']}")
 
 
 def main(argv=None, runner=run_alone) -> int:

@@ -50,7 +50,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -152,15 +151,7 @@ def phase(job: dict) -> dict:
 
 def run_alone(job: dict) -> dict:
     """``phase(job)`` in a process of its own (one thread), so each peak is that phase's alone."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "result.json"
-        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job),
-                               "--out", str(out)], env=env, cwd=ROOT, capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or not out.is_file():
-            sys.stderr.write(proc.stderr[-4000:])
-            raise SystemExit(f"{job['case']} {job['phase']} failed (exit {proc.returncode})")
-        return json.loads(out.read_text())
+    return _speed.run_child(__file__, job, f"{job['case']} {job['phase']}")
 
 
 def measure_case(case: str, rounds: int, buffer_size: int | None, runner) -> tuple[dict, dict, list[str]]:
