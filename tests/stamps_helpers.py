@@ -46,3 +46,18 @@ def fake_sweep(calls: list):
         return report, summaries
 
     return sweep
+
+
+def fake_common(monkeypatch):
+    """benchmarks/_common with a fake ``sweep`` that counts its calls (``_common.calls``); a real
+    sweep fails the test."""
+    import pytest
+
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import _common
+
+    calls = []
+    monkeypatch.setattr(_common, "sweep", fake_sweep(calls))
+    monkeypatch.setattr("gymlab.sweep.run_sweep", lambda *a, **k: pytest.fail("a real sweep ran"))
+    monkeypatch.setattr(_common, "calls", calls, raising=False)
+    return _common

@@ -9,7 +9,7 @@ import json
 
 import pytest
 from benchmark_module import load_benchmark
-from stamps_helpers import ROOT, fake_sweep, ticking_clock
+from stamps_helpers import fake_common, ticking_clock
 
 # (benchmark, its arguments for one small row set)
 CASES = [
@@ -22,14 +22,9 @@ CASES = [
 
 @pytest.fixture
 def common(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT))
-    from benchmarks import _common
-
-    calls = []
-    monkeypatch.setattr(_common, "sweep", fake_sweep(calls))
-    monkeypatch.setattr("gymlab.sweep.run_sweep", lambda *a, **k: pytest.fail("a real sweep ran"))
+    _common = fake_common(monkeypatch)
     ticking_clock(monkeypatch)
-    yield _common, calls
+    yield _common, _common.calls
 
 
 @pytest.mark.parametrize("name, args", CASES, ids=[c[0] for c in CASES])

@@ -13,7 +13,7 @@ from gymlab import provenance, resolved
 from gymlab.agents import hyperparams
 
 import train
-from stamps_helpers import ROOT, fake_sweep
+from stamps_helpers import ROOT, fake_common
 
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -71,14 +71,7 @@ SEEDS = [1000, 1001]
 @pytest.fixture
 def common(monkeypatch):
     """benchmarks/_common with a fake ``sweep`` (``stamps_helpers``) that counts its calls."""
-    monkeypatch.syspath_prepend(str(ROOT))
-    from benchmarks import _common
-
-    calls = []
-    monkeypatch.setattr(_common, "sweep", fake_sweep(calls))
-    monkeypatch.setattr("gymlab.sweep.run_sweep", lambda *a, **k: pytest.fail("a real sweep ran"))
-    monkeypatch.setattr(_common, "calls", calls, raising=False)
-    yield _common
+    yield fake_common(monkeypatch)
 
 
 def test_a_read_back_row_keeps_its_original_stamp(common, tmp_path):
