@@ -212,7 +212,7 @@ def sweep_row(flags: list[str], seeds: list[int], where: Path, figure, *, thresh
     values = [figure(t["eval_return"]) for t in trials if t["status"] == "finished"]
     out = {"seeds": [t["seed"] for t in trials],
            "figures": [None if t["eval_return"] is None else figure(t["eval_return"]) for t in trials],
-           "statuses": [t["status"] for t in trials], "steps": max(s.get("env_steps", 0) for s in summaries),
+           "statuses": [t["status"] for t in trials], "steps": _budget_steps(summaries),
            "train_s_median": float(np.median([s["wall_time_s"] for s in summaries if s])) if values else None,
            "eval_env_kwargs": next((s.get("eval_env_kwargs", {}) for s in summaries if s), {}),
            **stamp}
@@ -223,6 +223,15 @@ def sweep_row(flags: list[str], seeds: list[int], where: Path, figure, *, thresh
     out["to_threshold"] = None if threshold is None else stats.time_to_threshold(
         [t["periodic_eval"] for t in trials if t["status"] != "unfinished"], threshold, report.get("budget"))
     return out
+
+
+def _budget_steps(summaries: list[dict]) -> int:
+    """The sweep's budget in env steps, as configured (an episode can end past it); else the most
+    env steps a run took (an --episodes budget)."""
+    budgets = {(s.get("budget") or {}).get("steps") for s in summaries if s}
+    if len(budgets) == 1 and None not in budgets:
+        return int(budgets.pop())
+    return max(s.get("env_steps", 0) for s in summaries)
 
 
 def iqm_cell(res: dict) -> str:

@@ -55,3 +55,12 @@ def test_a_speed_row_is_not_called_busy_for_the_load_the_benchmark_itself_made()
     quiet = {"rows": [row], "busy": False, "load_before": [0.2, 0.2, 0.2]}
     assert "busy" not in more.cells_vs_torch(quiet)
     assert "(busy machine)" in more.cells_vs_torch({**quiet, "busy": True, "load_before": [0.9, 0.2, 0.2]})
+
+
+def test_the_provenance_line_names_the_commit_that_wrote_the_file_when_no_row_was_measured_at_it():
+    from benchmarks.rendering.rules import provenance
+
+    rows = [stamp()]
+    line = provenance(rows, "python benchmarks/x.py", "abc123+dirty")
+    assert "`6017cfb77c5c`" in line and "written at `abc123+dirty` (uncommitted changes) by `python benchmarks/x.py`" in line
+    assert "written at" not in provenance(rows, "python benchmarks/x.py", "6017cfb77c5c")

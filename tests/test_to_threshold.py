@@ -152,3 +152,27 @@ def test_the_median_counts_censored_runs_as_beyond_the_budget():
     many = [[(s, 10.0)] for s in range(100, 1300, 100)] + never * 5
     assert stats.time_to_threshold(many, 5)["steps"]["iqm_ci"] is None  # censored runs: no interval
     assert stats.time_to_threshold(many[:12], 5)["steps"]["iqm_ci"] is not None
+
+
+def test_a_benchmark_rows_budget_is_the_configured_one_not_the_steps_a_run_overshot(tmp_path):
+    """The hill climber's episodes end past its 200,000-step budget: the table said 201,478."""
+    import sys
+
+    from benchmark_module import ROOT
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks import _common
+    finally:
+        sys.path.remove(str(ROOT))
+    flags, seeds = ["--env", "CartPole-v1", "--agent", "dqn"], [1000]
+    trial = _trial(1000, [(1000, 480.0, 3.0)])
+    (tmp_path / trial["run_dir"]).mkdir(parents=True)
+    (tmp_path / trial["run_dir"] / "summary.json").write_text(
+        json.dumps({"env_steps": 2013, "wall_time_s": 6.0, "budget": {"steps": 2000}}))
+    (tmp_path / "sweep.json").write_text(json.dumps({"trials": [trial], "reward_threshold": 475.0}))
+    now = _common.config_hashes(flags)["defaults"]
+    (tmp_path / "row.json").write_text(json.dumps({"flags": flags, "seeds": seeds, "stamp": {"when": "then"},
+                                                   "configs": [{"setting": "defaults", "seed": 1000,
+                                                                "config_sha256": now}]}))
+    assert _common.sweep_row(flags, seeds, tmp_path, lambda r: r)["steps"] == 2000

@@ -23,7 +23,7 @@ def rooms_table(d: dict) -> str:
     lines = [f"    {r['command']}", "", f"    {r['q_table_header']}"]
     lines += ["    " + "".join(f"{v:5d}" for v in row) for row in r["q_table"]]
     lines += ["    Greedy route from each state:"] + [f"      {route}" for route in r["routes"]]
-    return blocks("\n".join(lines), provenance(good, d.get("command")))
+    return blocks("\n".join(lines), provenance(good, d.get("command"), d.get("commit")))
 
 
 def _mb(n) -> str:
@@ -38,7 +38,7 @@ def replay_memory(d: dict) -> str:
     lines = [[r["task"], f"`{r['contestant']}`", f"{r['buffer_size']:,}", _mb(r["replay_bytes"]),
               _mb(r.get("replay_bytes_if_stored_whole")), f"{r['peak_rss_mb']:,.0f} MB"] for r in good]
     headers = ["task", "contestant", "transitions (full)", "replay", "the same stored whole", "peak resident"]
-    return blocks(table(headers, lines, "llrrrr"), provenance(good, d.get("command")))
+    return blocks(table(headers, lines, "llrrrr"), provenance(good, d.get("command"), d.get("commit")))
 
 
 def pending(command: str):
@@ -81,7 +81,7 @@ def cells_vs_torch(d: dict) -> str:
     lines = [[r["kind"], r["hidden"], f"{r['cells_ms_median']:.3g} ms", f"{r['fused_ms_median']:.3g} ms",
               timed(ratio(r["vs_ref"]), _busy(d, r))] for r in good]
     headers = ["kind", "hidden size", "cells (median)", "fused (median)", "cells / fused time"]
-    return blocks(table(headers, lines, "lrrrr"), provenance(good, d.get("command")))
+    return blocks(table(headers, lines, "lrrrr"), provenance(good, d.get("command"), d.get("commit")))
 
 
 def resume_state(d: dict) -> str:
@@ -95,4 +95,4 @@ def resume_state(d: dict) -> str:
               f"{r['peak_beyond_buffer_mb_median']:,.0f} MB",
               timed(ratio(r["vs_ref"]), _busy(d, r)) if r.get("vs_ref") else "-"] for r in good]
     headers = ["case", "phase", "resume state", "seconds (median)", "peak beyond the buffer", "vs the reference"]
-    return blocks(table(headers, lines, "llrrrl"), provenance(good, d.get("command")))
+    return blocks(table(headers, lines, "llrrrl"), provenance(good, d.get("command"), d.get("commit")))

@@ -95,8 +95,9 @@ def _distinct(items) -> list:
     return out
 
 
-def provenance(rows: list[dict], command: str | None) -> str:
-    """One line from the rows' stamps: commit(s), date(s), machine(s), the command that wrote the file."""
+def provenance(rows: list[dict], command: str | None, written: str | None = None) -> str:
+    """One line from the rows' stamps: commit(s), date(s), machine(s), the command that wrote the file,
+    and the commit that wrote it (``written``) when no row was measured at it (``+dirty`` said aloud)."""
     commits = _distinct(r["commit"] for r in rows)
     said = ", ".join(f"`{c}`" for c in commits)
     if any(c.endswith("+dirty") for c in commits):
@@ -105,7 +106,10 @@ def provenance(rows: list[dict], command: str | None) -> str:
     when = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
     machines = _distinct(f"{r['machine']['cpu']} ({r['machine'].get('cores', '?')} cores)" for r in rows)
     line = f"Measured at commit{'s' if len(commits) > 1 else ''} {said} on {when}, {'; '.join(machines)}"
-    return line + (f", written by `{command}`." if command else ".")
+    if written and written not in commits:
+        line += f", written at `{written}`" + (" (uncommitted changes)" if written.endswith("+dirty") else "")
+    return line + (f" by `{command}`." if command and written and written not in commits else
+                   f", written by `{command}`." if command else ".")
 
 
 def cell(text) -> str:

@@ -23,7 +23,7 @@ def _busy(d: dict, row: dict) -> bool:
 
 def _provenance(d: dict, rows: list[dict]) -> str:
     load = lambda key: num(d[key][0]) if d.get(key) else "?"  # noqa: E731
-    return provenance(rows, d.get("command"))[:-1] + (f"; {d.get('rounds', '?')} interleaved rounds, 1-minute load "
+    return provenance(rows, d.get("command"), d.get("commit"))[:-1] + (f"; {d.get('rounds', '?')} interleaved rounds, 1-minute load "
                                                       f"{load('load_before')} before and {load('load_after')} after.")
 
 

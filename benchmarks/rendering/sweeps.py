@@ -67,7 +67,7 @@ def deep_agents(d: dict) -> str:
     headers = ["command", "budget", SPREAD_HEADER, "solved", "env steps to the threshold (periodic greedy evaluations)",
                "greedy return per seed", "s a trial (median)"]
     return _with_old(good, old, DEEP_COMMAND, table(headers, lines) if good else "",
-                     provenance(good, d.get("command")) if good else "")
+                     provenance(good, d.get("command"), d.get("commit")) if good else "")
 
 
 def cliff_walking(d: dict) -> str:
@@ -83,7 +83,7 @@ def cliff_walking(d: dict) -> str:
     when = f"median{', busy machine' if busy(r.get('load')) else ''}"
     return (f"`{r['command']}` ({r['steps']:,} env steps): {r['solved']} of {len(r['seeds'])} seeds reach the optimal "
             f"greedy return, {num(r['threshold'])} ({how}), {num(r['train_s_median'])} s a trial ({when}). "
-            + provenance([r], d.get("command")))
+            + provenance([r], d.get("command"), d.get("commit")))
 
 
 def _returns(row: dict) -> list:
@@ -112,7 +112,7 @@ def dqn_vs_sb3(d: dict) -> str:
                "Q-net weights", SPREAD_HEADER, f"solved (>= {num(d.get('solved_threshold'))})",
                "greedy return per seed", "P(> ref) [95% CI]"]
     return _with_old(good, old, DQN_VS_SB3_COMMAND, table(headers, lines, "llrllll") if good else "",
-                     provenance(good, d.get("command")) if good else "")
+                     provenance(good, d.get("command"), d.get("commit")) if good else "")
 
 
 def _untuned_cell(row: dict | None) -> str:
@@ -138,4 +138,4 @@ def untuned_envs(d: dict) -> str:
         lines.append([label, *[_untuned_cell(at.get((env, a))) for a in agents]])
     headers = ["env (solved at)", *[f"`{a}`" for a in agents]]
     return _with_old(good, old, UNTUNED_COMMAND, table(headers, lines) if good else "",
-                     provenance(good, d.get("command")) if good else "")
+                     provenance(good, d.get("command"), d.get("commit")) if good else "")
