@@ -148,8 +148,12 @@ def swept(flags: list[str], seeds: list[int], where: Path):
     if (row.get("flags"), row.get("seeds")) != (flags, list(seeds)) or "stamp" not in row \
             or any(t["status"] != "finished" for t in report["trials"]):
         return None
-    summaries = [json.loads((where / t["run_dir"] / "summary.json").read_text())
-                 for t in sorted(report["trials"], key=lambda t: t["seed"])]
+    try:
+        summaries = [json.loads((where / t["run_dir"] / "summary.json").read_text())
+                     for t in sorted(report["trials"], key=lambda t: t["seed"])]
+    except (OSError, ValueError):  # a trial's summary gone or torn: measured again, not read back
+        print(f"{where.name}: a trial's summary.json is missing or unreadable: measured again", file=sys.stderr)
+        return None
     now = config_hashes(flags)
     measured = row.get("configs") or measured_configs(report, summaries)  # (a row.json from before the hashes)
     changed = sorted({c["setting"] for c in measured if c["config_sha256"] != now.get(c["setting"])})

@@ -125,3 +125,12 @@ def test_a_row_json_from_before_the_hashes_is_checked_against_its_trials_summari
     monkeypatch.setitem(hyperparams.TABLE["q"], "CliffWalking-v1", {**entry, "learning_rate": 0.25})
     common.measured_sweep(FLAGS, SEEDS, where)
     assert len(common.calls) == 2
+
+
+def test_a_sweep_missing_a_trials_summary_is_measured_again_not_a_traceback(common, tmp_path):
+    where = tmp_path / "cliff-q"
+    common.measured_sweep(FLAGS, SEEDS, where)
+    report = json.loads((where / "sweep.json").read_text())
+    (where / report["trials"][0]["run_dir"] / "summary.json").unlink()
+    common.measured_sweep(FLAGS, SEEDS, where)
+    assert len(common.calls) == 2
