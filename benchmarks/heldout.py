@@ -20,11 +20,16 @@ FIGURES = ("iqm", "figures", "returns", "statistics", "final_eval", "summary", "
 
 
 def _parse(flags: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(add_help=False)
+    """What the flags name; flags argparse cannot read (``--env-kwargs`` with no value) name nothing,
+    so the row counts as unknown (every seed below 1000 a tuning seed), never a usage screen."""
+    p = argparse.ArgumentParser(add_help=False, exit_on_error=False)
     for name in ("--env", "--agent", "--seeds", "--seed", "--text"):
         p.add_argument(name)
     p.add_argument("--env-kwargs", nargs="+")
-    return p.parse_known_args(flags)[0]
+    try:
+        return p.parse_known_args(flags)[0]
+    except argparse.ArgumentError:
+        return argparse.Namespace(env=None, agent=None, seeds=None, seed=None, text=None, env_kwargs=None)
 
 
 def _within(seeds, tuning: set[int] | None) -> set[int]:

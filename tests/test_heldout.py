@@ -147,3 +147,7 @@ def test_no_reported_row_is_on_its_entrys_tuning_seeds(path):
     if not rows or not all(isinstance(r, dict) and "commit" in r and "machine" in r for r in rows):
         pytest.skip(f"{path.name}: rows not stamped; on tuning seeds: {on}; unknown: {unknown}")
     assert (on, unknown) == ([], [])
+
+
+def test_flags_argparse_cannot_read_count_as_unknown_not_a_usage_screen():
+    assert heldout.check(["--env", "CartPole-v1", "--agent", "dqn", "--env-kwargs"], [3, 1000]) == {3}
