@@ -52,12 +52,14 @@ def one(env: str, agent: str, seeds: list[int], run_dir: Path) -> dict:
     trials = sorted(report["trials"], key=lambda t: t["seed"])
     finished = [t for t in trials if t["status"] == "finished"]
     budget = next((s["budget"] for s in summaries if s.get("budget")), {})
+    threshold = report["reward_threshold"]
     return {"env": env, "agent": agent, "budget": " ".join(f"{v} {k}" for k, v in budget.items()), "seeds": list(seeds),
-            "finished": len(finished),
-            "reward_threshold": report["reward_threshold"], "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"),
+            "finished": len(finished), "threshold": threshold,
+            "solved": None if threshold is None else sum(t["eval_return"] >= threshold for t in finished),
+            "iqm": entry.get("iqm"), "iqm_ci": entry.get("iqm_ci"),
             "n": entry.get("n"), "range": entry.get("range"),
             "mean": entry.get("mean"), "median": entry.get("median"), "solved_fraction": entry.get("solved_fraction"),
-            "returns": [t["eval_return"] for t in trials], "statuses": [t["status"] for t in trials],
+            "figures": [t["eval_return"] for t in trials], "statuses": [t["status"] for t in trials],
             "wall_time_s_median": statistics.median(s["wall_time_s"] for s in summaries if s) if finished else None,
             **stamp}
 
@@ -90,10 +92,9 @@ def main(argv=None) -> int:
         if r.get("refused"):
             lines.append([r["env"], r["agent"], "-", "-", r["refused"][:60], "", "", ""])
             continue
-        threshold = r["reward_threshold"]
-        solved = "-" if threshold is None else f"{round(r['solved_fraction'] * r['finished'])}/{len(r['seeds'])}"
+        solved = "-" if r["solved"] is None else f"{r['solved']}/{len(r['seeds'])}"
         lines.append([r["env"], r["agent"], r["budget"], solved, stats.format_iqm(r) if r["iqm"] is not None else "-",
-                      " ".join(f"{x:.0f}" if x is not None else "x" for x in r["returns"]), r["finished"],
+                      " ".join(f"{x:.0f}" if x is not None else "x" for x in r["figures"]), r["finished"],
                       r["wall_time_s_median"]])
     print(table(["env", "agent", "budget", "solved", "IQM [95% CI]", "per seed", "finished", "s/trial"], lines))
     out = write_json("untuned_envs", {"rows": rows}, path)
