@@ -12,12 +12,10 @@ seconds.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
-import threading
 
+from gymlab import signals
 from gymlab.cli import UsageError
 
 PROBE_SECONDS = 5.0
@@ -43,29 +41,6 @@ def probe(address: str) -> None:
                          f"sweep's own") from err
 
 
-@contextlib.contextmanager
-def _interrupt_kept():
-    """Ctrl-C while Ray starts is Ctrl-C, even when it lands in one of the at-fork hooks Ray's
-    subprocesses run (``logging``'s, which Python reports as "Exception ignored" and swallows):
-    the signal is also recorded, and raised again once the start returns."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    seen = []
-
-    def on_sigint(signum, frame):
-        seen.append(signum)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if seen:
-        raise KeyboardInterrupt
-
-
 def connect(given: str | None, cpus_per_trial: int, restore: bool = False) -> None:
     """``ray.init`` for a sweep (see the module docstring); ``UsageError`` if it cannot run there
     (``restore``: a sweep made earlier, which ``--resume`` cannot change)."""
@@ -74,7 +49,7 @@ def connect(given: str | None, cpus_per_trial: int, restore: bool = False) -> No
     address = address_of(given)
     probe(address)
     try:
-        with _interrupt_kept():
+        with signals.interrupt_kept():
             ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
     except KeyboardInterrupt:
         if ray.is_initialized():  # the interrupt came through a fork hook: the start went on, undo it

@@ -58,6 +58,29 @@ def sigterm_interrupts():
         signal.signal(signal.SIGTERM, old)
 
 
+@contextlib.contextmanager
+def interrupt_kept():
+    """Ctrl-C is Ctrl-C even when it lands where Python swallows it (an at-fork hook, such as
+    ``logging``'s while Ray starts its processes: "Exception ignored in ... _releaseLock"): while
+    active, SIGINT is also recorded, and raised again when the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen = []
+
+    def on_sigint(signum, frame):
+        seen.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if seen:
+        raise KeyboardInterrupt
+
+
 class DeferredStop:
     """While active, the first SIGINT or SIGTERM only sets ``requested`` (and ``signum``); the
     loop stops at its next safe point, saving its state there. A second one raises at once."""

@@ -6,12 +6,12 @@ import signal
 
 import pytest
 
-from gymlab import ray_start
+from gymlab import signals as gymlab_signals
 
 
 def test_an_interrupt_swallowed_while_ray_starts_is_raised_again_when_the_start_returns():
     with pytest.raises(KeyboardInterrupt):
-        with ray_start._interrupt_kept():
+        with gymlab_signals.interrupt_kept():
             try:  # what the at-fork hook did with it
                 os.kill(os.getpid(), signal.SIGINT)
                 for _ in range(10_000):  # the handler runs at the next bytecode boundaries, in here
@@ -22,6 +22,6 @@ def test_an_interrupt_swallowed_while_ray_starts_is_raised_again_when_the_start_
 
 
 def test_no_interrupt_no_exception():
-    with ray_start._interrupt_kept():
+    with gymlab_signals.interrupt_kept():
         pass
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
