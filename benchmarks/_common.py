@@ -32,7 +32,7 @@ def _fmt(v) -> str:
 
 ROOT = Path(__file__).resolve().parents[1]
 # One rule for every stamp, the sweeps' too: gymlab/provenance.py (commit, command, time, machine, load).
-from gymlab.provenance import commit, config_hash, load, machine, provenance, this_command  # noqa: E402,F401
+from gymlab.provenance import config_hash, load, provenance, this_command  # noqa: E402,F401
 
 
 # Reported figures are measured on these seeds; tuning (every entry of agents/hyperparams.py, every
