@@ -276,10 +276,11 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     with signals.DeferredStop() if resumable else contextlib.nullcontext() as stop:
         def at_safe_point():
             nonlocal resume_due, saved_at
-            if resume_due or stop.requested or 0 < save_every_minutes * 60 <= time.monotonic() - saved_at:
+            stopping = stop.requested  # looked at once: a signal landing between two looks stopped unsaved
+            if resume_due or stopping or 0 < save_every_minutes * 60 <= time.monotonic() - saved_at:
                 write_resume()  # (on a wall-clock period too: a huge budget is resumable within minutes)
                 resume_due, saved_at = False, time.monotonic()
-            if stop.requested:
+            if stopping:
                 stop.raise_now()
 
         logger.on_safe_point = at_safe_point if resumable else None

@@ -343,3 +343,32 @@ def test_env_state_that_cannot_be_saved_is_named_not_skipped():
     a.unwrapped.world = threading.Lock()
     with pytest.raises(ResumeError, match=r"env\.env\.env\.env\.world \(a lock\)"):
         env_state(a)
+
+
+@pytest.mark.parametrize("landing_read", [200, 201])
+def test_a_stop_landing_between_two_looks_at_it_still_saves(tmp_path, monkeypatch, capsys, alone, landing_read):
+    """CI once: a real SIGINT exited 130 without a resume state. It had landed in the safe point
+    between its look at ``requested`` (to save) and its next one (to stop), so the run stopped
+    unsaved. Here the signal lands at a chosen read of ``requested`` (an odd and an even one): the
+    run is saved all the same, and resumed it ends as the one left alone."""
+    from gymlab import signals
+
+    class LandsAtRead(signals.DeferredStop):
+        reads = 0
+
+        @property
+        def requested(self):
+            LandsAtRead.reads += 1
+            return LandsAtRead.reads >= landing_read
+
+        @requested.setter
+        def requested(self, value):
+            pass
+
+    monkeypatch.setattr(signals, "DeferredStop", LandsAtRead)
+    stopped = tmp_path / "stopped"
+    assert run(CASES["q-cliff"] + COMMON + ["--run-dir", str(stopped)]) == 130
+    assert "--resume" in capsys.readouterr().out
+    monkeypatch.undo()
+    assert run(["--resume", str(stopped)]) == 0
+    assert_same(alone("q-cliff"), stopped)
