@@ -24,7 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = Path(__file__).resolve().parent
 IMG = PAGES / "img"
-COMMAND_MARK = "<!-- not-run: the page's short command, run by tests/test_course_commands.py, which checks what it prints -->"
+COMMAND_MARK = ("<!-- not-run: the page's short command, run by tests/test_course_commands.py, "
+                "which checks what it prints -->")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\n", re.S | re.M)
 
 # The figures each page shows: (line of its command, file in that run's directory, name in img/),
