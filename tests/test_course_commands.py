@@ -184,3 +184,7 @@ def test_every_included_snippet_exists(name):
 @pytest.mark.parametrize("name", PAGES)
 def test_the_rendered_blocks_are_the_stored_results(name):
     assert render.fill(page(name)) == page(name), f"{name}: run python benchmarks/render.py"
+
+
+def test_render_py_fills_the_course_pages_by_default():
+    assert {COURSE / name for name in PAGES} <= set(render.pages())
