@@ -174,6 +174,14 @@ def test_the_checks_fail_a_broken_agent():
 
 
 @pytest.mark.parametrize("name", PAGES)
+def test_the_python_blocks_of_a_page_run(name):
+    """A page's ```python blocks (the action-mask page's checks of DQN's masked acting) run as written."""
+    for kind, code in make_pages.FENCE.findall(page(name)):
+        if kind == "python" and not code.lstrip().startswith("--8<--"):
+            exec(compile(code, f"{name} (a python block)", "exec"), {})
+
+
+@pytest.mark.parametrize("name", PAGES)
 def test_every_included_snippet_exists(name):
     for path, section in re.findall(r'--8<-- "([^":]+):([\w-]+)"', page(name)):
         source = (ROOT / path).read_text()
