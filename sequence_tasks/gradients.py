@@ -105,7 +105,12 @@ def add_arguments(p):
 
 
 def check(args) -> dict:
-    """Every option is checked by its type; nothing else to fit together."""
+    """Each option is checked by its type; here, whether the largest unrolled graph fits in memory."""
+    from gymlab.sequence_tasks.common import activations, check_memory, flags
+
+    steps = max(args.max_lag, args.explode_delay) + 1
+    numbers = activations("lstm", steps, args.batch, args.hidden, 1, impl="cells") + 8 * args.hidden ** 2
+    check_memory(8 * numbers, flags(args, "hidden", "batch", "max_lag"), "the unrolled hand-written cells")
     return {}
 
 

@@ -85,6 +85,22 @@ OPTIONS = {
         "--temperature": POSITIVE,
         "--sample-len": INT0,
     },
+    "gradients": {
+        **{k: v for k, v in COMMON.items() if k not in ("--kind", "--layers")},
+        "--hidden": INT1 + ["1025"],
+        "--cells": CHOICE + ["rnn,rnn", ",", "rnn,LSTM"],
+        "--max-lag": INT1 + ["1001"],
+        "--vocab": INT1 + ["1", "257"],
+        "--batch": INT1 + ["4097"],
+        "--forget-bias": ["", "abc", "nan", "none,none", "21", "-inf"],
+        "--train-steps": INT0,
+        "--radii": ["", "0", "-1", "nan", "inf", "11", "1,1", "abc"],
+        "--explode-radius": POSITIVE + ["11"],
+        "--explode-lr": POSITIVE,
+        "--explode-steps": INT1,
+        "--explode-delay": INT1 + ["1001"],
+        "--clip": POSITIVE,
+    },
 }
 FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64", "--test-every-step"}
 
@@ -107,6 +123,7 @@ COMBINATIONS = [
     ("chars", ["--seq-len", "1000000"], "--seq-len"),
     ("chars", ["--batch", "1000", "--seq-len", "64"], "--batch"),
     ("chars", ["--hidden", "4096", "--layers", "16"], "--hidden"),
+    ("gradients", ["--hidden", "1024", "--batch", "4096", "--max-lag", "1000"], "--hidden"),
 ]
 
 
