@@ -84,6 +84,9 @@ OPTIONS = {
         "--eval-every": INT1,
         "--temperature": POSITIVE,
         "--sample-len": INT0,
+        "--model": CHOICE + ["rnn"],
+        "--window": INT1 + ["4097"],
+        "--embed": INT1 + ["4097"],
     },
     "gradients": {
         **{k: v for k, v in COMMON.items() if k not in ("--kind", "--layers")},
@@ -102,7 +105,7 @@ OPTIONS = {
         "--clip": POSITIVE,
     },
 }
-FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64", "--test-every-step"}
+FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64", "--test-every-step", "--direct"}
 
 # Options each fine alone, refused together (flag, in the message): (experiment, arguments, flag).
 COMBINATIONS = [
@@ -123,6 +126,8 @@ COMBINATIONS = [
     ("chars", ["--seq-len", "1000000"], "--seq-len"),
     ("chars", ["--batch", "1000", "--seq-len", "64"], "--batch"),
     ("chars", ["--hidden", "4096", "--layers", "16"], "--hidden"),
+    ("chars", ["--model", "window", "--window", "4096", "--embed", "4096"], "--window"),
+    ("chars", ["--window", "4"], "--window"),
     ("gradients", ["--hidden", "1024", "--batch", "4096", "--max-lag", "1000"], "--hidden"),
 ]
 
