@@ -294,7 +294,8 @@ def run(exp, args) -> dict:
         how = f"clipped to norm {args.clip:g}" if r["clip"] else "not clipped"
         if r["first_nonfinite_step"]:
             print(f"  training, {how}: loss {r['losses'][0]:.3g} at step 1, not finite at step "
-                  f"{r['first_nonfinite_step']} (gradient norm before it {r['grad_norms'][-2] or math.inf:.3g})"
+                  f"{r['first_nonfinite_step']} (the step before followed a gradient of norm "
+                  f"{r['grad_norms'][-2] or math.inf:.3g}, unclipped)"
                   if len(r["losses"]) > 1 else f"  training, {how}: loss not finite at step 1")
         else:
             print(f"  training, {how}: loss {r['losses'][0]:.3g} at step 1, {r['last_loss']:.3g} at step "
