@@ -281,9 +281,9 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, help="training time of each model (default 240, or 30 with --quick)")
     p.add_argument("--quick", action="store_true",
                    help="30 s each, to results/chars_vs_minchar_quick.json (untracked) unless --json says where")
-    p.add_argument("--texts", type=_listed(str), default=["python-docs"],
+    p.add_argument("--texts", "--text", type=_listed(str), default=["python-docs"],
                    help=f"comma-separated: held-out names ({', '.join(HELD_OUT)}), sonnets (the bundled text, tuned "
-                        f"on) or files (default python-docs)")
+                        f"on) or files (default python-docs; --text is the same option)")
     p.add_argument("--seeds", type=seeds_argument, default=report_seeds(1), metavar="N|A-B|S,S",
                    help="a count N is the first N report seeds (1000..); or a range or list (default 1: 1000); "
                         "each seeds every model's weights")
