@@ -262,7 +262,10 @@ def training_run(args, clip: float | None, seed: int) -> dict:
 def run(exp, args) -> dict:
     from gymlab.sequence_tasks.gradient_plots import plot_clipping, plot_gradients
 
-    generator = torch.Generator().manual_seed(exp.seed)
+    # one random stream for the cells' data and training, one for the linear RNNs: each part's
+    # numbers depend on --seed, not on what the other part was asked to do
+    cell_seed, linear_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(exp.seed).spawn(2))
+    generator = torch.Generator().manual_seed(cell_seed)
     x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator)  # one batch, every cell
     cells = {}
     for kind in args.cells:
@@ -275,6 +278,7 @@ def run(exp, args) -> dict:
                 entry["train_loss"] = train_copy(net, args, generator)
                 entry["trained"] = lag_norms(net, x, answer).tolist()
             cells[name] = entry
+    generator = torch.Generator().manual_seed(linear_seed)
     linear = [linear_case(r, args.hidden, args.max_lag, args.vocab, args.batch, generator) for r in args.radii]
     runs = {"no_clip": training_run(args, None, exp.seed), "clip": training_run(args, args.clip, exp.seed)}
     figures = [plot_gradients(exp, cells, linear), plot_clipping(exp, runs, args)]

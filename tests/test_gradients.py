@@ -120,3 +120,15 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, flags):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_the_linear_part_does_not_depend_on_the_cells_part(tmp_path):
+    """Each part draws from its own stream of --seed: training the cells first leaves the linear
+    RNNs' matrices (and so their curves) as they were."""
+    tiny = ["--seed", "1000", "--max-lag", "4", "--hidden", "3", "--batch", "2", "--explode-steps", "1",
+            "--cells", "rnn", "--no-progress"]
+    assert main(["gradients", "--run-dir", str(tmp_path / "a"), *tiny]) == 0
+    assert main(["gradients", "--run-dir", str(tmp_path / "b"), *tiny, "--train-steps", "2"]) == 0
+    a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
+    assert a["linear"] == b["linear"]
+    assert a["cells"]["rnn"]["init"] == b["cells"]["rnn"]["init"]
