@@ -1,5 +1,5 @@
 """Held-out seeds, checked: a reported row never shares seeds (or, for the char model, a text) with what
-its settings were tuned on (``tuned_on`` in ``agents/hyperparams.py``, ``sequence_tasks/tuned_on.py``).
+its settings were tuned on (``tuned_on`` in ``gymlab/hyperparams/<agent>.yml``, ``sequence_tasks/tuned_on.py``).
 
 ``check(flags, seeds)``: the seeds of a ``train.py FLAGS`` row its entry was tuned on. ``label``: the
 harness's verdict on a row (refused in one line, exit 2, unless ``--allow-tuning-seeds``, which marks
@@ -54,7 +54,7 @@ def label(flags: list[str], seeds, allow: bool = False) -> dict:
     overlap = sorted(check(flags, seeds))
     if overlap and not allow:
         print(f"refused: train.py {' '.join(flags)} on seeds {', '.join(map(str, overlap))}, which its entry "
-              f"was tuned on (agents/hyperparams.py); report on seeds 1000 and up, or give --allow-tuning-seeds "
+              f"was tuned on (gymlab/hyperparams/<agent>.yml); report on seeds 1000 and up, or give --allow-tuning-seeds "
               f"to keep the row marked on_tuning_seeds", file=sys.stderr)
         raise SystemExit(2)
     return {"on_tuning_seeds": bool(overlap), **({"tuning_seed_overlap": overlap} if overlap else {})}

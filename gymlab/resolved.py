@@ -7,7 +7,7 @@
 
 ``identity`` is what the run's ``summary.json`` will record under those keys, so
 ``gymlab.provenance.config_hash`` of the two is equal: a sweep read back is re-run when the
-hyper-parameters table (``gymlab/agents/hyperparams.py``) or a default has changed since.
+hyper-parameter files (``gymlab/hyperparams/<agent>.yml``) or a default has changed since.
 """
 
 from __future__ import annotations

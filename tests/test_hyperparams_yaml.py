@@ -31,3 +31,12 @@ def test_each_entry_equals_the_old_dicts(agent, key):
     cls = agents.get(agent).Config
     old = {k: v for k, v in before.items() if k not in ("steps", "episodes", "tuned_on")}
     assert dataclasses.asdict(cls(**settings)) == dataclasses.asdict(cls(**old))  # the same resolved config
+
+
+@pytest.mark.parametrize("agent", sorted(hyperparams.FILES))
+def test_our_files_pass_the_check_a_users_file_gets(agent):
+    """Every field of ours by the agent's Config, as a user's --hyperparams file is checked."""
+    path = hyperparams.HERE / f"{agent}.yml"
+    checked = hyperparams.read(path, f"gymlab/hyperparams/{agent}.yml", agents.get(agent).Config)
+    assert checked.table == hyperparams.TABLE[agent]
+    assert set(hyperparams.FILES) == set(agents.names())  # one file an agent
