@@ -57,7 +57,7 @@ def _task_of(key: str, env_kwargs: dict) -> str:
     Only the arguments that make another task (``TASK_KWARGS``) may be given."""
     from gymlab.envs import ALIASES
 
-    env_id, alias_kwargs = ALIASES.get(key, (key, {}))
+    env_id, alias_kwargs = ALIASES.get(key, (key.split(":", 1)[-1], {}))  # module:id -> id, as a run records it
     for name, value in env_kwargs.items():
         if name not in TASK_KWARGS.get(env_id, {}):
             makes = ", ".join(TASK_KWARGS.get(env_id, {})) or "none"
@@ -144,7 +144,7 @@ def defaults(agent: str, env_id: str, env_kwargs: dict | None = None, policy: st
 def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str | None = None,
             user: hyperparams_files.File | None = None) -> dict:
     """What a run starts from, and where each value comes from: ``settings`` (Config fields), ``budget``,
-    ``sources`` (field -> ``FILE:ENTRY``), ``entry`` and ``user_entry`` (``FILE:ENTRY`` or None). The
+    ``sources`` (field -> ``FILE:ENTRY``), ``entry`` and ``user_entry`` (``(FILE, ENTRY)`` or None). The
     entry of a user's file (``user``, found as ours is: by task, else its ``default``) is laid over ours
     field by field; settings for another network than the one picked (``policy``, else the user's
     entry's) are dropped from ours (``POLICY_ONLY``). The budget is the first of the user's entry's,
@@ -157,7 +157,7 @@ def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str
     for layer in (ours, theirs):
         if layer is None:
             continue
-        where, entry = layer
+        where, entry, _ = layer
         for name, value in entry.items():
             if name in BUDGET_KEYS or name == "tuned_on":
                 continue
@@ -167,7 +167,7 @@ def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str
     table = TABLE.get(agent, {})
     ours_default = _layer(f"gymlab/hyperparams/{agent}.yml", {"*": table.get("*", {})},
                           getattr(FILES.get(agent), "names", {}), "*")
-    for where, entry in [layer for layer in (theirs, ours) if layer] + [ours_default]:
+    for where, entry, _ in [layer for layer in (theirs, ours) if layer] + [ours_default]:
         budget = {k: entry[k] for k in BUDGET_KEYS if k in entry}
         if budget:
             sources.update({k: where for k in budget})
@@ -175,13 +175,17 @@ def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str
     else:
         budget, sources["steps"] = {"steps": 50_000}, "default"
     return {"settings": settings, "budget": budget, "sources": sources,
-            "entry": ours[0] if ours else None, "user_entry": theirs[0] if theirs else None}
+            "entry": ours and ours[2], "user_entry": theirs and theirs[2]}
 
 
-def _layer(label: str, table: dict, names: dict, task: str) -> tuple[str, dict] | None:
-    """``(FILE:ENTRY, entry)`` of the entry for ``task`` in ``table``, else of its ``default``; None if neither."""
+def _layer(label: str, table: dict, names: dict, task: str) -> tuple[str, dict, tuple[str, str]] | None:
+    """``(FILE:ENTRY, entry, (FILE, ENTRY))`` of the entry for ``task`` in ``table``, else of its ``default``;
+    None if neither."""
     key = task if task in table else "*" if "*" in table else None
-    return None if key is None else (f"{label}:{names.get(key, 'default' if key == '*' else key)}", table[key])
+    if key is None:
+        return None
+    name = names.get(key, "default" if key == "*" else key)
+    return f"{label}:{name}", table[key], (label, name)
 
 
 def _task(env_id: str, env_kwargs: dict | None) -> str:
