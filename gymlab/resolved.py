@@ -53,6 +53,9 @@ def settings(agent_cls, env_id: str, env_kwargs: dict, overrides: dict, hyperpar
         except hyperparams.hyperparams_files.FileError as err:
             raise UsageError(f"--hyperparams {err}") from err
     found = hyperparams.resolve(agent_cls.name, env_id, env_kwargs, overrides.get("policy"), user)
+    if user is not None and found["user_entry"] is None:  # as rl-zoo refuses it: not a file that changes nothing
+        raise UsageError(f"--hyperparams {user.label}: no entry for {hyperparams.task_key(env_id, env_kwargs)} and no "
+                         f"'default' (its entries: {', '.join(user.names.values())})")
     try:
         cfg = agent_cls.Config(**{**found["settings"], **overrides})
     except (TypeError, ValueError) as err:

@@ -154,3 +154,12 @@ def test_a_sweep_checks_the_file_before_ray_and_hands_it_to_every_trial(tmp_path
     assert proc.returncode == 0, proc.stderr
     assert seen[0].base.hyperparams == str(good.resolve())  # an absolute path: a Ray worker runs elsewhere
     assert sweep._jsonable_run(seen[0].base)["hyperparams"] == str(good.resolve())  # kept in sweep.json
+
+
+def test_a_file_with_no_entry_for_the_env_is_refused_as_the_zoo_does(tmp_path):
+    """rl-zoo: 'Hyperparameters not found for ...' when neither the env nor default has an entry; not a silent no-op."""
+    mine = user_file(tmp_path, "CartPol-v1:\n  gamma: 0.9\n")
+    proc = run("--env", "rooms", "--agent", "q", "--hyperparams", mine, "--run-dir", tmp_path / "r")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert (f"--hyperparams {mine.resolve()}: no entry for gymlab/Rooms-v0 and no 'default' (its entries: "
+            f"CartPol-v1)") in proc.stderr, proc.stderr
