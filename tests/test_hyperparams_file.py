@@ -163,3 +163,16 @@ def test_a_file_with_no_entry_for_the_env_is_refused_as_the_zoo_does(tmp_path):
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert (f"--hyperparams {mine.resolve()}: no entry for gymlab/Rooms-v0 and no 'default' (its entries: "
             f"CartPol-v1)") in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("make,words", [
+    (lambda p: p.mkdir(), ["cannot be read (Is a directory)"]),
+    (lambda p: p.write_bytes(b"\xff\xfe\x00rooms"), ["cannot be read", "utf-8"]),
+    (lambda p: p.write_text("rooms:\n  gamma: !!python/object:os.system ls\n"), ["not valid YAML at line 2"]),
+])
+def test_hostile_files_are_one_line(make, words, tmp_path):
+    path = tmp_path / "odd.yml"
+    make(path)
+    proc = run("--env", "rooms", "--agent", "q", "--hyperparams", path, "--run-dir", tmp_path / "r")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"--hyperparams {path}" in proc.stderr and all(w in proc.stderr for w in words), proc.stderr
