@@ -120,8 +120,9 @@ FILES: dict[str, hyperparams_files.File] = {
     p.stem: read(p, f"gymlab/hyperparams/{p.name}") for p in sorted(HERE.glob("*.yml"))}
 TABLE: dict[str, dict[str, dict]] = {agent: f.table for agent, f in FILES.items()}
 
+
 # Settings that only mean something for some network types: dropped from the defaults when the
-# command line picks another (``--env recall --agent reinforce --policy mlp`` gets no forget bias,
+# command line (or a user's file) picks another (``--env recall --agent reinforce --policy mlp`` gets no forget bias,
 # ``--agent dqn --policy mlp`` no sequence replay).
 def _policy_only() -> dict[str, tuple[str, ...]]:
     from gymlab.agents.dqn_config import RECURRENT, RECURRENT_ONLY  # (no torch)
@@ -149,8 +150,9 @@ def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str
     field by field; settings for another network than the one picked (``policy``, else the user's
     entry's) are dropped from ours (``POLICY_ONLY``). The budget is the first of the user's entry's,
     ours, our ``default``'s, 50,000 steps."""
-    task = _task(env_id, env_kwargs)
-    ours = _layer(f"gymlab/hyperparams/{agent}.yml", TABLE.get(agent, {}), getattr(FILES.get(agent), "names", {}), task)
+    task, table = _task(env_id, env_kwargs), TABLE.get(agent, {})
+    label, names = f"gymlab/hyperparams/{agent}.yml", getattr(FILES.get(agent), "names", {})
+    ours = _layer(label, table, names, task)
     theirs = None if user is None else _layer(user.label, user.table, user.names, task)
     pick = policy if policy is not None else (theirs[1].get("policy") if theirs else None)
     settings, budget, sources = {}, {}, {}
@@ -164,9 +166,7 @@ def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str
             if layer is ours and pick is not None and pick not in POLICY_ONLY.get(name, (pick,)):
                 continue
             settings[name], sources[name] = value, where
-    table = TABLE.get(agent, {})
-    ours_default = _layer(f"gymlab/hyperparams/{agent}.yml", {"*": table.get("*", {})},
-                          getattr(FILES.get(agent), "names", {}), "*")
+    ours_default = _layer(label, {"*": table.get("*", {})}, names, "*")
     for where, entry, _ in [layer for layer in (theirs, ours) if layer] + [ours_default]:
         budget = {k: entry[k] for k in BUDGET_KEYS if k in entry}
         if budget:

@@ -61,8 +61,8 @@ def label(flags: list[str], seeds, allow: bool = False) -> dict:
     overlap = sorted(check(flags, seeds))
     if overlap and not allow:
         print(f"refused: train.py {' '.join(flags)} on seeds {', '.join(map(str, overlap))}, which its entry "
-              f"was tuned on (gymlab/hyperparams/<agent>.yml); report on seeds 1000 and up, or give --allow-tuning-seeds "
-              f"to keep the row marked on_tuning_seeds", file=sys.stderr)
+              f"was tuned on (gymlab/hyperparams/<agent>.yml); report on seeds 1000 and up, or give "
+              f"--allow-tuning-seeds to keep the row marked on_tuning_seeds", file=sys.stderr)
         raise SystemExit(2)
     return {"on_tuning_seeds": bool(overlap), **({"tuning_seed_overlap": overlap} if overlap else {})}
 

@@ -114,8 +114,8 @@ def test_fields_that_clash_with_ours_name_the_file_and_entry(tmp_path):
     mine = user_file(tmp_path, "recall:\n  policy: mlp\n  seq_len: 8\n")
     with pytest.raises(UsageError) as err:
         resolved.settings(SimpleNamespace(name="dqn", Config=DQNConfig), "recall", {}, {}, str(mine))
-    assert str(err.value).startswith(f"--hyperparams {mine}, entry 'recall' (over gymlab's entry and the command line): "
-                                     f"--seq-len sets the recurrent DQN's sequence replay")
+    assert str(err.value).startswith(f"--hyperparams {mine}, entry 'recall' (over gymlab's entry and the command "
+                                     f"line): --seq-len sets the recurrent DQN's sequence replay")
     with pytest.raises(ValueError):  # without a file of theirs: the Config's own error, as before
         resolved.settings(SimpleNamespace(name="dqn", Config=DQNConfig), "recall", {}, {"policy": "mlp", "seq_len": 8})
 
