@@ -166,8 +166,8 @@ def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str
             if layer is ours and pick is not None and pick not in POLICY_ONLY.get(name, (pick,)):
                 continue
             settings[name], sources[name] = value, where
-    ours_default = _layer(label, {"*": table.get("*", {})}, names, "*")
-    for where, entry, _ in [layer for layer in (theirs, ours) if layer] + [ours_default]:
+    layers = [layer for layer in (theirs, ours, _layer(label, {"*": table.get("*", {})}, names, "*")) if layer]
+    for where, entry, _ in layers:  # the budget: the user's entry's, ours, our default's
         budget = {k: entry[k] for k in BUDGET_KEYS if k in entry}
         if budget:
             sources.update({k: where for k in budget})

@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import numbers
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,7 +120,7 @@ def _env_kwargs(value) -> dict:
 
 
 def _entry(entry: dict, where: str, config_cls, record_required: bool) -> dict:
-    out = {}
+    out: dict = {}
     budgets = [k for k in BUDGETS if k in entry]
     if len(budgets) > 1:
         raise FileError(f"{where}: a budget is n_timesteps or n_episodes, not both")
@@ -130,7 +130,9 @@ def _entry(entry: dict, where: str, config_cls, record_required: bool) -> dict:
         if name == "tuned_on":
             out[name] = _record(value, where)
         elif name in BUDGETS:
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != int(value) or value < 1:
+            whole = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and value == int(value) and value >= 1
+            if not whole:
                 raise FileError(f"{where}: {name} must be a whole number >= 1, got {value!r}")
             out[BUDGETS[name]] = int(value)
         else:

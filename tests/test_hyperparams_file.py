@@ -80,6 +80,8 @@ def test_the_record_without_a_users_file():
     ("- rooms\n", ["expected a mapping from env ids"]),
     ("", ["an empty file"]),
     ("rooms:\n  n_timesteps: -5\n", ["entry 'rooms'", "n_timesteps must be a whole number >= 1, got -5"]),
+    ("rooms:\n  n_timesteps: .inf\n", ["entry 'rooms'", "n_timesteps must be a whole number >= 1, got inf"]),
+    ("rooms:\n  n_episodes: .nan\n", ["entry 'rooms'", "n_episodes must be a whole number >= 1, got nan"]),
     ("rooms:\n  n_timesteps: 10\n  n_episodes: 3\n", ["entry 'rooms'", "n_timesteps or n_episodes, not both"]),
     ("pong:\n  env_kwargs: {difficulty: 0.8}\n", ["entry 'pong'", "env_kwargs difficulty", "--env-kwargs"]),
     ("rooms:\n  tuned_on: {seeds: [-1], how: x}\n", ["entry 'rooms'", "tuned_on seeds"]),
