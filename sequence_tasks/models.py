@@ -29,6 +29,7 @@ class NextValue(nn.Module):
         out, state = self.core(x, state)
         return self.head(out), state
 
+    # --8<-- [start:free_run]
     def free_run(self, y, state, steps: int):
         """Feed the model its own last output ``y`` (1, B, 1) for ``steps`` steps:
         the next ``steps`` predictions (steps, B, 1) and the state."""
@@ -37,7 +38,9 @@ class NextValue(nn.Module):
             y, state = self(y, state)
             outs.append(y)
         return torch.cat(outs), state
+    # --8<-- [end:free_run]
 
+    # --8<-- [start:scheduled]
     def scheduled(self, x, p_own: float, rng: np.random.Generator, warmup: int = 0):
         """Teacher forcing with a schedule (the lecture's SineRNN.forward): at each step the
         input is the true previous value with probability 1 - ``p_own``, else the model's own
@@ -51,6 +54,7 @@ class NextValue(nn.Module):
             y, state = self(inp, state)
             outs.append(y)
         return torch.cat(outs)
+    # --8<-- [end:scheduled]
 
 
 class CharModel(nn.Module):
@@ -98,6 +102,7 @@ class CharModel(nn.Module):
             out, state = self.core(x, state)
         return self.head(self.dropout(out)), state
 
+    # --8<-- [start:sample]
     @torch.no_grad()
     def sample(self, prime: list[int], n: int, temperature: float, generator: torch.Generator) -> list[int]:
         """``n`` ids drawn one at a time from softmax(logits / temperature), after reading ``prime``."""
@@ -109,3 +114,4 @@ class CharModel(nn.Module):
             out.append(i)
             logits, state = self(torch.tensor([[i]]), state)
         return out
+    # --8<-- [end:sample]

@@ -19,6 +19,7 @@ def _flat(state):
     return torch.cat([s.flatten() for s in (state if isinstance(state, tuple) else (state,))])
 
 
+# --8<-- [start:cells_equal_torch]
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("kind", KINDS)
 def test_cells_equal_torch_forward_and_gradients(kind, layers):
@@ -46,6 +47,7 @@ def test_cells_equal_torch_forward_and_gradients(kind, layers):
     assert len(g1) == len(g2) == 1 + (2 if kind == "lstm" else 1) + 4 * layers
     for a, b in zip(g1, g2):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-8)
+# --8<-- [end:cells_equal_torch]
 
 
 @pytest.mark.parametrize("kind", KINDS)
