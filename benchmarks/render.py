@@ -1,6 +1,6 @@
-"""Fill README.md's results blocks from the stored JSONs in benchmarks/results/: figures rendered, never typed.
+"""Fill the results blocks of README.md and the site's pages from the stored JSONs in benchmarks/results/.
 
-    python benchmarks/render.py            # rewrite README.md's blocks in place
+    python benchmarks/render.py            # rewrite the blocks of README.md and docs/**/*.md in place
     python benchmarks/render.py --check    # exit 1 and print a diff when a block differs
 
 A block is ``<!-- render:NAME -->`` ... ``<!-- /render:NAME -->``; NAME is one of
@@ -53,26 +53,39 @@ def fill(text: str, results: Path = RESULTS) -> str:
     return "".join(out)
 
 
+def targets() -> list[Path]:
+    """The files filled by default: README.md and every page of the site (docs/**/*.md)."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 and print a diff when a block differs")
-    p.add_argument("--readme", type=Path, default=ROOT / "README.md", help="the file to fill (default README.md)")
+    p.add_argument("--readme", type=Path, action="append",
+                   help="a file to fill, given once or more (default README.md and every docs/**/*.md)")
     p.add_argument("--results", type=Path, default=RESULTS, help="the JSONs' folder (default benchmarks/results)")
     args = p.parse_args(argv)
+    worst = 0
+    for path in args.readme or targets():
+        worst = max(worst, fill_file(path, args.results, args.check))
+    return worst
+
+
+def fill_file(path: Path, results: Path, check: bool) -> int:
+    """Fill one file's blocks (``check``: print the diff instead); the exit code it earns."""
     try:
-        text = args.readme.read_text()
-        new = fill(text, args.results)
+        text = path.read_text()
+        new = fill(text, results)
     except (OSError, ValueError) as e:
-        print(f"render.py: {args.readme}: {e}" if isinstance(e, ValueError) else f"render.py: {e}", file=sys.stderr)
+        print(f"render.py: {path}: {e}" if isinstance(e, ValueError) else f"render.py: {e}", file=sys.stderr)
         return 2
     if new == text:
         return 0
-    if args.check:
-        name = str(args.readme)
-        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), name,
-                                                   f"{name} (rendered)"))
+    if check:
+        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), str(path),
+                                                   f"{path} (rendered)"))
         return 1
-    args.readme.write_text(new)
+    path.write_text(new)
     return 0
 
 
