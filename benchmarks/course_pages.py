@@ -2,6 +2,7 @@
 
     python benchmarks/course_pages.py state-memory --out runs/course/08-state-memory.png   # page 08's figure
     python benchmarks/course_pages.py figures      # run every page's commands, copy their figures to docs/course/img/
+    python benchmarks/course_pages.py figures --runs runs/course   # copy them from the runs the pages' commands made
 
 A page's short command is every line of its ```bash blocks that no ``<!-- not-run: ... -->``
 line precedes; the pages are the one place the commands are written, so that the tests
@@ -73,10 +74,19 @@ def argv(command: str, runs: Path) -> list[str]:
 def run(command: str, runs: Path, timeout: float = 600) -> str:
     """Run one of a page's commands from the repository root; its stdout and stderr. ``RuntimeError``
     (with the output) if it fails."""
+    return _child(argv(command, runs), command, timeout)
+
+
+def run_python(code: str, runs: Path, timeout: float = 600) -> str:
+    """Run a page's ```python block as a script from the repository root (``runs``: unused, for symmetry)."""
+    return _child([sys.executable, "-c", code], "a python block", timeout)
+
+
+def _child(args: list[str], what: str, timeout: float) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
-    done = subprocess.run(argv(command, runs), cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
-        raise RuntimeError(f"{command!r} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        raise RuntimeError(f"{what!r} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
     return done.stdout + done.stderr
 
 
@@ -127,14 +137,14 @@ def plot_state_memory(curves: dict[str, list[float]], out: Path) -> None:
 
 
 def shrink(src: Path, dest: Path, width: int = WIDTH) -> None:
-    """``src`` written to ``dest`` at most ``width`` pixels wide (a PNG for the site)."""
+    """``src`` written to ``dest`` at most ``width`` pixels wide, in 128 colours (a small PNG for the site)."""
     from PIL import Image
 
     with Image.open(src) as im:
         if im.width > width:
             im = im.resize((width, round(im.height * width / im.width)), Image.LANCZOS)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        im.save(dest, optimize=True)
+        im.convert("RGB").quantize(colors=128).save(dest, optimize=True)
 
 
 def main(argv_=None) -> int:
@@ -142,7 +152,9 @@ def main(argv_=None) -> int:
     sub = p.add_subparsers(dest="what", required=True)
     q = sub.add_parser("state-memory", help="page 08's figure: how long each cell's state remembers its first input")
     q.add_argument("--out", type=Path, default=IMG / "08-state-memory.png")
-    sub.add_parser("figures", help="run every page's commands and copy their figures to docs/course/img/")
+    q = sub.add_parser("figures", help="run every page's commands and copy their figures to docs/course/img/")
+    q.add_argument("--runs", type=Path, help="copy the figures from the run directories under RUNS (e.g. "
+                                            "runs/course, where the pages' commands write) instead of running")
     args = p.parse_args(argv_)
     if args.what == "state-memory":
         curves = state_memory()
@@ -154,11 +166,12 @@ def main(argv_=None) -> int:
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         for page, spec in PAGES.items():
-            for command in commands(page):
-                print(f"{page}: {command}", flush=True)
-                print(run(command, Path(tmp)), flush=True)
+            if args.runs is None:
+                for command in commands(page):
+                    print(f"{page}: {command}", flush=True)
+                    print(run(command, Path(tmp)), flush=True)
             if spec.figure:
-                shrink(Path(tmp) / spec.figure, IMG / spec.image)
+                shrink((args.runs or Path(tmp)) / spec.figure, IMG / spec.image)
                 print(f"written: {IMG / spec.image}", flush=True)
     return 0
 

@@ -60,6 +60,7 @@ def test_a_wrong_weight_is_caught(kind):
     assert (fused(x)[0] - cells(x)[0]).abs().max() > 1e-8
 
 
+# --8<-- [start:tbptt_test]
 @pytest.mark.parametrize("impl", ["fused", "cells"])
 def test_state_reset_and_truncated_bptt(impl):
     core = RecurrentCore("lstm", 4, 5, impl=impl).double()
@@ -70,5 +71,6 @@ def test_state_reset_and_truncated_bptt(impl):
     out, _ = core(x[3:], cut)
     out.sum().backward()
     assert x.grad[:3].abs().sum() == 0 and x.grad[3:].abs().sum() > 0  # no gradient through the cut
+# --8<-- [end:tbptt_test]
     reset = core.reset_state(state, torch.tensor([True, False]))
     assert reset[0][:, 0].abs().sum() == 0 and torch.equal(reset[0][:, 1], state[0][:, 1])
