@@ -122,3 +122,16 @@ def test_the_page_command_runs_and_its_figures_are_within_the_bounds(page, tmp_p
     else:
         out = "\n".join(pages.run(c, tmp_path) for c in commands)
     CHECKS[page](out)
+
+
+def test_render_fills_the_course_pages_by_default_and_checks_every_file_given(tmp_path, capsys):
+    assert {pages.COURSE / p for p in pages.PAGES} <= set(render.targets())
+    fresh = (pages.COURSE / "08-cells.md").read_text()
+    stale = fresh.replace("| rnn | 32 |", "| rnn | 33 |", 1)
+    assert stale != fresh
+    (tmp_path / "stale.md").write_text(stale)
+    (tmp_path / "fresh.md").write_text(fresh)
+    files = ["--readme", str(tmp_path / "stale.md"), "--readme", str(tmp_path / "fresh.md")]
+    assert render.main(["--check", *files]) == 1  # the first file's stale block is caught, not only the last's
+    assert "| rnn | 33 |" in capsys.readouterr().out
+    assert render.main(files) == 0 and (tmp_path / "stale.md").read_text() == fresh
