@@ -1,9 +1,7 @@
-"""Fill the results blocks of README.md and docs/**/*.md from the stored JSONs in benchmarks/results/:
-figures rendered, never typed.
+"""Fill the results blocks of README.md and the site's pages from the stored JSONs in benchmarks/results/.
 
-    python benchmarks/render.py            # rewrite the blocks of README.md and every docs page in place
+    python benchmarks/render.py            # rewrite the blocks of README.md and docs/**/*.md in place
     python benchmarks/render.py --check    # exit 1 and print a diff when a block differs
-    python benchmarks/render.py --readme FILE   # that file alone
 
 A block is ``<!-- render:NAME -->`` ... ``<!-- /render:NAME -->``; NAME is one of
 ``benchmarks/rendering.BLOCKS``, which says which JSON it reads. Everything between the two
@@ -55,36 +53,40 @@ def fill(text: str, results: Path = RESULTS) -> str:
     return "".join(out)
 
 
-def pages() -> list[Path]:
-    """The files filled by default: README.md and every Markdown page of the site."""
-    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+def targets() -> list[Path]:
+    """The files filled by default: README.md and every page of the site (docs/**/*.md)."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 and print a diff when a block differs")
-    p.add_argument("--readme", type=Path, default=None,
-                   help="the file to fill (default README.md and docs/**/*.md)")
+    p.add_argument("--readme", type=Path, action="append",
+                   help="a file to fill, given once or more (default README.md and every docs/**/*.md)")
     p.add_argument("--results", type=Path, default=RESULTS, help="the JSONs' folder (default benchmarks/results)")
     args = p.parse_args(argv)
-    differ = False
-    for path in [args.readme] if args.readme is not None else pages():
-        try:
-            text = path.read_text()
-            new = fill(text, args.results)
-        except (OSError, ValueError) as e:
-            print(f"render.py: {path}: {e}" if isinstance(e, ValueError) else f"render.py: {e}", file=sys.stderr)
-            return 2
-        if new == text:
-            continue
-        if args.check:
-            name = str(path)
-            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), name,
-                                                       f"{name} (rendered)"))
-            differ = True
-        else:
-            path.write_text(new)
-    return 1 if differ else 0
+    worst = 0
+    for path in args.readme or targets():
+        worst = max(worst, fill_file(path, args.results, args.check))
+    return worst
+
+
+def fill_file(path: Path, results: Path, check: bool) -> int:
+    """Fill one file's blocks (``check``: print the diff instead); the exit code it earns."""
+    try:
+        text = path.read_text()
+        new = fill(text, results)
+    except (OSError, ValueError) as e:
+        print(f"render.py: {path}: {e}" if isinstance(e, ValueError) else f"render.py: {e}", file=sys.stderr)
+        return 2
+    if new == text:
+        return 0
+    if check:
+        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), str(path),
+                                                   f"{path} (rendered)"))
+        return 1
+    path.write_text(new)
+    return 0
 
 
 if __name__ == "__main__":
