@@ -227,7 +227,7 @@ def run(exp, args, sentences=None, vocab=None, show=None) -> dict:
         print(f"{w:>9}: " + ", ".join(f"{n} {s:.2f}" for n, s in near))
     print(scores_line("ours", ours) + f"  {ours['words_per_s']:,.0f} words/s")
     summary = {"rhyme": toy, "settings": settings, "corpus_words": len(ids), "vocab_size": len(vocab),
-               "ours": ours, "loss_curve": got["loss_curve"]}
+               "loss": got["loss_curve"][-1][1], "ours": ours, "loss_curve": got["loss_curve"]}
     if not args.no_reference and args.loss == "negative":
         ref = reference(sentences, args, exp.seed, len(ids))
         theirs = evaluate(ref["vectors"], ref["words"], show)
