@@ -111,7 +111,8 @@ def neighbours(vectors: np.ndarray, words: list[str], word: str, k: int = 8) -> 
 
 
 def analogy_accuracy(vectors: np.ndarray, words: list[str], sections: dict, batch: int = 512) -> dict:
-    """3CosAdd accuracy over the questions whose words are all in ``words``: ``{"accuracy",
+    """3CosAdd accuracy over the questions whose words are all in ``words`` (None when there are
+    none): ``{"accuracy",
     "correct", "questions", "total", "sections": {name: [correct, questions]}}``."""
     index = {w: i for i, w in enumerate(words)}
     u = unit(np.asarray(vectors, dtype=np.float32))
@@ -128,7 +129,7 @@ def analogy_accuracy(vectors: np.ndarray, words: list[str], sections: dict, batc
             right += int((sims.argmax(axis=1) == b[:, 3]).sum())
         result[name] = [right, len(q)]
         correct, asked = correct + right, asked + len(q)
-    return {"accuracy": correct / asked if asked else float("nan"), "correct": correct, "questions": asked,
+    return {"accuracy": correct / asked if asked else None, "correct": correct, "questions": asked,
             "total": total, "sections": result}
 
 
@@ -142,12 +143,13 @@ def ranks(x: np.ndarray) -> np.ndarray:
 
 
 def similarity_rho(vectors: np.ndarray, words: list[str], pairs) -> dict:
-    """Spearman's rho between cosine and human score over the pairs in the vocabulary."""
+    """Spearman's rho between cosine and human score over the pairs in the vocabulary (None for
+    fewer than 3)."""
     index = {w: i for i, w in enumerate(words)}
     u = unit(np.asarray(vectors, dtype=np.float64))
     kept = [(index[a], index[b], s) for a, b, s in pairs if a in index and b in index]
     if len(kept) < 3:
-        return {"rho": float("nan"), "pairs": len(kept), "total": len(pairs)}
+        return {"rho": None, "pairs": len(kept), "total": len(pairs)}
     cos = np.array([u[a] @ u[b] for a, b, _ in kept])
     human = np.array([s for _, _, s in kept])
     rho = float(np.corrcoef(ranks(cos), ranks(human))[0, 1])

@@ -175,13 +175,17 @@ def reference(sentences, args, seed: int, words_in_vocab: int) -> dict:
             "words_per_s": words_in_vocab * args.epochs / seconds}
 
 
+def fmt(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
 def scores_line(name: str, e: dict) -> str:
     parts = [f"{name:>7}:"]
     for key in ("analogies_kjv", "analogies_google"):
         if key in e:
-            parts.append(f"{key} {e[key]['accuracy']:.3f} ({e[key]['correct']}/{e[key]['questions']})")
+            parts.append(f"{key} {fmt(e[key]['accuracy'])} ({e[key]['correct']}/{e[key]['questions']})")
     if "wordsim353" in e:
-        parts.append(f"wordsim353 rho {e['wordsim353']['rho']:.3f} ({e['wordsim353']['pairs']} pairs)")
+        parts.append(f"wordsim353 rho {fmt(e['wordsim353']['rho'])} ({e['wordsim353']['pairs']} pairs)")
     return "  ".join(parts)
 
 
