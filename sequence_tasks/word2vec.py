@@ -63,6 +63,21 @@ def negative_loss(model: Word2Vec, h: torch.Tensor, targets: torch.Tensor, negat
 # --8<-- [end:losses]
 
 
+def sgd_step(model: nn.Module, step_size: float) -> None:
+    """p <- p - step_size * grad, for the sparse gradients of the looked-up rows (a row looked up
+    twice gets both) and the dense one of the full softmax's W'; the gradients are then cleared.
+    (Written out: torch.optim's first step imports torch._dynamo, seconds for one SGD update.)"""
+    with torch.no_grad():
+        for p in model.parameters():
+            g, p.grad = p.grad, None
+            if g is None:
+                continue
+            if g.is_sparse:
+                p.index_add_(0, g._indices()[0], g._values(), alpha=-step_size)
+            else:
+                p.add_(g, alpha=-step_size)
+
+
 def epoch_examples(rng, ids, sentence, keep, arch: str, window: int):
     """One epoch's training examples, shuffled: subsampling draws the words kept afresh, then the
     windows are cut from what is left (as word2vec does). ``(inputs, targets)``."""
@@ -85,7 +100,6 @@ def train(ids: np.ndarray, sentence: np.ndarray, counts: np.ndarray, *, rng: np.
     model = Word2Vec(len(counts), dim)
     keep = keep_probabilities(counts, subsample_t)
     cumulative = np.cumsum(noise_distribution(counts))
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
     # The number of steps is known only epoch by epoch (subsampling and the reach are drawn): the
     # step size falls with the words read, as word2vec's does.
     total_words = epochs * len(ids)
@@ -97,8 +111,7 @@ def train(ids: np.ndarray, sentence: np.ndarray, counts: np.ndarray, *, rng: np.
         tenth, since, since_n = max(1, math.ceil(n / batch / 10)), 0.0, 0
         for k, s in enumerate(range(0, n, batch)):
             done = words_seen + len(ids) * s / max(n, 1)
-            for group in opt.param_groups:
-                group["lr"] = lr * max(1e-4, 1.0 - done / total_words)
+            step_size = lr * max(1e-4, 1.0 - done / total_words)
             x, y = torch.from_numpy(inputs[s:s + batch]), torch.from_numpy(targets[s:s + batch])
             h = model.hidden(x)
             if loss == "softmax":
@@ -106,9 +119,8 @@ def train(ids: np.ndarray, sentence: np.ndarray, counts: np.ndarray, *, rng: np.
             else:
                 neg = torch.from_numpy(draw_negatives(rng, cumulative, (len(y), negative)))
                 value = negative_loss(model, h, y, neg)
-            opt.zero_grad(set_to_none=True)
             value.backward()
-            opt.step()
+            sgd_step(model, step_size)
             v = value.item()
             if not math.isfinite(v):
                 raise FloatingPointError(f"the loss diverged ({v}) at step {steps + 1}; lower --lr (now {lr:g})")

@@ -273,3 +273,13 @@ def test_bad_input_is_one_line_exit_2(args, flag, tmp_path, capsys):
     out, err = capsys.readouterr()
     assert out == "" and len(err.splitlines()) == 1 and flag in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()
+
+
+def test_a_step_moves_each_row_by_its_whole_gradient():
+    m = tiny_model(2)
+    x, y, neg = torch.tensor([1, 1, 2]), torch.tensor([0, 0, 4]), torch.tensor([[3], [3], [0]])  # rows met twice
+    word2vec.negative_loss(m, m.hidden(x), y, neg).backward()
+    want = [p.detach() - 0.1 * g for p, g in zip((m.inp.weight, m.out.weight), grads(m))]
+    word2vec.sgd_step(m, 0.1)
+    assert torch.allclose(m.inp.weight, want[0]) and torch.allclose(m.out.weight, want[1])
+    assert m.inp.weight.grad is None and m.out.weight.grad is None
