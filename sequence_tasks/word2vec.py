@@ -57,9 +57,9 @@ def softmax_loss(model: Word2Vec, h: torch.Tensor, targets: torch.Tensor) -> tor
 
 def negative_loss(model: Word2Vec, h: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
     """Negative sampling: -log sigma(v'_j* . h) - sum_neg log sigma(-v'_j . h), summed over the batch."""
-    positive = (model.out(targets) * h).sum(-1)
-    negative = torch.bmm(model.out(negatives), h[:, :, None])[..., 0]
-    return -(F.logsigmoid(positive).sum() + F.logsigmoid(-negative).sum())
+    out = model.out(torch.cat([targets[:, None], negatives], 1))  # (B, 1 + negatives, dim): one look-up
+    score = (out * h[:, None, :]).sum(-1)
+    return -(F.logsigmoid(score[:, 0]).sum() + F.logsigmoid(-score[:, 1:]).sum())
 # --8<-- [end:losses]
 
 
