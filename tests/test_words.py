@@ -283,3 +283,12 @@ def test_a_step_moves_each_row_by_its_whole_gradient():
     word2vec.sgd_step(m, 0.1)
     assert torch.allclose(m.inp.weight, want[0]) and torch.allclose(m.out.weight, want[1])
     assert m.inp.weight.grad is None and m.out.weight.grad is None
+
+
+@pytest.mark.parametrize("arch, loss", [("skipgram", "negative"), ("cbow", "softmax")])
+def test_both_architectures_and_both_losses_learn(arch, loss):
+    ids, sentence, vocab = sonnets()
+    got = word2vec.train(ids[:600], sentence[:600], vocab.counts, rng=np.random.default_rng(0), arch=arch, loss=loss,
+                         dim=16, epochs=3, batch=32, lr=0.5, subsample_t=0, window=2)
+    curve = [c[1] for c in got["loss_curve"]]
+    assert curve[-1] < 0.95 * curve[0], curve
