@@ -13,7 +13,7 @@
    Reported: the nearest neighbours of ``--neighbours``, the 3CosAdd accuracy on an analogy
    set built from the King James vocabulary and on gensim's questions-words.txt (each
    restricted to the questions whose words are in the vocabulary), and Spearman's rho on
-   wordsim353 (``sequence_tasks/word_eval.py``).
+   wordsim353 and SimLex-999 (``sequence_tasks/word_eval.py``).
 4. The reference, in the same run unless ``--no-reference``: gensim's Word2Vec on the same
    sentences with the same vocabulary cut, dimension, window, negatives, epochs, step size
    and seed (workers=1), scored by the same evaluator; words per second for both (in-vocabulary
@@ -184,8 +184,9 @@ def scores_line(name: str, e: dict) -> str:
     for key in ("analogies_kjv", "analogies_google"):
         if key in e:
             parts.append(f"{key} {fmt(e[key]['accuracy'])} ({e[key]['correct']}/{e[key]['questions']})")
-    if "wordsim353" in e:
-        parts.append(f"wordsim353 rho {fmt(e['wordsim353']['rho'])} ({e['wordsim353']['pairs']} pairs)")
+    for key in ("wordsim353", "simlex999"):
+        if key in e:
+            parts.append(f"{key} rho {fmt(e[key]['rho'])} ({e[key]['pairs']} pairs)")
     return "  ".join(parts)
 
 
