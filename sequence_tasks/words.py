@@ -38,7 +38,7 @@ RHYME = ("There was a crooked man, who walked a crooked mile And found a crooked
          "He bought a crooked cat, who caught a crooked mouse And they all lived together in a little crooked house.")
 # --8<-- [end:rhyme]
 SHOW = {"sonnets": ["love", "beauty", "eyes", "time", "thou"], "kjv": ["god", "king", "water", "jesus", "sword", "she"]}
-TUNED = {"batch": 1024, "lr": 0.025}  # checked on seed 0 (sequence_tasks/tuned_on.py)
+TUNED = {"batch": 1024, "lr": 0.025}  # checked on seeds 0 and 1 (sequence_tasks/tuned_on.py)
 
 
 # --8<-- [start:tables]
