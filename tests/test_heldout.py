@@ -73,7 +73,7 @@ def test_the_sequence_recipes_record_theirs_without_agents_or_torch():
             "print(sorted(T), T['chars']['texts'], T['sine']['seeds'], "
             "'torch' in sys.modules, any(m.startswith('gymlab.agents') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split("\n")[0] == "['chars', 'cosine', 'sine'] ('bundled sonnets',) (0, 1, 2) False False"
+    assert out.split("\n")[0] == "['chars', 'cosine', 'sine', 'words'] ('bundled sonnets',) (0, 1, 2) False False"
 
 
 # ------------------------------------------------------------------ the harness
