@@ -2,7 +2,7 @@
 
 from benchmarks.rendering import words
 from benchmarks.words import verdict
-from tests.render_fixtures import stamp
+from render_fixtures import stamp
 
 
 def row(seed, ours, theirs, load=0.1, quick=False):
