@@ -7,9 +7,9 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-# The tests that take half a minute or more (Ray start-ups, wheel builds) run first: with two
+# The tests that take half a minute or more (Ray start-ups, wheel builds, an MLflow server) run first: with two
 # workers, one of them started near the end keeps a worker busy while the other sits idle.
-SLOW_FIRST = ("tests/test_sweep.py::", "tests/test_wheel.py::")
+SLOW_FIRST = ("tests/test_sweep.py::", "tests/test_wheel.py::", "tests/test_tracking.py::", "tests/test_search.py::")
 
 
 def pytest_collection_modifyitems(config, items):

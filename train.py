@@ -158,6 +158,9 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "evaluation, Ctrl-C, SIGTERM and the end (default 10; 0: not on a clock), so that a huge "
                         "--steps is resumable within minutes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--track", choices=("mlflow",), help="log the run (every trial of a sweep) to MLflow too: params, "
+                   "metrics by TensorBoard's names, artifacts; at $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db "
+                   "with artifacts in ./mlruns (pip install -e \".[track]\")")
     if agent_cls is not None:
         add_config_flags(p, agent_cls)
     return p
@@ -261,7 +264,7 @@ def config(args, agent_cls):
                      eval_every=args.eval_every, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
                      max_episode_steps=args.max_episode_steps, frame_stack=args.frame_stack, render=args.render,
                      record_video=args.record_video, video_episodes=args.video_episodes,
-                     progress=not args.no_progress, save_every_minutes=args.save_every_minutes)
+                     progress=not args.no_progress, save_every_minutes=args.save_every_minutes, track=args.track)
 
 
 def main(argv: list[str] | None = None) -> int:
