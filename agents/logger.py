@@ -36,12 +36,14 @@ from typing import Callable
 from gymlab.runs import claim, default_run_dir  # noqa: F401  (default_run_dir: re-exported)
 
 
+# --8<-- [start:sb3_names]
 # CleanRL's name -> SB3's name for the same quantity (SB3's DQN, PPO/A2C, EvalCallback and logger).
 SB3_NAMES = {"losses/td_loss": "train/loss", "losses/supervised_loss": "train/loss",
              "losses/policy_loss": "train/policy_gradient_loss", "charts/SPS": "time/fps",
              "charts/epsilon": "rollout/exploration_rate", "eval/return_mean": "eval/mean_reward"}
 SB3_NEGATED = {"losses/entropy": "train/entropy_loss"}  # SB3 logs the loss term: minus the entropy
 SB3_WINDOW = 100  # SB3's ep_info_buffer: ep_rew_mean and ep_len_mean are over the last 100 episodes
+# --8<-- [end:sb3_names]
 
 
 class RunLogger:

@@ -121,12 +121,19 @@ def start(spec: dict, run_dir: Path):
     tags = {"gymlab.run_dir": str(Path(run_dir).resolve())}
     if Path(run_dir).parent.name == "trials":
         tags["gymlab.sweep"] = str(Path(run_dir).resolve().parent.parent)
+    for old in client.search_runs([exp], filter_string=f"tags.`gymlab.run_dir` = '{_quoted(tags['gymlab.run_dir'])}'"):
+        if old.info.status != "FINISHED":  # this directory's run stopped before it kept anything, started afresh
+            client.delete_run(old.info.run_id)
     run = client.create_run(exp, run_name=Path(run_dir).name, tags=tags)
     runs.write_json(run_dir / RUN_FILE, {"run_id": run.info.run_id, "uri": track["uri"],
                                          "experiment": track["experiment"]})
     tracker = Tracker(client, run.info.run_id)
     tracker.params(params_of(spec))
     return tracker
+
+
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def params_of(spec: dict) -> dict[str, str]:
