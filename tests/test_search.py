@@ -108,6 +108,7 @@ def test_optunas_samples_lie_in_the_space_ends_included():
     assert search.REMEASURE_SEEDS == list(range(1000, 1010))  # the default: 10 report seeds
 
 
+@pytest.mark.server
 def test_a_search_resumes_its_study_and_remeasures_the_best_on_unused_seeds(tmp_path, spawn, ray_tmp):
     _, env = ray_tmp
     marks, run_dir = tmp_path / "marks", tmp_path / "search"

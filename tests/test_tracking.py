@@ -70,6 +70,7 @@ def mlflow_server(tmp_path):
         log.close()
 
 
+@pytest.mark.server
 def test_a_run_tracked_on_a_real_server_reads_back(tmp_path, mlflow_server):
     from mlflow.tracking import MlflowClient
 
