@@ -55,6 +55,7 @@ class RunConfig:
     video_episodes: int = 1
     progress: bool = True
     save_every_minutes: float = 10.0  # the resume state, on a wall-clock period too (0: at evaluations only)
+    track: str | None = None  # "mlflow": logged to MLflow too (gymlab/tracking.py)
     # Called after each periodic evaluation with (env steps, mean greedy return): a sweep reports it to Tune.
     on_eval: object = field(default=None, repr=False, compare=False)
 
@@ -75,7 +76,7 @@ def run(cfg: RunConfig) -> RunResult:
         agent_cls = agents.get(cfg.agent)
     except agents.UnknownAgentError as err:
         raise UsageError(str(err)) from err
-    from gymlab import resolved, runs
+    from gymlab import resolved, runs, tracking
     from gymlab.agents import SpaceError
     from gymlab.agents.base import Budget
 
@@ -91,6 +92,7 @@ def run(cfg: RunConfig) -> RunResult:
     if eval_kwargs:  # refused now, before anything is written, rather than after training
         make_env(env_id, {**env_kwargs, **eval_kwargs}, cfg.max_episode_steps, frame_stack=cfg.frame_stack).close()
     check_video(cfg)
+    track = tracking.target(cfg.track)  # resolved here: a sweep's trials and --resume log to the same store
     if cfg.record_video:  # one frame drawn now, rather than a failure after training
         from gymlab import video
 
@@ -145,7 +147,7 @@ def run(cfg: RunConfig) -> RunResult:
         "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,
         "max_episode_steps": cfg.max_episode_steps, "record_video": cfg.record_video,
         "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
-        "loaded_from": None if cfg.load is None else str(cfg.load), "hyperparams": record,
+        "loaded_from": None if cfg.load is None else str(cfg.load), "hyperparams": record, "track": track,
     }
     with runs.held(run_dir), runs.undone_on_failure(run_dir):  # (a run that fails at its start leaves nothing)
         runs.write_identity(run_dir, spec)
@@ -243,7 +245,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run;
     Ctrl-C or SIGTERM stops it at the next safe point, saved (``gymlab/signals.py``)."""
     from gymlab import resume as resume_state
-    from gymlab import runs, signals
+    from gymlab import runs, signals, tracking
     from gymlab.agents import seeding
     from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
@@ -251,8 +253,9 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     env_id, env_kwargs, seed, agent_name = spec["env_id"], spec["env_kwargs"], spec["seed"], spec["agent"]
     ckpt = run_dir / "checkpoint.npz"
     agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs, **runs.env_shape(spec)}
+    tracker = tracking.start(spec, run_dir)  # None unless --track
     logger = RunLogger(run_dir, budget, progress=progress, desc=f"{agent_name} on {spec['env_name']}",
-                       resume=logger_state)
+                       resume=logger_state, tracker=tracker)
     resumable = budget is not None and agent.resumable()
     resume_due = False  # a periodic evaluation asks for a resume state at the next safe point
 
@@ -361,6 +364,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         **figures,
     }
     runs.write_json(run_dir / "summary.json", summary)
+    tracking.finish(tracker, run_dir, summary)
 
     if budget is not None:
         print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {wall_time:.2f} s "
