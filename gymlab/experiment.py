@@ -334,18 +334,14 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     env.close()
 
     summary = {
-        "env": spec["env"],
-        "env_kwargs": env_kwargs,
+        "env": spec["env"], "env_kwargs": env_kwargs,
         **runs.env_shape(spec),
         "eval_env_kwargs": spec.get("eval_env_kwargs", {}),
-        "agent": agent_name,
-        "seed": seed,
+        "agent": agent_name, "seed": seed,
         "config": dataclasses.asdict(agent.config),
         "hyperparams": spec.get("hyperparams"),  # where each value came from (absent from older resume states)
-        "budget": spec["budget"],
-        "loaded_from": spec["loaded_from"],
-        "env_steps": logger.steps,
-        "episodes": logger.episodes,
+        "budget": spec["budget"], "loaded_from": spec["loaded_from"],
+        "env_steps": logger.steps, "episodes": logger.episodes,
         "train_return_mean_last_100": _mean(logger.returns[-100:]),
         "periodic_eval": [{"step": st, "return_mean": round(r, 6)} for st, r in logger.evals],
         "periodic_eval_wall_s": [None if w is None else round(w, 4) for w in logger.eval_wall_s],  # a timing
