@@ -29,7 +29,6 @@ from torch import nn
 
 from gymlab.agents.networks import Network
 
-# --8<-- [start:policy_net]
 @dataclass
 class PolicyNet:
     """The network an agent acts greedily with, and what it does around it."""
@@ -38,7 +37,6 @@ class PolicyNet:
     history: int = 1  # observations side by side (DQN's --history)
     low: np.ndarray | None = None  # Box actions: the output is clipped to [low, high]
     high: np.ndarray | None = None
-# --8<-- [end:policy_net]
 
 
 class GreedyPolicy(nn.Module):

@@ -147,8 +147,8 @@ def export(args) -> int:
     except OSError as err:
         raise UsageError(f"--onnx {args.onnx}: cannot write there ({err.strerror or err})") from err
     memory = ", ".join(policy.state_shapes) or "none"
-    print(f"{prog}: wrote {args.onnx} ({len(data):,} bytes): agent {agent.name!r}'s greedy policy; inputs obs and "
-          f"its memories ({memory}), all zeros at an episode's start; onnxruntime gave the torch policy's actions "
+    print(f"{prog}: wrote {args.onnx} ({len(data):,} bytes): the greedy policy of agent {agent.name!r}; inputs obs "
+          f"and its memories ({memory}), all zeros at an episode's start; onnxruntime gave the torch policy's actions "
           f"on {compared} observations")
     return EXIT_OK
 
