@@ -10,6 +10,7 @@ the env checkers and the registry tests then check.
 from __future__ import annotations
 
 import numbers
+import typing
 
 import numpy as np
 from gymnasium import spaces
@@ -89,7 +90,7 @@ class CartPoleNoVelEnv(CartPoleEnv):
 
     def __init__(self, render_mode: str | None = None):
         super().__init__(render_mode=render_mode)
-        high = self.observation_space.high[POSITIONS]
+        high = typing.cast(spaces.Box, self.observation_space).high[POSITIONS]  # CartPole's: a Box
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -102,6 +103,8 @@ class CartPoleNoVelEnv(CartPoleEnv):
 
 
 class CartPoleFlickerEnv(CartPoleEnv):
+    p: float  # the chance an observation is blanked
+
     """
     ## Description
 

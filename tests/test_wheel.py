@@ -90,7 +90,8 @@ def test_the_wheel_installs_one_top_level_name(wheels):
     top = {n.split("/")[0] for n in names}
     assert top == {"gymlab", ours.name.split("-")[0] + "-" + ours.name.split("-")[1] + ".dist-info"}, top
     for needed in ("gymlab/__init__.py", "gymlab/train.py", "gymlab/envs/pong.py", "gymlab/agents/dqn.py",
-                   "gymlab/sequence_tasks/backbone.py", "gymlab/sequence_tasks/data/sonnets.txt"):
+                   "gymlab/sequence_tasks/backbone.py", "gymlab/sequence_tasks/data/sonnets.txt",
+                   "gymlab/py.typed"):
         assert needed in names, needed
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the MIT license ships in the wheel"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
