@@ -3,7 +3,8 @@ onnxruntime runs gives the torch agent's own greedy actions (``agent.predict(...
 deterministic=True)``) on 1,000 observations from the env, its memories carried from step to
 step as the agent carries its ``state``, for each kind of network: MLP (CartPole, Pendulum's Box
 actions, hill's linear policy), CNN (pong-pixels: DQN's stacked frames, REINFORCE's frame
-differences: tests/test_export_cnn.py) and recurrent (Recall: LSTM and GRU). Untrained weights: agreement is what is
+differences: tests/test_export_cnn.py) and recurrent (Recall: LSTM and GRU; the
+supervised agent's LSTM on a sine, Box outputs). Untrained weights: agreement is what is
 tested. Bad input: one line, exit 2."""
 
 from __future__ import annotations
@@ -137,3 +138,10 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys):
     assert "is a directory" in refused([tmp_path / "dqn", "--onnx", tmp_path], capsys)
     assert "required" in refused([tmp_path / "dqn"], capsys)
     assert not list(tmp_path.glob("**/*.onnx"))
+
+
+def test_supervised_predictions_agree_on_sine(tmp_path, capsys):
+    """The supervised agent's LSTM predicting a sine: Box outputs, a memory carried along."""
+    env = gym.make("gymlab/SinePredict-v0")
+    agent = build("supervised", env, hidden=(16,), scale=0.5)
+    check(agent, env, tmp_path, capsys, memory=["h", "c"])
