@@ -24,13 +24,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Any
 
 from gymlab.cli import EXIT_OK, UsageError, command, display_problem, typed
 from gymlab.env_setup import check_env_kwargs, check_video, evaluation_kwargs, make_env
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 @dataclass
@@ -307,8 +304,8 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     wall_time, train_time = logger.elapsed, logger.train_elapsed
     agent.save(ckpt)
 
-    eval_returns: Sequence[float] | np.ndarray = []  # (evaluate's arrays, once it has run)
-    eval_lengths: Sequence[int] | np.ndarray = []
+    eval_returns: Any = []  # (then evaluate's numpy arrays)
+    eval_lengths: Any = []
     videos: list[dict] = []
     record = spec.get("record_video", False)
     if spec["eval_episodes"] and not interrupted:
