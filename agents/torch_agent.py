@@ -59,7 +59,7 @@ class TorchAgent(Agent):
 
     def policy_network(self):
         """The network this agent acts greedily with, as an ``agents.onnx_policy.PolicyNet`` (what
-        ``gymlab export`` writes out), or None: no network of ours acts (SB3's references)."""
+        ``gymlab export`` writes out), or None: no network of ours acts (SB3's references: SB3's own)."""
         return None
 
     def state_arrays(self):

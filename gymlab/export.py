@@ -7,8 +7,8 @@ The graph is the agent's greedy policy for a batch of observations, one step:
 inputs ``obs`` and the policy's memories, outputs ``action``, ``outputs`` (the Q-values,
 logits or means) and the memories after the step; every memory is all zeros at an
 episode's start (``agents/onnx_policy.py`` names them). MLP, CNN and recurrent
-policies of dqn, reinforce, hill and supervised export; the Q-table, the random agent and
-SB3's references have no network of ours to export. Once written, onnxruntime runs the
+policies of dqn, reinforce, hill and supervised export; the Q-table and the random agent have
+no network, and SB3's references have SB3's, which this command does not export (yet). Once written, onnxruntime runs the
 graph on observations drawn from the agent's observation space and must give the torch
 policy's actions. Needs the ``export`` extra: ``pip install 'gymlab[export]'``.
 """
@@ -67,7 +67,7 @@ def policy_of(agent):
     spec = agent.policy_network() if hasattr(agent, "policy_network") else None
     if spec is None:
         raise UsageError(f"agent {agent.name!r} has no network of gymlab's to export (dqn, reinforce, hill and "
-                         f"supervised have one)")
+                         f"supervised have one; SB3's references are not exported yet)")
     from gymlab.agents.onnx_policy import GreedyPolicy
 
     return GreedyPolicy(spec, agent.observation_space).eval()

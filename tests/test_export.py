@@ -133,6 +133,8 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys):
 
     cartpole = gym.make("CartPole-v1")
     build("dqn", cartpole).save(tmp_path / "dqn" / "checkpoint.npz")
+    build("sb3-dqn", cartpole).save(tmp_path / "sb3" / "checkpoint.npz")
+    assert "not exported yet" in refused([tmp_path / "sb3", "--onnx", tmp_path / "sb3.onnx"], capsys)
     (tmp_path / "afile").write_text("")
     assert "cannot write there" in refused([tmp_path / "dqn", "--onnx", tmp_path / "afile" / "p.onnx"], capsys)
     assert "is a directory" in refused([tmp_path / "dqn", "--onnx", tmp_path], capsys)
