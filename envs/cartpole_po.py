@@ -103,8 +103,6 @@ class CartPoleNoVelEnv(CartPoleEnv):
 
 
 class CartPoleFlickerEnv(CartPoleEnv):
-    p: float  # the chance an observation is blanked
-
     """
     ## Description
 
@@ -182,6 +180,8 @@ class CartPoleFlickerEnv(CartPoleEnv):
     - v1: first version (v1 as ``CartPole-v1``, whose dynamics and 500-step
       limit it keeps).
     """
+
+    p: float  # the chance an observation is blanked
 
     def __init__(self, p: float = 0.5, render_mode: str | None = None):
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
