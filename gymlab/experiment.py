@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gymlab.cli import EXIT_OK, UsageError, command, display_problem, typed
 from gymlab.env_setup import check_env_kwargs, check_video, evaluation_kwargs, make_env
@@ -72,6 +73,8 @@ def run(cfg: RunConfig) -> RunResult:
     (a ``UsageError`` otherwise), then trained, evaluated and reported in ``cfg.run_dir``."""
     from gymlab import agents
 
+    if cfg.env is None:  # (train.py --load fills it from the checkpoint)
+        raise UsageError("no env given (RunConfig.env is None)")
     try:
         agent_cls = agents.get(cfg.agent)
     except agents.UnknownAgentError as err:
@@ -308,7 +311,9 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     wall_time, train_time = logger.elapsed, logger.train_elapsed
     agent.save(ckpt)
 
-    eval_returns, eval_lengths, videos = [], [], []
+    eval_returns: Any = []  # (then evaluate's numpy arrays)
+    eval_lengths: Any = []
+    videos: list[dict] = []
     record = spec.get("record_video", False)
     if spec["eval_episodes"] and not interrupted:
         eval_env = make("human" if render else "rgb_array" if record else None)
