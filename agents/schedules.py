@@ -28,3 +28,13 @@ def first_gradient_step(config) -> int | None:
     filled = n_step + (config.seq_len if getattr(config, "policy", None) in RECURRENT else 0)
     after = max(starts + 1, filled)  # the first step that may update, but for train_freq
     return -(-after // every) * every
+
+
+def budget_warning(config, budget) -> str | None:
+    """A step budget that ends before the first gradient step, said before the run spends it."""
+    first = first_gradient_step(config)
+    if budget is not None and budget.steps is not None and first is not None and budget.steps < first:
+        return (f"--steps {budget.steps} ends before the first gradient step (env step {first}: after "
+                f"--learning-starts {config.learning_starts}, on a multiple of --train-freq {config.train_freq}): "
+                f"the agent will only explore and never learn (raise --steps or lower --learning-starts)")
+    return None

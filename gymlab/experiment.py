@@ -129,7 +129,9 @@ def run(cfg: RunConfig) -> RunResult:
         budget = Budget(steps=cfg.steps, episodes=cfg.episodes)
         record["fields"] = {**{k: v for k, v in record["fields"].items() if k not in ("steps", "episodes")},
                             budget.unit: "command line"}
-    warning = _budget_warning(agent.config, budget)
+    from gymlab.agents.schedules import budget_warning
+
+    warning = budget_warning(agent.config, budget)
     if warning:
         print(f"train.py: warning: {warning}", file=sys.stderr)
 
@@ -381,18 +383,6 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     for line in report_lines:
         print(line)
     return RunResult(run_dir, code, summary)
-
-
-def _budget_warning(config, budget) -> str | None:
-    """A step budget that ends before the first gradient step, said before the run spends it."""
-    from gymlab.agents.schedules import first_gradient_step
-
-    first = first_gradient_step(config)
-    if budget is not None and budget.steps is not None and first is not None and budget.steps < first:
-        return (f"--steps {budget.steps} ends before the first gradient step (env step {first}: after "
-                f"--learning-starts {config.learning_starts}, on a multiple of --train-freq {config.train_freq}): "
-                f"the agent will only explore and never learn (raise --steps or lower --learning-starts)")
-    return None
 
 
 def _mean(xs):

@@ -10,7 +10,7 @@ from gymlab.agents.base import Budget
 from gymlab.agents.dqn import DQN, DQNConfig
 from gymlab.agents.logger import RunLogger
 from gymlab.agents.schedules import linear
-from gymlab.experiment import _budget_warning
+from gymlab.agents.schedules import budget_warning as _budget_warning
 
 SMALL = dict(hidden=(8,), batch_size=4, buffer_size=100, threads=1)
 
