@@ -12,7 +12,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 SLOW_FIRST = ("tests/test_sweep.py::", "tests/test_wheel.py::")
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "site: builds the documentation site or opens it in Chromium; left out of "
+                                       "the default run, run by `python -m pytest -q -m site` (.ci/run's second step)")
+
+
 def pytest_collection_modifyitems(config, items):
+    if "site" not in (config.getoption("markexpr", "") or ""):  # the site tests run only when asked for by -m
+        kept = [item for item in items if item.get_closest_marker("site") is None]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("site")])
+            items[:] = kept
     items.sort(key=lambda item: not any(item.nodeid.startswith(s) for s in SLOW_FIRST))  # stable: order kept
 
 # tests/mutants.py is a script (it plants bugs in a copy of the tree and runs pytest there), not a test module.

@@ -83,7 +83,7 @@ def envs_page() -> str:
         params = [p for p in inspect.signature(cls.__init__).parameters.values() if p.name != "self"]
         args = ", ".join(f"`{p.name}={p.default!r}`" if p.default is not p.empty else f"`{p.name}`" for p in params)
         rows.append(f"| constructor arguments | {cell(args) if args else '-'} |")
-        sections += [f"## {env_id} {{#{anchor}}}", "", "| | |", "| --- | --- |", *rows, "",
+        sections += [f"## {env_id} {{#{anchor}}}", "", "| registration | |", "| --- | --- |", *rows, "",
                      _docstring_markdown(cls.__doc__ or "(no docstring)"), ""]
     return "\n".join(parts + [""] + sections)
 
