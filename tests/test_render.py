@@ -28,9 +28,10 @@ def test_every_readme_block_is_what_the_jsons_render():
         "README.md differs from the stored JSONs: run python benchmarks/render.py"
 
 
-def test_every_block_is_in_the_readme_once():
+def test_the_readme_shows_known_blocks_each_once():
+    """The README shows the headline blocks; every block is on the site (tests/test_render_docs.py)."""
     names = re.findall(r"<!-- render:([\w-]+) -->", README.read_text())
-    assert sorted(names) == sorted(BLOCKS)
+    assert names and len(set(names)) == len(names) and set(names) <= set(BLOCKS)
 
 
 def test_a_hand_typed_number_in_a_block_turns_check_red(tmp_path):
