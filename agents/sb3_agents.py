@@ -197,6 +197,11 @@ class SB3Agent(TorchAgent):
     def __init__(self, observation_space, action_space, config=None, seed: int = 0):
         super().__init__(observation_space, action_space, config, seed)
         self.obs_rms = None  # the observations' running mean and variance (--norm-obs), shared with VecNormalize
+        self.ret_rms = None  # the discounted return's running variance (--norm-reward), shared likewise
+        if getattr(self.config, "norm_reward", False):
+            from stable_baselines3.common.running_mean_std import RunningMeanStd
+
+            self.ret_rms = RunningMeanStd(shape=())
         if getattr(self.config, "norm_obs", False):
             from stable_baselines3.common.running_mean_std import RunningMeanStd
 
@@ -227,6 +232,8 @@ class SB3Agent(TorchAgent):
                             gamma=c.gamma)
         if self.obs_rms is not None:
             venv.obs_rms = self.obs_rms  # updated in place as it trains
+        if self.ret_rms is not None:
+            venv.ret_rms = self.ret_rms
         return venv
 
     def normalise(self, obs):
@@ -256,16 +263,17 @@ class SB3Agent(TorchAgent):
 
     def state_arrays(self):
         arrays = super().state_arrays()
-        if self.obs_rms is not None:
-            arrays.update({f"obs_rms/{k}": np.asarray(getattr(self.obs_rms, k), np.float64)
-                           for k in ("mean", "var", "count")})
+        for name, rms in (("obs_rms", self.obs_rms), ("ret_rms", self.ret_rms)):
+            if rms is not None:
+                arrays.update({f"{name}/{k}": np.asarray(getattr(rms, k), np.float64) for k in ("mean", "var", "count")})
         return arrays
 
     def load_state_arrays(self, arrays):
         super().load_state_arrays(arrays)
-        if self.obs_rms is not None:
-            self.obs_rms.mean, self.obs_rms.var = np.array(arrays["obs_rms/mean"]), np.array(arrays["obs_rms/var"])
-            self.obs_rms.count = float(arrays["obs_rms/count"])
+        for name, rms in (("obs_rms", self.obs_rms), ("ret_rms", self.ret_rms)):
+            if rms is not None and (name == "obs_rms" or f"{name}/mean" in arrays):  # (older checkpoints: no ret_rms)
+                rms.mean, rms.var = np.array(arrays[f"{name}/mean"]), np.array(arrays[f"{name}/var"])
+                rms.count = float(arrays[f"{name}/count"])
 
     def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
         # A recurrent model's state is its LSTM's (hidden, cell), zeros where episode_start is set.

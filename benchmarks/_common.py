@@ -182,7 +182,11 @@ def measured_sweep(flags: list[str], seeds: list[int], where: Path, allow_tuning
     if done is not None:
         return (*done[:2], {**done[2], **on_tuning})
     if where.exists() and any(where.iterdir()):  # a sweep not to be read back: kept aside, not mixed in
-        aside = where.with_name(f"{where.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+        stem, n = f"{where.name}.replaced-{time.strftime('%Y%m%d-%H%M%S')}", 1
+        aside = where.with_name(stem)
+        while aside.exists():  # (two set aside within one second: both kept)
+            n += 1
+            aside = where.with_name(f"{stem}-{n}")
         where.rename(aside)
         print(f"{where.name}: the sweep there before is now {aside.name}", file=sys.stderr)
     stamp = {**provenance(sweep_command(flags, seeds)), **on_tuning}

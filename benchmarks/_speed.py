@@ -1,26 +1,31 @@
 """The one way a speed figure is measured here (issue 24, "speed measured alone").
 
 Every speed benchmark (``dqn_speed.py``, ``env_speed.py``, ``cells_vs_torch.py``,
-``resume_state.py``) runs its contestants in at least
-``MIN_ROUNDS`` interleaved rounds, their order reversed every other round, so a drift of the
-machine hits them alike; one thread each. A contestant's figure is the median of its rounds; a
+``resume_state.py``) runs its contestants in an even number of interleaved rounds, at least
+``MIN_ROUNDS`` (``DEFAULT_ROUNDS`` unless asked), their order reversed every other round, so a drift of
+the machine hits them alike and each order runs as often; one thread each. A contestant's figure is the median of its rounds; a
 comparison is the median of the per-round ratios to the reference (each ratio taken within one
 round, under that round's load), with their min and max, never a ratio of medians nor of runs
 made at different times. The load average is read before and after: a start with the 1-minute
-load above ``IDLE_LOAD`` marks the results busy (``"busy": true``), and a rise is said. Fewer
+load above ``IDLE_LOAD`` marks the results busy (``"busy": true``), and a rise is said; so does other
+work that used more than ``OTHERS_BUSY_CORES`` of the machine while it measured (``cpu_clocks``). Fewer
 rounds only with ``--quick``, whose results are marked ``"quick": true`` and are not figures.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
+from pathlib import Path
 
 from benchmarks._common import load
 
 MIN_ROUNDS = 5
+DEFAULT_ROUNDS = 6  # even: each order (forwards, reversed) as often
 IDLE_LOAD = 0.5  # the 1-minute load average under which the machine counts as idle
+OTHERS_BUSY_CORES = 0.25  # CPU others used during the measurement (cores, on average) that makes it busy
 POLL_S = 15  # --wait-idle reads the load this often
 QUICK_NOTE = "--quick: a check that it runs, NOT a speed figure (too few rounds and steps)"
 
@@ -28,17 +33,22 @@ QUICK_NOTE = "--quick: a check that it runs, NOT a speed figure (too few rounds 
 def add_arguments(p, quick_rounds: int) -> None:
     """``--quick``, ``--rounds`` and ``--wait-idle``, as every speed benchmark has them."""
     p.add_argument("--quick", action="store_true", help="tiny budgets: a check that it runs, not a figure")
-    p.add_argument("--rounds", type=int, help=f"interleaved rounds (default {MIN_ROUNDS}, at least {MIN_ROUNDS} "
-                                              f"unless --quick; --quick's default {quick_rounds})")
+    p.add_argument("--rounds", type=int, help=f"interleaved rounds (default {DEFAULT_ROUNDS}; an even number, at "
+                                              f"least {MIN_ROUNDS}, unless --quick; --quick's default {quick_rounds})")
     p.add_argument("--wait-idle", type=float, default=0, metavar="SECONDS",
                    help=f"first wait up to SECONDS for the 1-minute load to fall below {IDLE_LOAD}")
 
 
 def check_rounds(rounds: int, quick: bool) -> int:
-    """``rounds``, or one line on stderr and exit 2 when it is too few to be a figure."""
+    """``rounds``, or one line on stderr and exit 2 when it is too few to be a figure, or odd (one
+    order would run once more than the other)."""
     if rounds < 1 or (rounds < MIN_ROUNDS and not quick):
         print(f"error: --rounds {rounds}: a speed figure takes at least {MIN_ROUNDS} rounds "
               f"(fewer only with --quick, which is not a figure)", file=sys.stderr)
+        raise SystemExit(2)
+    if rounds % 2 and not quick:
+        print(f"error: --rounds {rounds}: a speed figure takes an even number of rounds, so that each order "
+              f"runs as often (e.g. {rounds + 1})", file=sys.stderr)
         raise SystemExit(2)
     return rounds
 
@@ -47,7 +57,7 @@ def rounds_of(args, quick_rounds: int) -> int:
     """The rounds ``args`` ask for (``add_arguments``'s options), checked; ``--quick`` said aloud."""
     if args.quick:
         print(QUICK_NOTE, file=sys.stderr)
-    default = quick_rounds if args.quick else MIN_ROUNDS
+    default = quick_rounds if args.quick else DEFAULT_ROUNDS
     return check_rounds(default if args.rounds is None else args.rounds, args.quick)
 
 
@@ -64,23 +74,50 @@ def wait_idle(seconds: float, sleep=time.sleep, clock=time.monotonic) -> bool:
         sleep(min(POLL_S, max(end - clock(), 0)))
 
 
+def read_cpu_clocks() -> tuple[float | None, float, float]:
+    """``(machine busy s, own s, wall s)``: the CPU seconds every core of the machine has spent busy
+    (``/proc/stat``; None where there is none), those of this process and its children (reaped ones),
+    and a monotonic clock."""
+    t = os.times()
+    own = t.user + t.system + t.children_user + t.children_system
+    try:
+        fields = [float(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        machine = (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # all but idle, iowait
+    except (OSError, ValueError, IndexError):
+        machine = None
+    return machine, own, time.monotonic()
+
+
+cpu_clocks = read_cpu_clocks  # (what start and finish read)
+
+
 def start() -> dict:
-    """The load as the measurement starts: ``{"busy", "load_before"}``, warning when busy."""
+    """The load as the measurement starts: ``{"busy", "load_before"}``, warning when busy; and the
+    CPU clocks, so that ``finish`` sees work that began after."""
     before = load()
     busy = before is not None and before[0] > IDLE_LOAD
     if busy:
         print(f"WARNING: the machine is busy (1-minute load {before[0]} > {IDLE_LOAD}): the results are marked "
               f"busy; run it alone for a figure", file=sys.stderr)
-    return {"busy": busy, "load_before": before}
+    return {"busy": busy, "load_before": before, "_clocks": cpu_clocks()}
 
 
 def finish(state: dict) -> dict:
-    """``state`` with ``load_after``, saying so when the load rose during the measurement."""
+    """``state`` with ``load_after`` and ``others_cpu_cores`` (the CPU the machine spent beyond this
+    benchmark's own over the measurement, in cores on average): busy, and said, when others used more
+    than ``OTHERS_BUSY_CORES``, or when the load rose."""
+    state = dict(state)
+    (m0, own0, w0), (m1, own1, w1) = state.pop("_clocks", None) or cpu_clocks(), cpu_clocks()
+    others = None if m0 is None or m1 is None or w1 <= w0 else max(0.0, ((m1 - m0) - (own1 - own0)) / (w1 - w0))
     after = load()
     if after is not None and state["load_before"] is not None and after[0] > max(state["load_before"][0], IDLE_LOAD):
         print(f"WARNING: the load rose while measuring ({state['load_before'][0]} -> {after[0]}): something else "
               f"ran", file=sys.stderr)
-    return {**state, "load_after": after}
+    if others is not None and others > OTHERS_BUSY_CORES:
+        print(f"WARNING: other work used {others:.2f} cores on average while measuring: something else ran; "
+              f"the results are marked busy", file=sys.stderr)
+        state["busy"] = True
+    return {**state, "load_after": after, "others_cpu_cores": None if others is None else round(others, 3)}
 
 
 def interleave(names: list[str], rounds: int, run) -> dict[str, list]:

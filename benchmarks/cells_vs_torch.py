@@ -7,7 +7,7 @@ Same weights in both (the hand-written core loads the fused one's state_dict), f
 sequences of 100 steps, batch 32, one CPU thread (``torch.set_num_threads(1)``,
 OMP_NUM_THREADS=1). A round times a pass of each (the mean of 10 passes, 3 at hidden 512),
 after one warm-up pass of each. The speed protocol (``benchmarks/_speed.py``): run it alone;
-at least 5 interleaved rounds per row (fewer only with ``--quick``, which also shortens the
+an even number of interleaved rounds per row, at least 5 (6 by default) (fewer only with ``--quick``, which also shortens the
 sequences to 20 steps and times hidden 32 only, marked ``"quick": true`` and not a figure), the
 two in reversed order every other round; a row's time is the median of its rounds, and its
 ratio (cells' time / fused time: above 1 the cells are slower) the median of the per-round

@@ -1,7 +1,7 @@
 """Env steps per second of gymlab's DQN against Stable-Baselines3's DQN, learning included, at the
 same gradient steps per env step, on CartPole-v1 and on pong-pixels, in one run (issue 13: aim at 2x).
 
-    python benchmarks/dqn_speed.py --wait-idle 600   # 5 rounds: about 20 minutes alone on 2 cores
+    python benchmarks/dqn_speed.py --wait-idle 600   # 6 rounds: about 24 minutes alone on 2 cores
     python benchmarks/dqn_speed.py --only cartpole   # one task again (the other's rows are kept in the JSON)
     python benchmarks/dqn_speed.py --quick --json /tmp/q.json   # tiny budgets, one round: does it run?
 
@@ -9,7 +9,7 @@ The protocol (``benchmarks/_speed.py``, the only way a speed figure is made here
 on the machine. It records the CPU model and cores, and the load average before and after; a
 start with the 1-minute load above 0.5 is warned about and marks the JSON ``"busy": true``
 (``--wait-idle SECONDS`` first waits that long at most for the load to fall). Each task's
-contestants run in 5 rounds (at least 5; fewer only with ``--quick``, marked ``"quick": true``
+contestants run in 6 rounds (an even number, at least 5; fewer only with ``--quick``, marked ``"quick": true``
 and not a figure), their order reversed every other round, each run a process of its own with
 one torch thread (``--threads 1``, OMP_NUM_THREADS=1). A contestant's figure is the median of its
 rounds; against ``sb3-dqn (same)`` it is the median of the per-round ratios (each taken within
@@ -58,7 +58,7 @@ vector env (``OffPolicyAlgorithm.collect_rollouts``: ``num_collected_steps += 1`
 n_envs`` vector steps. Every run reports its gradient steps (our ``agent.updates``, SB3's
 ``model._n_updates``); the contestants of a round must agree within a round's worth.
 
-Budget: 40 runs (2 tasks x 4 contestants x 5 rounds). From a ``--quick`` run on the loaded
+Budget: 48 runs (2 tasks x 4 contestants x 6 rounds). From a ``--quick`` run on the loaded
 machine and the earlier 20k-step runs: a CartPole run trains 10-20 s, a pixel run 30-45 s, and each
 process takes about 5 s to start: about 20 minutes alone on this 2-core machine.
 Prints the table and writes ``benchmarks/results/dqn_speed.json`` (``--quick``:

@@ -1,6 +1,6 @@
 """Env steps per second of gymlab's Pong, side by side with Gymnasium's CartPole-v1, in one run.
 
-    python benchmarks/env_speed.py --wait-idle 600   # 5 rounds, about a minute alone: results/env_speed.json
+    python benchmarks/env_speed.py --wait-idle 600   # 6 rounds, about a minute alone: results/env_speed.json
     python benchmarks/env_speed.py --quick --json /tmp/e.json   # a few seconds: does it run? (not a figure)
 
 Single envs go through ``gym.make`` (with its wrappers, as a user gets them);

@@ -31,7 +31,7 @@ interleaved rounds (fewer only with ``--quick``, marked ``"quick": true``, not a
 order reversed every other round (a read then reads the file of the round before: the same
 bytes); a phase's time is the median of its rounds, and the read's ratio to ``naive`` the median
 of the per-round ratios of the times (below 1: faster), with their min and max. Every phase runs
-all 5 rounds: a round costs about 10 s on CartPole and 25 s on pixels (three processes, each
+all 6 rounds: a round costs about 10 s on CartPole and 25 s on pixels (three processes, each
 importing torch and building the agent; the write's refilling the buffer; a 0.65 GB file in the
 temporary directory, ``TMPDIR``), and the largest phase (pixels, ``naive``) peaks at about 1.7 GB.
 JSON: top level ``quick``, ``rounds``, ``busy``, ``load_before``, ``load_after``,

@@ -2,7 +2,7 @@
 
     from gymlab.provenance import provenance, config_hash
     provenance("python train.py --env CartPole-v1 --agent dqn --seeds 1000-1009")
-    # {"commit": "6017cfb4a1b2+dirty", "command": ..., "when": "2026-12-07 15:20:01",
+    # {"commit": "6017cfb4a1b2+dirty", "command": ..., "when": "2026-12-07 15:20:01 UTC",
     #  "machine": {"cpu", "cores", "usable_cores", "python", "system"}, "load": [1, 5, 15-min]}
     config_hash(summary)   # sha256 of a run's resolved config, env, env_kwargs and agent
 
@@ -40,7 +40,8 @@ def commit() -> str:
 
     head = git("rev-parse", "--short=12", "HEAD") or "unknown"
     # (benchmarks/results/ aside: a benchmark that ran before this one in the same tree wrote there)
-    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!benchmarks/results")
+    # (a new file nobody committed counts; what .gitignore names, such as runs/, does not)
+    changed = git("status", "--porcelain", "--untracked-files=all", "--", ".", ":!benchmarks/results")
     return head + ("+dirty" if changed else "")
 
 
@@ -73,8 +74,9 @@ def load() -> list[float] | None:
 
 
 def now(t: float | None = None) -> str:
-    """The time ``t`` (seconds since the epoch; default now) as every stamp says it, local time."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+    """The time ``t`` (seconds since the epoch; default now) as every stamp says it: in UTC, and
+    saying so (a stamp read on another machine, in another zone, means the same moment)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
 
 
 def provenance(command: str | None = None) -> dict:

@@ -40,3 +40,23 @@ def built_site(tmp_path_factory):
     done = build(out)
     assert done.returncode == 0, done.stderr[-4000:]
     return out
+
+
+@pytest.fixture(autouse=True)
+def _an_idle_machine_for_the_speed_protocol(monkeypatch):
+    """The speed protocol marks a measurement busy when other work ran beside it
+    (``benchmarks/_speed.cpu_clocks``); under the test suite something always does. Its tests on
+    fabricated clocks set their own; ``_speed.read_cpu_clocks`` is the real reading."""
+    from benchmarks import _speed
+
+    monkeypatch.setattr(_speed, "cpu_clocks", lambda: (None, 0.0, 0.0))
+
+
+@pytest.fixture
+def five_fabricated_rounds(monkeypatch):
+    """Tests on fabricated timings written for 5 rounds: the rows' contents, not the rounds rule
+    (``test_speed_protocol.py`` checks that: an even number, at least 5)."""
+    from benchmarks import _speed
+
+    monkeypatch.setattr(_speed, "DEFAULT_ROUNDS", 5)
+    monkeypatch.setattr(_speed, "check_rounds", lambda rounds, quick: rounds)

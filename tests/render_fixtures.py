@@ -43,7 +43,7 @@ def speed_row(label, per_round, vs=None, key="contestant", env="CartPole-v1", **
     """A row of the speed benchmarks: its rate each round, their median, and its ratio to the reference row."""
     ordered = sorted(per_round)
     row = {key: label, "env": env, "differs_from_sb3_same": "nothing", "env_steps_per_s_per_round": per_round,
-           "env_steps_per_s_median": ordered[len(ordered) // 2], "replay_bytes": 4_800_000, "peak_rss_mb": 347.7,
+           "env_steps_per_s_median": ordered[len(ordered) // 2],
            **stamp(**stamped)}
     if vs is not None:
         ref, ratios = vs

@@ -29,7 +29,7 @@ def bench(monkeypatch):
     return module
 
 
-def test_rows_carry_per_round_ratios_and_the_busy_flag(bench, monkeypatch, tmp_path, capsys):
+def test_rows_carry_per_round_ratios_and_the_busy_flag(five_fabricated_rounds, bench, monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(_speed, "load", lambda: [0.9, 0.5, 0.5])
     path = tmp_path / "env.json"
     bench.main(["--json", str(path)])

@@ -103,3 +103,26 @@ def test_a_stamped_row_of_another_shape_is_one_line_and_exit_2_not_a_guess(tmp_p
         assert out.returncode == 2, out.stdout
         assert f"{name}.json" in out.stderr and repr(field) in out.stderr, out.stderr
         assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_no_rendered_table_has_a_column_with_nothing_in_it():
+    """The speed table carried two replay columns of dashes after the replay moved to its own table."""
+    results = ROOT / "benchmarks" / "results"
+    for name, fn in BLOCKS.items():
+        try:
+            text = render.fill(f"<!-- render:{name} -->\n<!-- /render:{name} -->", results)
+        except SystemExit:
+            continue
+        tables, current = [], []
+        for line in text.splitlines() + [""]:
+            if line.startswith("|"):
+                if not set(line) <= set("|-: "):
+                    current.append([c.strip() for c in line.strip().strip("|").split("|")])
+            elif current:
+                tables.append(current)
+                current = []
+        for table in tables:
+            header, body = table[0], table[1:]
+            for i, title in enumerate(header):
+                cells = [r[i] for r in body if i < len(r)]
+                assert not body or any(c not in ("", "-") for c in cells), f"{name}: column {title!r} is empty"

@@ -58,7 +58,7 @@ def fake_runner(seconds):
     return run, calls
 
 
-def test_rows_carry_per_round_ratios_stamps_and_the_busy_flag(bench, monkeypatch, tmp_path, capsys):
+def test_rows_carry_per_round_ratios_stamps_and_the_busy_flag(five_fabricated_rounds, bench, monkeypatch, tmp_path, capsys):
     seconds = {"write": [1.0] * 5, "read": [1.0, 2.0, 3.0, 4.0, 5.0], "naive": [2.0, 2.0, 2.0, 2.0, 10.0]}
     run, calls = fake_runner(seconds)
     monkeypatch.setattr(_speed, "load", lambda: [0.9, 0.5, 0.5])
@@ -86,7 +86,7 @@ def test_rows_carry_per_round_ratios_stamps_and_the_busy_flag(bench, monkeypatch
     assert "busy" in capsys.readouterr().err
 
 
-def test_a_buffer_read_back_different_fails_the_check(bench, monkeypatch, tmp_path):
+def test_a_buffer_read_back_different_fails_the_check(five_fabricated_rounds, bench, monkeypatch, tmp_path):
     run, _ = fake_runner({p: [1.0] * 5 for p in ("write", "read", "naive")})
 
     def wrong(job):

@@ -127,3 +127,19 @@ def test_plain_ppo_takes_the_same_switches():
     assert model.policy.activation_fn is nn.ReLU and model.policy.ortho_init is False
     assert model.lr_schedule(0.0) == 0.0 and model.clip_range(0.5) == pytest.approx(0.1)
     assert logger.steps == 64 and agent.obs_rms.count > 60
+
+
+def test_a_checkpoint_keeps_the_return_statistics_that_scale_the_rewards(tmp_path):
+    """--norm-reward scales rewards by the running spread of the discounted return (VecNormalize's
+    ret_rms). The checkpoint kept only the observation statistics: a run loaded from it to train
+    on started the reward scale again from nothing."""
+    small = dict(ZOO, lstm_hidden_size=16, n_epochs=1)
+    agent, env, _ = built(steps=512, **small)
+    venv = agent.model.get_env()
+    assert agent.ret_rms is venv.ret_rms and agent.ret_rms.count > 500  # the training env's, updated in place
+    path = tmp_path / "c.npz"
+    agent.save(path)
+    loaded = agents.get(NAME).load(path)
+    assert np.array_equal(loaded.ret_rms.var, agent.ret_rms.var) and loaded.ret_rms.count == agent.ret_rms.count
+    loaded.learn(env, Budget(steps=8), RunLogger(progress=False))  # training goes on with them
+    assert loaded.model.get_env().ret_rms is loaded.ret_rms and loaded.ret_rms.count > agent.ret_rms.count

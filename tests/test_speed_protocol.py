@@ -34,9 +34,10 @@ def test_the_ratio_is_the_median_of_per_round_ratios_not_a_ratio_of_medians():
     assert _speed.speed_fields(ref, ref, None)["vs_ref"] is None  # the reference row itself
 
 
-@pytest.mark.parametrize("rounds, quick, refused", [(4, False, True), (1, False, True), (5, False, False),
+@pytest.mark.parametrize("rounds, quick, refused", [(4, False, True), (1, False, True), (6, False, False),
+                                                     (5, False, True), (7, False, True), (8, False, False),
                                                      (1, True, False), (0, True, True)])
-def test_fewer_than_five_rounds_are_refused_without_quick(rounds, quick, refused, capsys):
+def test_fewer_than_five_rounds_or_an_odd_number_are_refused_without_quick(rounds, quick, refused, capsys):
     if refused:
         with pytest.raises(SystemExit) as exit_:
             _speed.check_rounds(rounds, quick)
@@ -50,8 +51,9 @@ def test_fewer_than_five_rounds_are_refused_without_quick(rounds, quick, refused
 def test_a_busy_start_is_marked_and_a_rise_is_said(monkeypatch, capsys):
     loads = iter([[0.9, 0.7, 0.5], [1.6, 0.9, 0.6]])
     monkeypatch.setattr(_speed, "load", lambda: next(loads))
+    _cpu(monkeypatch, [(1000.0, 5.0, 0.0), (1060.0, 65.0, 60.0)])
     state = _speed.start()
-    assert state == {"busy": True, "load_before": [0.9, 0.7, 0.5]}
+    assert {k: v for k, v in state.items() if k != "_clocks"} == {"busy": True, "load_before": [0.9, 0.7, 0.5]}
     assert "busy" in capsys.readouterr().err
     state = _speed.finish(state)
     assert state["load_after"] == [1.6, 0.9, 0.6] and state["busy"] is True
@@ -61,8 +63,10 @@ def test_a_busy_start_is_marked_and_a_rise_is_said(monkeypatch, capsys):
 def test_an_idle_start_is_not_busy(monkeypatch, capsys):
     loads = iter([[0.2, 0.3, 0.4], [0.1, 0.3, 0.4]])
     monkeypatch.setattr(_speed, "load", lambda: next(loads))
+    _cpu(monkeypatch, [(1000.0, 5.0, 0.0), (1060.0, 65.0, 60.0)])
     state = _speed.finish(_speed.start())
-    assert state == {"busy": False, "load_before": [0.2, 0.3, 0.4], "load_after": [0.1, 0.3, 0.4]}
+    assert state == {"busy": False, "load_before": [0.2, 0.3, 0.4], "load_after": [0.1, 0.3, 0.4],
+                     "others_cpu_cores": 0.0}
     assert capsys.readouterr().err == ""
 
 
@@ -92,7 +96,7 @@ def fake_runner(rates):
     return run, calls
 
 
-def test_dqn_speed_rows_carry_the_per_round_figures_and_the_busy_flag(bench, monkeypatch, tmp_path, capsys):
+def test_dqn_speed_rows_carry_the_per_round_figures_and_the_busy_flag(five_fabricated_rounds, bench, monkeypatch, tmp_path, capsys):
     names = [w["contestant"] for w in bench.contestants("cartpole", 100, 10)]
     assert names == ["dqn", "dqn (as sb3)", "sb3-dqn (same)", "sb3-dqn (same, optimize_memory_usage)"]
     rates = {"dqn": [100, 300, 200, 90, 400], "dqn (as sb3)": [10, 20, 30, 40, 50],
@@ -175,7 +179,7 @@ def test_the_learning_sweep_gives_no_speed_ratio(monkeypatch, tmp_path, capsys):
         assert [r["env_steps_per_s"] for r in row["runs"]] == [1100.0, 1101.0]
 
 
-def test_rows_of_the_old_protocol_are_not_kept_beside_new_ones(bench, monkeypatch, tmp_path):
+def test_rows_of_the_old_protocol_are_not_kept_beside_new_ones(five_fabricated_rounds, bench, monkeypatch, tmp_path):
     """--only keeps the other task's rows only when they were measured by this protocol."""
     path = tmp_path / "speed.json"
     path.write_text(json.dumps({"rows": [{"key": "pixels/dqn", "contestant": "dqn", "vs_sb3_same": 1.07}]}))
@@ -184,3 +188,42 @@ def test_rows_of_the_old_protocol_are_not_kept_beside_new_ones(bench, monkeypatc
     monkeypatch.setattr(_speed, "load", lambda: [0.1, 0.1, 0.1])
     assert bench.main(["--only", "cartpole", "--json", str(path)], runner=run) == 0
     assert [r["key"] for r in json.loads(path.read_text())["rows"]] == [f"cartpole/{n}" for n in names]
+
+
+def _cpu(monkeypatch, readings):
+    """Fake CPU clocks: ``(machine busy s, this process and its children's s, wall s)`` per reading."""
+    it = iter(readings)
+    monkeypatch.setattr(_speed, "cpu_clocks", lambda: next(it))
+
+
+def test_other_work_during_the_measurement_marks_it_busy_though_it_started_idle(monkeypatch, capsys):
+    """The load was read once, before: a job that started after it went unseen. Now the CPU time the
+    machine spent beyond this benchmark's own (and its children's) over the measurement decides too."""
+    monkeypatch.setattr(_speed, "load", lambda: [0.1, 0.1, 0.1])
+    _cpu(monkeypatch, [(1000.0, 5.0, 0.0), (1120.0, 65.0, 60.0)])  # 2 cores busy for 60 s, 1 of them ours
+    state = _speed.finish(_speed.start())
+    assert state["busy"] is True and state["others_cpu_cores"] == pytest.approx(1.0)
+    assert "else ran" in capsys.readouterr().err
+
+
+def test_the_benchmarks_own_work_does_not_make_it_busy(monkeypatch, capsys):
+    monkeypatch.setattr(_speed, "load", lambda: [0.1, 0.1, 0.1])
+    _cpu(monkeypatch, [(1000.0, 5.0, 0.0), (1061.0, 65.0, 60.0)])  # one core ours, 1 s of the OS's beside
+    state = _speed.finish(_speed.start())
+    assert state["busy"] is False and state["others_cpu_cores"] == pytest.approx(1 / 60, abs=1e-3)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_cpu_clocks_read_this_machine():
+    machine, own, wall = _speed.read_cpu_clocks()
+    x = sum(i * i for i in range(300_000))  # some work of our own
+    machine2, own2, wall2 = _speed.read_cpu_clocks()
+    assert x and machine2 >= machine and own2 > own and wall2 > wall
+
+
+def test_the_default_runs_each_order_as_often():
+    """5 rounds alternating A,B / B,A ran A first three times out of five."""
+    assert _speed.DEFAULT_ROUNDS >= _speed.MIN_ROUNDS and _speed.DEFAULT_ROUNDS % 2 == 0
+    firsts = _speed.interleave(["a", "b"], _speed.DEFAULT_ROUNDS, lambda name, r: r)
+    assert sum(r % 2 == 0 for r in range(_speed.DEFAULT_ROUNDS)) * 2 == _speed.DEFAULT_ROUNDS
+    assert firsts["a"] == firsts["b"] == list(range(_speed.DEFAULT_ROUNDS))

@@ -3,7 +3,7 @@
 The fields read: per row, ``env_steps_per_s_per_round``, ``env_steps_per_s_median`` and ``vs_ref``
 (``{"ref", "per_round", "median", "min", "max"}``: the ratio to the reference row's rate, round
 by round; absent on the reference row), its label (``contestant`` or ``case``), ``env``,
-``differs_from_sb3_same``, ``replay_bytes``, ``peak_rss_mb`` and its stamp; for the file,
+``differs_from_sb3_same`` and its stamp; for the file,
 ``busy``, ``load_before``, ``load_after``, ``rounds`` and ``command``.
 """
 
@@ -53,13 +53,11 @@ def dqn_speed(d: dict) -> str:
         rows = [r for r in good if r["env"] == env]
         ref = next((r["vs_ref"]["ref"] for r in rows if r.get("vs_ref")), None)
         lines = [[f"`{r['contestant']}`", r.get("differs_from_sb3_same", ""), _rate(d, r),
-                  timed(ratio(vs), _busy(d, r)) if vs else "(the reference)",
-                  f"{r['replay_bytes'] / 1e6:,.0f} MB" if r.get("replay_bytes") is not None else "-",
-                  f"{r['peak_rss_mb']:,.0f} MB" if r.get("peak_rss_mb") is not None else "-"]
+                  timed(ratio(vs), _busy(d, r)) if vs else "(the reference)"]
                  for r, vs in _versus(rows, "contestant")]
         headers = ["contestant", f"differs from `{ref}`" if ref else "differs", "env steps/s (median over rounds)",
-                   f"vs `{ref}`" if ref else "vs the reference", "replay (allocated)", "peak RSS"]
-        parts += [f"**{env}**", table(headers, lines, "llrrrr"), _provenance(d, rows)]
+                   f"vs `{ref}`" if ref else "vs the reference"]  # (memory: replay_memory.json's own table)
+        parts += [f"**{env}**", table(headers, lines, "llrr"), _provenance(d, rows)]
     if old:
         parts.append(not_measured(DQN_SPEED_COMMAND, [f"{r.get('env', '?')} {r.get('contestant', '?')}" for r in old]))
     return blocks(*parts)
