@@ -120,7 +120,13 @@ def agent_flags_page() -> str:
             default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
             parts.append(f"| {spelled} | {cell(kind_name)} | {code(default)} | {cell(what)} |")
         parts.append("")
-    return "\n".join(parts)
+    return _flag_tables("\n".join(parts))
+
+
+def _flag_tables(page: str) -> str:
+    """The page's body in a block the site's CSS knows (docs/stylesheets/extra.css: flags kept on one line)."""
+    head, _, body = page.partition(GENERATED)
+    return f'{head}{GENERATED}\n\n<div class="gymlab-flags" markdown>\n{body}\n</div>\n'
 
 
 # ------------------------------------------------------------------ train.py
@@ -152,7 +158,7 @@ def train_flags_page() -> str:
                   *(_action_row(a) for a in actions), ""]
     if parser.epilog:
         parts += ["## Also in `--help`", "", "```text", parser.epilog, "```", ""]
-    return "\n".join(parts)
+    return _flag_tables("\n".join(parts))
 
 
 PAGES = {
