@@ -41,13 +41,29 @@ def test_the_generated_reference_pages_say_what_the_code_says(built_site):
         assert f"<code>{option}</code>" in train_page
 
 
-def test_a_missing_snippet_marker_fails_the_build(tmp_path):
+def _snippet_build(tmp_path, page: str):
+    """A one-page site with the site's Markdown extensions, its snippets read from tmp_path."""
     ours = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    extensions = [{"pymdownx.snippets": {**e["pymdownx.snippets"], "base_path": [str(tmp_path)]}}
+                  if isinstance(e, dict) and "pymdownx.snippets" in e else e for e in ours["markdown_extensions"]]
+    (tmp_path / "src.py").write_text("before_marker = 0\n# --8<-- [start:step]\nq_value = reward + gamma * best_next\n"
+                                     "# --8<-- [end:step]\nafter_marker = 1\n")
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "index.md").write_text('# t\n\n```python\n--8<-- "agents/dqn.py:no-such-section"\n```\n')
+    (tmp_path / "docs" / "index.md").write_text(page)
     config = tmp_path / "mkdocs.yml"
     config.write_text(yaml.safe_dump({"site_name": "t", "docs_dir": str(tmp_path / "docs"), "strict": True,
-                                      "markdown_extensions": ours["markdown_extensions"]}))
-    done = build(tmp_path / "out", config)
+                                      "markdown_extensions": extensions}))
+    return build(tmp_path / "out", config)
+
+
+def test_a_snippet_section_is_included_and_only_it(tmp_path):
+    done = _snippet_build(tmp_path, '# t\n\n```python\n--8<-- "src.py:step"\n```\n')
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "out" / "index.html").read_text()
+    assert "q_value" in html and "before_marker" not in html and "after_marker" not in html and "8&lt;" not in html
+
+
+def test_a_missing_snippet_marker_fails_the_build(tmp_path):
+    done = _snippet_build(tmp_path, '# t\n\n```python\n--8<-- "src.py:no-such-section"\n```\n')
     assert done.returncode != 0
     assert "no-such-section" in done.stderr
