@@ -39,6 +39,11 @@ def test_the_generated_reference_pages_say_what_the_code_says(built_site):
     train_page = (built_site / "reference" / "train-flags" / "index.html").read_text()
     for option in ("--env", "--resume", "--seeds", "--save-every-minutes"):
         assert f"<code>{option}</code>" in train_page
+    play_page = (built_site / "reference" / "play-flags" / "index.html").read_text()
+    assert "<code>--difficulty</code>" in play_page and "<code>--screenshot</code>" in play_page
+    seq_page = (built_site / "reference" / "sequence-flags" / "index.html").read_text()
+    assert all(f'id="{name}"' in seq_page for name in ("sine", "cosine", "chars"))
+    assert "%(default)" not in seq_page + train_page  # argparse's placeholders filled in, as --help prints
 
 
 def _snippet_build(tmp_path, page: str):

@@ -135,29 +135,64 @@ def _action_row(a: argparse.Action) -> str:
     if a.metavar:
         names += f" {cell(a.metavar if isinstance(a.metavar, str) else ' '.join(a.metavar))}"
     default = "-" if a.default in (None, argparse.SUPPRESS) else code(a.default)
-    what = (a.help or "").replace("%%", "%")
+    try:  # as argparse prints it: %(default)s filled in, %% a percent sign
+        what = (a.help or "") % {**vars(a), "prog": "", "choices": ", ".join(map(str, a.choices or ()))}
+    except (KeyError, TypeError, ValueError):
+        what = a.help or ""
     if a.choices:
         what += f" One of: {', '.join(map(str, a.choices))}."
     return f"| {names} | {default} | {cell(what)} |"
 
 
-def train_flags_page() -> str:
-    _import_root()
-    train = importlib.import_module("train")
-    parser = train.build_parser()
-    parts = ["# train.py's flags", "", GENERATED, "",
-             "From `train.py`'s own parser, as `python train.py --help` prints it; each agent adds its "
-             "hyper-parameters ([Agents' flags](agent-flags.md)).", "",
-             "```text", textwrap.dedent(parser.format_usage()).strip(), "```", ""]
+def _parser_tables(parser: argparse.ArgumentParser, level: str = "##") -> list[str]:
+    parts = []
     for group in parser._action_groups:
         actions = [a for a in group._group_actions if a.option_strings and a.help != argparse.SUPPRESS]
         if not actions:
             continue
         title = "options" if group.title in ("options", "optional arguments") else group.title
-        parts += [f"## {title}", "", "| flag | default | what |", "| --- | --- | --- |",
+        parts += [f"{level} {title}", "", "| flag | default | what |", "| --- | --- | --- |",
                   *(_action_row(a) for a in actions), ""]
+    return parts
+
+
+def _usage(parser: argparse.ArgumentParser) -> list[str]:
+    return ["```text", textwrap.dedent(parser.format_usage()).strip(), "```", ""]
+
+
+def train_flags_page() -> str:
+    _import_root()
+    parser = importlib.import_module("train").build_parser()
+    parts = ["# train.py's flags", "", GENERATED, "",
+             "From `train.py`'s own parser, as `python train.py --help` prints it; each agent adds its "
+             "hyper-parameters ([Agents' flags](agent-flags.md)).", "", *_usage(parser), *_parser_tables(parser)]
     if parser.epilog:
         parts += ["## Also in `--help`", "", "```text", parser.epilog, "```", ""]
+    return _flag_tables("\n".join(parts))
+
+
+def play_flags_page() -> str:
+    _import_root()
+    from gymlab import play
+
+    parser = play.build_parser()
+    parts = ["# Keyboard play's flags", "", GENERATED, "",
+             "From `gymlab play`'s parser (`python -m gymlab play --help` in a checkout); how to play is on "
+             "[Keyboard play](play.md).", "", *_usage(parser), *_parser_tables(parser)]
+    return _flag_tables("\n".join(parts))
+
+
+def sequence_flags_page() -> str:
+    _import_root()
+    from gymlab.sequence_tasks import cli
+
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    parts = ["# Sequence experiments' flags", "", GENERATED, "",
+             "From `python -m sequence_tasks`'s parser (`gymlab seq` installed): each experiment's own "
+             "`--help`. What they do is on [Sequence experiments](sequence-tasks.md).", ""]
+    for name, q in sub.choices.items():
+        parts += [f"## {name}", "", *_usage(q), *_parser_tables(q, "###")]
     return _flag_tables("\n".join(parts))
 
 
@@ -165,6 +200,8 @@ PAGES = {
     "reference/envs.md": envs_page,
     "reference/agent-flags.md": agent_flags_page,
     "reference/train-flags.md": train_flags_page,
+    "reference/play-flags.md": play_flags_page,
+    "reference/sequence-flags.md": sequence_flags_page,
 }
 
 if __name__ == "__main__":
