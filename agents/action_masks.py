@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 
+# --8<-- [start:allowed]
 def allowed(mask, n: int) -> np.ndarray:
     """The actions ``mask`` allows among ``n``, as bools: shape (n,) for one mask (or None), and
     (..., n) for a batch of them (an array, each row read alone, or a list whose rows may be None)."""
@@ -22,3 +23,4 @@ def allowed(mask, n: int) -> np.ndarray:
     if mask.size == 0:
         return np.ones(mask.shape[:-1] + (n,) if mask.ndim > 1 else n, dtype=bool)
     return mask | ~mask.any(axis=-1, keepdims=True)
+# --8<-- [end:allowed]

@@ -82,11 +82,13 @@ def adam(params, lr: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr)
 
 
+# --8<-- [start:masked]
 def masked(q: torch.Tensor, masks) -> torch.Tensor:
     """Q-values with disallowed actions pushed to -inf, so max and argmax skip them. A mask that
     allows nothing restricts nothing (as for every agent here): the agent still acts in that state,
     and max over an all -inf row would make the target -inf, and 0 * -inf = NaN after a terminal."""
     return q.masked_fill(~torch.as_tensor(action_masks.allowed(masks, q.shape[-1])), -torch.inf)
+# --8<-- [end:masked]
 
 
 def replay_memory(buffer) -> str:
@@ -135,6 +137,7 @@ class DQN(TorchAgent):
         return {"q": self.q, "q_target": self.q_target}
 
     # ---------------------------------------------------------------- acting
+    # --8<-- [start:epsilon-greedy]
     def epsilon_greedy(self, masks: list, explore: bool, greedy_actions) -> np.ndarray:
         """For each row in turn (an env): a random allowed action with probability epsilon (when
         ``explore``), else the greedy one, ``greedy_actions(rows)`` for all such rows at once.
@@ -148,6 +151,7 @@ class DQN(TorchAgent):
         if greedy:
             actions[greedy] = greedy_actions(greedy)
         return actions
+    # --8<-- [end:epsilon-greedy]
 
     def act(self, obs: np.ndarray, masks: list, explore: bool = True) -> np.ndarray:
         """Epsilon-greedy for each row of ``obs`` (an env's observation, its frames stacked), the greedy
@@ -276,6 +280,7 @@ class DQN(TorchAgent):
             figures["replay_bytes_if_stored_whole"] = self.buffer.whole_nbytes
         return figures, []  # (the memory was said when the buffer was made)
 
+    # --8<-- [start:dqn-update]
     def update(self, batch, buffer) -> torch.Tensor:
         """One gradient step on a minibatch; returns the loss (a tensor: .item() only when logged)."""
         c = self.config
@@ -302,6 +307,7 @@ class DQN(TorchAgent):
             buffer.update_priorities(batch.index, (target - q_taken).detach().numpy())
         self.last_q_mean = q_taken.detach()
         return loss.detach()
+    # --8<-- [end:dqn-update]
 
     def gradient_step(self, loss: torch.Tensor) -> None:
         """Adam's step on ``loss``, the gradient clipped to --max-grad-norm (0: not clipped)."""
@@ -311,11 +317,13 @@ class DQN(TorchAgent):
             nn.utils.clip_grad_norm_(self.q.parameters(), self.config.max_grad_norm, foreach=True)
         self.optimizer.step()
 
+    # --8<-- [start:target-update]
     def update_target(self) -> None:
         tau = self.config.tau
         with torch.no_grad():
             for p, tp in zip(self.q.parameters(), self.q_target.parameters()):
                 tp.mul_(1.0 - tau).add_(p, alpha=tau) if tau < 1.0 else tp.copy_(p)
+    # --8<-- [end:target-update]
 
 
 def learning_loop(agent, env, budget, logger):

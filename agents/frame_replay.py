@@ -40,11 +40,13 @@ from gymnasium import spaces
 from gymlab.agents.replay import Batch, Prioritized, ReplayMemory
 
 
+# --8<-- [start:stack-frames]
 def stack_frames(frames: np.ndarray) -> np.ndarray:
     """``frames`` (B, K, *frame), oldest first, side by side along the frame's last axis: (B, H, W, K * C)
     for (H, W, C) images, (B, K * d) for (d,) vectors."""
     moved = np.moveaxis(frames, 1, -2)  # (B, ..., K, last)
     return moved.reshape(*moved.shape[:-2], moved.shape[-2] * moved.shape[-1])
+# --8<-- [end:stack-frames]
 
 
 def push_frames(stacks: np.ndarray | None, frames: np.ndarray, starts: np.ndarray, k: int) -> np.ndarray:

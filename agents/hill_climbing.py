@@ -131,10 +131,12 @@ class HillClimbing(TorchAgent):
                 if trial is None:
                     if budget.spent(logger.steps, logger.episodes):
                         return self
+                    # --8<-- [start:hill-mutant]
                     seeds = self.rng.integers(0, 2**31 - 1, c.episodes_per_trial)
                     noise = torch.as_tensor(self.rng.standard_normal(len(self.champion)), dtype=self.champion.dtype)
                     trial = self.trial = {"seeds": seeds, "mutant": self.champion + c.sigma * noise,
                                           "champion": [], "mutant_returns": []}
+                    # --8<-- [end:hill-mutant]
                     vector_to_parameters(trial["mutant"], self.mutant_net.parameters())
                 k = len(trial["seeds"])
                 # Each candidate plays the trial's episodes in turn: the champion, then the mutant.
@@ -149,6 +151,7 @@ class HillClimbing(TorchAgent):
         """Both candidates have played: crown a better mutant (champion <- (1 - alpha) champion +
         alpha mutant)."""
         c = self.config
+        # --8<-- [start:hill-judge]
         champion_score, mutant_score = np.mean(trial["champion"]), np.mean(trial["mutant_returns"])
         logger.log("charts/champion_return", float(champion_score))
         logger.log("charts/mutant_return", float(mutant_score))
@@ -157,6 +160,7 @@ class HillClimbing(TorchAgent):
         self.trial = None
         if mutant_score > champion_score:
             self._crown((1.0 - c.alpha) * self.champion + c.alpha * trial["mutant"])
+        # --8<-- [end:hill-judge]
 
     def play(self, net, env, seed: int, logger) -> float:
         """The return of ``net``'s policy over one episode reset with ``seed``."""

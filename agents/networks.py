@@ -51,6 +51,7 @@ def check_observation_space(space, policy: str) -> None:
         raise SpaceError(f"--policy cnn needs image observations (H, W, C) uint8, not {short_space(space)}")
 
 
+# --8<-- [start:cnn]
 class CNN(nn.Module):
     """Two strided convolutions and dense layers of the ``hidden`` sizes (after Mnih et al. 2013),
     for (H, W, C) frames; ``hidden=()``: the convolutions alone (``out_dim`` is then the
@@ -68,8 +69,10 @@ class CNN(nn.Module):
 
     def forward(self, x):  # x: (B, H, W, C) floats
         return self.dense(self.convs(x.permute(0, 3, 1, 2)))
+# --8<-- [end:cnn]
 
 
+# --8<-- [start:dueling]
 class DuelingHead(nn.Module):
     """Wang et al. (2016): from the trunk's features h, a value stream V(h) and an advantage
     stream A(h, a), each with its own hidden layers, combined as
@@ -83,6 +86,7 @@ class DuelingHead(nn.Module):
     def forward(self, h):
         advantage = self.advantage(h)
         return self.value(h) + advantage - advantage.mean(dim=-1, keepdim=True)
+# --8<-- [end:dueling]
 
 
 class Network(nn.Module):
@@ -149,8 +153,10 @@ class Network(nn.Module):
                 prev = torch.where(s.view(-1, *([1] * (prev.dim() - 1))), x, prev)
             if core_state is not None:
                 core_state = self.core.reset_state(core_state, s)
+        # --8<-- [start:frame-diff]
         if self.frame_diff:
             x, prev = x - (prev if prev is not None else x), x  # zeros at an episode's first frame
+        # --8<-- [end:frame-diff]
         h = self.body(x)
         if self.core is not None:
             out, core_state = self.core(h.unsqueeze(0), core_state)

@@ -77,11 +77,13 @@ class QLearning(Agent):
         best = allowed[values == values.max()]
         return int(self.rng.choice(best)) if tie_break else int(best[0])
 
+    # --8<-- [start:q-explore]
     def _explore(self, obs, info) -> int:
         s, mask = self._state(obs), info.get("action_mask")
         if self.rng.random() < self.epsilon:
             return int(self.rng.choice(self._allowed(mask)))
         return self._greedy(s, mask, tie_break=True)
+    # --8<-- [end:q-explore]
 
     def _state(self, obs) -> int:
         return int(obs) - int(self.observation_space.start)
@@ -105,6 +107,7 @@ class QLearning(Agent):
 
         if self.steps is None or self.steps.env is not env:  # else: going on where a resume state left off
             self.steps = Steps(env, self.env_seed())
+        # --8<-- [start:q-update]
         for t in self.steps.run(policy, budget, logger):
             s, a, s2 = self._state(t.obs), int(t.action) - int(self.action_space.start), self._state(t.next_obs)
             # The target: r + gamma max_b Q(s',b), over the actions allowed in s'.
@@ -113,6 +116,7 @@ class QLearning(Agent):
             future = 0.0 if t.terminated else self.q[s2, self._allowed(t.next_info.get("action_mask"))].max()
             target = t.reward + c.gamma * future
             self.q[s, a] += c.learning_rate * (target - self.q[s, a])  # Q <- Q + eta [target - Q]
+        # --8<-- [end:q-update]
         return self
 
     # ---------------------------------------------------------------- checkpoints

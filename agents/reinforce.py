@@ -173,6 +173,7 @@ class ReinforceConfig:
                 f"use --policy mlp or cnn, not {self.policy}")
 
 
+# --8<-- [start:discounted-cumsum]
 def discounted_cumsum(x: np.ndarray, gamma: float, restart=None) -> np.ndarray:
     """y_t = x_t + gamma x_t+1 + gamma^2 x_t+2 + ..., the sum stopping at each t where
     ``restart[t]`` (y_t = x_t there)."""
@@ -181,6 +182,7 @@ def discounted_cumsum(x: np.ndarray, gamma: float, restart=None) -> np.ndarray:
         running = x[t] + (0.0 if restart is not None and restart[t] else gamma * running)
         out[t] = running
     return out
+# --8<-- [end:discounted-cumsum]
 
 
 class Reinforce(TorchAgent):
@@ -266,6 +268,7 @@ class Reinforce(TorchAgent):
         super().load_resume_state(state)
         self.updates, self.mean_return = state["updates"], state["mean_return"]
 
+    # --8<-- [start:returns]
     def _returns(self, ep: Episode) -> np.ndarray:
         c = self.config
         rewards = np.asarray(ep.rewards, dtype=np.float64)  # a time limit ends the sum: never bootstrapped
@@ -274,6 +277,7 @@ class Reinforce(TorchAgent):
         if c.reward_to_go:
             return discounted_cumsum(rewards, c.gamma)
         return np.full(len(rewards), discounted_cumsum(rewards, c.gamma)[0])  # the lecture's r_total
+    # --8<-- [end:returns]
 
     def update(self, batch: list[Episode], logger=None) -> float:
         c = self.config
@@ -312,6 +316,7 @@ class Reinforce(TorchAgent):
             b = 0.0 if textbook and self.updates == 0 else self.mean_return
         else:
             b = 0.0
+        # --8<-- [start:reinforce-loss]
         advantage = g - b
         # theta <- theta + eta (G_t - b) grad log pi(a_t | s_t): descend on its negative
         if textbook:  # sum over the steps of gamma^t (G_t - b) grad log pi, over the batch's episodes
@@ -321,6 +326,7 @@ class Reinforce(TorchAgent):
             if c.normalize_advantages:  # scaled by their root mean square, not centred: b alone is subtracted
                 advantage = advantage / (advantage.pow(2).mean().sqrt() + 1e-8)  # (a std near 0 would blow up)
             loss = -(logp * advantage).mean()
+        # --8<-- [end:reinforce-loss]
         loss = loss - c.entropy_coef * entropy.mean()
         if c.baseline == "value":
             loss = loss + c.value_coef * nn.functional.mse_loss(v, g)

@@ -218,6 +218,7 @@ class Prioritized:
         self._set(np.array([i]), np.array([self.max_priority]))  # new: sure to be seen
         return i
 
+    # --8<-- [start:per-sample]
     def sample(self, batch_size: int, beta: float = 0.4):
         if self.size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
@@ -230,11 +231,14 @@ class Prioritized:
         # w_i = (N P(i))^-beta / max_j (N P(j))^-beta = (N P(i))^-beta / (N P_min)^-beta
         weights = (self.size * probs) ** -beta / (self.size * min_prob) ** -beta
         return self._batch(index, weights.astype(np.float32))
+    # --8<-- [end:per-sample]
 
     def update_priorities(self, index: np.ndarray, td_errors: np.ndarray) -> None:
+        # --8<-- [start:per-priorities]
         priority = np.abs(td_errors) + self.eps  # the lecture's "surprise"
         self.max_priority = max(self.max_priority, float(priority.max()))
         self._set(index, priority)
+        # --8<-- [end:per-priorities]
 
     def state(self) -> dict:
         return {**super().state(), "sum_tree": self.tree.tree, "min_tree": self.min_tree.tree,
@@ -269,6 +273,7 @@ class NStep:
                 out.append(self._emit(next_obs, terminated, next_mask))
         return out
 
+    # --8<-- [start:n-step]
     def _emit(self, next_obs, terminated, next_mask):
         ret = 0.0
         for k, (_, _, r) in enumerate(self.window):
@@ -276,3 +281,4 @@ class NStep:
         discount = 0.0 if terminated else self.gamma ** len(self.window)
         obs, action, _ = self.window.popleft()
         return obs, action, ret, next_obs, discount, next_mask
+    # --8<-- [end:n-step]

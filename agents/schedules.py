@@ -1,11 +1,13 @@
 """Schedules: exploration, and when the DQN family's first gradient step comes."""
 
 
+# --8<-- [start:linear]
 def linear(start: float, end: float, duration: float, t: float) -> float:
     """Go from ``start`` to ``end`` linearly over ``duration`` units of ``t``, then stay at ``end``."""
     if duration <= 0:
         return end
     return start + (end - start) * min(1.0, t / duration)
+# --8<-- [end:linear]
 
 
 def first_gradient_step(config) -> int | None:

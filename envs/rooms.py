@@ -108,6 +108,7 @@ class RoomsEnv(FrameRendering, gym.Env):
         self.door = np.zeros((N_ROOMS, N_ROOMS), dtype=np.int8)
         for a, b in DOORS:
             self.door[a, b] = self.door[b, a] = 1
+        # --8<-- [start:rooms-rewards]
         # The lecture's R: 100 into room 5, 0 through other doors, -1 with no door.
         self.R = np.where(self.door == 1, 0.0, -1.0)
         self.R[self.door[:, OUTSIDE] == 1, OUTSIDE] = 100.0
@@ -119,6 +120,7 @@ class RoomsEnv(FrameRendering, gym.Env):
             }
             for s in range(N_ROOMS)
         }
+        # --8<-- [end:rooms-rewards]
         self.room: int | None = None
         self._last = None  # (from_room, reward) of the last step, for the picture
         self._return = 0.0

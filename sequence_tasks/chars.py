@@ -23,7 +23,10 @@ outputs (``--dropout`` 0.4) and on whole input characters (``--input-dropout``
 0.1), and the step size halved whenever 3 validations in a row have not improved
 on the best (``--lr-decay``, ``--patience``). ``--weight-decay`` (AdamW) is
 there, off by default: on the sonnets it did not help. Measured against
-min-char-rnn in benchmarks/chars_vs_minchar.py.
+min-char-rnn in benchmarks/chars_vs_minchar.py. ``--model window`` trains the
+fixed-window neural LM of Bengio et al. 2003 instead (``window.py``: the last
+``--window`` characters' embeddings, one tanh layer of ``--hidden``, a softmax),
+the same way, on the same parts.
 
 Reported, every score the kept weights' with dropout off, each part read as
 one stream from a zero state by ``bits_per_char``: ``train_bits_per_char``,
@@ -55,6 +58,7 @@ from gymlab.sequence_tasks.backbone import detach_state
 from gymlab.sequence_tasks.common import (GATES, MAX_COUNT, MAX_SIZE, activations, add_backbone_arguments,
                                           check_memory, core_parameters, flags, path_arg)
 from gymlab.sequence_tasks.data import Vocabulary, load_text, split_text
+from gymlab.sequence_tasks import window
 from gymlab.sequence_tasks.models import CharModel
 
 ITERATIONS = 1500  # chunks of training, unless --seconds says how long instead
@@ -78,15 +82,18 @@ def add_arguments(p):
     p.add_argument("--clip", type=number(float, lo=0, lo_open=True), default=5.0,
                    help="clip the gradient to this norm (default 5)")
     add_backbone_arguments(p, hidden=256)
+    p.set_defaults(kind=None, layers=None)  # (None: not given; window.resolve gives the model's defaults)
+    window.add_arguments(p)
     probability = number(float, lo=0, hi=1, hi_open=True)
     p.add_argument("--dropout", type=probability, default=0.4,
-                   help="dropout on the recurrent core's outputs, a probability in [0, 1) (default %(default)s)")
+                   help="dropout on the recurrent core's outputs (the window model's hidden layer), a "
+                        "probability in [0, 1) (default %(default)s)")
     p.add_argument("--input-dropout", type=probability, default=0.1,
                    help="drop whole input characters (zero their one-hot vector) with this probability in "
                         "training, in [0, 1) (default %(default)s)")
-    p.add_argument("--weight-drop", type=probability, default=0.6,
+    p.add_argument("--weight-drop", type=probability, default=None,
                    help="DropConnect on the recurrent weights W_hh, one mask per chunk, a probability in "
-                        "[0, 1) (default %(default)s)")
+                        "[0, 1) (default 0.6; the recurrent model only)")
     p.add_argument("--weight-decay", type=number(float, lo=0, hi=10), default=0.0,
                    help="AdamW's decoupled weight decay, 0 to 10 (0: plain Adam; default %(default)s)")
     p.add_argument("--lr-decay", type=number(float, lo=0, lo_open=True, hi=1), default=0.5,
@@ -134,6 +141,7 @@ def read_text(path: Path | None) -> str:
 def check(args) -> dict:
     """The text, how the options fit it, and whether the run fits in memory: before anything
     is written. Returns ``{"text": ...}`` for ``run``."""
+    window.resolve(args)
     text = read_text(args.text)
     parts = split_parts(text)
     if len(parts["train"]) < args.batch * (args.seq_len + 1) or len(parts["val"]) < 2 or len(parts["test"]) < 2:
@@ -141,6 +149,11 @@ def check(args) -> dict:
                          f"--seq-len {args.seq_len} (its first 80% must hold --batch x (--seq-len + 1) "
                          f"characters)")
     vocab = len(set(text))
+    if args.model == "window":
+        check_memory(4 * window.memory_numbers(args, vocab, args.seq_len * args.batch, EVAL_CHUNK) + 48 * len(text),
+                     flags(args, "window", "embed", "hidden", "batch", "seq_len") + f" and {vocab} distinct "
+                     f"characters", "the window model and a chunk of characters")
+        return {"text": text}
     params = core_parameters(args.kind, vocab, args.hidden, args.layers) + (args.hidden + 1) * vocab
     tokens = args.seq_len * args.batch
     numbers = (4 * params  # weights, gradients, Adam's two moments
@@ -262,8 +275,12 @@ def run(exp, args, text: str | None = None) -> dict:
     vocab = Vocabulary(text)
     parts = split_parts(text)  # train, val, test: disjoint, in order
     data = streams(vocab.encode(parts["train"]), args.batch)
-    model = CharModel(len(vocab), args.kind, args.hidden, args.layers, dropout=args.dropout,
-                      input_dropout=args.input_dropout, weight_drop=args.weight_drop)
+    if args.model == "window":
+        model = window.WindowLM(len(vocab), args.window, args.embed, args.hidden, args.direct, dropout=args.dropout,
+                                input_dropout=args.input_dropout)
+    else:
+        model = CharModel(len(vocab), args.kind, args.hidden, args.layers, dropout=args.dropout,
+                          input_dropout=args.input_dropout, weight_drop=args.weight_drop)
     val_ids = vocab.encode(parts["val"])
     best = (float("inf"), 0, None)  # validation bits/char, iteration, weights
     opt = optimizer(model, args)
@@ -331,7 +348,7 @@ def run(exp, args, text: str | None = None) -> dict:
     figure = plot(exp, curve, best, bpc, train_time)
     generator = torch.Generator().manual_seed(exp.seed)
     sample = vocab.decode(model.sample(list(vocab.encode(text[0])), args.sample_len, args.temperature, generator))
-    toy = hello(args.kind, exp.seed)
+    toy = hello(args.kind, exp.seed) if args.model == "recurrent" else None  # (a recurrent toy)
     loss = float(np.mean(recent))
     bounds = np.cumsum([0] + [len(parts[k]) for k in ("train", "val", "test")]).tolist()
     print(f"--- sample at temperature {args.temperature} ---\n{text[0]}{sample}\n---")
@@ -339,8 +356,11 @@ def run(exp, args, text: str | None = None) -> dict:
     print(f"kept weights, bits/char: train {scores['train']:.3f}, validation {scores['val']:.3f}, test "
           f"({len(parts['test'])} chars) {bpc:.3f}; last 100 training chunks (dropout on): {loss:.3f} nats/char; "
           f"{chars_seen / train_time:.0f} chars/s")
-    print(f"hello: reads {toy['input']!r}, answers {toy['answer']!r} after {toy['steps']} steps")
-    return {"loss": loss, "bits_per_char": bpc, "train_bits_per_char": scores["train"],
+    if toy:
+        print(f"hello: reads {toy['input']!r}, answers {toy['answer']!r} after {toy['steps']} steps")
+    return {"model": args.model, **({"window": args.window, "embed": args.embed, "direct": args.direct}
+                                     if args.model == "window" else {"kind": args.kind}),
+            "loss": loss, "bits_per_char": bpc, "train_bits_per_char": scores["train"],
             "val_bits_per_char": scores["val"], "best_iteration": best[1],
             "best_chars_trained": best[1] * args.seq_len * args.batch, "iterations": done,
             "chars_trained": chars_seen,

@@ -53,8 +53,51 @@ class NextValue(nn.Module):
         return torch.cat(outs)
 
 
-class CharModel(nn.Module):
+class Sampling:
+    """Text from a language model whose ``forward(ids, state)`` gives (logits, state): ``CharModel``
+    and ``window.WindowLM``."""
+
+    @torch.no_grad()
+    def sample(self, prime: list[int], n: int, temperature: float, generator: torch.Generator) -> list[int]:
+        """``n`` ids drawn one at a time from softmax(logits / temperature), after reading ``prime``."""
+        logits, state = self(torch.tensor(prime).view(-1, 1))
+        out = []
+        for _ in range(n):
+            p = torch.softmax(logits[-1, 0] / max(temperature, 1e-6), dim=-1)
+            i = int(torch.multinomial(p, 1, generator=generator))
+            out.append(i)
+            logits, state = self(torch.tensor([[i]]), state)
+        return out
+
+
+class CharModel(Sampling, nn.Module):
     """A character-level language model: one-hot in, softmax over the next character out.
+
+    The lecture's "hello" example (seeds 002 and 004): vocabulary [h, e, l, o], each character
+    read as a one-hot vector, a softmax over the next one out, trained with cross-entropy to
+    read "hell" and answer "ello" (the second "l" must remember the first: an "l" is followed
+    by "l" once and by "o" once). A hidden layer of 3, as in the notes' picture:
+
+    >>> from gymlab.sequence_tasks.data import Vocabulary
+    >>> vocab = Vocabulary("helo")  # ids in sorted order: e 0, h 1, l 2, o 3
+    >>> ids = torch.from_numpy(vocab.encode("hell")).view(-1, 1)  # (T, B) = (4, 1)
+    >>> nn.functional.one_hot(ids[:, 0], len(vocab))  # what the model reads, one row a step
+    tensor([[0, 1, 0, 0],
+            [1, 0, 0, 0],
+            [0, 0, 1, 0],
+            [0, 0, 1, 0]])
+    >>> _ = torch.manual_seed(0)
+    >>> model = CharModel(len(vocab), "rnn", hidden=3)
+    >>> targets = torch.from_numpy(vocab.encode("ello"))
+    >>> opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    >>> for _ in range(300):
+    ...     loss = nn.functional.cross_entropy(model(ids)[0][:, 0], targets)
+    ...     opt.zero_grad(); loss.backward(); opt.step()
+    >>> p = torch.softmax(model(ids)[0][:, 0], dim=-1)  # a distribution over e, h, l, o at each step
+    >>> p.shape, vocab.decode(p.argmax(-1))
+    (torch.Size([4, 4]), 'ello')
+    >>> bool(p.max(-1).values.min() > 0.9)  # and a confident one
+    True
 
     Three dropouts, each in training only (``model.eval()`` turns them all off), each a
     probability in [0, 1), 0 for none:
@@ -98,14 +141,3 @@ class CharModel(nn.Module):
             out, state = self.core(x, state)
         return self.head(self.dropout(out)), state
 
-    @torch.no_grad()
-    def sample(self, prime: list[int], n: int, temperature: float, generator: torch.Generator) -> list[int]:
-        """``n`` ids drawn one at a time from softmax(logits / temperature), after reading ``prime``."""
-        logits, state = self(torch.tensor(prime).view(-1, 1))
-        out = []
-        for _ in range(n):
-            p = torch.softmax(logits[-1, 0] / max(temperature, 1e-6), dim=-1)
-            i = int(torch.multinomial(p, 1, generator=generator))
-            out.append(i)
-            logits, state = self(torch.tensor([[i]]), state)
-        return out

@@ -10,6 +10,10 @@ import pytest
 from children import Children
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "course: a course page's short command (10-20 s of CPU); -m 'not course' skips")
+
+
 @pytest.fixture
 def spawn():
     """``spawn(args, **popen_kwargs) -> Popen``: the one way a test starts a child it will signal

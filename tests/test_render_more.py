@@ -64,3 +64,27 @@ def test_the_provenance_line_names_the_commit_that_wrote_the_file_when_no_row_wa
     line = provenance(rows, "python benchmarks/x.py", "abc123+dirty")
     assert "`6017cfb77c5c`" in line and "written at `abc123+dirty` (uncommitted changes) by `python benchmarks/x.py`" in line
     assert "written at" not in provenance(rows, "python benchmarks/x.py", "6017cfb77c5c")
+
+
+def test_the_chars_block_is_pending_until_stamped_full_rows_then_a_row_per_text_and_model():
+    from benchmarks.rendering import chars
+
+    assert chars.chars({}) == "Not yet re-measured under the current protocol: run " \
+                              "`python benchmarks/chars_vs_minchar.py --seconds 240`."
+
+    def row(model, seed, test, **kw):
+        return {"model": model, "description": f"{model} (described)", "text": "python-docs", "seed": seed,
+                "test_bits_per_char": test, "train_bits_per_char": test - 0.5, "chars_per_s": 1000.0 * seed / 1000,
+                "best_chars_trained": 10, "chars_trained": 20, "on_tuning_text": False, "quick": False,
+                **stamp(command=f"python -m sequence_tasks chars --seed {seed}"), **kw}
+
+    quick = {"seconds": 30, "quick": True, "rows": [row("ours", 1000, 2.0)]}
+    assert chars.chars(quick).startswith("Not yet re-measured")  # a --quick file is no figure
+    d = {"seconds": 240, "rows": [row("min-char-rnn", 1000, 2.5), row("window-8", 1000, 2.25),
+                                  row("window-8", 1001, 2.125), row("ours", 1000, 2.0, load=[3.0, 1, 1])]}
+    text = chars.chars(d)
+    assert "| python-docs | window-8 (described) | 1000, 1001 | 2.25 2.125 (range 2.125 to 2.25, n = 2) |" in text
+    assert "| python-docs | ours (described) | 1000 | 2 (range 2 to 2, n = 1) | 1.5 (range 1.5 to 1.5, n = 1) " \
+           "| 1,000 (busy machine) |" in text
+    assert text.index("min-char-rnn") < text.index("window-8") < text.index("ours (described)")
+    assert "trained 240 s" in text and "commit `6017cfb77c5c`" in text

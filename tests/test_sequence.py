@@ -32,6 +32,7 @@ TINY = {
                ["val_mse", "best_mse", "worst_mse"]),
     "chars": (["--iterations", "5", "--batch", "4", "--seq-len", "16", "--hidden", "16", "--sample-len", "20"],
               ["loss", "bits_per_char"]),
+    "gradients": (["--max-lag", "5", "--hidden", "4", "--batch", "2", "--explode-steps", "2"], ["max_lag"]),
 }
 
 

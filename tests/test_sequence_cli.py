@@ -84,9 +84,28 @@ OPTIONS = {
         "--eval-every": INT1,
         "--temperature": POSITIVE,
         "--sample-len": INT0,
+        "--model": CHOICE + ["rnn"],
+        "--window": INT1 + ["4097"],
+        "--embed": INT1 + ["4097"],
+    },
+    "gradients": {
+        **{k: v for k, v in COMMON.items() if k not in ("--kind", "--layers")},
+        "--hidden": INT1 + ["1025"],
+        "--cells": CHOICE + ["rnn,rnn", ",", "rnn,LSTM"],
+        "--max-lag": INT1 + ["1001"],
+        "--vocab": INT1 + ["1", "257"],
+        "--batch": INT1 + ["4097"],
+        "--forget-bias": ["", "abc", "nan", "none,none", "21", "-inf"],
+        "--train-steps": INT0,
+        "--radii": ["", "0", "-1", "nan", "inf", "11", "1,1", "abc"],
+        "--explode-radius": POSITIVE + ["11"],
+        "--explode-lr": POSITIVE,
+        "--explode-steps": INT1,
+        "--explode-delay": INT1 + ["1001"],
+        "--clip": POSITIVE,
     },
 }
-FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64", "--test-every-step"}
+FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64", "--test-every-step", "--direct"}
 
 # Options each fine alone, refused together (flag, in the message): (experiment, arguments, flag).
 COMBINATIONS = [
@@ -107,6 +126,9 @@ COMBINATIONS = [
     ("chars", ["--seq-len", "1000000"], "--seq-len"),
     ("chars", ["--batch", "1000", "--seq-len", "64"], "--batch"),
     ("chars", ["--hidden", "4096", "--layers", "16"], "--hidden"),
+    ("chars", ["--model", "window", "--window", "4096", "--embed", "4096"], "--window"),
+    ("chars", ["--window", "4"], "--window"),
+    ("gradients", ["--hidden", "1024", "--batch", "4096", "--max-lag", "1000"], "--hidden"),
 ]
 
 

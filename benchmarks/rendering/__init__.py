@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from . import more, speed, sweeps
+from . import chars, more, speed, sweeps
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -37,7 +37,7 @@ BLOCKS = {
     "cells_vs_torch": Block("cells_vs_torch.json", more.cells_vs_torch),
     "resume_state": Block("resume_state.json", more.resume_state),
     "sine": Block("sine_vs_lecture.json", more.pending("python benchmarks/sine_vs_lecture.py")),
-    "chars": Block("chars_vs_minchar.json", more.pending("python benchmarks/chars_vs_minchar.py --seconds 240")),
+    "chars": Block("chars_vs_minchar.json", chars.chars),
 }
 
 
