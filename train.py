@@ -112,6 +112,11 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "a module:id env it records is imported only when --env names it): evaluate it, "
                         "or train a new run from it with --steps/--episodes (a new run: fresh optimizer, "
                         "replay buffer, exploration and counters; to continue a run, --resume)")
+    p.add_argument("--hyperparams", type=path_arg, metavar="FILE",
+                   help="a hyper-parameters file of yours, in rl-baselines3-zoo's layout (as gymlab/hyperparams/"
+                        "<agent>.yml: an entry per env id or alias, and default; each entry's fields, n_timesteps, "
+                        "env_kwargs), read over ours field by field: the command line, then FILE, then ours, then "
+                        "the agent's defaults; every field checked as its flag is")
     p.add_argument("--resume", type=path_arg, metavar="RUN_DIR",
                    help="go on with the run in RUN_DIR exactly where it stopped (Ctrl-C, a crash, or its end: "
                         "with a larger --steps/--episodes), from its resume.npz: its weights, optimizer, replay "
@@ -179,7 +184,8 @@ def run_sweep(args, agent_cls, argv: list[str] | None = None) -> int:
     env_id, env_kwargs = resolved.env(args.env, base.env_kwargs)
     for name, values in sweep.settings(grid).items():  # each setting's config, refused here rather than in a trial
         try:
-            resolved_cfg, _ = resolved.config(agent_cls, env_id, env_kwargs, {**base.overrides, **values})
+            resolved_cfg, _ = resolved.config(agent_cls, env_id, env_kwargs, {**base.overrides, **values},
+                                              base.hyperparams)
             threads = getattr(resolved_cfg, "threads", 1)
         except (TypeError, ValueError) as err:
             raise UsageError(f"--grid setting {name}: {err}") from err
@@ -212,6 +218,9 @@ def parse(argv: list[str]):
     known, _ = build_parser(for_help=False).parse_known_args(argv)
     wants_help = "-h" in argv or "--help" in argv
     agent_name, meta = known.agent, None
+    if known.hyperparams is not None and known.load is not None:
+        raise UsageError("--hyperparams gives the settings a new run starts from; --load takes the checkpoint's own "
+                         "(give a change as its flag)")
     if known.load is not None and not wants_help:
         meta = checkpoint.read_meta(known.load, {"--env": known.env, "--agent": known.agent})  # imports nothing
         if agent_name is None:
@@ -257,6 +266,7 @@ def config(args, agent_cls):
     agent = args.agent if args.agent and ":" in args.agent else agent_cls.name  # module:Class as given
     return RunConfig(env=args.env, agent=agent, env_kwargs=parse_env_kwargs(args.env_kwargs),
                      overrides=overrides, seed=args.seed, steps=args.steps, episodes=args.episodes,
+                     hyperparams=None if args.hyperparams is None else str(args.hyperparams.resolve()),
                      run_dir=args.run_dir, force=args.force, load=args.load, eval_episodes=args.eval_episodes,
                      eval_every=args.eval_every, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
                      max_episode_steps=args.max_episode_steps, frame_stack=args.frame_stack, render=args.render,

@@ -80,6 +80,13 @@ def validate(config) -> None:
         setattr(config, f.name, _checked(f.name, types[f.name], getattr(config, f.name), f.metadata))
 
 
+def check_field(config_cls, name: str, value):
+    """One field's value as ``validate`` stores it (type, range, choices), without building the Config
+    (a hyper-parameters file checks each field of an entry alone); ``ValueError`` naming the flag."""
+    fields = {f.name: f for f in dataclasses.fields(config_cls)}
+    return _checked(name, _types(config_cls)[name], value, fields[name].metadata)
+
+
 def require(ok: bool, message: str) -> None:
     """A rule between fields, e.g. ``require(self.batch_size <= self.buffer_size, "...")``."""
     if not ok:

@@ -1,4 +1,8 @@
-"""Per-env default hyper-parameters and budgets, in one readable place.
+"""Per-env default hyper-parameters and budgets: the rule that reads them. The entries themselves are in
+``gymlab/hyperparams/<agent>.yml`` (rl-baselines3-zoo's layout: one entry per env id or alias, a
+``default``, each entry's ``n_timesteps`` budget, ``env_kwargs`` and ``tuned_on`` record, with the
+comments on how it was tuned), read once into ``TABLE`` by ``agents/hyperparams_files.py``; a user's
+own file (``train.py --hyperparams FILE``) is read by the same reader and laid over them (``resolve``).
 
 ``defaults(agent, env_id, env_kwargs)`` gives the settings a run starts from.
 They are looked up by the task, never by how it was spelled: ``pong``,
@@ -8,10 +12,15 @@ task (key ``gymlab/Pong-v0``), ``pong-pixels`` and ``obs_type='pixels'`` another
 ``TASK_KWARGS`` make another task; the rest (Pong's ``difficulty``) keep the
 env's entry. Anything here can be overridden on the command line
 (``--gamma 0.9``, ``--steps 500``). A task missing from an agent's table runs
-with the agent's own Config defaults and the agent's ``"*"`` budget.
+with the agent's own Config defaults and the budget of the agent's ``default`` entry (``"*"``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import gymlab
+from gymlab.agents import hyperparams_files
 
 # The env arguments that change what an agent sees (another observation space) or must do
 # (a longer memory), with the env's own defaults for them: settings tuned on one do not carry
@@ -21,15 +30,10 @@ TASK_KWARGS: dict[str, dict] = {
     "gymlab/Recall-v0": {"delay": 10, "n_symbols": 4},
 }
 
-# What each entry was tuned on, in the entry itself (``tuned_on``; ``defaults`` leaves it out): the
+# What each entry was tuned on is in the entry itself (``tuned_on``; ``defaults`` leaves it out): the
 # seeds (and texts) whose results chose it, and where that is written. Reported figures use other
 # seeds (``benchmarks/_common.report_seeds``: 1000 and up); ``tuning_seeds`` is what a report must
-# avoid. ``seeds=None``: nobody wrote them down; ``()``: nothing was tuned here.
-
-
-def tuned(seeds: tuple[int, ...] | None = None, how: str = "not recorded", texts: tuple[str, ...] = ()) -> dict:
-    return dict(seeds=seeds, texts=texts, how=how)
-
+# avoid. ``seeds=None`` (``null`` in the file): nobody wrote them down; ``()``: nothing was tuned here.
 
 # Config defaults that a probe chose, and the fields it chose: an entry that leaves any of them to
 # the default inherits the probe's seeds. (Other Configs' defaults were chosen by no probe on record;
@@ -45,166 +49,36 @@ DEFAULTS_TUNED_ON: dict[str, dict] = {
                       how="four variants on Acrobot seeds 100-102 (f31194d)"),
 }
 
-TABLE: dict[str, dict[str, dict]] = {
-    "q": {
-        # The lecture: learning rate 1 (a deterministic world), gamma 0.8, exploring at
-        # random from a random room every episode. 3000 steps is ~600 episodes, enough
-        # for every door to be tried long after the values behind it have settled.
-        "gymlab/Rooms-v0": dict(learning_rate=1.0, gamma=0.8, epsilon_start=1.0, epsilon_end=1.0, steps=3000,
-                                tuned_on=tuned(how="not recorded (the lecture's settings; 87d6d1a)")),
-        # Deterministic grid: eta = 1 is exact; decaying epsilon, then the greedy path along the cliff.
-        "CliffWalking-v1": dict(learning_rate=1.0, gamma=0.99, epsilon_start=1.0, epsilon_end=0.1, steps=20_000,
-                                tuned_on=tuned((0, 1, 2, 3), "20k steps: the optimal path 'for every seed tried (0-3)' "
-                                                             "(README at f11f5ea)")),
-        "FrozenLake-v1": dict(learning_rate=0.1, gamma=0.99, epsilon_start=1.0, epsilon_end=0.05,
-                              exploration_fraction=0.5, steps=200_000, tuned_on=tuned()),
-        "Taxi-v4": dict(learning_rate=0.5, gamma=0.99, epsilon_start=1.0, epsilon_end=0.05, steps=200_000,
-                        tuned_on=tuned()),
-        "*": dict(steps=50_000, tuned_on=tuned()),
-    },
-    "random": {"*": dict(steps=10_000, tuned_on=tuned((), "nothing to tune: the uniform random policy"))},
-    "dqn": {
-        # DQNConfig's defaults are the CartPole recipe: double Q, dueling heads, 3-step returns, a
-        # Huber loss, and a learning rate that decays to 0 over the budget, so the last policy is a
-        # settled one. Chosen over 12 variants tried on seeds 0-3 (see the README); measured:
-        # benchmarks/dqn_vs_sb3.py. Off CartPole they hold (benchmarks/untuned_envs.py), on the
-        # Acrobot seeds that made them the defaults (DEFAULTS_TUNED_ON).
-        "CartPole-v1": dict(steps=50_000, tuned_on=tuned((0, 1, 2, 3), "12 variants on seeds 0-3 (README; f11f5ea)")),
-        # Tuned before the recipe became the defaults: plain heads, 1000-step target copies.
-        "gymlab/Pong-v0": dict(hidden=(128, 128), dueling=False, learning_rate=5e-4, lr_anneal=True, n_step=3,
-                               train_freq=4, target_update_interval=1000, learning_starts=5000,
-                               exploration_fraction=0.2, epsilon_end=0.02, steps=150_000,
-                               tuned_on=tuned(how="not recorded (tuned before 1f74ffe)")),
-        # Pixel Pong, after Mnih et al. (2015) at a smaller scale: the CNN (two strided
-        # convolutions, a dense layer of 256) sees the last 4 frames as channels, and the replay
-        # stores each 80x80 frame once (0.65 GB at 100k, not 5.1 GB); Adam at 1e-4, batches of
-        # 32, a target copy every 1000 steps, epsilon to 0.01 over the first 10%; 3-step returns;
-        # 4 courts side by side, train_freq counting the steps of all four: one round per 4
-        # transitions, about one per vector step (a court adds no transition at a step in which
-        # it only resets). Plain heads and a constant learning rate: the probe that set the
-        # budget (seed 0, eval every 25k) read +12 at 50k steps, +17 at 100k, +15 at 125k.
-        # Measured (`--seeds 3`): +14.6 [13.2, 15.9] over 20 games a seed, 25 min a trial.
-        "gymlab/Pong-v0 obs_type=pixels": dict(policy="cnn", history=4, hidden=(256,), learning_rate=1e-4,
-                                               dueling=False, lr_anneal=False,
-                                               buffer_size=100_000, batch_size=32, learning_starts=10_000,
-                                               train_freq=4, gradient_steps=1, target_update_interval=1000,
-                                               n_step=3, exploration_fraction=0.1, epsilon_end=0.01, num_envs=4,
-                                               steps=150_000, tuned_on=tuned((0,), "the probe on seed 0 (f5fb69d)")),
-        # Recurrent DQN on Recall (delay 10): sequences of 16 with a burn-in of 4 (R2D2's 80 and 40
-        # would pad each 12-step episode to 123 slots, 10x the time for the same learning); an
-        # LSTM of 32. Tried on seeds 0 and 1 only (1.00 on both, from 7,200 and 3,600 steps).
-        "gymlab/Recall-v0": dict(policy="lstm", hidden=(32,), seq_len=16, burn_in=4, learning_rate=3e-3,
-                                 batch_size=32, train_freq=4, target_update_interval=500, learning_starts=1000,
-                                 exploration_fraction=0.3, steps=24_000,
-                                 tuned_on=tuned((0, 1), "tried on seeds 0 and 1 only (54c9236)")),
-        # Recall over 50 blanks: each sequence is a whole 52-step episode (no burn-in), so the
-        # gradient at the query reaches the symbol; otherwise the delay-10 entry. Probed on seed 0
-        # (greedy over 50 episodes every 20k): 0.0, 0.0, 0.8, 1.0, 1.0.
-        "gymlab/Recall-v0 delay=50": dict(policy="lstm", hidden=(32,), seq_len=52, burn_in=0, learning_rate=3e-3,
-                                          batch_size=32, train_freq=4, target_update_interval=500,
-                                          learning_starts=2000, exploration_fraction=0.3, steps=100_000,
-                                          tuned_on=tuned((0,), "probed on seed 0 (213f4c5)")),
-        # Recurrent DQN on position-only CartPole: an LSTM of 64 over sequences of 20 with a
-        # burn-in of 10, a round every 4 steps, Adam at 3e-3; the rest is the CartPole recipe.
-        # At lr 1e-3 a 50k sweep read 288 and 180 (seeds 0, 1: its training returns still
-        # climbing); at 3e-3 seed 1 read 134, 124, 193, 500, 500 every 10k. Sequences of 40 with a
-        # round every 8 steps stayed below 50; R2D2's 80 and 40 learned (500 at 20k on seed 0)
-        # at a third of the speed. The MLP controls: benchmarks/memory.py.
-        "gymlab/CartPoleNoVel-v1": dict(policy="lstm", hidden=(64,), seq_len=20, burn_in=10, batch_size=32,
-                                        train_freq=4, learning_rate=3e-3, steps=50_000,
-                                        tuned_on=tuned((0, 1, 2), "sequences probed on seed 0 (213f4c5); lr 3e-3 after "
-                                                       "seeds 0-2 at 1e-3 and a probe on seed 1 (2770dc4)")),
-        "*": dict(steps=100_000, tuned_on=tuned()),
-    },
-    "reinforce": {
-        "CartPole-v1": dict(hidden=(64,), learning_rate=1e-2, batch_episodes=8, steps=100_000,
-                            tuned_on=tuned(how="not recorded (first reported on seeds 0-1: README at f11f5ea)")),
-        # Karpathy's pixel Pong, on our court: the CNN sees frame differences; 8 games side by
-        # side, an update every 8 finished games (an update drops the games still in flight, which
-        # older weights began: with an update every 2 games that was three games in four); gamma 0.97 keeps a point's credit mostly to
-        # the rally that won or lost it; a small entropy bonus (without it, or at lr 1e-3, the
-        # policy collapsed to one action within 1.3M steps in our trials).
-        "gymlab/Pong-v0 obs_type=pixels": dict(policy="cnn", hidden=(128,), frame_diff=True, learning_rate=5e-4,
-                                               batch_episodes=8, num_envs=8, gamma=0.97, entropy_coef=0.005,
-                                               threads=1, steps=2_000_000,
-                                               tuned_on=tuned(how="not recorded ('in our trials'; f11f5ea)")),
-        # An LSTM of 64 that must carry the symbol over 10 blank steps. Its forget gates start
-        # at sigma(3) = 0.95 (at torch's sigma(0) = 0.5 the memory fades by half a step and the
-        # policy stayed at chance, or at 0.5, through 1.2M steps); an entropy bonus keeps it
-        # trying all four answers until the memory forms. 1.00 on seeds 0-2 (see the README).
-        "gymlab/Recall-v0": dict(policy="lstm", hidden=(64,), forget_bias=3.0, learning_rate=1e-3,
-                                 entropy_coef=0.01, num_envs=16, batch_episodes=16, steps=600_000,
-                                 tuned_on=tuned((0, 1, 2), "1.00 on seeds 0-2 (39b991e)")),
-        # Position-only CartPole with an LSTM of 64; CartPole's rate and batches of 8 games. On
-        # seed 0 (greedy over 5 games every 50k) it read 42, 236, 364, 500 at 200k, then fell to
-        # 481 and 173 by 300k; at lr 1e-3 with 16 games a batch it swung between 260 and 460
-        # through 500k. REINFORCE has no schedule to settle it: the budget stops at the probe's peak.
-        "gymlab/CartPoleNoVel-v1": dict(policy="lstm", hidden=(64,), learning_rate=3e-3, batch_episodes=8,
-                                        num_envs=8, steps=200_000,
-                                        tuned_on=tuned((0,), "the probe on seed 0 (213f4c5)")),
-        # Prediction envs: an action changes no later observation, so each step is credited
-        # with its own reward only (gamma 0); a recurrent policy, as for the supervised agent.
-        # On characters a strong entropy bonus: at 0.01 (or 0.001, or lr 3e-4) the LSTM policy
-        # collapsed onto the commonest character (a space, 0.17) and stayed; 0.1 reached 0.34.
-        "gymlab/SinePredict-v0": dict(policy="lstm", hidden=(64,), gamma=0.0, learning_rate=3e-3,
-                                      num_envs=16, batch_episodes=16, max_grad_norm=1.0, steps=1_000_000,
-                                      tuned_on=tuned(how="not recorded (first reported on seed 0: README at 39b991e)")),
-        "gymlab/CharPredict-v0": dict(policy="lstm", hidden=(128,), gamma=0.0, learning_rate=1e-3,
-                                      entropy_coef=0.1, num_envs=16, batch_episodes=16, max_grad_norm=1.0,
-                                      steps=1_000_000,
-                                      tuned_on=tuned((0,), "entropy 0.1 judged on seed 0 (a1dd275)",
-                                                     ("bundled sonnets",))),
-        "*": dict(steps=100_000, tuned_on=tuned()),
-    },
-    "supervised": {
-        "gymlab/SinePredict-v0": dict(hidden=(64,), steps=300_000, tuned_on=tuned()),
-        "gymlab/CharPredict-v0": dict(hidden=(128,), steps=1_000_000, tuned_on=tuned()),
-        "*": dict(steps=100_000, tuned_on=tuned()),
-    },
-    "hill": {
-        "CartPole-v1": dict(sigma=0.5, alpha=1.0, episodes_per_trial=3, steps=200_000, tuned_on=tuned()),
-        "*": dict(steps=100_000, tuned_on=tuned()),
-    },
-    # The references, with RL-Zoo's tuned settings where it has them (rl-baselines3-zoo, hyperparams/*.yml).
-    "sb3-dqn": {
-        # RL-Zoo's recipe, every line of it: rl-baselines3-zoo hyperparams/dqn.yml, CartPole-v1 (n_timesteps:
-        # 5e4, MlpPolicy, learning_rate: 2.3e-3, batch_size: 64, buffer_size: 100000, learning_starts: 1000,
-        # gamma: 0.99, target_update_interval: 10, train_freq: 256, gradient_steps: 128,
-        # exploration_fraction: 0.16, exploration_final_eps: 0.04, policy_kwargs: net_arch=[256, 256]); the
-        # rest SB3's defaults, which SB3DQNConfig's are. What still differs: PUBLISHED below.
-        "CartPole-v1": dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000,
-                            gamma=0.99, target_update_interval=10, train_freq=256, gradient_steps=128,
-                            exploration_fraction=0.16, exploration_final_eps=0.04, net_arch=(256, 256),
-                            steps=50_000, tuned_on=tuned((), "not here: RL-Zoo's hyperparams/dqn.yml")),
-        "*": dict(steps=100_000, tuned_on=tuned()),
-    },
-    "sb3-ppo": {"*": dict(steps=100_000, tuned_on=tuned())},
-    "sb3-a2c": {"*": dict(steps=100_000, tuned_on=tuned())},
-    "sb3-recurrent-ppo": {
-        # RL-Zoo's recipe, every line of it: rl-baselines3-zoo hyperparams/ppo_lstm.yml, CartPoleNoVel-v1
-        # (normalize: True, n_envs: 8, n_timesteps: 1e5, MlpLstmPolicy, n_steps: 32, batch_size: 256,
-        # gae_lambda: 0.8, gamma: 0.98, n_epochs: 20, ent_coef: 0.0, learning_rate: lin_0.001,
-        # clip_range: lin_0.2, policy_kwargs: ortho_init=False, activation_fn=nn.ReLU,
-        # lstm_hidden_size=64, enable_critic_lstm=True, net_arch=dict(pi=[64], vf=[64])). The zoo's
-        # normalize: True is VecNormalize with norm_obs and norm_reward and the algorithm's gamma; our
-        # net_arch (64,) builds the same separate pi and vf layers. What still differs: the zoo's env
-        # (MaskVelocityWrapper) zeroes the two velocities and keeps 4 numbers, ours drops them (2);
-        # the zoo runs until a whole rollout passes 1e5 steps (391 rollouts of 256, 100,096 steps),
-        # our budget stops at 100,000, in the 391st, which is not learned from (390 updates): PUBLISHED.
-        "gymlab/CartPoleNoVel-v1": dict(num_envs=8, norm_obs=True, norm_reward=True, n_steps=32, batch_size=256,
-                                        gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0, learning_rate=1e-3,
-                                        lr_anneal=True, clip_range=0.2, clip_anneal=True, ortho_init=False,
-                                        activation="relu", lstm_hidden_size=64, enable_critic_lstm=True,
-                                        net_arch=(64,), steps=100_000,
-                                        tuned_on=tuned((), "not here: RL-Zoo's ppo_lstm.yml recipe")),
-        # The same LSTM of 64 on Recall, with an entropy bonus to keep trying all four answers.
-        "gymlab/Recall-v0": dict(lstm_hidden_size=64, net_arch=(64,), learning_rate=1e-3, ent_coef=0.01,
-                                 steps=100_000, tuned_on=tuned((), "not here (README: 'neither is tuned here')")),
-        "*": dict(steps=100_000, tuned_on=tuned()),
-    },
-}
+HERE = Path(gymlab.__file__).resolve().parent / "hyperparams"  # gymlab/hyperparams/, installed or not
 
-# The published recipes that entries above are, and every way a run of the entry still differs from
+
+def _task_of(key: str, env_kwargs: dict) -> str:
+    """The task an entry keyed ``key`` (an env id or alias) with ``env_kwargs`` is for: its task key.
+    Only the arguments that make another task (``TASK_KWARGS``) may be given."""
+    from gymlab.envs import ALIASES
+
+    env_id, alias_kwargs = ALIASES.get(key, (key.split(":", 1)[-1], {}))  # module:id -> id, as a run records it
+    for name, value in env_kwargs.items():
+        if name not in TASK_KWARGS.get(env_id, {}):
+            makes = ", ".join(TASK_KWARGS.get(env_id, {})) or "none"
+            raise hyperparams_files.FileError(
+                f"env_kwargs {name}: an entry's env_kwargs say which task it is for, and {name} makes no other "
+                f"task of {env_id} (those that do: {makes}); give it with --env-kwargs")
+        if name in alias_kwargs and alias_kwargs[name] != value:
+            raise hyperparams_files.FileError(f"env_kwargs {name}={value!r}: the alias {key} is {name}="
+                                              f"{alias_kwargs[name]!r}")
+    return task_key(env_id, {**alias_kwargs, **env_kwargs})
+
+
+def read(path, label: str | None = None, config_cls=None) -> hyperparams_files.File:
+    """A hyper-parameters file (ours, or a user's ``--hyperparams FILE``), its entries by task key;
+    ``FileError`` (one line: file, entry, field) if anything in it is wrong; with ``config_cls`` every
+    field is checked by the agent's Config."""
+    return hyperparams_files.read(Path(path), label or str(path), _task_of, config_cls,
+                                  record_required=label is not None and label.startswith("gymlab/"))
+
+
+# The published recipes that entries of ours are, and every way a run of the entry still differs from
 # the recipe run as its authors run it (each benchmark row of these references states it, with any
 # setting the row changes: benchmarks/_common.differs_from_recipe). (agent, task key) -> (source,
 # {what: how it differs}); "steps": how the budget ends, said of the entry's own budget.
@@ -240,8 +114,15 @@ def parse_key(key: str) -> tuple[str, dict]:
     return env_id, dict(pair.split("=", 1) for pair in pairs)
 
 
+# Ours, one file an agent: gymlab/hyperparams/<agent>.yml. TABLE is their entries by task key, "*" for
+# ``default``, as ``defaults`` reads them (agent -> task key -> entry); FILES, each file with its keys.
+FILES: dict[str, hyperparams_files.File] = {
+    p.stem: read(p, f"gymlab/hyperparams/{p.name}") for p in sorted(HERE.glob("*.yml"))}
+TABLE: dict[str, dict[str, dict]] = {agent: f.table for agent, f in FILES.items()}
+
+
 # Settings that only mean something for some network types: dropped from the defaults when the
-# command line picks another (``--env recall --agent reinforce --policy mlp`` gets no forget bias,
+# command line (or a user's file) picks another (``--env recall --agent reinforce --policy mlp`` gets no forget bias,
 # ``--agent dqn --policy mlp`` no sequence replay).
 def _policy_only() -> dict[str, tuple[str, ...]]:
     from gymlab.agents.dqn_config import RECURRENT, RECURRENT_ONLY  # (no torch)
@@ -257,26 +138,70 @@ def defaults(agent: str, env_id: str, env_kwargs: dict | None = None, policy: st
     """``(config_overrides, budget)`` for ``agent`` on the env ``env_id`` made with ``env_kwargs``.
     An alias (``pong-pixels``) is read as the id and arguments it stands for. ``policy``: the
     network the command line asks for, if it does (see ``POLICY_ONLY``)."""
-    table = TABLE.get(agent, {})
-    settings = dict(_entry(agent, env_id, env_kwargs) or {})
-    settings.pop("tuned_on", None)
-    budget = {k: settings.pop(k) for k in BUDGET_KEYS if k in settings}
-    if policy is not None:
-        settings = {k: v for k, v in settings.items() if policy in POLICY_ONLY.get(k, (policy,))}
-    if not budget:
-        budget = {k: v for k, v in table.get("*", {}).items() if k in BUDGET_KEYS} or {"steps": 50_000}
-    return settings, budget
+    found = resolve(agent, env_id, env_kwargs, policy)
+    return found["settings"], found["budget"]
 
 
-def _entry(agent: str, env_id: str, env_kwargs: dict | None) -> dict | None:
-    """The table entry a run of ``agent`` on this env starts from (an alias read as what it stands for)."""
+def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str | None = None,
+            user: hyperparams_files.File | None = None) -> dict:
+    """What a run starts from, and where each value comes from: ``settings`` (Config fields), ``budget``,
+    ``sources`` (field -> ``FILE:ENTRY``), ``entry`` and ``user_entry`` (``(FILE, ENTRY)`` or None). The
+    entry of a user's file (``user``, found as ours is: by task, else its ``default``) is laid over ours
+    field by field; settings for another network than the one picked (``policy``, else the user's
+    entry's) are dropped from ours (``POLICY_ONLY``). The budget is the first of the user's entry's,
+    ours, our ``default``'s, 50,000 steps."""
+    task, table = _task(env_id, env_kwargs), TABLE.get(agent, {})
+    label, names = f"gymlab/hyperparams/{agent}.yml", getattr(FILES.get(agent), "names", {})
+    ours = _layer(label, table, names, task)
+    theirs = None if user is None else _layer(user.label, user.table, user.names, task)
+    pick = policy if policy is not None else (theirs[1].get("policy") if theirs else None)
+    settings, budget, sources = {}, {}, {}
+    for layer in (ours, theirs):
+        if layer is None:
+            continue
+        where, entry, _ = layer
+        for name, value in entry.items():
+            if name in BUDGET_KEYS or name == "tuned_on":
+                continue
+            if layer is ours and pick is not None and pick not in POLICY_ONLY.get(name, (pick,)):
+                continue
+            settings[name], sources[name] = value, where
+    layers = [layer for layer in (theirs, ours, _layer(label, {"*": table.get("*", {})}, names, "*")) if layer]
+    for where, entry, _ in layers:  # the budget: the user's entry's, ours, our default's
+        budget = {k: entry[k] for k in BUDGET_KEYS if k in entry}
+        if budget:
+            sources.update({k: where for k in budget})
+            break
+    else:
+        budget, sources["steps"] = {"steps": 50_000}, "default"
+    return {"settings": settings, "budget": budget, "sources": sources,
+            "entry": ours and ours[2], "user_entry": theirs and theirs[2]}
+
+
+def _layer(label: str, table: dict, names: dict, task: str) -> tuple[str, dict, tuple[str, str]] | None:
+    """``(FILE:ENTRY, entry, (FILE, ENTRY))`` of the entry for ``task`` in ``table``, else of its ``default``;
+    None if neither."""
+    key = task if task in table else "*" if "*" in table else None
+    if key is None:
+        return None
+    name = names.get(key, "default" if key == "*" else key)
+    return f"{label}:{name}", table[key], (label, name)
+
+
+def _task(env_id: str, env_kwargs: dict | None) -> str:
+    """The task key of a run on ``env_id`` (an alias read as what it stands for) made with ``env_kwargs``."""
     from gymlab.envs import ALIASES
 
     if env_id in ALIASES:
         alias_id, alias_kwargs = ALIASES[env_id]
         env_id, env_kwargs = alias_id, {**alias_kwargs, **(env_kwargs or {})}
+    return task_key(env_id, env_kwargs)
+
+
+def _entry(agent: str, env_id: str, env_kwargs: dict | None) -> dict | None:
+    """Our table's entry a run of ``agent`` on this env starts from."""
     table = TABLE.get(agent, {})
-    return table.get(task_key(env_id, env_kwargs), table.get("*"))
+    return table.get(_task(env_id, env_kwargs), table.get("*"))
 
 
 def tuning_seeds(agent: str, env_id: str, env_kwargs: dict | None = None) -> set[int] | None:

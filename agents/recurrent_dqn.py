@@ -89,6 +89,7 @@ def overlap_steps(config: DQNConfig) -> int:
     return min(config.seq_len - 1, round(config.seq_overlap * config.seq_len))  # (int() of 0.29 * 100 is 28)
 
 
+# --8<-- [start:n_step_targets]
 def n_step_targets(rewards, terminated, valid, values: torch.Tensor, n: int, gamma: float, m: int) -> torch.Tensor:
     """y_t = sum_{k<K} gamma^k r_t+k + gamma^K values_t+K for t = 0 .. m-1, over slots counted from the
     first trained one (``rewards``, ``terminated``, ``valid``, ``values``: (B, m + n)); K = n, or fewer
@@ -106,6 +107,7 @@ def n_step_targets(rewards, terminated, valid, values: torch.Tensor, n: int, gam
         until = torch.where(step, t + k + 1, until)
         going = step & ~terminated[:, k:k + m]
     return ret + discount * values.gather(1, until)
+# --8<-- [end:n_step_targets]
 
 
 class RecurrentQNetwork(nn.Module):
@@ -174,6 +176,7 @@ class RecurrentDQN(DQN):
         return int(self.choose(q[:, 0], [action_mask], explore=not deterministic)[0]), state
 
     # ---------------------------------------------------------------- learning (DQN's loop)
+    # --8<-- [start:act]
     def act_to_learn(self, obs, masks) -> np.ndarray:
         """Epsilon-greedy actions for a batch of observations (one row per env), each env's memory
         carried on (and reset where an episode begins); the state it read them with is kept."""
@@ -182,6 +185,7 @@ class RecurrentDQN(DQN):
             q, self.memory = self.q(np.asarray(obs)[:, None], state)
         self.acting_state = self.q.rows(state)  # kept with each step: a sequence stores its first's
         return self.choose(q[:, 0], masks, explore=True)
+    # --8<-- [end:act]
 
     def begin_memories(self) -> None:
         """For each env: a sequence writer, and the acting network's memory (None: empty)."""
@@ -228,6 +232,7 @@ class RecurrentDQN(DQN):
         return {"replay_bytes": self.buffer.nbytes, "replay_sequences": len(self.buffer)}, []
 
     # ---------------------------------------------------------------- the update
+    # --8<-- [start:burn_in]
     def burn_in(self, net: RecurrentQNetwork, batch):
         """R2D2's burn-in: each sequence's stored state run through its l burn-in slots, without gradient,
         to refresh a state the acting network computed with older weights. A sequence near its episode's
@@ -245,6 +250,7 @@ class RecurrentDQN(DQN):
                 _, state = net(torch.as_tensor(batch.obs)[torch.as_tensor(rows), k:l], state)
                 states[rows] = net.rows(state)
         return net.from_rows(states)
+    # --8<-- [end:burn_in]
 
     def unroll(self, net: RecurrentQNetwork, batch) -> torch.Tensor:
         """Q-values at slots l .. L-1 of each sequence, (B, m + n, n_actions), from its burned-in state
@@ -260,10 +266,12 @@ class RecurrentDQN(DQN):
         l = c.burn_in
         q_target = self.unroll(self.q_target, batch)  # Q_w-(s_t, .), from its own burned-in state
         masks = None if batch.masks is None else batch.masks[:, l:]  # the actions allowed in s_t
+        # --8<-- [start:double_q]
         if c.double_q:  # the online net selects the action, the target net evaluates it
             values = q_target.gather(2, masked(q_online.detach(), masks).argmax(2, keepdim=True)).squeeze(2)
         else:
             values = masked(q_target, masks).max(2).values
+        # --8<-- [end:double_q]
         if c.value_rescaling:
             values = unrescale(values)
         # y_t = sum_{k<K} gamma^k r_t+k + gamma^K Q_w-(s_t+K, argmax_a Q_w(s_t+K, a)), K = n or to the episode's end
@@ -277,12 +285,14 @@ class RecurrentDQN(DQN):
         c = self.config
         l, m = c.burn_in, c.seq_len
         q = self.unroll(self.q, batch)  # Q_w(s_t, .) for t = l .. L-1
+        # --8<-- [start:loss]
         q_taken = q[:, :m].gather(2, torch.as_tensor(batch.actions[:, l:l + m, None])).squeeze(2)  # Q_w(s_t, a_t)
         target = self.targets(batch, q)
         valid = torch.as_tensor(batch.valid[:, l:l + m]).float()  # padding past an episode's end: no loss
         loss_fn = nn.functional.smooth_l1_loss if c.huber else nn.functional.mse_loss
         weights = torch.as_tensor(batch.weights).view(-1, 1)  # importance weights (1 for uniform replay)
         loss = (weights * valid * loss_fn(q_taken, target, reduction="none")).sum() / valid.sum().clamp(min=1.0)
+        # --8<-- [end:loss]
         q_logged = unrescale(q_taken.detach()) if c.value_rescaling else q_taken.detach()  # (logged as Q, not h(Q))
         self.last_q_mean = (q_logged * valid).sum() / valid.sum().clamp(min=1.0)
         return loss, (target - q_taken).detach(), valid

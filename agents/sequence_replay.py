@@ -82,6 +82,7 @@ class SequenceWriter:
         self.t = 0  # steps taken in the episode so far
         self.next_start = 0  # the episode step at which the next sequence's trained part begins
 
+    # --8<-- [start:push]
     def push(self, obs, action, reward, terminated: bool, truncated: bool, state, mask=None, next_obs=None,
              next_mask=None) -> list[dict]:
         """Add a step (``state``: the network's recurrent state as it read ``obs``; ``next_obs``, and its
@@ -103,6 +104,7 @@ class SequenceWriter:
             self.steps.clear()
             self.t = self.next_start = 0
         return out
+    # --8<-- [end:push]
 
     def _cut(self, start: int, final=None) -> dict:
         """The sequence whose trained part begins at episode step ``start``: slot k holds step

@@ -91,6 +91,7 @@ class MinCharRNN:
                        "bh": np.zeros((hidden, 1)), "by": np.zeros((vocab_size, 1))}
         self.memory = {k: np.zeros_like(v) for k, v in self.params.items()}  # Adagrad's sums of squares
 
+    # --8<-- [start:minchar_step]
     def loss_and_grads(self, inputs, targets, h_prev):
         """Forward over one unroll, then backpropagation through time; the loss in nats (summed)."""
         P = self.params
@@ -125,6 +126,7 @@ class MinCharRNN:
         for k, p in self.params.items():
             self.memory[k] += grads[k] ** 2
             p -= lr * grads[k] / np.sqrt(self.memory[k] + 1e-8)
+    # --8<-- [end:minchar_step]
 
     def to_torch(self) -> CharModel:
         """The same network as ``sequence_tasks.models.CharModel`` (an Elman RNN, float32), for

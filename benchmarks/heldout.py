@@ -1,12 +1,12 @@
 """Held-out seeds, checked: a reported row never shares seeds (or, for the char model, a text) with what
-its settings were tuned on (``tuned_on`` in ``agents/hyperparams.py``, ``sequence_tasks/tuned_on.py``).
+its settings were tuned on (``tuned_on`` in ``gymlab/hyperparams/<agent>.yml``, ``sequence_tasks/tuned_on.py``).
 
 ``check(flags, seeds)``: the seeds of a ``train.py FLAGS`` row its entry was tuned on. ``label``: the
 harness's verdict on a row (refused in one line, exit 2, unless ``--allow-tuning-seeds``, which marks
 the row ``"on_tuning_seeds": true``). ``findings(payload)``: a results JSON's rows on tuning seeds or
-texts, and its rows that do not say which seeds they ran. Where an entry's seeds were not recorded,
-every seed below the report seeds (1000) counts as one it may have been tuned on: the convention is
-that tuning used those.
+texts, and its rows that do not say which seeds they ran. Where an entry's seeds were not recorded
+(or a row runs a user's file, ``--hyperparams``), every seed below the report seeds (1000) counts as
+one it may have been tuned on: the convention is that tuning used those.
 """
 
 from __future__ import annotations
@@ -23,13 +23,14 @@ def _parse(flags: list[str]) -> argparse.Namespace:
     """What the flags name; flags argparse cannot read (``--env-kwargs`` with no value) name nothing,
     so the row counts as unknown (every seed below 1000 a tuning seed), never a usage screen."""
     p = argparse.ArgumentParser(add_help=False, exit_on_error=False)
-    for name in ("--env", "--agent", "--seeds", "--seed", "--text"):
+    for name in ("--env", "--agent", "--seeds", "--seed", "--text", "--hyperparams"):
         p.add_argument(name)
     p.add_argument("--env-kwargs", nargs="+")
     try:
         return p.parse_known_args(flags)[0]
     except argparse.ArgumentError:
-        return argparse.Namespace(env=None, agent=None, seeds=None, seed=None, text=None, env_kwargs=None)
+        return argparse.Namespace(env=None, agent=None, seeds=None, seed=None, text=None, env_kwargs=None,
+                                  hyperparams=None)
 
 
 def _within(seeds, tuning: set[int] | None) -> set[int]:
@@ -38,14 +39,20 @@ def _within(seeds, tuning: set[int] | None) -> set[int]:
     return {s for s in seeds if (s < REPORT_SEED_START if tuning is None else s in tuning)}
 
 
-def check(flags: list[str], seeds) -> set[int]:
-    """The seeds among ``seeds`` that the entry ``train.py FLAGS`` runs with was tuned on."""
+def _tuning(agent, env, args: argparse.Namespace) -> set[int] | None:
+    """The tuning seeds of the entry a row runs; None (every seed below 1000) when the flags do not name one,
+    or run a user's file (``--hyperparams``), which our records do not cover."""
     from gymlab.agents.hyperparams import tuning_seeds
     from gymlab.flags import parse_env_kwargs
 
+    return tuning_seeds(agent, env, parse_env_kwargs(args.env_kwargs)) if agent and env and not args.hyperparams \
+        else None
+
+
+def check(flags: list[str], seeds) -> set[int]:
+    """The seeds among ``seeds`` that the entry ``train.py FLAGS`` runs with was tuned on."""
     args = _parse(flags)
-    known = args.agent and args.env  # else nothing says what the row runs: every seed below 1000 counts
-    return _within(seeds, tuning_seeds(args.agent, args.env, parse_env_kwargs(args.env_kwargs)) if known else None)
+    return _within(seeds, _tuning(args.agent, args.env, args))
 
 
 def label(flags: list[str], seeds, allow: bool = False) -> dict:
@@ -54,8 +61,8 @@ def label(flags: list[str], seeds, allow: bool = False) -> dict:
     overlap = sorted(check(flags, seeds))
     if overlap and not allow:
         print(f"refused: train.py {' '.join(flags)} on seeds {', '.join(map(str, overlap))}, which its entry "
-              f"was tuned on (agents/hyperparams.py); report on seeds 1000 and up, or give --allow-tuning-seeds "
-              f"to keep the row marked on_tuning_seeds", file=sys.stderr)
+              f"was tuned on (gymlab/hyperparams/<agent>.yml); report on seeds 1000 and up, or give "
+              f"--allow-tuning-seeds to keep the row marked on_tuning_seeds", file=sys.stderr)
         raise SystemExit(2)
     return {"on_tuning_seeds": bool(overlap), **({"tuning_seed_overlap": overlap} if overlap else {})}
 
@@ -77,8 +84,6 @@ def _row_seeds(row: dict, args: argparse.Namespace, payload: dict) -> list[int] 
 def _row_overlap(row: dict, payload: dict) -> tuple[str, set, list] | None:
     """``(what, seeds on tuning seeds, texts tuned on)`` for a row, or None when it does not say what
     ran on which seeds."""
-    from gymlab.agents.hyperparams import tuning_seeds
-    from gymlab.flags import parse_env_kwargs
     from gymlab.sequence_tasks.tuned_on import TUNED_ON
 
     words = shlex.split(row.get("command") or payload.get("command") or "")
@@ -89,8 +94,7 @@ def _row_overlap(row: dict, payload: dict) -> tuple[str, set, list] | None:
             [0] if "train.py" in " ".join(words[:2]) else None)  # train.py's default --seed is 0
         if seeds is None or not (agent and env):
             return None
-        kwargs = parse_env_kwargs(args.env_kwargs)
-        return f"{agent} on {env}", _within(seeds, tuning_seeds(agent, env, kwargs)), []
+        return f"{agent} on {env}", _within(seeds, _tuning(agent, env, args)), []
     if "sequence_tasks" in words:
         name = words[words.index("sequence_tasks") + 1]
         record = TUNED_ON.get(name, dict(seeds=None, texts=()))

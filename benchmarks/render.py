@@ -3,7 +3,7 @@ benchmarks/results/: figures rendered, never typed.
 
     python benchmarks/render.py            # rewrite every page's blocks in place
     python benchmarks/render.py --check    # exit 1 and print a diff when a block differs
-    python benchmarks/render.py --readme FILE   # only that file
+    python benchmarks/render.py --readme FILE   # only that file (--readme again: those files)
 
 A block is ``<!-- render:NAME -->`` ... ``<!-- /render:NAME -->``; NAME is one of
 ``benchmarks/rendering.BLOCKS``, which says which JSON it reads. Everything between the two
@@ -55,7 +55,7 @@ def fill(text: str, results: Path = RESULTS) -> str:
     return "".join(out)
 
 
-def pages(root: Path = ROOT) -> list[Path]:
+def targets(root: Path = ROOT) -> list[Path]:
     """The files whose blocks are filled: README.md and every page of the site (docs/gen/ is code)."""
     docs = root / "docs"
     site = sorted(p for p in docs.rglob("*.md") if "gen" not in p.relative_to(docs).parts) if docs.is_dir() else []
@@ -65,11 +65,11 @@ def pages(root: Path = ROOT) -> list[Path]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 and print a diff when a block differs")
-    p.add_argument("--readme", type=Path, default=None, metavar="FILE",
-                   help="fill only this file (default: README.md and docs/**/*.md)")
+    p.add_argument("--readme", type=Path, action="append", metavar="FILE",
+                   help="a file to fill, given once or more (default: README.md and docs/**/*.md)")
     p.add_argument("--results", type=Path, default=RESULTS, help="the JSONs' folder (default benchmarks/results)")
     args = p.parse_args(argv)
-    files = [args.readme] if args.readme else pages()
+    files = args.readme or targets()
     changed = {}
     for path in files:  # every page read and rendered before any is written: an error leaves all as they were
         try:

@@ -92,6 +92,7 @@ class CartPoleNoVelEnv(CartPoleEnv):
         high = self.observation_space.high[POSITIONS]
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
 
+    # --8<-- [start:novel]
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         obs, info = super().reset(seed=seed, options=options)
         return obs[POSITIONS], info
@@ -99,6 +100,7 @@ class CartPoleNoVelEnv(CartPoleEnv):
     def step(self, action):
         obs, reward, terminated, truncated, info = super().step(action)
         return obs[POSITIONS], reward, terminated, truncated, info
+    # --8<-- [end:novel]
 
 
 class CartPoleFlickerEnv(CartPoleEnv):

@@ -110,6 +110,7 @@ class RecallEnv(FrameRendering, gym.Env):
             self.render()
         return self._obs(), {}
 
+    # --8<-- [start:step]
     def step(self, action):
         if not self.action_space.contains(action):
             raise ValueError(f"action must be a symbol 0..{self.n_symbols - 1}, got {action!r}")
@@ -119,6 +120,7 @@ class RecallEnv(FrameRendering, gym.Env):
         if self.render_mode == "human":
             self.render()
         return self._obs(), reward, at_query, False, {}
+    # --8<-- [end:step]
 
     def _draw_frame(self) -> np.ndarray:
         frame = np.full((96, 96, 3), 40, dtype=np.uint8)

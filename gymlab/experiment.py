@@ -37,6 +37,7 @@ class RunConfig:
     agent: str
     env_kwargs: dict = field(default_factory=dict)
     overrides: dict = field(default_factory=dict)
+    hyperparams: str | None = None  # a user's hyper-parameters file (an absolute path), over ours
     seed: int = 0
     steps: int | None = None
     episodes: int | None = None
@@ -104,9 +105,10 @@ def run(cfg: RunConfig) -> RunResult:
     try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)
         if cfg.load is not None:
             agent = agent_cls.load(cfg.load, env.observation_space, env.action_space, seed=cfg.seed, **overrides)
-            budget = None
+            budget, record = None, resolved.loaded_record(agent.config, overrides)
         else:
-            config, default_budget = resolved.config(agent_cls, env_id, env_kwargs, overrides)
+            config, default_budget, record = resolved.settings(agent_cls, env_id, env_kwargs, overrides,
+                                                               cfg.hyperparams)
             agent = agent_cls(env.observation_space, env.action_space, config=config, seed=cfg.seed)
             budget = Budget(**default_budget)
     except SpaceError as err:
@@ -120,6 +122,8 @@ def run(cfg: RunConfig) -> RunResult:
                          f"({', '.join(flag(k) for k in overrides) or 'the defaults'}): {err}") from err
     if cfg.steps is not None or cfg.episodes is not None:
         budget = Budget(steps=cfg.steps, episodes=cfg.episodes)
+        record["fields"] = {**{k: v for k, v in record["fields"].items() if k not in ("steps", "episodes")},
+                            budget.unit: "command line"}
     warning = _budget_warning(agent.config, budget)
     if warning:
         print(f"train.py: warning: {warning}", file=sys.stderr)
@@ -141,7 +145,7 @@ def run(cfg: RunConfig) -> RunResult:
         "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,
         "max_episode_steps": cfg.max_episode_steps, "record_video": cfg.record_video,
         "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
-        "loaded_from": None if cfg.load is None else str(cfg.load),
+        "loaded_from": None if cfg.load is None else str(cfg.load), "hyperparams": record,
     }
     with runs.held(run_dir), runs.undone_on_failure(run_dir):  # (a run that fails at its start leaves nothing)
         runs.write_identity(run_dir, spec)
@@ -334,6 +338,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         "agent": agent_name,
         "seed": seed,
         "config": dataclasses.asdict(agent.config),
+        "hyperparams": spec.get("hyperparams"),  # where each value came from (absent from older resume states)
         "budget": spec["budget"],
         "loaded_from": spec["loaded_from"],
         "env_steps": logger.steps,

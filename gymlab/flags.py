@@ -32,7 +32,8 @@ def add_config_flags(parser: argparse.ArgumentParser, agent_cls) -> None:
     hints = typing.get_type_hints(agent_cls.Config)
     for f in dataclasses.fields(agent_cls.Config):
         kind = hints[f.name]
-        help_ = f"{f.metadata.get('help', '')} (default {f.default!r}, or the env's entry in agents/hyperparams.py)"
+        help_ = (f"{f.metadata.get('help', '')} (default {f.default!r}, or the env's entry in "
+                 f"gymlab/hyperparams/{agent_cls.name}.yml)")
         if kind is bool:
             group.add_argument(flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction,
                                default=None, help=help_)

@@ -6,6 +6,7 @@ and the lecture's experiments, each one command:
     python -m sequence_tasks cosine    # cosine generation with a teacher-forcing schedule
     python -m sequence_tasks chars     # a character-level language model
     python -m sequence_tasks gradients # vanishing and exploding gradients, measured
+    python -m sequence_tasks words     # word vectors: the rhyme's tables, SVD, word2vec against gensim
 """
 
 # name -> (module, one line); the modules are imported only when used
@@ -14,4 +15,5 @@ EXPERIMENTS = {
     "cosine": ("gymlab.sequence_tasks.cosine", "cosine generation with a teacher-forcing schedule"),
     "chars": ("gymlab.sequence_tasks.chars", "a character-level language model"),
     "gradients": ("gymlab.sequence_tasks.gradients", "vanishing and exploding gradients through time"),
+    "words": ("gymlab.sequence_tasks.words", "word vectors: the rhyme's tables, SVD, word2vec against gensim"),
 }

@@ -31,11 +31,14 @@ IMPLS = ("fused", "cells")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # weight blocks per layer, in torch's order
 
 
+# --8<-- [start:elman]
 def elman_cell(x, h, w_ih, w_hh, b_ih, b_hh):
     """h_t = tanh(W_xh x_t + W_hh h_t-1 + b_h)   (the output y_t = W_hy h_t + b_y is the head's job)"""
     return torch.tanh(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+# --8<-- [end:elman]
 
 
+# --8<-- [start:lstm]
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
     """The lecture's LSTM; torch stacks the four blocks in the order i, f, g, o."""
     i, f, g, o = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, dim=-1)
@@ -46,8 +49,10 @@ def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):
     c = f * c + i * g     # cell state    c_t = f_t * c_t-1 + i_t * g_t
     h = o * torch.tanh(c)  # hidden state h_t = o_t * tanh(c_t)
     return h, c
+# --8<-- [end:lstm]
 
 
+# --8<-- [start:gru]
 def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
     """The GRU as torch computes it (blocks r, z, n). Two differences from the lecture's
     notation, both common in the literature: the reset gate multiplies U h + b after the
@@ -59,6 +64,7 @@ def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh):
     z = torch.sigmoid(x_z + h_z)     # update gate  z_t = sigma(W_z x_t + U_z h_t-1 + b_z)
     n = torch.tanh(x_n + r * h_n)    # candidate    h~_t = tanh(W x_t + r_t * (U h_t-1 + b_U) + b_W)
     return (1.0 - z) * n + z * h     # new state    h_t = (1 - z_t) * h~_t + z_t * h_t-1
+# --8<-- [end:gru]
 
 
 class HandwrittenRecurrent(nn.Module):
@@ -87,6 +93,7 @@ class HandwrittenRecurrent(nn.Module):
             w = self._weights(layer)
             h, c = h_all[layer], (c_all[layer] if lstm else None)
             outputs = []
+            # --8<-- [start:unroll]
             for x_t in x:  # one time step at a time: backpropagation through time unrolls this loop
                 if lstm:
                     h, c = lstm_cell(x_t, h, c, *w)
@@ -95,6 +102,7 @@ class HandwrittenRecurrent(nn.Module):
                 else:
                     h = elman_cell(x_t, h, *w)
                 outputs.append(h)
+            # --8<-- [end:unroll]
             x = torch.stack(outputs)  # this layer's outputs are the next layer's inputs
             h_out.append(h)
             c_out.append(c)
@@ -119,6 +127,7 @@ class RecurrentCore(nn.Module):
             self.set_forget_bias(forget_bias)
 
     @torch.no_grad()
+    # --8<-- [start:forget_bias]
     def set_forget_bias(self, value: float):
         """Start the LSTM's forget gates at sigma(value) (torch starts them at about
         sigma(0) = 0.5, so a memory fades by half each step; value 1 to 3 keeps it longer,
@@ -129,6 +138,7 @@ class RecurrentCore(nn.Module):
         for layer in range(self.num_layers):
             getattr(self.rnn, f"bias_ih_l{layer}")[h:2 * h] = 0.0  # torch's gate order: i, f, g, o
             getattr(self.rnn, f"bias_hh_l{layer}")[h:2 * h] = value
+    # --8<-- [end:forget_bias]
 
     def initial_state(self, batch: int, device=None, dtype=None):
         zeros = torch.zeros(self.num_layers, batch, self.hidden_size, device=device, dtype=dtype)
@@ -151,6 +161,7 @@ class RecurrentCore(nn.Module):
         return self.rnn(x, state)
 
 
+# --8<-- [start:detach_state]
 def detach_state(state):
     """Keep the state's values but cut its history: truncated BPTT carries the state from one
     chunk to the next and backpropagates only within a chunk."""
@@ -159,3 +170,4 @@ def detach_state(state):
     if isinstance(state, tuple):
         return tuple(s.detach() for s in state)
     return state.detach()
+# --8<-- [end:detach_state]

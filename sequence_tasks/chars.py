@@ -183,6 +183,7 @@ def streams(ids: np.ndarray, batch: int) -> torch.Tensor:
     return torch.from_numpy(ids[:n * batch].reshape(batch, n).T.copy())
 
 
+# --8<-- [start:bits_per_char]
 @torch.no_grad()
 def bits_per_char(model, ids: np.ndarray, chunk: int = EVAL_CHUNK) -> float:
     """The score: the mean cross-entropy, in bits (log base 2), of predicting each character of
@@ -203,6 +204,7 @@ def bits_per_char(model, ids: np.ndarray, chunk: int = EVAL_CHUNK) -> float:
     finally:
         model.train(was_training)
     return total / (len(ids) - 1) / math.log(2)
+# --8<-- [end:bits_per_char]
 
 
 def score(model, vocab: Vocabulary, parts: dict[str, str]) -> dict[str, float]:
@@ -231,6 +233,7 @@ def optimizer(model, args):
                               {"params": rest, "weight_decay": 0.0}], lr=args.lr)
 
 
+# --8<-- [start:hello]
 def hello(kind: str, seed: int) -> dict:
     """The lecture's toy: vocabulary [h, e, l, o], read "hell", answer "ello"."""
     vocab = Vocabulary("helo")
@@ -248,6 +251,7 @@ def hello(kind: str, seed: int) -> dict:
         if answer == "ello":
             break
     return {"input": "hell", "answer": answer, "steps": step, "loss": round(loss.item(), 4)}
+# --8<-- [end:hello]
 
 
 def plot(exp, curve, best, bpc, train_time):
@@ -313,6 +317,7 @@ def run(exp, args, text: str | None = None) -> dict:
             break  # (after one chunk at least, however short the limit)
         if pos + args.seq_len + 1 > len(data):
             state, pos = None, 0  # the end of the streams: start over from a clear memory
+        # --8<-- [start:tbptt]
         chunk = data[pos:pos + args.seq_len + 1]
         logits, state = model(chunk[:-1], state)
         state = detach_state(state)  # truncated BPTT: keep the values, cut the history
@@ -321,6 +326,7 @@ def run(exp, args, text: str | None = None) -> dict:
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
+        # --8<-- [end:tbptt]
         value = loss.item()
         if not math.isfinite(value):
             raise UsageError(f"the loss diverged ({value}) at chunk {it + 1}; lower --lr "

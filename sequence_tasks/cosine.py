@@ -76,6 +76,7 @@ def check(args) -> dict:
     return {}
 
 
+# --8<-- [start:generate]
 @torch.no_grad()
 def generate(model, waves: np.ndarray, warmup: int) -> np.ndarray:
     """Read the first ``warmup`` values, then run free: predictions of steps warmup .. end."""
@@ -87,6 +88,7 @@ def generate(model, waves: np.ndarray, warmup: int) -> np.ndarray:
 def per_wave_mse(model, waves, warmup) -> tuple[np.ndarray, np.ndarray]:
     gen = np.concatenate([generate(model, waves[i:i + VAL_CHUNK], warmup) for i in range(0, len(waves), VAL_CHUNK)])
     return ((gen - waves[:, warmup:]) ** 2).mean(axis=1), gen
+# --8<-- [end:generate]
 
 
 def plot(exp, val, gen, mse, warmup):
@@ -128,6 +130,7 @@ def run(exp, args) -> dict:
         "iterations": len(losses), "waves_seen": len(losses) * args.batch, "p": p, "train_loss": losses,
         "val_curve": evals})
     for it in range(args.iterations):
+        # --8<-- [start:schedule]
         if it > 0 and it % args.p_every == 0:
             p = min(p + 0.1, args.p_max)  # the schedule: lean more and more on the model's own outputs
         x = time_major(random_cosines(exp.rng, args.batch, args.seq_len + 1))
@@ -137,6 +140,7 @@ def run(exp, args) -> dict:
         loss.backward()
         nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
+        # --8<-- [end:schedule]
         sched.step()
         kept = {k: v.detach().clone() for k, v in model.state_dict().items()}
         losses.append(loss.item())

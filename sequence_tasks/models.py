@@ -29,6 +29,7 @@ class NextValue(nn.Module):
         out, state = self.core(x, state)
         return self.head(out), state
 
+    # --8<-- [start:free_run]
     def free_run(self, y, state, steps: int):
         """Feed the model its own last output ``y`` (1, B, 1) for ``steps`` steps:
         the next ``steps`` predictions (steps, B, 1) and the state."""
@@ -37,7 +38,9 @@ class NextValue(nn.Module):
             y, state = self(y, state)
             outs.append(y)
         return torch.cat(outs), state
+    # --8<-- [end:free_run]
 
+    # --8<-- [start:scheduled]
     def scheduled(self, x, p_own: float, rng: np.random.Generator, warmup: int = 0):
         """Teacher forcing with a schedule (the lecture's SineRNN.forward): at each step the
         input is the true previous value with probability 1 - ``p_own``, else the model's own
@@ -51,12 +54,14 @@ class NextValue(nn.Module):
             y, state = self(inp, state)
             outs.append(y)
         return torch.cat(outs)
+    # --8<-- [end:scheduled]
 
 
 class Sampling:
     """Text from a language model whose ``forward(ids, state)`` gives (logits, state): ``CharModel``
     and ``window.WindowLM``."""
 
+    # --8<-- [start:sample]
     @torch.no_grad()
     def sample(self, prime: list[int], n: int, temperature: float, generator: torch.Generator) -> list[int]:
         """``n`` ids drawn one at a time from softmax(logits / temperature), after reading ``prime``."""
@@ -68,6 +73,7 @@ class Sampling:
             out.append(i)
             logits, state = self(torch.tensor([[i]]), state)
         return out
+    # --8<-- [end:sample]
 
 
 class CharModel(Sampling, nn.Module):

@@ -11,7 +11,8 @@ from children import Children
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "course: a course page's short command (10-20 s of CPU); -m 'not course' skips")
+    config.addinivalue_line("markers", "course: runs a course page's short command (tens of seconds; "
+                                       "-m 'not course' leaves them out)")
 
 
 @pytest.fixture

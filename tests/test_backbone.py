@@ -19,6 +19,7 @@ def _flat(state):
     return torch.cat([s.flatten() for s in (state if isinstance(state, tuple) else (state,))])
 
 
+# --8<-- [start:cells_equal_torch]
 @pytest.mark.parametrize("layers", [1, 2])
 @pytest.mark.parametrize("kind", KINDS)
 def test_cells_equal_torch_forward_and_gradients(kind, layers):
@@ -46,6 +47,7 @@ def test_cells_equal_torch_forward_and_gradients(kind, layers):
     assert len(g1) == len(g2) == 1 + (2 if kind == "lstm" else 1) + 4 * layers
     for a, b in zip(g1, g2):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-8)
+# --8<-- [end:cells_equal_torch]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -58,6 +60,7 @@ def test_a_wrong_weight_is_caught(kind):
     assert (fused(x)[0] - cells(x)[0]).abs().max() > 1e-8
 
 
+# --8<-- [start:tbptt_test]
 @pytest.mark.parametrize("impl", ["fused", "cells"])
 def test_state_reset_and_truncated_bptt(impl):
     core = RecurrentCore("lstm", 4, 5, impl=impl).double()
@@ -68,5 +71,6 @@ def test_state_reset_and_truncated_bptt(impl):
     out, _ = core(x[3:], cut)
     out.sum().backward()
     assert x.grad[:3].abs().sum() == 0 and x.grad[3:].abs().sum() > 0  # no gradient through the cut
+# --8<-- [end:tbptt_test]
     reset = core.reset_state(state, torch.tensor([True, False]))
     assert reset[0][:, 0].abs().sum() == 0 and torch.equal(reset[0][:, 1], state[0][:, 1])

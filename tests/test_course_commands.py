@@ -195,4 +195,4 @@ def test_the_rendered_blocks_are_the_stored_results(name):
 
 
 def test_render_py_fills_the_course_pages_by_default():
-    assert {COURSE / name for name in PAGES} <= set(render.pages())
+    assert {COURSE / name for name in PAGES} <= set(render.targets())

@@ -73,7 +73,7 @@ def test_the_sequence_recipes_record_theirs_without_agents_or_torch():
             "print(sorted(T), T['chars']['texts'], T['sine']['seeds'], "
             "'torch' in sys.modules, any(m.startswith('gymlab.agents') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split("\n")[0] == "['chars', 'cosine', 'sine'] ('bundled sonnets',) (0, 1, 2) False False"
+    assert out.split("\n")[0] == "['chars', 'cosine', 'sine', 'words'] ('bundled sonnets',) (0, 1, 2) False False"
 
 
 # ------------------------------------------------------------------ the harness
@@ -85,6 +85,7 @@ def test_the_sequence_recipes_record_theirs_without_agents_or_torch():
     (["--agent", "dqn", "--steps", "9", "--env", "CartPole-v1"], [9, 10, 11], {9}),
     (["--env", "CartPole-v1", "--agent", "hill"], [999, 1000], {999}),  # not recorded: all below 1000
     (["--steps", "9"], [3, 1000], {3}),                                  # no entry named
+    (["--env", "recall", "--agent", "reinforce", "--hyperparams", "mine.yml"], [5, 1000], {5}),  # not our entry's
 ])
 def test_check_is_the_overlap_with_the_entrys_tuning_seeds(flags, seeds, overlap):
     assert heldout.check(flags, seeds) == overlap

@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.rendering import BLOCKS  # noqa: E402
-from tests.benchmark_module import load_benchmark  # noqa: E402
+from benchmark_module import load_benchmark  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -32,6 +32,14 @@ def test_the_readme_shows_known_blocks_each_once():
     """The README shows the headline blocks; every block is on the site (tests/test_render_docs.py)."""
     names = re.findall(r"<!-- render:([\w-]+) -->", README.read_text())
     assert names and len(set(names)) == len(names) and set(names) <= set(BLOCKS)
+
+
+def test_every_block_is_shown_somewhere():
+    """In README.md or a page of the site (a course page may show a block the README shows too), and
+    no file names a block there is none of."""
+    pages = [README, *sorted((ROOT / "docs").rglob("*.md"))]
+    names = [n for page in pages for n in re.findall(r"<!-- render:([\w-]+) -->", page.read_text())]
+    assert set(names) == set(BLOCKS)
 
 
 def test_a_hand_typed_number_in_a_block_turns_check_red(tmp_path):
@@ -75,7 +83,7 @@ def test_bad_markers_are_one_line_and_exit_2(tmp_path):
 
 
 def test_another_results_directory_is_read(tmp_path):
-    from tests.render_fixtures import stamp, sweep_row
+    from render_fixtures import stamp, sweep_row
 
     rows = [sweep_row("CartPole-v1", "dqn", [500.0] * 10, 475)]
     (tmp_path / "deep_agents.json").write_text(json.dumps({**stamp(command="python benchmarks/deep_agents.py"),
@@ -90,7 +98,7 @@ def test_another_results_directory_is_read(tmp_path):
 def test_a_stamped_row_of_another_shape_is_one_line_and_exit_2_not_a_guess(tmp_path):
     """Stamped rows in a shape the renderer does not read (the speed benchmark's old ``vs_sb3_same``,
     the untuned sweep's old ``returns``) are named, never shown as something else."""
-    from tests.render_fixtures import speed_row, stamp, sweep_row
+    from render_fixtures import speed_row, stamp, sweep_row
 
     old_speed = [speed_row("sb3-dqn (same)", [560.0, 562.0, 570.0]), speed_row("dqn", [700.0, 722.0, 730.0])]
     old_speed[1]["vs_sb3_same"] = 1.29  # no vs_ref: the old schema, stamped as a row measured today is

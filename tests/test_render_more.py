@@ -3,7 +3,7 @@
 import pytest
 
 from benchmarks.rendering import more
-from tests.render_fixtures import stamp
+from render_fixtures import stamp
 
 
 def test_the_rooms_block_is_what_train_py_printed_with_its_stamp():

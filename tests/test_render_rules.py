@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.rendering import rules, speed, sweeps  # noqa: E402
-from tests.render_fixtures import contestant, speed_row, stamp, sweep_row  # noqa: E402
+from render_fixtures import contestant, speed_row, stamp, sweep_row  # noqa: E402
 
 DEEP_COMMAND = "python benchmarks/deep_agents.py --work-dir runs/deep_agents"
 

@@ -33,6 +33,7 @@ TINY = {
     "chars": (["--iterations", "5", "--batch", "4", "--seq-len", "16", "--hidden", "16", "--sample-len", "20"],
               ["loss", "bits_per_char"]),
     "gradients": (["--max-lag", "5", "--hidden", "4", "--batch", "2", "--explode-steps", "2"], ["max_lag"]),
+    "words": (["--epochs", "1", "--dim", "8", "--no-reference"], ["loss", "corpus_words"]),
 }
 
 

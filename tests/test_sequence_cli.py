@@ -104,8 +104,26 @@ OPTIONS = {
         "--explode-delay": INT1 + ["1001"],
         "--clip": POSITIVE,
     },
+    "words": {
+        "--seed": COMMON["--seed"],
+        "--threads": COMMON["--threads"],
+        "--run-dir": [""],
+        "--corpus": CHOICE + ["brown"],
+        "--arch": CHOICE,
+        "--loss": CHOICE,
+        "--negative": INT1 + ["101"],
+        "--subsample": PROBABILITY + ["1"],
+        "--dim": INT1 + ["1001"],
+        "--window": INT1 + ["51"],
+        "--epochs": INT1 + ["1001"],
+        "--min-count": INT1 + ["100000"],
+        "--lr": POSITIVE + ["11"],
+        "--batch": INT1,
+        "--neighbours": ["", ",,", "zzzq"],
+    },
 }
-FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64", "--test-every-step", "--direct"}
+FLAGS_WITHOUT_VALUES = {"-h", "--help", "--no-progress", "--force", "--float64", "--test-every-step", "--direct",
+                        "--no-reference"}
 
 # Options each fine alone, refused together (flag, in the message): (experiment, arguments, flag).
 COMBINATIONS = [

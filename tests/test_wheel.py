@@ -79,7 +79,8 @@ def test_the_wheel_installs_one_top_level_name(wheels):
     top = {n.split("/")[0] for n in names}
     assert top == {"gymlab", ours.name.split("-")[0] + "-" + ours.name.split("-")[1] + ".dist-info"}, top
     for needed in ("gymlab/__init__.py", "gymlab/train.py", "gymlab/envs/pong.py", "gymlab/agents/dqn.py",
-                   "gymlab/sequence_tasks/backbone.py", "gymlab/sequence_tasks/data/sonnets.txt"):
+                   "gymlab/sequence_tasks/backbone.py", "gymlab/sequence_tasks/data/sonnets.txt",
+                   "gymlab/hyperparams/dqn.yml", "gymlab/hyperparams/reinforce.yml"):
         assert needed in names, needed
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "the MIT license ships in the wheel"
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
@@ -108,17 +109,19 @@ def test_installed_beside_a_rival_both_work(wheels, tmp_path):
         import json, gymnasium as gym
         env = gym.make("gymlab:gymlab/Rooms-v0")          # no import first
         obs, info = env.reset(seed=0)
-        import gymlab, gymlab.agents, gymlab.envs, gymlab.sequence_tasks.data as data
+        import gymlab, gymlab.agents, gymlab.agents.hyperparams, gymlab.envs, gymlab.sequence_tasks.data as data
         import agents, envs, train                        # the rival's (and the project's envs/)
         print(json.dumps({"gymlab": gymlab.__file__, "obs": int(obs), "agents": agents.RIVAL,
                           "envs": getattr(envs, "LOCAL", False), "train": train.RIVAL,
                           "q": gymlab.agents.get("q").__module__, "text": len(data.load_text()),
+                          "yml": gymlab.agents.hyperparams.defaults("dqn", "pong-pixels")[1],
                           "all": sorted({gymlab.agents.get(n).__module__ for n in gymlab.agents.names()})}))
         """)
     got = json.loads(sh(py, "-c", check, cwd=project, env=env).stdout)
     assert "site-packages" in got["gymlab"] and str(ROOT) not in got["gymlab"]
     assert got["agents"] == "agents" and got["train"] == "train" and got["envs"] is True
     assert got["q"] == "gymlab.agents.q_learning" and got["text"] > 40_000
+    assert got["yml"] == {"steps": 150_000}  # the entry read from the installed gymlab/hyperparams/dqn.yml
     assert all(m.startswith("gymlab.agents.") for m in got["all"]), got["all"]  # every agent, SB3's too
 
     run_dir = tmp_path / "run"

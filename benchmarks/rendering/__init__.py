@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from . import chars, more, speed, sweeps
+from . import chars, more, speed, sweeps, words
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -38,6 +38,7 @@ BLOCKS = {
     "resume_state": Block("resume_state.json", more.resume_state),
     "sine": Block("sine_vs_lecture.json", more.pending("python benchmarks/sine_vs_lecture.py")),
     "chars": Block("chars_vs_minchar.json", chars.chars),
+    "words": Block("words.json", words.words),
 }
 
 
