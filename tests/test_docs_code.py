@@ -34,13 +34,30 @@ def child_env() -> dict:
     return env
 
 
+def checked_elsewhere() -> set[tuple[Path, str]]:
+    """(page, command) of the course pages' short commands, which the course tests run and hold to
+    bounds (``benchmarks/course_pages.py``, tests/test_course_rnn_commands.py): run once in the suite,
+    there, not again here (they take 10-80 s each)."""
+    module = ROOT / "benchmarks" / "course_pages.py"
+    if not module.is_file():
+        return set()
+    from benchmark_module import load_benchmark
+
+    pages = load_benchmark("course_pages")
+    return {(pages.COURSE / name, line) for name in pages.PAGES for line in pages.commands(name)}
+
+
+ELSEWHERE = checked_elsewhere()
+
+
 def run_block(block: Block, cwd: Path, env: dict, n: int) -> None:
     if block.lang == "python":
         script = cwd / f"_docs_block_{n}.py"
         script.write_text(block.code)
         todo = [([sys.executable, script.name], f"python block:\n{block.code}")]
     else:
-        todo = [(["bash", "-o", "pipefail", "-c", line], line) for line in commands(block.code)]
+        todo = [(["bash", "-o", "pipefail", "-c", line], line) for line in commands(block.code)
+                if (block.path, line) not in ELSEWHERE]
     for argv, what in todo:
         try:
             done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S,
