@@ -138,6 +138,17 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                             "single run does)")
     sweep.add_argument("--scheduler", choices=("asha",), help="stop unpromising trials early (Tune's ASHA, on "
                        "the periodic evaluations)")
+    sweep.add_argument("--search", choices=("optuna",), help="settings proposed by Optuna (Ray Tune's OptunaSearch, "
+                       "TPE) in --space, --samples of them, each trained on the tuning seed --seed; then the best "
+                       "re-measured on --remeasure-seeds (pip install -e \".[search]\")")
+    sweep.add_argument("--samples", type=number(int, lo=1, hi=100_000), default=12, help="with --search: how many "
+                       "settings to try (default 12)")
+    sweep.add_argument("--space", nargs="+", metavar="FIELD=KIND:...", default=None,
+                       help="with --search: a distribution per field: loguniform:LO:HI, uniform:LO:HI, int:LO:HI "
+                            "(ends included), choice:A,B,C (e.g. learning_rate=loguniform:1e-4:1e-2 n_step=int:1:5)")
+    sweep.add_argument("--remeasure-seeds", type=seed_list, metavar="S,S,...|A-B", default=None,
+                       help="with --search: the report seeds (>= 1000) the best setting is re-measured on, as a "
+                            "separate sweep in RUN_DIR/remeasure/ (default 1000-1009)")
     p.add_argument("--eval-episodes", type=number(int, lo=0, hi=1_000_000), default=10,
                    help="greedy evaluation episodes after training (default 10)")
     p.add_argument("--eval-every", type=number(int, lo=0), metavar="STEPS",
@@ -163,6 +174,9 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
                         "evaluation, Ctrl-C, SIGTERM and the end (default 10; 0: not on a clock), so that a huge "
                         "--steps is resumable within minutes")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--track", choices=("mlflow",), help="log the run (every trial of a sweep) to MLflow too: params, "
+                   "metrics by TensorBoard's names, artifacts; at $MLFLOW_TRACKING_URI, else sqlite:///./mlflow.db "
+                   "with artifacts in ./mlruns (pip install -e \".[track]\")")
     if agent_cls is not None:
         add_config_flags(p, agent_cls)
     return p
@@ -181,16 +195,18 @@ def run_sweep(args, agent_cls, argv: list[str] | None = None) -> int:
                          "least 1")
     experiment.check_video(base)  # before Ray starts, not in every trial
     grid = parse_grid(args.grid, agent_cls)
+    space, remeasure, checked, seeds = search_args(args, agent_cls)
     env_id, env_kwargs = resolved.env(args.env, base.env_kwargs)
-    for name, values in sweep.settings(grid).items():  # each setting's config, refused here rather than in a trial
+    label = "--space: setting" if space else "--grid setting"
+    for name, values in (checked or sweep.settings(grid)).items():  # each setting's config, refused here, not in a trial
         try:
             resolved_cfg, _ = resolved.config(agent_cls, env_id, env_kwargs, {**base.overrides, **values},
                                               base.hyperparams)
             threads = getattr(resolved_cfg, "threads", 1)
         except (TypeError, ValueError) as err:
-            raise UsageError(f"--grid setting {name}: {err}") from err
+            raise UsageError(f"{label} {name}: {err}") from err
         if threads > args.cpus_per_trial:  # a trial runs as the single run, on its --threads
-            raise UsageError(f"{'' if name == 'defaults' else f'--grid setting {name}: '}--threads {threads} runs "
+            raise UsageError(f"{'' if name == 'defaults' else f'{label} {name}: '}--threads {threads} runs "
                              f"more torch threads than a trial holds CPUs (--cpus-per-trial {args.cpus_per_trial}): "
                              f"give --cpus-per-trial {threads}")
     if args.scheduler == "asha" and base.steps is None:
@@ -199,13 +215,41 @@ def run_sweep(args, agent_cls, argv: list[str] | None = None) -> int:
         run_dir = runs.prepare_run_dir(args.run_dir, (args.env, agent_cls.name, "sweep"), force=args.force)
     except runs.RunDirError as err:
         raise UsageError(str(err)) from err
-    seeds = args.seeds if args.seeds is not None else [args.seed]
     typed_line = None if argv is None else f"{typed(command('train.py'))} {shlex.join(argv)}"  # for its stamp
     cfg = sweep.SweepConfig(base, seeds, grid, run_dir, args.ray_address, args.cpus_per_trial, args.scheduler,
-                            typed_line)
-    print(f"gymlab: sweep of {agent_cls.name!r} on {args.env}: {len(sweep.settings(grid))} settings x "
-          f"{len(seeds)} seeds on Ray Tune")
+                            typed_line, search=args.search, space=space, samples=args.samples if space else 0,
+                            remeasure_seeds=remeasure)
+    print(f"gymlab: sweep of {agent_cls.name!r} on {args.env}: " + (
+        f"{len(sweep.settings(grid))} settings x {len(seeds)} seeds" if not space else
+        f"Optuna search, {args.samples} samples on seed {seeds[0]}, then the best on seeds {remeasure[0]}-"
+        f"{remeasure[-1]}") + " on Ray Tune")
     return sweep.run_sweep(cfg)
+
+
+def search_args(args, agent_cls):
+    """``--search``'s flags: ``(space, remeasure seeds, settings to check, search seeds)``; the
+    search's seed a tuning seed (< 1000), the re-measure's report seeds (>= 1000)."""
+    seeds = args.seeds if args.seeds is not None else [args.seed]
+    if args.search is None:
+        given = [f for f, v in (("--space", args.space), ("--remeasure-seeds", args.remeasure_seeds)) if v is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} go{'es' * (len(given) == 1)} with --search optuna")
+        return {}, [], None, seeds
+    from gymlab import search
+
+    search.require_optuna()
+    if args.grid is not None or args.seeds is not None:
+        raise UsageError("--search optuna trains each sample on one tuning seed (--seed) and proposes its own "
+                         "settings: --grid and --seeds do not go with it")
+    if args.seed >= 1000:
+        raise UsageError(f"--seed {args.seed}: a search tunes on a tuning seed below 1000 (seeds 1000 and up are "
+                         f"report seeds, for the re-measure)")
+    remeasure = args.remeasure_seeds or search.REMEASURE_SEEDS
+    if min(remeasure) < 1000:
+        raise UsageError(f"--remeasure-seeds: the re-measure is on report seeds, 1000 and up (got {min(remeasure)}); "
+                         f"e.g. --remeasure-seeds 1000-1009")
+    space = search.parse_space(args.space, agent_cls)
+    return space, remeasure, search.corners(space), seeds
 
 
 def parse(argv: list[str]):
@@ -271,7 +315,7 @@ def config(args, agent_cls):
                      eval_every=args.eval_every, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
                      max_episode_steps=args.max_episode_steps, frame_stack=args.frame_stack, render=args.render,
                      record_video=args.record_video, video_episodes=args.video_episodes,
-                     progress=not args.no_progress, save_every_minutes=args.save_every_minutes)
+                     progress=not args.no_progress, save_every_minutes=args.save_every_minutes, track=args.track)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,8 +345,9 @@ def _main(argv: list[str]) -> int:
             return experiment.resume(args.resume, args.steps, args.episodes, progress=not args.no_progress,
                                      save_every_minutes=args.save_every_minutes).code
         args, agent_cls, _ = parse(argv)
-        if args.seeds is not None or args.grid is not None:
+        if args.seeds is not None or args.grid is not None or args.search is not None:
             return run_sweep(args, agent_cls, argv)
+        search_args(args, agent_cls)  # (--space or --remeasure-seeds without --search: refused)
         return experiment.run(config(args, agent_cls)).code
     except CheckpointError as err:
         print(f"{command('train.py')}: checkpoint error: {err}", file=sys.stderr)

@@ -28,11 +28,12 @@ import dataclasses
 import functools
 import math
 import numbers
+import os
 import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 
@@ -75,7 +76,7 @@ def validate(config) -> None:
     and store each value as a plain Python value (a list of sizes becomes a tuple, a numpy
     integer an int). Called by each Config's ``__post_init__``; raises ``ValueError`` naming
     the flag and what it accepts."""
-    types = _types(type(config))
+    types = _types(config.__class__)
     for f in dataclasses.fields(config):
         setattr(config, f.name, _checked(f.name, types[f.name], getattr(config, f.name), f.metadata))
 
@@ -123,7 +124,7 @@ def _checked(name: str, kind, value, meta):
         whole = kind is int
         if isinstance(value, bool) or not isinstance(value, numbers.Integral if whole else numbers.Real):
             raise ValueError(f"{what} must be {'a whole number' if whole else 'a number'}, got {value!r}")
-        value = int(value) if whole else float(value)
+        value = int(typing.cast(numbers.Integral, value)) if whole else float(value)  # (isinstance said so)
         if not whole and not math.isfinite(value) or rule is not None and not _in_range(value, rule):
             raise ValueError(f"{what} must be {_must_be(rule or 'finite')}, got {value!r}")
         return value
@@ -148,7 +149,7 @@ def _checked(name: str, kind, value, meta):
 
 
 @functools.cache
-def _types(config_cls) -> dict:
+def _types(config_cls: Any) -> dict:
     return typing.get_type_hints(config_cls)
 
 
@@ -192,14 +193,19 @@ class Budget:
 
     @property
     def total(self) -> int:
-        return self.steps if self.steps is not None else self.episodes
+        total = self.steps if self.steps is not None else self.episodes
+        assert total is not None  # (__post_init__: exactly one is set)
+        return total
 
     @property
     def unit(self) -> str:
         return "steps" if self.steps is not None else "episodes"
 
     def spent(self, steps: int, episodes: int) -> bool:
-        return steps >= self.steps if self.steps is not None else episodes >= self.episodes
+        return steps >= self.steps if self.steps is not None else episodes >= self.total
+
+
+A = TypeVar("A", bound="Agent")  # an agent's own class: DQN.load(...) is a DQN
 
 
 class Agent:
@@ -225,10 +231,11 @@ class Agent:
     def check_spaces(cls, observation_space, action_space) -> None:
         raise NotImplementedError
 
-    def predict(self, obs, state=None, episode_start=None, deterministic: bool = False, action_mask=None):
+    def predict(self, obs: Any, state: Any = None, episode_start: Any = None, deterministic: bool = False,
+                action_mask: Any = None) -> tuple[Any, Any]:
         raise NotImplementedError
 
-    def learn(self, env, budget: Budget, logger=None) -> "Agent":
+    def learn(self: A, env: Any, budget: Budget, logger: Any = None) -> A:
         raise NotImplementedError
 
     def report(self, env, run_dir: Path | None = None) -> tuple[dict, list[str]]:
@@ -262,7 +269,7 @@ class Agent:
     def load_state_arrays(self, arrays: dict[str, Any]) -> None:
         raise NotImplementedError
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         meta = {
             "agent": self.name,
             "config": dataclasses.asdict(self.config),
@@ -274,8 +281,8 @@ class Agent:
         checkpoint.save(path, meta, self.state_arrays())
 
     @classmethod
-    def load(cls, path, observation_space=None, action_space=None, seed: int | None = None,
-             **config_overrides) -> "Agent":
+    def load(cls: type[A], path: str | os.PathLike[str], observation_space: Any = None, action_space: Any = None,
+             seed: int | None = None, **config_overrides: Any) -> A:
         """Rebuild an agent from ``path``; spaces default to the ones it was trained on, and its
         random streams start from ``seed`` (default: the seed it was trained with)."""
         meta, arrays = checkpoint.load(path)
@@ -307,7 +314,7 @@ class Agent:
                 f"{path} holds a network built with {as_flags({k: stored[k] for k in changed})}; "
                 f"{as_flags({k: getattr(config, k) for k in changed})} {'does' if len(changed) == 1 else 'do'} "
                 f"not fit it (leave architecture flags out when loading)", path)
-        agent = cls(*spaces_, config=config, seed=meta.get("seed", 0) if seed is None else seed)
+        agent = cls(spaces_[0], spaces_[1], config=config, seed=meta.get("seed", 0) if seed is None else seed)
         try:
             agent.load_state_arrays(arrays)
         except (KeyError, ValueError) as err:

@@ -136,6 +136,11 @@ class DQN(TorchAgent):
     def modules(self):
         return {"q": self.q, "q_target": self.q_target}
 
+    def policy_network(self):
+        from gymlab.agents.onnx_policy import PolicyNet
+
+        return PolicyNet(self.q.net, history=self.config.history)  # (the recurrent DQN's q has a .net too)
+
     # ---------------------------------------------------------------- acting
     # --8<-- [start:epsilon-greedy]
     def epsilon_greedy(self, masks: list, explore: bool, greedy_actions) -> np.ndarray:

@@ -80,6 +80,11 @@ class HillClimbing(TorchAgent):
     def modules(self):
         return {"net": self.net}
 
+    def policy_network(self):
+        from gymlab.agents.onnx_policy import PolicyNet
+
+        return PolicyNet(self.net)  # the champion (with no hidden layers, a linear policy)
+
     def load_state_arrays(self, arrays):
         super().load_state_arrays(arrays)
         self.champion = parameters_to_vector(self.net.parameters()).detach().clone()

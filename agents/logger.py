@@ -4,8 +4,12 @@
 return, length``); ``metrics.csv`` has CleanRL-style scalars in long form
 (``global_step, key, value`` with keys such as ``charts/episodic_return``).
 Both are flushed as episodes end, so a killed run keeps what it logged. When
-torch is in use and ``tensorboard`` is installed, the same scalars go to
-TensorBoard event files in the run directory too (``tensorboard --logdir runs``).
+torch is in use and ``tensorboard`` (else ``tensorboardX``) is installed, the same scalars go to
+TensorBoard event files in the run directory too (``tensorboard --logdir runs``), each also under
+the name Stable-Baselines3 gives it (``SB3_NAMES``: ``losses/td_loss`` is SB3's ``train/loss``),
+and at each episode's end SB3's ``rollout/ep_rew_mean`` and ``rollout/ep_len_mean`` (over the last
+100 episodes, as SB3's) and ``time/episodes``: a zoo user's curves overlay ours. A ``tracker``
+(``gymlab/tracking.py``: MLflow) gets the very names and values TensorBoard gets.
 
 ``every(n, fn)`` calls ``fn()`` each n env steps (periodic evaluation,
 checkpoints), from inside whatever loop the agent runs; the time those calls
@@ -32,9 +36,19 @@ from typing import Callable
 from gymlab.runs import claim, default_run_dir  # noqa: F401  (default_run_dir: re-exported)
 
 
+# --8<-- [start:sb3_names]
+# CleanRL's name -> SB3's name for the same quantity (SB3's DQN, PPO/A2C, EvalCallback and logger).
+SB3_NAMES = {"losses/td_loss": "train/loss", "losses/supervised_loss": "train/loss",
+             "losses/policy_loss": "train/policy_gradient_loss", "charts/SPS": "time/fps",
+             "charts/epsilon": "rollout/exploration_rate", "eval/return_mean": "eval/mean_reward"}
+SB3_NEGATED = {"losses/entropy": "train/entropy_loss"}  # SB3 logs the loss term: minus the entropy
+SB3_WINDOW = 100  # SB3's ep_info_buffer: ep_rew_mean and ep_len_mean are over the last 100 episodes
+# --8<-- [end:sb3_names]
+
+
 class RunLogger:
     def __init__(self, run_dir: Path | None = None, budget=None, progress: bool = True, desc: str = "train",
-                 resume: dict | None = None):
+                 resume: dict | None = None, tracker=None):
         self.steps = 0
         self.episodes = 0
         self.returns: list[float] = []
@@ -46,6 +60,7 @@ class RunLogger:
         self._files = []
         self._episodes_csv = self._metrics_csv = None
         self._tensorboard = None
+        self._tracker = tracker  # gets every scalar TensorBoard gets (``gymlab/tracking.py``)
         self._every: list[tuple[int, Callable[[], None]]] = []
         self._every_time = 0.0  # seconds spent in the every() calls
         self.evals: list[tuple[int, float]] = []  # (global step, mean greedy return) of periodic evaluations
@@ -63,9 +78,8 @@ class RunLogger:
             self._metrics_csv = self._open(run_dir / "metrics.csv", ["global_step", "key", "value"],
                                            offsets.get("metrics.csv"))
             # TensorBoard only where torch is loaded anyway: a tabular run must not pay for importing it.
-            if "torch" in sys.modules and importlib.util.find_spec("tensorboard") is not None:
-                from torch.utils.tensorboard import SummaryWriter
-
+            SummaryWriter = _summary_writer() if "torch" in sys.modules else None
+            if SummaryWriter is not None:
                 # Resuming: events logged after the resume state (a hard stop) are hidden, not doubled.
                 purge = {"purge_step": self.steps} if resume is not None else {}
                 before = set(os.listdir(run_dir))
@@ -164,6 +178,11 @@ class RunLogger:
             f.flush()
         self.log("charts/episodic_return", ep_return)
         self.log("charts/episodic_length", ep_length)
+        if self._tensorboard is not None or self._tracker is not None:  # SB3's own, over its window
+            recent, lengths = self.returns[-SB3_WINDOW:], self.lengths[-SB3_WINDOW:]
+            self._emit("rollout/ep_rew_mean", sum(recent) / len(recent), self.steps)
+            self._emit("rollout/ep_len_mean", sum(lengths) / len(lengths), self.steps)
+            self._emit("time/episodes", self.episodes, self.steps)
         if self._metrics_csv is not None:
             self._metrics_csv[0].flush()
         if self._bar is not None:
@@ -177,8 +196,18 @@ class RunLogger:
         step = self.steps if step is None else step
         if self._metrics_csv is not None:
             self._metrics_csv[1].writerow([step, key, value])
+        self._emit(key, value, step)
+        if key in SB3_NAMES:
+            self._emit(SB3_NAMES[key], value, step)
+        elif key in SB3_NEGATED:
+            self._emit(SB3_NEGATED[key], -value, step)
+
+    def _emit(self, key: str, value: float, step: int) -> None:
+        """One scalar to TensorBoard and the tracker (not to metrics.csv: CleanRL's names only)."""
         if self._tensorboard is not None:
             self._tensorboard.add_scalar(key, value, step)
+        if self._tracker is not None:
+            self._tracker.metric(key, value, step)
 
     def log_eval(self, mean_return: float) -> None:
         self.evals.append((self.steps, mean_return))
@@ -208,3 +237,19 @@ class RunLogger:
         if self._tensorboard is not None:
             self._tensorboard.close()
             self._tensorboard = None
+        if self._tracker is not None:
+            self._tracker.flush()
+
+
+def _summary_writer():
+    """TensorBoard's ``SummaryWriter``: torch's (needs ``tensorboard``), else ``tensorboardX``'s
+    (which Ray Tune installs), else None."""
+    if importlib.util.find_spec("tensorboard") is not None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter
+    if importlib.util.find_spec("tensorboardX") is not None:
+        from tensorboardX import SummaryWriter
+
+        return SummaryWriter
+    return None

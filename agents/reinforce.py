@@ -225,6 +225,11 @@ class Reinforce(TorchAgent):
             mods["value"] = self.value
         return mods
 
+    def policy_network(self):
+        from gymlab.agents.onnx_policy import PolicyNet
+
+        return PolicyNet(self.pi, low=self.low, high=self.high) if self.continuous else PolicyNet(self.pi)
+
     # ---------------------------------------------------------------- acting
     def _gaussian(self, mean: np.ndarray) -> np.ndarray:
         """a ~ N(mean, sigma), unclipped: the action the update scores."""

@@ -76,6 +76,11 @@ class Supervised(TorchAgent):
     def modules(self):
         return {"net": self.net}
 
+    def policy_network(self):
+        from gymlab.agents.onnx_policy import PolicyNet
+
+        return PolicyNet(self.net, low=self.low, high=self.high) if self.regression else PolicyNet(self.net)
+
     def _act(self, out: np.ndarray) -> np.ndarray:
         if self.regression:
             return np.clip(out, self.low, self.high).astype(np.float32)

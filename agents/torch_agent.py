@@ -57,6 +57,11 @@ class TorchAgent(Agent):
     def modules(self) -> dict[str, torch.nn.Module]:
         raise NotImplementedError
 
+    def policy_network(self):
+        """The network this agent acts greedily with, as an ``agents.onnx_policy.PolicyNet`` (what
+        ``gymlab export`` writes out), or None: no network of ours acts (SB3's references: SB3's own)."""
+        return None
+
     def state_arrays(self):
         return {f"{name}/{k}": v.detach().cpu().numpy()
                 for name, module in self.modules().items() for k, v in module.state_dict().items()}

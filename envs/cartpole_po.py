@@ -10,6 +10,7 @@ the env checkers and the registry tests then check.
 from __future__ import annotations
 
 import numbers
+import typing
 
 import numpy as np
 from gymnasium import spaces
@@ -89,7 +90,7 @@ class CartPoleNoVelEnv(CartPoleEnv):
 
     def __init__(self, render_mode: str | None = None):
         super().__init__(render_mode=render_mode)
-        high = self.observation_space.high[POSITIONS]
+        high = typing.cast(spaces.Box, self.observation_space).high[POSITIONS]  # CartPole's: a Box
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
 
     # --8<-- [start:novel]
@@ -181,6 +182,8 @@ class CartPoleFlickerEnv(CartPoleEnv):
     - v1: first version (v1 as ``CartPole-v1``, whose dynamics and 500-step
       limit it keeps).
     """
+
+    p: float  # the chance an observation is blanked
 
     def __init__(self, p: float = 0.5, render_mode: str | None = None):
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:

@@ -130,6 +130,7 @@ class RoomsEnv(FrameRendering, gym.Env):
         return self.door[room].copy()
 
     def _info(self) -> dict:
+        assert self.room is not None, "reset() first"  # (Gymnasium's OrderEnforcing says so before we are asked)
         return {"prob": 1.0, "action_mask": self.action_mask(self.room)}
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):

@@ -4,6 +4,7 @@
     gymlab seq sine|cosine|chars [...]       # the supervised experiments (python -m sequence_tasks)
     gymlab --version
     gymlab play [--against CKPT] [...]       # Pong with the keyboard
+    gymlab export RUN_DIR --onnx FILE        # the trained policy as an ONNX graph
 
 From a source checkout, ``python -m gymlab ...`` is the same command.
 
@@ -34,6 +35,7 @@ COMMANDS = {
     "train": ("gymlab.train", "train, evaluate and report an agent on an env (train.py)"),
     "seq": ("gymlab.sequence_tasks.cli", "the lecture's supervised sequence experiments"),
     "play": ("gymlab.play", "play Pong with the keyboard, against the script or a checkpoint"),
+    "export": ("gymlab.export", "a trained policy as an ONNX graph (gymlab export RUN_DIR --onnx FILE)"),
 }
 
 

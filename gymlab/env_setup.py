@@ -49,9 +49,9 @@ def evaluation_kwargs(env_id: str, env_kwargs: dict) -> dict:
 
 
 def missing_dependency(env_id: str, err) -> str:
-    """One line for an env whose optional dependency is missing. Gymnasium suggests its extras
-    (``gymnasium[box2d]``), which pull pygame-ce, and that clashes with gymlab's pygame: name the
-    package itself where we know it."""
+    """One line for an env whose optional dependency is missing, naming the package itself where we
+    know it (Gymnasium's extras, which its message suggests, install beside gymlab too: both use
+    pygame-ce)."""
     text = str(err).split("\n")[0]
     for needle, package in (("Box2D", "swig box2d"), ("MuJoCo", "mujoco"), ("ale_py", "ale-py")):
         if needle.lower() in text.lower():

@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from gymlab.cli import EXIT_OK, UsageError, command, display_problem, typed
 from gymlab.env_setup import check_env_kwargs, check_video, evaluation_kwargs, make_env
@@ -55,6 +56,7 @@ class RunConfig:
     video_episodes: int = 1
     progress: bool = True
     save_every_minutes: float = 10.0  # the resume state, on a wall-clock period too (0: at evaluations only)
+    track: str | None = None  # "mlflow": logged to MLflow too (gymlab/tracking.py)
     # Called after each periodic evaluation with (env steps, mean greedy return): a sweep reports it to Tune.
     on_eval: object = field(default=None, repr=False, compare=False)
 
@@ -71,11 +73,13 @@ def run(cfg: RunConfig) -> RunResult:
     (a ``UsageError`` otherwise), then trained, evaluated and reported in ``cfg.run_dir``."""
     from gymlab import agents
 
+    if cfg.env is None:  # (train.py --load fills it from the checkpoint)
+        raise UsageError("no env given (RunConfig.env is None)")
     try:
         agent_cls = agents.get(cfg.agent)
     except agents.UnknownAgentError as err:
         raise UsageError(str(err)) from err
-    from gymlab import resolved, runs
+    from gymlab import resolved, runs, tracking
     from gymlab.agents import SpaceError
     from gymlab.agents.base import Budget
 
@@ -91,6 +95,7 @@ def run(cfg: RunConfig) -> RunResult:
     if eval_kwargs:  # refused now, before anything is written, rather than after training
         make_env(env_id, {**env_kwargs, **eval_kwargs}, cfg.max_episode_steps, frame_stack=cfg.frame_stack).close()
     check_video(cfg)
+    track = tracking.target(cfg.track)  # resolved here: a sweep's trials and --resume log to the same store
     if cfg.record_video:  # one frame drawn now, rather than a failure after training
         from gymlab import video
 
@@ -145,7 +150,7 @@ def run(cfg: RunConfig) -> RunResult:
         "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,
         "max_episode_steps": cfg.max_episode_steps, "record_video": cfg.record_video,
         "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
-        "loaded_from": None if cfg.load is None else str(cfg.load), "hyperparams": record,
+        "loaded_from": None if cfg.load is None else str(cfg.load), "hyperparams": record, "track": track,
     }
     with runs.held(run_dir), runs.undone_on_failure(run_dir):  # (a run that fails at its start leaves nothing)
         runs.write_identity(run_dir, spec)
@@ -243,7 +248,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run;
     Ctrl-C or SIGTERM stops it at the next safe point, saved (``gymlab/signals.py``)."""
     from gymlab import resume as resume_state
-    from gymlab import runs, signals
+    from gymlab import runs, signals, tracking
     from gymlab.agents import seeding
     from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
@@ -251,8 +256,9 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     env_id, env_kwargs, seed, agent_name = spec["env_id"], spec["env_kwargs"], spec["seed"], spec["agent"]
     ckpt = run_dir / "checkpoint.npz"
     agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs, **runs.env_shape(spec)}
+    tracker = tracking.start(spec, run_dir)  # None unless --track
     logger = RunLogger(run_dir, budget, progress=progress, desc=f"{agent_name} on {spec['env_name']}",
-                       resume=logger_state)
+                       resume=logger_state, tracker=tracker)
     resumable = budget is not None and agent.resumable()
     resume_due = False  # a periodic evaluation asks for a resume state at the next safe point
 
@@ -305,7 +311,9 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     wall_time, train_time = logger.elapsed, logger.train_elapsed
     agent.save(ckpt)
 
-    eval_returns, eval_lengths, videos = [], [], []
+    eval_returns: Any = []  # (then evaluate's numpy arrays)
+    eval_lengths: Any = []
+    videos: list[dict] = []
     record = spec.get("record_video", False)
     if spec["eval_episodes"] and not interrupted:
         eval_env = make("human" if render else "rgb_array" if record else None)
@@ -331,18 +339,14 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     env.close()
 
     summary = {
-        "env": spec["env"],
-        "env_kwargs": env_kwargs,
+        "env": spec["env"], "env_kwargs": env_kwargs,
         **runs.env_shape(spec),
         "eval_env_kwargs": spec.get("eval_env_kwargs", {}),
-        "agent": agent_name,
-        "seed": seed,
+        "agent": agent_name, "seed": seed,
         "config": dataclasses.asdict(agent.config),
         "hyperparams": spec.get("hyperparams"),  # where each value came from (absent from older resume states)
-        "budget": spec["budget"],
-        "loaded_from": spec["loaded_from"],
-        "env_steps": logger.steps,
-        "episodes": logger.episodes,
+        "budget": spec["budget"], "loaded_from": spec["loaded_from"],
+        "env_steps": logger.steps, "episodes": logger.episodes,
         "train_return_mean_last_100": _mean(logger.returns[-100:]),
         "periodic_eval": [{"step": st, "return_mean": round(r, 6)} for st, r in logger.evals],
         "periodic_eval_wall_s": [None if w is None else round(w, 4) for w in logger.eval_wall_s],  # a timing
@@ -361,6 +365,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
         **figures,
     }
     runs.write_json(run_dir / "summary.json", summary)
+    tracking.finish(tracker, run_dir, summary)
 
     if budget is not None:
         print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {wall_time:.2f} s "

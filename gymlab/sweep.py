@@ -4,6 +4,8 @@
     python train.py --env CartPole-v1 --agent dqn --seeds 3,5,7 --grid learning_rate=1e-3,3e-4 n_step=1,3
     python train.py --env CartPole-v1 --agent dqn --seeds 10 --ray-address HOST:6379   # on a cluster
     python train.py --resume RUN_DIR        # a sweep stopped by Ctrl-C runs what is left
+    python train.py --env CartPole-v1 --agent dqn --search optuna --samples 12 \
+        --space learning_rate=loguniform:1e-4:1e-2 n_step=int:1:5   # settings Optuna proposes (gymlab/search.py)
 
 Each (setting, seed) is one Tune trial that calls ``gymlab.experiment.run``, the very
 code of a single run, and writes an ordinary run directory under
@@ -67,6 +69,10 @@ class SweepConfig:
     scheduler: str | None = None  # None or "asha"
     command: str | None = None  # as the user typed it, for the stamp (default: this process's command line)
     stamp: dict | None = None  # gymlab.provenance's, taken as the sweep starts (kept through a restore)
+    search: str | None = None  # "optuna": settings proposed by Optuna (gymlab/search.py), not a grid's
+    space: dict = field(default_factory=dict)  # Config field -> its distribution (gymlab.search.parse_space)
+    samples: int = 0  # how many settings the search tries, each on seeds[0]
+    remeasure_seeds: list[int] = field(default_factory=list)  # the search's best, re-measured on these
 
 
 def settings(grid: dict[str, list]) -> dict[str, dict]:
@@ -107,9 +113,17 @@ def _trial(config: dict) -> None:
     from gymlab import experiment
 
     run = dict(config["run"])
-    setting, seed = config["setting"], config["seed"]
+    if "params" in config:  # a search's trial: the point Optuna proposed
+        from gymlab import search
+
+        values = search.decode(config["space"], config["params"])
+        setting = search.setting_name(values)
+    else:
+        setting = config["setting"]
+        values = config["settings"][setting]
+    seed = config["seed"]
     run_dir = trial_dir(Path(config["run_dir"]), setting, seed)
-    overrides = {**run.pop("overrides"), **config["settings"][setting]}  # threads too: the single run's
+    overrides = {**run.pop("overrides"), **values}  # threads too: the single run's
 
     def on_eval(step: int, mean_return: float) -> None:
         tune.report({"env_steps": step, "eval_return": mean_return, "final": False})
@@ -143,15 +157,11 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0: no per-trial tables and tracebacks
     require_ray()
     import ray
-    from ray import tune
 
     run_dir = Path(cfg.run_dir).resolve()
-    names = settings(cfg.grid)
     if not restore:
         cfg.stamp = provenance.provenance(cfg.command)
         _write_json(run_dir / SPEC_FILE, spec_of(cfg))
-    config_space = {**trial_config(cfg), "run_dir": str(run_dir), "setting": tune.grid_search(list(names)),
-                    "seed": tune.grid_search(list(cfg.seeds))}
     import logging
 
     for name in ("ray", "ray.tune", "ray.train"):  # failed trials are in the report, not in tracebacks here
@@ -159,6 +169,10 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
     # A local Ray's workers inherit this environment: the driver's import path, so a module:id env or a
     # module:Class agent imports in the trials too (a cluster's nodes need the module installed).
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    if cfg.base.track:  # the store resolved here, once; the trials (their own working directories) log there
+        from gymlab import tracking
+
+        os.environ.setdefault("MLFLOW_TRACKING_URI", tracking.default_uri())
     try:  # a local Ray of its own, or the cluster named, that can hold a trial: else one line, exit 2
         ray_start.connect(cfg.ray_address, cfg.cpus_per_trial, restore)
     except UsageError:
@@ -167,76 +181,133 @@ def run_sweep(cfg: SweepConfig, restore: bool = False) -> int:
             run_lock.discard(run_dir)  # its manifest's files, its lock, the dir if made here (the user's stay)
         raise
     try:
-        trainable = tune.with_resources(_trial, {"cpu": cfg.cpus_per_trial})
-        scheduler = None
-        if cfg.scheduler == "asha":
-            from ray.tune.schedulers import ASHAScheduler
-
-            total = cfg.base.steps or 1
-            # max_t past the budget: ASHA stops trials at its rungs, never one that has reached the end
-            scheduler = ASHAScheduler(time_attr="env_steps", metric="eval_return", mode="max", max_t=total + 1,
-                                      grace_period=max(1, total // 4), reduction_factor=2)
-        storage = str(run_dir / "tune")
-        if restore:
-            tuner = tune.Tuner.restore(str(Path(storage) / "sweep"), trainable, resume_unfinished=True,
-                                       resume_errored=False)  # a failed trial stays failed
-        else:
-            tuner = tune.Tuner(
-                trainable, param_space=config_space,
-                tune_config=tune.TuneConfig(scheduler=scheduler),
-                run_config=tune.RunConfig(name="sweep", storage_path=storage, verbose=0,
-                                          failure_config=tune.FailureConfig(max_failures=1)))
-        grid = tuner.fit()
+        if cfg.base.track:
+            tracking.prepare(tracking.target(cfg.base.track))  # the experiment made once, not by racing trials
+        trials, missing = _fit(cfg, run_dir, restore)
+        report = write_report(run_dir, cfg, trials)
+        if cfg.search and not missing and cfg.remeasure_seeds and report["best"] is not None and not any(
+                t["status"] == "unfinished" for t in trials):
+            trials, report = _remeasure(cfg, run_dir, report)
     finally:
         ray.shutdown()
-    trials = _collect(grid, run_dir, cfg)
-    report = write_report(run_dir, cfg, trials)
     print(report["summary_line"])
     print(f"sweep directory: {run_dir} (sweep.json, report.md, curves.png; trials/)")
     unfinished = [t for t in trials if t["status"] == "unfinished"]
-    if unfinished:
-        print(f"{len(unfinished)} trials did not finish: {typed(command('train.py'))} --resume {run_dir}")
+    if unfinished or missing:
+        print(f"{len(unfinished) + missing} trials did not finish: {typed(command('train.py'))} --resume {run_dir}")
         return EXIT_INTERRUPTED
     return EXIT_OK
+
+
+def _fit(cfg: SweepConfig, run_dir: Path, restore: bool) -> tuple[list[dict], int]:
+    """Tune's run of the sweep (Ray connected): its trials' outcomes, and how many samples a search
+    has not yet proposed (Ctrl-C came first)."""
+    from ray import tune
+
+    if cfg.search:
+        from gymlab import search
+
+        config_space = {**trial_config(cfg), "run_dir": str(run_dir), "space": cfg.space,
+                        "params": search.tune_space(cfg.space), "seed": cfg.seeds[0]}
+    else:
+        config_space = {**trial_config(cfg), "run_dir": str(run_dir),
+                        "setting": tune.grid_search(list(settings(cfg.grid))), "seed": tune.grid_search(list(cfg.seeds))}
+    trainable = tune.with_resources(_trial, {"cpu": cfg.cpus_per_trial})
+    scheduler = None
+    if cfg.scheduler == "asha":
+        from ray.tune.schedulers import ASHAScheduler
+
+        total = cfg.base.steps or 1
+        # max_t past the budget: ASHA stops trials at its rungs, never one that has reached the end
+        scheduler = ASHAScheduler(time_attr="env_steps", metric="eval_return", mode="max", max_t=total + 1,
+                                  grace_period=max(1, total // 4), reduction_factor=2)
+    storage = str(run_dir / "tune")
+    if restore:
+        tuner = tune.Tuner.restore(str(Path(storage) / "sweep"), trainable, resume_unfinished=True,
+                                   resume_errored=False)  # a failed trial stays failed
+    else:
+        tuner = tune.Tuner(
+            trainable, param_space=config_space,
+            tune_config=tune.TuneConfig(scheduler=scheduler, num_samples=cfg.samples if cfg.search else 1,
+                                        search_alg=search.searcher(cfg) if cfg.search else None),
+            run_config=tune.RunConfig(name="sweep", storage_path=storage, verbose=0,
+                                      failure_config=tune.FailureConfig(max_failures=1)))
+    grid = tuner.fit()
+    return _collect(grid, run_dir, cfg), max(0, cfg.samples - len(grid)) if cfg.search else 0
+
+
+def _remeasure(cfg: SweepConfig, run_dir: Path, report: dict) -> tuple[list[dict], dict]:
+    """The search's best setting, as a separate sweep on the report seeds (``gymlab/search.py``);
+    its figure added to the search's report.md and sweep.json."""
+    from gymlab import search, stats
+
+    sub = search.remeasure_config(cfg, report["best_values"], run_dir)
+    again = is_sweep(sub.run_dir)  # a re-measure stopped earlier: it goes on
+    if not again:
+        _write_json(sub.run_dir / SPEC_FILE, spec_of(sub))
+    trials, _ = _fit(sub, sub.run_dir, again)
+    sub_report = write_report(sub.run_dir, sub, trials)
+    name = next(iter(settings(sub.grid)))
+    entry, counts = sub_report["statistics"].get(name), sub_report["counts"][name]
+    with open(run_dir / "report.md", "a") as f:
+        f.write("\n".join(search.remeasure_lines(name, "remeasure", sub.seeds, entry, counts,
+                                                 sub_report["threshold"])) + "\n")
+    data = runs.read_json(run_dir / "sweep.json")
+    data["remeasure"] = {"setting": name, "values": report["best_values"], "seeds": sub.seeds, "dir": "remeasure",
+                         "statistics": entry, "counts": counts}
+    _write_json(run_dir / "sweep.json", data)
+    figure = f"IQM {stats.format_iqm(entry)}" if entry else "no seed finished"
+    line = f"{report['summary_line']}; re-measured on report seeds {sub.seeds[0]}-{sub.seeds[-1]}: {figure}"
+    return trials, {**report, "summary_line": line}
 
 
 def _collect(grid, run_dir: Path, cfg: SweepConfig) -> list[dict]:
     """Every trial's outcome, from Tune's results and the trial's own summary.json; a trial Tune
     never got to (Ctrl-C before it started) is there too, as unfinished."""
-    outcomes = {}
+    outcomes, keys, params = {}, [], {}
     for result in grid:
         if result.config is not None:
-            outcomes[(result.config["setting"], result.config["seed"])] = result
-    trials = []
-    for setting in settings(cfg.grid):
-        for seed in cfg.seeds:
-            where = trial_dir(run_dir, setting, seed)
-            record = {"setting": setting, "seed": seed, "run_dir": str(where.relative_to(run_dir)), "error": None,
-                      "eval_return": None, "status": "finished"}
-            summary = runs.read_json(where / "summary.json")
-            result = outcomes.get((setting, seed))
-            metrics = (result.metrics or {}) if result is not None else {}
-            done = summary and not summary.get("interrupted", True)  # the run's own summary says it ended
-            if result is not None and result.error is not None:
-                text = str(result.error).strip().splitlines()
-                record.update(status="failed", error=(text[-1] if text else type(result.error).__name__)[:500])
-            elif done:
-                value = summary["eval"]["return_mean"]
-                if value is None or not math.isfinite(value):
-                    record.update(status="failed", error="diverged: the final greedy return is not a finite number")
-                else:
-                    record["eval_return"] = float(value)
-            elif cfg.scheduler and metrics.get("eval_return") is not None:
-                record.update(status="stopped early", eval_return=metrics["eval_return"])
+            if cfg.search:  # a search's trials are the points Optuna proposed
+                from gymlab import search
+
+                values = search.decode(cfg.space, result.config["params"])
+                setting = search.setting_name(values)
+                params[setting] = values
+                keys.append((setting, result.config["seed"]))
             else:
-                record.update(status="unfinished")
-            walls = summary.get("periodic_eval_wall_s") or []  # each evaluation's wall time, where logged
-            record["periodic_eval"] = [{**e, "wall_s": walls[i] if i < len(walls) else None}
-                                       for i, e in enumerate(summary.get("periodic_eval", []))]
-            written = provenance.now((where / "summary.json").stat().st_mtime) if summary else None
-            record["when"] = metrics.get("when") or written  # as the trial's measurement began (else ended)
-            record["config_sha256"] = provenance.config_hash(summary) if summary else None
-            trials.append(record)
+                setting = result.config["setting"]
+            outcomes[(setting, result.config["seed"])] = result
+    if not cfg.search:
+        keys = [(setting, seed) for setting in settings(cfg.grid) for seed in cfg.seeds]
+    trials = []
+    for setting, seed in dict.fromkeys(keys):  # (a point proposed twice is one trial: one directory)
+        where = trial_dir(run_dir, setting, seed)
+        record = {"setting": setting, "seed": seed, "run_dir": str(where.relative_to(run_dir)), "error": None,
+                  "eval_return": None, "status": "finished", **({"params": params[setting]} if cfg.search else {})}
+        summary = runs.read_json(where / "summary.json")
+        result = outcomes.get((setting, seed))
+        metrics = (result.metrics or {}) if result is not None else {}
+        done = summary and not summary.get("interrupted", True)  # the run's own summary says it ended
+        if result is not None and result.error is not None:
+            text = str(result.error).strip().splitlines()
+            record.update(status="failed", error=(text[-1] if text else type(result.error).__name__)[:500])
+        elif done:
+            value = summary["eval"]["return_mean"]
+            if value is None or not math.isfinite(value):
+                record.update(status="failed", error="diverged: the final greedy return is not a finite number")
+            else:
+                record["eval_return"] = float(value)
+        elif cfg.scheduler and metrics.get("eval_return") is not None:
+            record.update(status="stopped early", eval_return=metrics["eval_return"])
+        else:
+            record.update(status="unfinished")
+        walls = summary.get("periodic_eval_wall_s") or []  # each evaluation's wall time, where logged
+        record["periodic_eval"] = [{**e, "wall_s": walls[i] if i < len(walls) else None}
+                                   for i, e in enumerate(summary.get("periodic_eval", []))]
+        written = provenance.now((where / "summary.json").stat().st_mtime) if summary else None
+        record["when"] = metrics.get("when") or written  # as the trial's measurement began (else ended)
+        record["config_sha256"] = provenance.config_hash(summary) if summary else None
+        trials.append(record)
     return trials
 
 
@@ -244,15 +315,19 @@ def _collect(grid, run_dir: Path, cfg: SweepConfig) -> list[dict]:
 def spec_of(cfg: SweepConfig) -> dict:
     return {"base": _jsonable_run(cfg.base), "seeds": list(cfg.seeds), "grid": cfg.grid,
             "ray_address": cfg.ray_address, "cpus_per_trial": cfg.cpus_per_trial, "scheduler": cfg.scheduler,
-            "command": cfg.command, "stamp": cfg.stamp}
+            "command": cfg.command, "stamp": cfg.stamp, "search": cfg.search, "space": cfg.space, "samples": cfg.samples,
+            "remeasure_seeds": cfg.remeasure_seeds}
 
 
 def load_spec(run_dir: Path) -> SweepConfig:
     spec = json.loads((Path(run_dir) / SPEC_FILE).read_text())
     base = spec["base"]
     base["overrides"] = {k: tuple(v) if isinstance(v, list) else v for k, v in base["overrides"].items()}
+    space = {k: {**s, "values": [tuple(v) if isinstance(v, list) else v for v in s["values"]]} if "values" in s else s
+             for k, s in spec.get("space", {}).items()}
     return SweepConfig(RunConfig(**base), spec["seeds"], spec["grid"], Path(run_dir), spec["ray_address"],
-                       spec["cpus_per_trial"], spec["scheduler"], spec.get("command"), spec.get("stamp"))
+                       spec["cpus_per_trial"], spec["scheduler"], spec.get("command"), spec.get("stamp"),
+                       spec.get("search"), space, spec.get("samples", 0), spec.get("remeasure_seeds", []))
 
 
 def is_sweep(run_dir: Path) -> bool:

@@ -24,6 +24,10 @@ def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
     env_id = envs.resolve(cfg.base.env)[0]
     threshold = gym.spec(env_id).reward_threshold
     names = list(settings(cfg.grid))
+    if cfg.search:  # the points Optuna proposed, the best first
+        names = sorted(dict.fromkeys(t["setting"] for t in trials),
+                       key=lambda n: -max((t["eval_return"] for t in trials if t["setting"] == n
+                                           and t["status"] == "finished"), default=-math.inf))
     scores = {n: [t["eval_return"] for t in trials if t["setting"] == n and t["status"] == "finished"]
               for n in names}
     scored = {n: s for n, s in scores.items() if s}
@@ -41,10 +45,16 @@ def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
                                     and t["status"] != "unfinished"], threshold, budget) for n in names}
     out = {**(cfg.stamp or {}), "env": cfg.base.env, "agent": cfg.base.agent, "budget": budget,
            "seeds": list(cfg.seeds),
-           "grid": cfg.grid, "settings": settings(cfg.grid), "reward_threshold": threshold, "counts": counts,
+           "grid": cfg.grid, "reward_threshold": threshold, "counts": counts,
+           "settings": {t["setting"]: t["params"] for t in trials} if cfg.search else settings(cfg.grid),
+           **({"search": cfg.search, "space": cfg.space, "samples": cfg.samples} if cfg.search else {}),
            "statistics": summary, "to_threshold": to_threshold, "trials": trials}
     runs.write_json(run_dir / "sweep.json", out)
-    lines = [f"# Sweep: {cfg.base.agent} on {cfg.base.env}, {budget}, seeds {_seeds(cfg.seeds)}", "",
+    lines = [f"# Sweep: {cfg.base.agent} on {cfg.base.env}, {budget}, seeds {_seeds(cfg.seeds)}", ""] if not cfg.search \
+        else [f"# Search ({cfg.search}, {cfg.samples} samples): {cfg.base.agent} on {cfg.base.env}, {budget}, tuning "
+              f"seed {cfg.seeds[0]}", "", "Space: " + "; ".join(f"{k} {_space(s)}" for k, s in cfg.space.items()),
+              ""]
+    lines += [
              "Final greedy evaluation return per trial; IQM = interquartile mean over seeds (the plain mean "
              f"below 4 seeds), over the trials that finished, with its 95% stratified-bootstrap confidence "
              f"interval (2000 resamples, seed 0) from {stats.MIN_RUNS_FOR_INTERVAL} seeds up; below that, no "
@@ -80,7 +90,7 @@ def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
                   "over the seeds that reached it (an interval from "
                   f"{stats.MIN_RUNS_FOR_INTERVAL} of them up); a seed that never did is censored at the budget:", ""]
         lines += [f"- {n}: {stats.format_to_threshold(r)}" for n, r in to_threshold.items() if r["n"]]
-    if len(summary) > 1:
+    if len(summary) > 1 and not cfg.search:  # (a search's settings have one seed each: no such comparison)
         lines += ["", "Probability of improvement, P(a run of one setting beats a run of the other) [95% CI, when "
                   f"both have {stats.MIN_RUNS_FOR_INTERVAL} seeds or more]:", ""]
         for n, entry in summary.items():
@@ -97,7 +107,12 @@ def write_report(run_dir: Path, cfg: SweepConfig, trials: list[dict]) -> dict:
         f"{len(trials)} trials; best setting {best}: IQM {stats.format_iqm(summary[best])}" + \
         (f" ({counts[best]['failed']} of {ran[best]} seeds failed)" if counts[best]["failed"] else "") + \
         (" (ASHA survivors)" if survivors else "")
-    return {"summary_line": line}
+    return {"summary_line": line, "best": best, "best_values": (out["settings"] or {}).get(best),
+            "statistics": summary, "counts": counts, "threshold": threshold}
+
+
+def _space(s: dict) -> str:
+    return f"{s['kind']} [{s['low']:g}, {s['high']:g}]" if "low" in s else "choice of " + ", ".join(map(str, s["values"]))
 
 
 def curve_points(trials: list[dict], name: str, reps: int = 2000):

@@ -112,7 +112,7 @@ def format_iqm(d: Mapping[str, Any], digits: int = 1) -> str:
         ci, n = d.get("iqm_ci"), d.get("n")
         if ci is not None and n is None:
             raise ValueError
-        if ci is not None and n >= MIN_RUNS_FOR_INTERVAL:
+        if ci is not None and n is not None and n >= MIN_RUNS_FOR_INTERVAL:
             low, high = ci
             return f"{q:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
         low, high = d["range"]
@@ -138,5 +138,7 @@ def curve_band(columns: Any, reps: int = 2000, seed: int | None = 0) -> tuple[li
     mid, low, high = [], [], []
     for a in arrays:
         lo, hi = bootstrap_ci(a, iqm, reps=reps, seed=seed) if band == "95% CI" else (a.min(), a.max())
-        mid.append(iqm(a)), low.append(float(lo)), high.append(float(hi))
+        mid.append(iqm(a))
+        low.append(float(lo))
+        high.append(float(hi))
     return mid, low, high, band

@@ -1,0 +1,176 @@
+"""``--search optuna`` (gymlab/search.py): the space's parsing (one line, exit 2), Optuna's samples
+inside the space, and one real search on a local Ray: stopped by Ctrl-C, resumed with the same
+study and trials, its best setting named from the trials and re-measured on report seeds the
+search never used, every trial (search and re-measure) tracked in MLflow."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import train
+from gymlab import agents, search
+
+ray = pytest.importorskip("ray.tune", reason="the search extra (ray[tune], optuna) is not installed")
+pytest.importorskip("optuna", reason="the search extra (ray[tune], optuna) is not installed")
+
+ROOT = Path(__file__).resolve().parents[1]
+Q = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "2000", "--max-episode-steps", "100", "--eval-every",
+     "500", "--eval-episodes", "1", "--no-progress"]
+SPACE = ["learning_rate=loguniform:0.01:1", "gamma=uniform:0.8:0.99", "use_action_mask=choice:true,false"]
+
+HOLDING_AGENT = '''
+import os
+import time
+from pathlib import Path
+
+from gymlab.agents.q_learning import QLearning
+
+
+class Holding(QLearning):
+    """Tabular Q; the third run to start (and any after it) waits at step 600 while $MARKS/hold
+    exists, having left $MARKS/held: a search still running when Ctrl-C comes."""
+
+    def learn(self, env, budget, logger):
+        marks, original = Path(os.environ["MARKS"]), logger.step
+        n = 0
+        while True:
+            try:
+                os.close(os.open(marks / f"started-{n}", os.O_CREAT | os.O_EXCL))
+                break
+            except FileExistsError:
+                n += 1
+        hold = n >= 2 and (marks / "hold").exists()
+
+        def step(*a, **k):
+            original(*a, **k)
+            if hold and logger.steps == 600:
+                (marks / "held").touch()
+                while (marks / "hold").exists():
+                    time.sleep(0.05)
+
+        logger.step = step
+        return super().learn(env, budget, logger)
+'''
+
+
+@pytest.mark.parametrize("space,message", [
+    (["learning_rate=lognormal:1e-3:1e-1"], "the kind must be one of loguniform, uniform, int, choice"),
+    (["learning_rate=loguniform:0:1"], "loguniform needs LOW > 0"),
+    (["learning_rate=uniform:0.9:0.1"], "LOW must be below HIGH"),
+    (["learning_rate=uniform:0.1"], "uniform takes LOW:HIGH"),
+    (["learning_rate=uniform:0.1:abc"], "--space learning_rate=uniform:0.1:abc"),
+    (["no_such=uniform:0.1:0.2"], "--space takes FIELD=KIND:..."),
+    (["learning_rate=int:1:3"], "int samples whole numbers"),
+    (["learning_rate=uniform:0.5:7"], "--space: setting learning_rate=7"),  # the Config's own range, before Ray
+    (["use_action_mask=choice:true,maybe"], "--space use_action_mask=choice:true,maybe"),
+    (["gamma=choice:0.9,0.9"], "distinct values"),
+])
+def test_a_bad_space_is_one_line_exit_2(space, message, tmp_path, capsys):
+    assert train.main(Q + ["--search", "optuna", "--space", *space, "--run-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--search", "optuna", "--space", *SPACE, "--seed", "1000"], "a search tunes on a tuning seed below 1000"),
+    (["--search", "optuna", "--space", *SPACE, "--remeasure-seeds", "5-9"], "report seeds, 1000 and up"),
+    (["--search", "optuna", "--space", *SPACE, "--seeds", "3"], "--grid and --seeds do not go with it"),
+    (["--search", "optuna"], "needs a --space"),
+    (["--space", *SPACE], "--space goes with --search optuna"),
+])
+def test_search_flags_that_do_not_fit_are_one_line(extra, message, tmp_path, capsys):
+    assert train.main(Q + extra + ["--run-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1, err
+
+
+def test_optunas_samples_lie_in_the_space_ends_included():
+    """Tune's domains through OptunaSearch (as a sweep uses them), 60 suggestions decoded: each in
+    its range, the int's two ends both drawn, every choice drawn, sizes decoded back to tuples."""
+    space = search.parse_space(["learning_rate=loguniform:1e-4:1e-2", "n_step=int:1:3", "gamma=uniform:0.9:0.99",
+                                "hidden=choice:64,64/256"], agents.get("dqn"))
+    assert space["n_step"] == {"kind": "int", "low": 1, "high": 3}
+    from ray.tune.search.optuna import OptunaSearch
+
+    searcher = OptunaSearch(space={"params": search.tune_space(space)}, metric="eval_return", mode="max", seed=0)
+    points = [search.decode(space, searcher.suggest(f"t{i}")["params"]) for i in range(60)]
+    assert all(1e-4 <= p["learning_rate"] <= 1e-2 and 0.9 <= p["gamma"] <= 0.99 for p in points)
+    assert {p["n_step"] for p in points} == {1, 2, 3} and {p["hidden"] for p in points} == {(64, 64), (256,)}
+    assert search.REMEASURE_SEEDS == list(range(1000, 1010))  # the default: 10 report seeds
+
+
+@pytest.mark.server
+def test_a_search_resumes_its_study_and_remeasures_the_best_on_unused_seeds(tmp_path, spawn, ray_tmp):
+    _, env = ray_tmp
+    marks, run_dir = tmp_path / "marks", tmp_path / "search"
+    marks.mkdir()
+    (marks / "hold").touch()
+    (tmp_path / "holding_agents.py").write_text(HOLDING_AGENT)
+    env.update(MARKS=str(marks), MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}",
+               PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
+    flags = [*Q[:2], "--agent", "holding_agents:Holding", *Q[4:], "--search", "optuna", "--samples", "4", "--space",
+             *SPACE, "--remeasure-seeds", "1000-1003", "--track", "mlflow", "--run-dir", str(run_dir)]
+    proc = spawn([sys.executable, "train.py", *flags], cwd=ROOT, env=env)
+    deadline = time.monotonic() + 240
+    summaries = lambda: list((run_dir / "trials").glob("*/summary.json"))  # noqa: E731
+    while time.monotonic() < deadline and proc.poll() is None and not ((marks / "held").exists()
+                                                                          and len(summaries()) >= 2):
+        time.sleep(0.2)
+    assert proc.poll() is None and (marks / "held").exists(), proc.communicate(timeout=60)
+    time.sleep(1)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert f"--resume {run_dir}" in out
+    before = {t["setting"]: t for t in json.loads((run_dir / "sweep.json").read_text())["trials"]}
+    finished = {n: (run_dir / t["run_dir"] / "summary.json").stat().st_mtime_ns for n, t in before.items()
+                if t["status"] == "finished"}
+    assert len(finished) >= 2 and not (run_dir / "remeasure").exists()
+
+    (marks / "hold").unlink()
+    proc = spawn([sys.executable, "train.py", "--resume", str(run_dir), "--no-progress"], cwd=ROOT, env=env)
+    out, err = proc.communicate(timeout=400)
+    assert proc.returncode == 0, err[-2000:]
+    report = json.loads((run_dir / "sweep.json").read_text())
+    trials = report["trials"]
+    # the same study: the trials proposed before Ctrl-C kept (not run again), 4 samples in all
+    assert len(trials) == 4 and set(before) <= {t["setting"] for t in trials}
+    assert {n: (run_dir / before[n]["run_dir"] / "summary.json").stat().st_mtime_ns for n in finished} == finished
+    for t in trials:  # every sample in the space, and trained on the tuning seed 0
+        p = t["params"]
+        assert 0.01 <= p["learning_rate"] <= 1 and 0.8 <= p["gamma"] <= 0.99 and p["use_action_mask"] in (True, False)
+        assert t["seed"] == 0 and t["status"] == "finished"
+        assert json.loads((run_dir / t["run_dir"] / "summary.json").read_text())["config"]["learning_rate"] == \
+            p["learning_rate"]
+    best = max(trials, key=lambda t: t["eval_return"])
+    assert best["eval_return"] == max(t["eval_return"] for t in trials)
+    remeasure = report["remeasure"]
+    assert report["statistics"][remeasure["setting"]]["iqm"] == best["eval_return"]
+    assert remeasure["values"] == best["params"]
+    assert remeasure["seeds"] == [1000, 1001, 1002, 1003] and not set(remeasure["seeds"]) & {t["seed"] for t in trials}
+    sub = json.loads((run_dir / "remeasure" / "sweep.json").read_text())
+    assert sorted(t["seed"] for t in sub["trials"] if t["status"] == "finished") == [1000, 1001, 1002, 1003]
+    assert remeasure["statistics"]["scores"] == [t["eval_return"] for t in sub["trials"]]
+    for t in sub["trials"]:
+        config = json.loads((run_dir / "remeasure" / t["run_dir"] / "summary.json").read_text())["config"]
+        assert {k: config[k] for k in best["params"]} == best["params"]
+    text = (run_dir / "report.md").read_text()
+    assert f"## Re-measured: {remeasure['setting']}" in text and "report seeds 1000-1003" in text
+    assert "re-measured on report seeds 1000-1003" in out
+    # every trial, the search's and the re-measure's, an MLflow run of its own
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    runs = client.search_runs([client.get_experiment_by_name("gymlab").experiment_id])
+    assert sorted(r.info.run_name for r in runs) == sorted(
+        [Path(t["run_dir"]).name for t in trials] + [Path(t["run_dir"]).name for t in sub["trials"]])
+    assert all(r.info.status == "FINISHED" and math.isfinite(r.data.metrics["eval/return_mean"]) for r in runs)

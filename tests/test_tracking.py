@@ -1,0 +1,131 @@
+"""``--track mlflow`` against a real MLflow server on localhost (its own process group, stopped by
+its group id), read back through ``MlflowClient``: params, metrics by TensorBoard's names (the
+event file's very tags and values) and artifacts; and a run that does not ask imports none of
+mlflow, optuna or ray."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+import train
+from gymlab import tracking
+
+pytest.importorskip("mlflow", reason="the track extra (mlflow) is not installed")
+from test_sb3_metric_names import scalars  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DQN = ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "600", "--learning-starts", "100", "--eval-every", "300",
+       "--eval-episodes", "1", "--no-progress"]
+Q = ["--env", "CliffWalking-v1", "--agent", "q", "--steps", "1000", "--max-episode-steps", "100", "--eval-every",
+     "500", "--eval-episodes", "1", "--no-progress"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    """``http://127.0.0.1:PORT`` of an ``mlflow server`` with a sqlite store and its own artifact
+    directory, in its own process group; the group stopped (by its id) when the test ends."""
+    port = free_port()
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+                               "--workers", "1", "--backend-store-uri", f"sqlite:///{tmp_path / 'store.db'}",
+                               "--artifacts-destination", str(tmp_path / "artifacts")],
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()[-2000:]
+            assert time.monotonic() < deadline, "the MLflow server did not answer in 120 s"
+            try:
+                if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.3)
+        yield url
+    finally:
+        try:
+            os.killpg(server.pid, signal.SIGTERM)  # its own group, by id: nothing else is touched
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
+@pytest.mark.server
+def test_a_run_tracked_on_a_real_server_reads_back(tmp_path, mlflow_server):
+    from mlflow.tracking import MlflowClient
+
+    run_dir = tmp_path / "run"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_server, "MLFLOW_EXPERIMENT_NAME": "gymlab-test",
+           "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "train.py", *DQN, "--run-dir", str(run_dir), "--track", "mlflow"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    run_id = json.loads((run_dir / tracking.RUN_FILE).read_text())["run_id"]
+    client = MlflowClient(mlflow_server)
+    run = client.get_run(run_id)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert run.info.status == "FINISHED" and run.info.run_name == "run"
+    assert client.get_experiment(run.info.experiment_id).name == "gymlab-test"
+    params = run.data.params
+    assert params["agent"] == "dqn" and params["env"] == "CartPole-v1" and params["seed"] == "0"
+    assert params["budget.steps"] == "600" and params["learning_starts"] == "100"
+    assert {k: params[k] for k in summary["config"]} == {k: str(v) if not isinstance(v, list) else json.dumps(v)
+                                                        for k, v in summary["config"].items()}
+    events = scalars(run_dir)  # TensorBoard's own names and values
+    assert set(run.data.metrics) == set(events) >= {"losses/td_loss", "train/loss", "rollout/ep_rew_mean",
+                                                     "time/fps", "eval/mean_reward"}
+    for key in ("train/loss", "rollout/ep_rew_mean", "eval/return_mean"):
+        history = sorted((m.step, m.value) for m in client.get_metric_history(run_id, key))
+        assert [s for s, _ in history] == [s for s, _ in events[key]]
+        assert [v for _, v in history] == pytest.approx([v for _, v in events[key]], rel=1e-5)
+    artifacts = {a.path for a in client.list_artifacts(run_id)}
+    assert {"summary.json", "checkpoint.npz", "learning_curve.png"} <= artifacts
+    got = Path(client.download_artifacts(run_id, "summary.json", str(tmp_path)))
+    assert json.loads(got.read_text()) == summary
+
+
+def test_a_dead_tracking_server_is_one_line_exit_2_and_nothing_written(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    assert train.main(Q + ["--run-dir", str(tmp_path / "r"), "--track", "mlflow"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot use the tracking store at http://127.0.0.1:" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_without_mlflow_track_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "mlflow", None)
+    assert train.main(Q + ["--run-dir", str(tmp_path / "r"), "--track", "mlflow"]) == 2
+    err = capsys.readouterr().err
+    assert 'pip install -e ".[track]"' in err and err.count("\n") == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("flags", [Q, DQN])
+def test_a_run_that_does_not_ask_imports_no_mlflow_optuna_or_ray(tmp_path, flags):
+    code = ("import sys, train; code = train.main(sys.argv[1:]); "
+            "found = [m for m in ('mlflow', 'optuna', 'ray') if m in sys.modules]; "
+            "print('imported:', found); sys.exit(3 if found else code)")
+    proc = subprocess.run([sys.executable, "-c", code, *flags, "--run-dir", str(tmp_path / "r")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr[-1000:]
