@@ -15,9 +15,16 @@ SLOW_FIRST = ("tests/test_sweep.py::", "tests/test_wheel.py::", "tests/test_trac
 def pytest_configure(config):
     config.addinivalue_line("markers", "server: starts a server (an MLflow server, a Ray search with its re-measure) "
                                        "and takes minutes; run with -m server (.ci/run does), skipped otherwise")
+    config.addinivalue_line("markers", "site: builds the documentation site or opens it in Chromium; left out of "
+                                       "the default run, run by `python -m pytest -q -m site` (.ci/run's second step)")
 
 
 def pytest_collection_modifyitems(config, items):
+    if "site" not in (config.getoption("markexpr", "") or ""):  # the site tests run only when asked for by -m
+        kept = [item for item in items if item.get_closest_marker("site") is None]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("site")])
+            items[:] = kept
     items.sort(key=lambda item: not any(item.nodeid.startswith(s) for s in SLOW_FIRST))  # stable: order kept
     if "server" not in (config.getoption("markexpr", "") or ""):  # the main suite stays within minutes
         import pytest

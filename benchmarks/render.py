@@ -1,7 +1,9 @@
-"""Fill the results blocks of README.md and the site's pages from the stored JSONs in benchmarks/results/.
+"""Fill the results blocks of README.md and of the site's pages (docs/**/*.md) from the stored JSONs in
+benchmarks/results/: figures rendered, never typed.
 
-    python benchmarks/render.py            # rewrite the blocks of README.md and docs/**/*.md in place
+    python benchmarks/render.py            # rewrite every page's blocks in place
     python benchmarks/render.py --check    # exit 1 and print a diff when a block differs
+    python benchmarks/render.py --readme FILE   # only that file (--readme again: those files)
 
 A block is ``<!-- render:NAME -->`` ... ``<!-- /render:NAME -->``; NAME is one of
 ``benchmarks/rendering.BLOCKS``, which says which JSON it reads. Everything between the two
@@ -53,40 +55,47 @@ def fill(text: str, results: Path = RESULTS) -> str:
     return "".join(out)
 
 
-def targets() -> list[Path]:
-    """The files filled by default: README.md and every page of the site (docs/**/*.md)."""
-    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+def targets(root: Path = ROOT) -> list[Path]:
+    """The files whose blocks are filled: README.md and every page of the site (docs/gen/ is code)."""
+    docs = root / "docs"
+    site = sorted(p for p in docs.rglob("*.md") if "gen" not in p.relative_to(docs).parts) if docs.is_dir() else []
+    return [root / "README.md", *site]
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--check", action="store_true", help="write nothing; exit 1 and print a diff when a block differs")
-    p.add_argument("--readme", type=Path, action="append",
-                   help="a file to fill, given once or more (default README.md and every docs/**/*.md)")
+    p.add_argument("--readme", type=Path, action="append", metavar="FILE",
+                   help="a file to fill, given once or more (default: README.md and docs/**/*.md)")
     p.add_argument("--results", type=Path, default=RESULTS, help="the JSONs' folder (default benchmarks/results)")
     args = p.parse_args(argv)
-    worst = 0
-    for path in args.readme or targets():
-        worst = max(worst, fill_file(path, args.results, args.check))
-    return worst
+    files = args.readme or targets()
+    changed = {}
+    for path in files:  # every page read and rendered before any is written: an error leaves all as they were
+        try:
+            text = path.read_text()
+            new = fill(text, args.results)
+        except (OSError, ValueError) as e:
+            print(f"render.py: {_name(path)}: {e}" if isinstance(e, ValueError) else f"render.py: {e}",
+                  file=sys.stderr)
+            return 2
+        if new != text:
+            changed[path] = (text, new)
+    for path, (text, new) in changed.items():
+        if args.check:
+            name = _name(path)
+            sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), name,
+                                                       f"{name} (rendered)"))
+        else:
+            path.write_text(new)
+    return 1 if changed and args.check else 0
 
 
-def fill_file(path: Path, results: Path, check: bool) -> int:
-    """Fill one file's blocks (``check``: print the diff instead); the exit code it earns."""
+def _name(path: Path) -> str:
     try:
-        text = path.read_text()
-        new = fill(text, results)
-    except (OSError, ValueError) as e:
-        print(f"render.py: {path}: {e}" if isinstance(e, ValueError) else f"render.py: {e}", file=sys.stderr)
-        return 2
-    if new == text:
-        return 0
-    if check:
-        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True), str(path),
-                                                   f"{path} (rendered)"))
-        return 1
-    path.write_text(new)
-    return 0
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,17 @@ def ray_tmp():
         shutil.rmtree(temp, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory):
+    """The site, built once a session by ``mkdocs build --strict`` (the ``site`` tests)."""
+    from site_build import build
+
+    out = tmp_path_factory.mktemp("site") / "site"
+    done = build(out)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out
+
+
 @pytest.fixture(autouse=True)
 def _an_idle_machine_for_the_speed_protocol(monkeypatch):
     """The speed protocol marks a measurement busy when other work ran beside it

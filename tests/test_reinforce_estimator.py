@@ -192,12 +192,12 @@ def test_the_common_update_leaves_the_gradient_when_steps_share_weights(setting)
 
 
 def test_the_words_quote_the_cosines_the_test_measures():
-    """README.md and reinforce.py's docstring give each cosine above, to two places."""
+    """The site's page on the estimators and reinforce.py's docstring give each cosine above, to two places."""
     from pathlib import Path
 
     import gymlab.agents.reinforce as reinforce
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parent.parent / "docs" / "reference" / "reinforce-estimators.md").read_text()
     for *_, quoted in SHARED_WEIGHTS_COSINES.values():
         assert f"{quoted:.2f}" in readme and f"{quoted:.2f}" in reinforce.__doc__, quoted
 

@@ -28,6 +28,12 @@ def test_every_readme_block_is_what_the_jsons_render():
         "README.md differs from the stored JSONs: run python benchmarks/render.py"
 
 
+def test_the_readme_shows_known_blocks_each_once():
+    """The README shows the headline blocks; every block is on the site (tests/test_render_docs.py)."""
+    names = re.findall(r"<!-- render:([\w-]+) -->", README.read_text())
+    assert names and len(set(names)) == len(names) and set(names) <= set(BLOCKS)
+
+
 def test_every_block_is_shown_somewhere():
     """In README.md or a page of the site (a course page may show a block the README shows too), and
     no file names a block there is none of."""

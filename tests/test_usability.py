@@ -246,7 +246,8 @@ def test_sb3_runs_resume_and_the_readme_says_so(tmp_path):
     code, _, err = train_main("--resume", run_dir, "--steps", "80")
     assert code == 0, err
     assert json.loads((run_dir / "summary.json").read_text())["env_steps"] == 80
-    readme = " ".join((ROOT / "README.md").read_text().split())
+    readme = " ".join(" ".join(p.read_text() for p in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]).split())
+    assert "`sb3-*` references too" in readme  # the resume page says the references resume too
     assert "all but the `sb3-*` references" not in readme
     assert "all but the SB3 references" not in " ".join((ROOT / "train.py").read_text().split())
 

@@ -60,10 +60,11 @@ def time_to_threshold(curves: Sequence[Sequence[Any]], threshold: float, budget:
     (``describe``: ``n``, ``values``, ``median``, ``iqm``, ``range``, ``iqm_ci`` only from 10 runs;
     ``wall_s`` is None when a run that reached it has no wall time logged.)
 
-    >>> r = time_to_threshold([[(100, 5.0, 1.5), (200, 9.0, 3.0)], [(100, 2.0, 1.0), (200, 4.0, 2.0)]],
-    ...                       threshold=5, budget="200 steps")
-    >>> r["reached"], r["censored"], r["runs"], r["steps"]["values"]
-    (1, 1, [{'step': 100, 'wall_s': 1.5}, None], [100.0])
+    Examples:
+        >>> r = time_to_threshold([[(100, 5.0, 1.5), (200, 9.0, 3.0)], [(100, 2.0, 1.0), (200, 4.0, 2.0)]],
+        ...                       threshold=5, budget="200 steps")
+        >>> r["reached"], r["censored"], r["runs"], r["steps"]["values"]
+        (1, 1, [{'step': 100, 'wall_s': 1.5}, None], [100.0])
     """
     thr = _number(threshold, "threshold", "a finite number")
     if not math.isfinite(thr):
