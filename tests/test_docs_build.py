@@ -72,3 +72,13 @@ def test_a_missing_snippet_marker_fails_the_build(tmp_path):
     done = _snippet_build(tmp_path, '# t\n\n```python\n--8<-- "src.py:no-such-section"\n```\n')
     assert done.returncode != 0
     assert "no-such-section" in done.stderr
+
+
+def test_every_equation_is_typeset_as_mathml(built_site):
+    """No course page keeps its LaTeX raw for a script the site does not load."""
+    pages = sorted((built_site / "course").glob("*/index.html"))
+    assert len(pages) == 13
+    for page in pages:
+        html = page.read_text()
+        assert 'class="arithmatex"' not in html, page
+    assert "<math" in (built_site / "course" / "05-dqn" / "index.html").read_text()
