@@ -401,3 +401,41 @@ def test_gensim_reference_uses_our_settings(monkeypatch):
         1, 3, 1e-3, 4, 0, 1, 2, 7, 1, 1)
     assert (g.vector_size, g.alpha, g.min_alpha) == (4, 0.025, 0.025 * 1e-4)
     assert got["vectors"].shape[1] == 4
+
+
+def test_speed_counts_the_same_work_for_both_and_the_words_kept(tmp_path, monkeypatch):
+    gensim_models = pytest.importorskip("gensim.models")
+    import time
+
+    clock = [0.0]
+
+    def tick():  # a fake clock: one second a reading, and encoding the corpus takes 1,000
+        clock[0] += 1
+        return clock[0]
+
+    real_encode, returned = Vocab.encode, []
+
+    def encode(self, sentences):
+        clock[0] += 1000
+        return real_encode(self, sentences)
+
+    class Spy(gensim_models.Word2Vec):
+        def train(self, *a, **k):
+            returned.append(super().train(*a, **k))
+            return returned[-1]
+
+    monkeypatch.setattr(time, "perf_counter", tick)
+    monkeypatch.setattr(Vocab, "encode", encode)
+    monkeypatch.setattr(gensim_models, "Word2Vec", Spy)
+    assert main(["words", "--run-dir", str(tmp_path / "r"), "--no-progress", "--epochs", "1", "--dim", "4",
+                 "--seed", "3", "--neighbours", "love"]) == 0
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    ours, theirs = s["ours"], s["gensim"]
+    assert ours["train_time_s"] > 1000  # our encoding is inside our timer, as gensim's look-ups are in its train()
+    assert theirs["train_time_s"] < 1000 and "encod" in s["timed"]
+    assert theirs["words_kept"] == returned[0][0]  # train()'s trained_word_count
+    assert 0 < ours["words_kept"] < s["corpus_words"]
+    for e in (ours, theirs):
+        assert e["words_per_s"] == pytest.approx(s["corpus_words"] / e["train_time_s"], rel=1e-3, abs=0.06)
+        assert e["kept_words_per_s"] == pytest.approx(e["words_kept"] / e["train_time_s"], rel=1e-3, abs=0.06)
+    assert any("subsampl" in d for d in s["differs_from_gensim"])
