@@ -15,8 +15,9 @@
    restricted to the questions whose words are in the vocabulary), and Spearman's rho on
    wordsim353 and SimLex-999 (``sequence_tasks/word_eval.py``).
 4. The reference, in the same run unless ``--no-reference``: gensim's Word2Vec on the same
-   sentences with the same vocabulary cut, dimension, window, negatives, epochs, step size
-   and seed (workers=1), scored by the same evaluator. Speed, for both: words per second
+   sentences with the same vocabulary cut, dimension, window, negatives, epochs, step sizes
+   (ours batched: one step per ``--batch`` pairs, gensim's one per pair) and seed (workers=1),
+   scored by the same evaluator. Speed, for both: words per second
    (in-vocabulary corpus words x epochs / time) and words kept per second (the words left after
    subsampling, summed over the epochs / time), over the same work (``TIMED``). gensim has no
    full softmax: with ``--loss softmax`` there is no reference. What still differs from gensim

@@ -439,3 +439,17 @@ def test_speed_counts_the_same_work_for_both_and_the_words_kept(tmp_path, monkey
         assert e["words_per_s"] == pytest.approx(s["corpus_words"] / e["train_time_s"], rel=1e-3, abs=0.06)
         assert e["kept_words_per_s"] == pytest.approx(e["words_kept"] / e["train_time_s"], rel=1e-3, abs=0.06)
     assert any("subsampl" in d for d in s["differs_from_gensim"])
+
+
+def test_every_setting_that_differs_from_gensim_is_listed():
+    from pathlib import Path
+
+    listed = " ".join(words.DIFFERS_FROM_GENSIM)
+    for said in ("1 - sqrt(t/f)", "sqrt(t/f) + t/f", "+-0.5/dim", "+-1/dim", "batched", "per pair"):
+        assert said in listed, said
+    root = Path(words.__file__).resolve().parents[1]
+    bench = (root / "benchmarks" / "words.py").read_text()
+    for said in ("differs_from_gensim", "1 - sqrt(t/f)", "+-0.5/dim", "+-1/dim", "batched", "timed"):
+        assert said in bench, said
+    guide = (root / "docs" / "guide" / "words.md").read_text()
+    assert '--8<-- "sequence_tasks/words.py:differs"' in guide and "same step sizes" not in guide
