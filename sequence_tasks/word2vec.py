@@ -7,7 +7,7 @@ each word of its window; CBOW reads h = the mean of the window's v and predicts 
 
 - full softmax: prob(j | h) = exp(v'_j . h) / sum_j' exp(v'_j' . h); loss -log prob(j* | h);
 - negative sampling: E = -log sigma(v'_j* . h) - sum_{j in W_neg} log sigma(-v'_j . h), the
-  W_neg drawn from U(w)^{3/4} / Z (``word_data.draw_negatives``).
+  W_neg drawn from U(w)^{3/4} / Z (``word_data.draw_negatives``); a draw equal to j* is skipped.
 
 Trained by plain SGD on sparse gradients, the step size falling linearly from ``lr`` to
 ``lr`` x 1e-4 over the run (as word2vec and gensim do); each step sums the loss over a batch
@@ -56,10 +56,12 @@ def softmax_loss(model: Word2Vec, h: torch.Tensor, targets: torch.Tensor) -> tor
 
 
 def negative_loss(model: Word2Vec, h: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
-    """Negative sampling: -log sigma(v'_j* . h) - sum_neg log sigma(-v'_j . h), summed over the batch."""
+    """Negative sampling: -log sigma(v'_j* . h) - sum_neg log sigma(-v'_j . h), summed over the batch.
+    A noise word equal to the pair's target is skipped (no loss, no gradient), as word2vec.c and gensim do."""
     out = model.out(torch.cat([targets[:, None], negatives], 1))  # (B, 1 + negatives, dim): one look-up
     score = (out * h[:, None, :]).sum(-1)
-    return -(F.logsigmoid(score[:, 0]).sum() + F.logsigmoid(-score[:, 1:]).sum())
+    other = (negatives != targets[:, None]).to(score.dtype)
+    return -(F.logsigmoid(score[:, 0]).sum() + (F.logsigmoid(-score[:, 1:]) * other).sum())
 # --8<-- [end:losses]
 
 

@@ -32,3 +32,14 @@ def test_quick_or_unstamped_rows_are_not_figures():
     assert words.words({"rows": [r]}).startswith("Not yet re-measured")
     assert words.words({}).startswith("Not yet re-measured")
     assert verdict([row(1000, (0.1, 0.1, 0.1), (0.5, 0.5, 0.5))])["wordsim353_rho"]["within"] is False
+
+
+def test_the_block_shows_words_kept_per_second_what_is_timed_and_what_differs():
+    r = row(1000, (0.30, 0.10, 0.40), (0.32, 0.10, 0.41))
+    r["ours"]["kept_words_per_s"], r["gensim"]["kept_words_per_s"] = 9000.0, 90000.0
+    d = {"rows": [r], "summary": verdict([r]), "tolerance": 0.1, "timed": "ours: encoding and training",
+         "differs_from_gensim": ["subsampling: ours this", "initialisation: ours that"]}
+    text = words.words(d)
+    assert "| 20,000 / 150,000 | 9,000 / 90,000 |" in text and "words kept/s" in text
+    assert "ours: encoding and training" in text
+    assert "subsampling: ours this" in text and "initialisation: ours that" in text

@@ -3,7 +3,8 @@
 Fields read: ``words.json``: ``tolerance``, ``summary`` and ``rows``, each row: ``seed``, ``quick``,
 ``corpus_words``, ``settings`` and ``ours``/``gensim`` with ``analogies_kjv_accuracy``,
 ``analogies_google_accuracy``, ``wordsim353_rho``, ``simlex999_rho`` (None when no item of the set is in the
-vocabulary), their ``*_n`` counts and ``words_per_s``; and every row's stamp.
+vocabulary), their ``*_n`` counts, ``words_per_s`` and ``kept_words_per_s``; every row's stamp; and
+``timed`` (what both timers cover) and ``differs_from_gensim`` (the settings that still differ).
 """
 
 from __future__ import annotations
@@ -19,21 +20,25 @@ def _n(x) -> str:
     return f"{x:,}" if isinstance(x, int) else "-"
 
 
+def _speed(x) -> str:
+    return "-" if x is None else f"{x:,.0f}"
+
+
 def _f(x) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
 def words(d: dict) -> str:
-    """Per seed: both analogy accuracies, wordsim353's rho and words per second, ours beside gensim's;
-    then the means and ours over gensim's against the tolerance."""
+    """Per seed: both analogy accuracies, both similarity rhos, words and words kept per second, ours
+    beside gensim's; then what was timed, what differs from gensim, and the means against the tolerance."""
     good, _ = split([r for r in d.get("rows", []) if not r.get("quick")])
     if not good or d.get("quick"):
         return not_measured(WORDS_COMMAND)
     lines = [[str(r["seed"]), *[f"{_f(r['ours'].get(k))} / {_f(r['gensim'].get(k))}" for k in METRICS],
-              timed(f"{r['ours']['words_per_s']:,.0f} / {r['gensim']['words_per_s']:,.0f}", busy(r.get("load")))]
-             for r in good]
+              *[timed(f"{_speed(r['ours'].get(k))} / {_speed(r['gensim'].get(k))}", busy(r.get("load")))
+                for k in ("words_per_s", "kept_words_per_s")]] for r in good]
     headers = ["seed", "analogies, KJV set (ours / gensim)", "analogies, questions-words in vocabulary",
-               "wordsim353 rho", "SimLex-999 rho", "words/s (ours / gensim)"]
+               "wordsim353 rho", "SimLex-999 rho", "words/s (ours / gensim)", "words kept/s (ours / gensim)"]
     r0 = good[0]
     corpus = CORPUS.get(r0["settings"]["corpus"], r0["settings"]["corpus"])
     sizes = (f"{r0['corpus_words']:,} words of {corpus}; analogy questions in the vocabulary: "
@@ -44,4 +49,8 @@ def words(d: dict) -> str:
     verdict = "; ".join(f"{k}: mean {_f(v['ours'])} / {_f(v['gensim'])}, ratio {_f(v['ratio'])} "
                         f"({'within' if v['within'] else 'not within'} {tol:.0%})"
                         for k, v in d.get("summary", {}).items())
-    return blocks(table(headers, lines, "lrrrrr"), sizes, verdict, provenance(good, d.get("command"), d.get("commit")))
+    timing = f"Timed: {d['timed']}." if d.get("timed") else ""
+    differs = ("Differs from gensim at the same settings: " + "; ".join(d["differs_from_gensim"]) + "."
+               if d.get("differs_from_gensim") else "")
+    return blocks(table(headers, lines, "lrrrrrr"), sizes, timing, differs, verdict,
+                  provenance(good, d.get("command"), d.get("commit")))
