@@ -172,3 +172,21 @@ def test_cosine_reports_every_seed_and_the_range_below_ten(cosine, tmp_path):
     assert "pending" not in _sequence().cosine({}) and "cosine_seeds.py" in _sequence().cosine(d)
     d["quick"] = row["quick"] = False
     assert "n = 3" in _sequence().cosine(d) and "0.1001" in _sequence().cosine(d)
+
+
+# -- benchmarks/heldout.py for the sequence recipes ---------------------------------------------------
+
+def test_label_task_uses_the_recipes_record():
+    from benchmarks import heldout
+
+    assert heldout.label_task("sine", [3, 1000]) == {"on_tuning_seeds": False}  # sine: tuned on 0-2
+    assert heldout.label_task("cosine", [3, 1000], allow=True) == {"on_tuning_seeds": True,
+                                                                   "tuning_seed_overlap": [3]}  # not recorded
+
+
+def test_findings_read_a_rows_task_and_seeds():
+    from benchmarks import heldout
+
+    rows = [{"task": "sine", "seeds": [1, 1000], "figures": [1e-5, 1e-5], "command": "python benchmarks/x.py"},
+            {"task": "cosine", "seeds": [1000, 1001], "figures": [0.1, 0.1], "command": "python benchmarks/x.py"}]
+    assert heldout.findings({"rows": rows}) == (["row 0: seeds [1] of sine"], [])
