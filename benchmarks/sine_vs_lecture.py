@@ -29,14 +29,14 @@ after every step, with the training clock stopped.
 
 Two tables:
 
-1. The cost of one loss-and-gradient evaluation over the 97 training waves: the
+1. The cost of one loss-and-gradient evaluation over the first seed's 97 training waves: the
    lecture's two ``nn.LSTMCell`` stepped in a Python loop (float64), torch's
    fused LSTM holding the same weights (float64: the same loss and gradient to
    rounding, checked here, so LBFGS takes the same path; then float32), on
    whole waves and on the default recipe's windows.
 2. Training, each row adding one change to the row above:
    - the lecture's code as it stands (LSTMCell loop, float64, whole waves,
-     LBFGS lr 0.4, fixed steps), until the test MSE is under 1e-5 or
+     LBFGS lr 0.4, fixed steps), until the test MSE is at or under 1e-5 or
      ``--lecture-steps`` steps have run;
    - the fused LSTM and 100-step windows, still float64 and the lecture's
      optimiser: ``sine --schedule 0:16 --float64`` (the kernel alone changes
