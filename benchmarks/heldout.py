@@ -58,11 +58,26 @@ def check(flags: list[str], seeds) -> set[int]:
 def label(flags: list[str], seeds, allow: bool = False) -> dict:
     """``{"on_tuning_seeds": ...}`` for a row's stamp; a row on tuning seeds is refused (one line on
     stderr, exit 2) unless ``allow``, and then says which."""
-    overlap = sorted(check(flags, seeds))
+    return _verdict(f"train.py {' '.join(flags)}", "its entry", "gymlab/hyperparams/<agent>.yml", check(flags, seeds),
+                    allow)
+
+
+def label_task(name: str, seeds, allow: bool = False) -> dict:
+    """``label`` for ``python -m sequence_tasks NAME`` on ``seeds``: its recipe's tuning seeds are
+    ``sequence_tasks/tuned_on.py``'s (not recorded: every seed below 1000)."""
+    from gymlab.sequence_tasks.tuned_on import TUNED_ON
+
+    record = TUNED_ON.get(name, {}).get("seeds")
+    overlap = _within(seeds, None if record is None else set(record))
+    return _verdict(f"sequence_tasks {name}", "its recipe", "sequence_tasks/tuned_on.py", overlap, allow)
+
+
+def _verdict(what: str, whose: str, where: str, overlap, allow: bool) -> dict:
+    overlap = sorted(overlap)
     if overlap and not allow:
-        print(f"refused: train.py {' '.join(flags)} on seeds {', '.join(map(str, overlap))}, which its entry "
-              f"was tuned on (gymlab/hyperparams/<agent>.yml); report on seeds 1000 and up, or give "
-              f"--allow-tuning-seeds to keep the row marked on_tuning_seeds", file=sys.stderr)
+        print(f"refused: {what} on seeds {', '.join(map(str, overlap))}, which {whose} was tuned on ({where}); "
+              f"report on seeds 1000 and up, or give --allow-tuning-seeds to keep the row marked on_tuning_seeds",
+              file=sys.stderr)
         raise SystemExit(2)
     return {"on_tuning_seeds": bool(overlap), **({"tuning_seed_overlap": overlap} if overlap else {})}
 
@@ -95,10 +110,11 @@ def _row_overlap(row: dict, payload: dict) -> tuple[str, set, list] | None:
         if seeds is None or not (agent and env):
             return None
         return f"{agent} on {env}", _within(seeds, _tuning(agent, env, args)), []
-    if "sequence_tasks" in words:
-        name = words[words.index("sequence_tasks") + 1]
+    if "sequence_tasks" in words or row.get("task") in TUNED_ON:  # a sequence_tasks command, or a row of them
+        name = row.get("task") or words[words.index("sequence_tasks") + 1]
         record = TUNED_ON.get(name, dict(seeds=None, texts=()))
-        seeds = [int(args.seed)] if args.seed and args.seed.isdigit() else [0]  # its default --seed is 0
+        seeds = row["seeds"] if isinstance(row.get("seeds"), list) else (
+            [int(args.seed)] if args.seed and args.seed.isdigit() else [0])  # its default --seed is 0
         text = args.text or "bundled sonnets"
         return name, _within(seeds, None if record["seeds"] is None else set(record["seeds"])), \
             [t for t in record["texts"] if t == text]

@@ -59,7 +59,7 @@ def test_sine_vs_lecture_stamps_a_command_row_before_running_it(tmp_path, monkey
     ticks = []
 
     def child(args, **kw):
-        if args[0] == "git":  # (the stamp's own)
+        if "--run-dir" not in args:  # (the stamp's own: git, uname)
             return real_run(args, **kw)
         ticks.append(provenance.now())
         run_dir = args[args.index("--run-dir") + 1]
@@ -69,6 +69,6 @@ def test_sine_vs_lecture_stamps_a_command_row_before_running_it(tmp_path, monkey
         return subprocess.CompletedProcess(args, 0)
 
     monkeypatch.setattr(bench.subprocess, "run", child)
-    row = bench.run_command(["--float64"], {"sizes": []})
+    row = bench.run_command(["--float64"], {"sizes": []}, 1000)
     assert row["when"] < ticks[0]
     assert row["command"].startswith("python -m sequence_tasks sine") and row["command"].endswith("--float64")

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Callable, NamedTuple
 
-from . import chars, more, speed, sweeps, words
+from . import chars, more, sequence, speed, sweeps, words
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
@@ -36,7 +36,8 @@ BLOCKS = {
     "memory": Block("memory.json", more.pending("python benchmarks/memory.py --work-dir runs/memory --plot docs/memory.png")),
     "cells_vs_torch": Block("cells_vs_torch.json", more.cells_vs_torch),
     "resume_state": Block("resume_state.json", more.resume_state),
-    "sine": Block("sine_vs_lecture.json", more.pending("python benchmarks/sine_vs_lecture.py")),
+    "sine": Block("sine_vs_lecture.json", sequence.sine),
+    "cosine": Block("cosine_seeds.json", sequence.cosine),
     "chars": Block("chars_vs_minchar.json", chars.chars),
     "words": Block("words.json", words.words),
 }
