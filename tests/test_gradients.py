@@ -132,3 +132,14 @@ def test_the_linear_part_does_not_depend_on_the_cells_part(tmp_path):
     a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
     assert a["linear"] == b["linear"]
     assert a["cells"]["rnn"]["init"] == b["cells"]["rnn"]["init"]
+
+
+def test_lag_norms_are_the_mean_of_one_sequence_at_a_time():
+    """An absolute check, not a ratio: each lag's value is the mean over the batch of the norms computed
+    with one sequence at a time (the norm of the whole batch's gradient would be sqrt(B) too large for
+    equal rows, and is no mean)."""
+    torch.manual_seed(0)
+    net = G.CopyNet("rnn", 5, 6)
+    x, answer = G.copy_task(5, 7, 4, torch.Generator().manual_seed(0))
+    alone = np.mean([G.lag_norms(net, x[:, i:i + 1], answer[i:i + 1]) for i in range(4)], axis=0)
+    np.testing.assert_allclose(G.lag_norms(net, x, answer), alone, rtol=1e-5)
