@@ -7,6 +7,10 @@ Three measurements, each the lecture's argument made visible:
    ``gru_cell``: what is differentiated can be read there), on a copy task whose
    answer depends on a distant input: random symbols in, and at the last step
    t the symbol read --max-lag steps before is the answer (cross-entropy J^(t)).
+   Each sequence starts with --burn-in random steps before that symbol, so that lags 0 to
+   --max-lag are measured in the middle of a sequence, not at its zero start (whose first
+   states differ from later ones: with the start right behind lag --max-lag, an LSTM's
+   norm there comes out larger than at lag 1).
    Each curve is the mean over --batch sequences of the gradient's norm, at the
    backbone's initialisation (torch's: weights uniform in +-1/sqrt(H), so the
    LSTM's forget gates start near sigma(0) = 0.5) and, with --train-steps, after
@@ -79,6 +83,9 @@ def add_arguments(p):
     p.add_argument("--max-lag", type=number(int, lo=1, hi=MAX_LAG), default=50,
                    help=f"the copy task's delay: the gradient is measured at lags 0 to this, 1 to {MAX_LAG} "
                         f"(default 50)")
+    p.add_argument("--burn-in", type=number(int, lo=0, hi=MAX_LAG), default=100,
+                   help=f"random steps before the answer's symbol in every sequence, 0 to {MAX_LAG}, so that "
+                        f"even lag --max-lag is not the start of the sequence (default 100)")
     p.add_argument("--hidden", type=size, default=64, help=f"units of each cell, 1 to {MAX_HIDDEN} (default 64)")
     p.add_argument("--vocab", type=number(int, lo=2, hi=256), default=8,
                    help="symbols of the copy task, 2 to 256 (default 8)")
@@ -108,9 +115,9 @@ def check(args) -> dict:
     """Each option is checked by its type; here, whether the largest unrolled graph fits in memory."""
     from gymlab.sequence_tasks.common import activations, check_memory, flags
 
-    steps = max(args.max_lag, args.explode_delay) + 1
+    steps = max(args.burn_in + args.max_lag, args.explode_delay) + 1
     numbers = activations("lstm", steps, args.batch, args.hidden, 1, impl="cells") + 8 * args.hidden ** 2
-    check_memory(8 * numbers, flags(args, "hidden", "batch", "max_lag"), "the unrolled hand-written cells")
+    check_memory(8 * numbers, flags(args, "hidden", "batch", "max_lag", "burn_in"), "the unrolled hand-written cells")
     return {}
 
 
@@ -139,11 +146,11 @@ def unroll(kind: str, weights, x: torch.Tensor) -> list[torch.Tensor]:
     return states
 
 
-def copy_task(vocab: int, delay: int, batch: int, generator: torch.Generator):
-    """Random symbols (delay + 1, batch) as one-hot inputs, and the answer at the last step: the
-    symbol read ``delay`` steps before it (the first)."""
-    ids = torch.randint(0, vocab, (delay + 1, batch), generator=generator)
-    return nn.functional.one_hot(ids, vocab).to(torch.get_default_dtype()), ids[0]
+def copy_task(vocab: int, delay: int, batch: int, generator: torch.Generator, burn_in: int = 0):
+    """Random symbols (burn_in + delay + 1, batch) as one-hot inputs, and the answer at the last
+    step: the symbol read ``delay`` steps before it (after ``burn_in`` steps of others)."""
+    ids = torch.randint(0, vocab, (burn_in + delay + 1, batch), generator=generator)
+    return nn.functional.one_hot(ids, vocab).to(torch.get_default_dtype()), ids[burn_in]
 
 
 class CopyNet(nn.Module):
@@ -166,11 +173,12 @@ class CopyNet(nn.Module):
 
 
 # --8<-- [start:lag_norms]
-def lag_norms(net: CopyNet, x, answer) -> np.ndarray:
-    """||dJ^(t)/dh^(t-l)|| for l = 0 .. T-1, each the mean over the batch of one sequence's norm."""
+def lag_norms(net: CopyNet, x, answer, lags: int | None = None) -> np.ndarray:
+    """||dJ^(t)/dh^(t-l)|| for l = 0 .. ``lags`` (default T-1), each the mean over the batch of one
+    sequence's norm."""
     states = net.states(x)
     grads = torch.autograd.grad(net.loss(x, answer, states), states)  # one backward pass: every lag
-    return np.array([float(g.norm(dim=-1).mean()) for g in reversed(grads)])
+    return np.array([float(g.norm(dim=-1).mean()) for g in reversed(grads)])[:None if lags is None else lags + 1]
 # --8<-- [end:lag_norms]
 
 
@@ -179,7 +187,7 @@ def train_copy(net: CopyNet, args, generator: torch.Generator) -> float:
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     loss = math.nan
     for _ in range(args.train_steps):
-        x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator)
+        x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator, args.burn_in)
         value = net.loss(x, answer) / args.batch
         opt.zero_grad()
         value.backward()
@@ -266,17 +274,17 @@ def run(exp, args) -> dict:
     # numbers depend on --seed, not on what the other part was asked to do
     cell_seed, linear_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(exp.seed).spawn(2))
     generator = torch.Generator().manual_seed(cell_seed)
-    x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator)  # one batch, every cell
+    x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator, args.burn_in)  # one batch, every cell
     cells = {}
     for kind in args.cells:
         for bias in (args.forget_bias if kind == "lstm" else [None]):
             name = kind if bias is None else f"{kind} forget-bias {bias:g}"
             torch.manual_seed(exp.seed)  # each cell's weights from the same seed
             net = CopyNet(kind, args.vocab, args.hidden, forget_bias=bias)
-            entry = {"kind": kind, "forget_bias": bias, "init": lag_norms(net, x, answer).tolist()}
+            entry = {"kind": kind, "forget_bias": bias, "init": lag_norms(net, x, answer, args.max_lag).tolist()}
             if args.train_steps:
                 entry["train_loss"] = train_copy(net, args, generator)
-                entry["trained"] = lag_norms(net, x, answer).tolist()
+                entry["trained"] = lag_norms(net, x, answer, args.max_lag).tolist()
             cells[name] = entry
     generator = torch.Generator().manual_seed(linear_seed)
     linear = [linear_case(r, args.hidden, args.max_lag, args.vocab, args.batch, generator) for r in args.radii]
@@ -284,7 +292,8 @@ def run(exp, args) -> dict:
     figures = [plot_gradients(exp, cells, linear), plot_clipping(exp, runs, args)]
 
     lags = [lag for lag in (*SHOWN_LAGS, args.max_lag) if lag <= args.max_lag]
-    print(f"||dJ^(t)/dh^(t-l)||, mean over {args.batch} sequences (seed {exp.seed}, hidden {args.hidden}):")
+    print(f"||dJ^(t)/dh^(t-l)||, mean over {args.batch} sequences of {args.burn_in + args.max_lag + 1} steps "
+          f"(seed {exp.seed}, hidden {args.hidden}):")
     for name, entry in cells.items():
         for when in ("init", "trained"):
             if when in entry:
@@ -304,5 +313,5 @@ def run(exp, args) -> dict:
         else:
             print(f"  training, {how}: loss {r['losses'][0]:.3g} at step 1, {r['last_loss']:.3g} at step "
                   f"{len(r['losses'])}, finite throughout (largest gradient norm {max(r['grad_norms']):.3g})")
-    return {"max_lag": args.max_lag, "hidden": args.hidden, "batch": args.batch, "vocab": args.vocab,
+    return {"max_lag": args.max_lag, "burn_in": args.burn_in, "hidden": args.hidden, "batch": args.batch, "vocab": args.vocab,
             "cells": cells, "linear": linear, "training": runs, "figures": figures}

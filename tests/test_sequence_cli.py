@@ -93,6 +93,7 @@ OPTIONS = {
         "--hidden": INT1 + ["1025"],
         "--cells": CHOICE + ["rnn,rnn", ",", "rnn,LSTM"],
         "--max-lag": INT1 + ["1001"],
+        "--burn-in": INT0 + ["1001"],
         "--vocab": INT1 + ["1", "257"],
         "--batch": INT1 + ["4097"],
         "--forget-bias": ["", "abc", "nan", "none,none", "21", "-inf"],
