@@ -14,7 +14,8 @@ Three measurements, each the lecture's argument made visible:
    Each curve is the mean over --batch sequences of the gradient's norm, at the
    backbone's initialisation (torch's: weights uniform in +-1/sqrt(H), so the
    LSTM's forget gates start near sigma(0) = 0.5) and, with --train-steps, after
-   that many Adam steps on the task. The LSTM is measured once for each value of
+   that many Adam steps on the task (lr 1e-2, the gradient clipped to norm --train-clip
+   before each step). The LSTM is measured once for each value of
    --forget-bias ("none": the backbone's default; 3: the forget gates start at
    sigma(3) = 0.95, as the suite's Recall-v0 recipe starts them).
 2. The linear RNN of the lecture's proof sketch, h^(t) = W_h h^(t-1) + W_x x^(t)
@@ -70,6 +71,12 @@ def _cell(text: str) -> str:
     return text
 
 
+def _threshold(text: str) -> float | None:
+    if text == "none":
+        return None
+    return number(float, lo=0, lo_open=True)(text)
+
+
 def _forget_bias(text: str) -> float | None:
     if text == "none":
         return None
@@ -95,8 +102,11 @@ def add_arguments(p):
                    help="the LSTM is measured once for each initial forget-gate bias listed; none is the "
                         "backbone's default (torch's init) (default none,3)")
     p.add_argument("--train-steps", type=number(int, lo=0, hi=MAX_STEPS), default=0,
-                   help="also measure after this many Adam steps (lr 1e-2) on the copy task (default 0: at "
-                        "initialisation only)")
+                   help="also measure after this many Adam steps (lr 1e-2, clipped at --train-clip) on the copy "
+                        "task (default 0: at initialisation only)")
+    p.add_argument("--train-clip", type=_threshold, default=1.0,
+                   help="--train-steps: clip the gradient to this norm before each Adam step, a positive number "
+                        "or none (default 1)")
     p.add_argument("--radii", type=_listed(number(float, lo=0, lo_open=True, hi=10), "spectral radii"),
                    default=[0.9, 1.0, 1.1], help="the linear RNN's spectral radii of W_h (default 0.9,1,1.1)")
     p.add_argument("--explode-radius", type=number(float, lo=0, lo_open=True, hi=10), default=1.5,
@@ -183,7 +193,8 @@ def lag_norms(net: CopyNet, x, answer, lags: int | None = None) -> np.ndarray:
 
 
 def train_copy(net: CopyNet, args, generator: torch.Generator) -> float:
-    """``--train-steps`` Adam steps on fresh copy-task batches; the last batch's mean loss."""
+    """``--train-steps`` Adam steps on fresh copy-task batches, each after the gradient is clipped to
+    norm ``--train-clip`` (``clip_by_norm``; None: not clipped); the last batch's mean loss."""
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     loss = math.nan
     for _ in range(args.train_steps):
@@ -191,7 +202,7 @@ def train_copy(net: CopyNet, args, generator: torch.Generator) -> float:
         value = net.loss(x, answer) / args.batch
         opt.zero_grad()
         value.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        clip_by_norm(list(net.parameters()), args.train_clip)
         opt.step()
         loss = value.item()
     return loss
@@ -313,5 +324,5 @@ def run(exp, args) -> dict:
         else:
             print(f"  training, {how}: loss {r['losses'][0]:.3g} at step 1, {r['last_loss']:.3g} at step "
                   f"{len(r['losses'])}, finite throughout (largest gradient norm {max(r['grad_norms']):.3g})")
-    return {"max_lag": args.max_lag, "burn_in": args.burn_in, "hidden": args.hidden, "batch": args.batch, "vocab": args.vocab,
+    return {"max_lag": args.max_lag, "burn_in": args.burn_in, "train_clip": args.train_clip, "hidden": args.hidden, "batch": args.batch, "vocab": args.vocab,
             "cells": cells, "linear": linear, "training": runs, "figures": figures}

@@ -178,3 +178,31 @@ def test_lag_norms_are_the_mean_of_one_sequence_at_a_time():
     x, answer = G.copy_task(5, 7, 4, torch.Generator().manual_seed(0))
     alone = np.mean([G.lag_norms(net, x[:, i:i + 1], answer[i:i + 1]) for i in range(4)], axis=0)
     np.testing.assert_allclose(G.lag_norms(net, x, answer), alone, rtol=1e-5)
+
+
+class TrainArgs:
+    vocab, max_lag, batch, burn_in, train_steps = 4, 5, 3, 2, 3
+
+
+@pytest.mark.parametrize("clip", [None, 0.05, 1.0])
+def test_train_copy_clips_the_gradient_at_train_clip(clip):
+    """--train-clip: each Adam step of train_copy follows the gradient clipped to that norm (None: not
+    clipped), against a loop written out with torch's own clip_grad_norm_."""
+    args = type("Args", (TrainArgs,), {"train_clip": clip})
+    torch.manual_seed(0)
+    net = G.CopyNet("gru", 4, 6)
+    torch.manual_seed(0)
+    ref = G.CopyNet("gru", 4, 6)
+    G.train_copy(net, args, torch.Generator().manual_seed(1))
+    gen, opt, clipped = torch.Generator().manual_seed(1), torch.optim.Adam(ref.parameters(), lr=1e-2), []
+    for _ in range(3):
+        x, answer = G.copy_task(4, 5, 3, gen, burn_in=2)
+        loss = ref.loss(x, answer) / 3
+        opt.zero_grad()
+        loss.backward()
+        if clip is not None:
+            clipped.append(float(torch.nn.utils.clip_grad_norm_(ref.parameters(), clip)) > clip)
+        opt.step()
+    assert clip != 0.05 or all(clipped)  # the small threshold does clip, every step
+    for p, q in zip(net.parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)

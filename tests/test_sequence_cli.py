@@ -98,6 +98,7 @@ OPTIONS = {
         "--batch": INT1 + ["4097"],
         "--forget-bias": ["", "abc", "nan", "none,none", "21", "-inf"],
         "--train-steps": INT0,
+        "--train-clip": ["0", "-1", "nan", "inf", "abc", "", "None"],
         "--radii": ["", "0", "-1", "nan", "inf", "11", "1,1", "abc"],
         "--explode-radius": POSITIVE + ["11"],
         "--explode-lr": POSITIVE,
