@@ -17,7 +17,8 @@ Three measurements, each the lecture's argument made visible:
    that many Adam steps on the task (lr 1e-2, the gradient clipped to norm --train-clip
    before each step). The LSTM is measured once for each value of
    --forget-bias ("none": the backbone's default; 3: the forget gates start at
-   sigma(3) = 0.95, as the suite's Recall-v0 recipe starts them).
+   sigma(3) = 0.95, as the suite's Recall-v0 recipe starts them). For the LSTM the norm of
+   dJ^(t)/dc^(t-l) is measured too: its memory cell, the path the LSTM argument is about.
 2. The linear RNN of the lecture's proof sketch, h^(t) = W_h h^(t-1) + W_x x^(t)
    (sigma the identity), with W_h a random matrix scaled to each spectral radius
    of --radii: the gradient autograd measures against the closed form
@@ -138,14 +139,17 @@ def linear_cell(x, h, w_ih, w_hh, b_ih, b_hh):
 # --8<-- [end:linear_cell]
 
 
-def unroll(kind: str, weights, x: torch.Tensor) -> list[torch.Tensor]:
+def unroll(kind: str, weights, x: torch.Tensor, memory: list | None = None) -> list[torch.Tensor]:
     """The hidden states h^(1) .. h^(T) of one layer of ``kind`` (``linear`` or a backbone kind)
-    over x (T, B, V) from a zero state, each a node of the graph (so dJ/dh^(t) can be asked for)."""
+    over x (T, B, V) from a zero state, each a node of the graph (so dJ/dh^(t) can be asked for);
+    an LSTM's memory cells c^(1) .. c^(T) are appended to ``memory`` if it is given."""
     h = x.new_zeros(x.shape[1], weights[1].shape[1])
     c, states = torch.zeros_like(h), []
     for x_t in x:
         if kind == "lstm":
             h, c = lstm_cell(x_t, h, c, *weights)
+            if memory is not None:
+                memory.append(c)
         elif kind == "gru":
             h = gru_cell(x_t, h, *weights)
         elif kind == "rnn":
@@ -173,8 +177,8 @@ class CopyNet(nn.Module):
                                   forget_bias=forget_bias)
         self.head = nn.Linear(hidden, vocab)
 
-    def states(self, x):
-        return unroll(self.kind, self.core.rnn._weights(0), x)
+    def states(self, x, memory: list | None = None):
+        return unroll(self.kind, self.core.rnn._weights(0), x, memory)
 
     def loss(self, x, answer, states=None):
         """J^(t): the summed cross-entropy at the last step (each sequence's gradient unscaled)."""
@@ -183,11 +187,14 @@ class CopyNet(nn.Module):
 
 
 # --8<-- [start:lag_norms]
-def lag_norms(net: CopyNet, x, answer, lags: int | None = None) -> np.ndarray:
-    """||dJ^(t)/dh^(t-l)|| for l = 0 .. ``lags`` (default T-1), each the mean over the batch of one
-    sequence's norm."""
-    states = net.states(x)
-    grads = torch.autograd.grad(net.loss(x, answer, states), states)  # one backward pass: every lag
+def lag_norms(net: CopyNet, x, answer, lags: int | None = None, wrt: str = "h") -> np.ndarray:
+    """||dJ^(t)/dh^(t-l)|| (``wrt="c"``: an LSTM's memory cell, ||dJ^(t)/dc^(t-l)||) for l = 0 ..
+    ``lags`` (default T-1), each the mean over the batch of one sequence's norm."""
+    memory = []
+    states = net.states(x, memory)
+    if wrt == "c" and not memory:
+        raise ValueError(f"only the LSTM has a memory cell, not {net.kind}")
+    grads = torch.autograd.grad(net.loss(x, answer, states), states if wrt == "h" else memory)  # every lag
     return np.array([float(g.norm(dim=-1).mean()) for g in reversed(grads)])[:None if lags is None else lags + 1]
 # --8<-- [end:lag_norms]
 
@@ -293,9 +300,13 @@ def run(exp, args) -> dict:
             torch.manual_seed(exp.seed)  # each cell's weights from the same seed
             net = CopyNet(kind, args.vocab, args.hidden, forget_bias=bias)
             entry = {"kind": kind, "forget_bias": bias, "init": lag_norms(net, x, answer, args.max_lag).tolist()}
+            if kind == "lstm":
+                entry["memory_init"] = lag_norms(net, x, answer, args.max_lag, wrt="c").tolist()
             if args.train_steps:
                 entry["train_loss"] = train_copy(net, args, generator)
                 entry["trained"] = lag_norms(net, x, answer, args.max_lag).tolist()
+                if kind == "lstm":
+                    entry["memory_trained"] = lag_norms(net, x, answer, args.max_lag, wrt="c").tolist()
             cells[name] = entry
     generator = torch.Generator().manual_seed(linear_seed)
     linear = [linear_case(r, args.hidden, args.max_lag, args.vocab, args.batch, generator) for r in args.radii]
@@ -305,12 +316,20 @@ def run(exp, args) -> dict:
     lags = [lag for lag in (*SHOWN_LAGS, args.max_lag) if lag <= args.max_lag]
     print(f"||dJ^(t)/dh^(t-l)||, mean over {args.batch} sequences of {args.burn_in + args.max_lag + 1} steps "
           f"(seed {exp.seed}, hidden {args.hidden}):")
+    def line(name, when, n):
+        print(f"  {name:<24} {when:<8}" + "".join(f"  l={lag}: {n[lag]:.3g}" for lag in lags)
+              + f"  (l={args.max_lag} / l=1: {n[args.max_lag] / n[1]:.2g})" * (args.max_lag > 1))
+
     for name, entry in cells.items():
         for when in ("init", "trained"):
             if when in entry:
-                n = entry[when]
-                print(f"  {name:<24} {when:<8}" + "".join(f"  l={lag}: {n[lag]:.3g}" for lag in lags)
-                      + f"  (l={args.max_lag} / l=1: {n[args.max_lag] / n[1]:.2g})" * (args.max_lag > 1))
+                line(name, when, entry[when])
+    memories = [(name, when, entry[f"memory_{when}"]) for name, entry in cells.items() for when in ("init", "trained")
+                if f"memory_{when}" in entry]
+    if memories:
+        print("||dJ^(t)/dc^(t-l)||, the LSTM's memory cell, on the same sequences:")
+        for name, when, n in memories:
+            line(name, when, n)
     for case in linear:
         print(f"  linear, radius {case['radius']:g}: l={args.max_lag}: {case['measured'][-1]:.3g} "
               f"(closed form {case['closed_form'][-1]:.3g}; worst relative difference {case['max_rel_error']:.1e})")

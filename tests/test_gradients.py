@@ -72,10 +72,10 @@ def test_the_measured_lags_are_not_the_start_of_the_sequence(tmp_path, monkeypat
     that even the largest lag is not the state right after the zero start."""
     lengths, states = [], G.CopyNet.states
 
-    def recording(self, x):
+    def recording(self, x, *memory):
         if self.kind != "linear":  # (the training runs' linear RNN is not measured)
             lengths.append(len(x))
-        return states(self, x)
+        return states(self, x, *memory)
 
     monkeypatch.setattr(G.CopyNet, "states", recording)
     assert main(["gradients", "--run-dir", str(tmp_path / "r"), "--max-lag", "6", "--hidden", "4", "--batch", "2",
@@ -206,3 +206,43 @@ def test_train_copy_clips_the_gradient_at_train_clip(clip):
     assert clip != 0.05 or all(clipped)  # the small threshold does clip, every step
     for p, q in zip(net.parameters(), ref.parameters()):
         torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_memory_cell_gradient_is_finite_differences():
+    """||dJ/dc^(t-l)||, the LSTM's memory cell, at every lag against central differences of J with
+    c^(t-l) of one sequence nudged (float64), the mean over the batch of each sequence's norm."""
+    torch.manual_seed(0)
+    net = G.CopyNet("lstm", 4, 3, forget_bias=1.0).double()
+    x, answer = G.copy_task(4, 5, 2, torch.Generator().manual_seed(0), burn_in=1)
+    x = x.double()
+    weights = net.core.rnn._weights(0)
+
+    def J(step, seq, unit, delta):
+        """The loss with c^(step) of sequence ``seq`` moved by ``delta`` (so h^(step) reads it too)."""
+        w_ih, w_hh, b_ih, b_hh = weights
+        h = x.new_zeros(2, 3)
+        c = torch.zeros_like(h)
+        for t, x_t in enumerate(x):
+            i, f, g, o = (x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            if t == step:
+                c = c.clone()
+                c[seq, unit] += delta
+            h = torch.sigmoid(o) * torch.tanh(c)
+        return float(net.loss(x, answer, [h]).detach())
+
+    eps, T = 1e-6, len(x)
+    by_hand = [np.mean([np.linalg.norm([(J(T - 1 - lag, b, k, eps) - J(T - 1 - lag, b, k, -eps)) / (2 * eps)
+                                        for k in range(3)]) for b in range(2)]) for lag in range(T)]
+    np.testing.assert_allclose(G.lag_norms(net, x, answer, wrt="c"), by_hand, rtol=1e-6)
+    assert len(G.lag_norms(net, x, answer, lags=5, wrt="c")) == 6
+
+
+def test_command_reports_the_lstm_memory_cell(tmp_path, capsys):
+    assert main(["gradients", "--run-dir", str(tmp_path / "r"), "--max-lag", "4", "--hidden", "3", "--batch", "2",
+                 "--burn-in", "2", "--explode-steps", "1", "--cells", "rnn,lstm", "--forget-bias", "3",
+                 "--train-steps", "1", "--no-progress"]) == 0
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    lstm = s["cells"]["lstm forget-bias 3"]
+    assert len(lstm["memory_init"]) == len(lstm["memory_trained"]) == 5 and "memory_init" not in s["cells"]["rnn"]
+    assert "dJ^(t)/dc^(t-l)" in capsys.readouterr().out
