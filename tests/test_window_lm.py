@@ -165,3 +165,27 @@ def test_training_chunks_carry_the_window(tmp_path, monkeypatch):
                  "--seq-len", "5", "--eval-every", "4", "--dropout", "0", "--input-dropout", "0",
                  "--sample-len", "5", "--no-progress"]) == 0
     assert len(gaps) == 4 and max(gaps) < 1e-6
+
+
+def test_input_dropout_drops_a_character_everywhere_it_is_read():
+    """--input-dropout p on the window model: each character of the text is dropped (its embedding
+    zeroed) with probability p in every window slot that reads it, in this chunk and in the next one's
+    windows that reach back into it; kept characters are scaled by 1 / (1 - p), the padding never."""
+    torch.manual_seed(0)
+    n, p = 4, 0.3
+    model = WindowLM(5, window=n, embed=2, hidden=3, input_dropout=p).train()
+    with torch.no_grad():
+        model.embed.weight.fill_(1.0)
+    seen = []
+    model.hidden.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach().view(*args[0].shape[:2], n, 2)))
+    ids = torch.randint(0, 5, (400, 3))
+    _, state = model(ids[:200])
+    model(ids[200:], state)
+    slots = torch.cat(seen)[..., 0]  # (T, B, n): the value each window slot read
+    assert torch.all((slots == 0) | (slots == 1) | torch.isclose(slots, torch.tensor(1 / (1 - p))))
+    assert torch.all(slots[0, :, :n - 1] == 1.0)  # the padding before the text: neither dropped nor scaled
+    dropped = slots == 0
+    for pos in range(400):  # text position pos is read by window t at slot n - 1 - (t - pos), t = pos .. pos + n - 1
+        reads = [dropped[t, :, n - 1 - (t - pos)] for t in range(pos, min(pos + n, 400))]
+        assert all(torch.equal(r, reads[0]) for r in reads), pos
+    assert 0.25 < float(dropped[:, :, -1].float().mean()) < 0.35  # about p of the characters
