@@ -47,7 +47,11 @@ BPTT over 64, weight drop 0.6 on W_hh, dropout 0.4 on the LSTM's outputs and
 0.1 on input characters, the step size halved after 3 validations without
 improvement); each window model is the same command with ``--model window
 --window N`` (embeddings of 16, a tanh layer of 256, dropout 0.4 on it and 0.1
-on input characters, the same optimiser and schedule). Every row of the JSON
+on input characters, the same optimiser and schedule). The input dropout p means
+the same for both: each character of the training text is dropped with
+probability p, ours zeroing its one-hot vector at the one step that reads it,
+a window model zeroing its embedding in all N windows that read it. N counts the
+characters a window reads (Bengio et al.'s n - 1). Every row of the JSON
 carries the commit, the command and the time it was measured.
 """
 

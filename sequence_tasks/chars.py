@@ -89,8 +89,9 @@ def add_arguments(p):
                    help="dropout on the recurrent core's outputs (the window model's hidden layer), a "
                         "probability in [0, 1) (default %(default)s)")
     p.add_argument("--input-dropout", type=probability, default=0.1,
-                   help="drop whole input characters (zero their one-hot vector) with this probability in "
-                        "training, in [0, 1) (default %(default)s)")
+                   help="drop whole input characters with this probability in training (the recurrent model: "
+                        "zero its one-hot vector; the window model: its embedding, in every window that reads "
+                        "it), in [0, 1) (default %(default)s)")
     p.add_argument("--weight-drop", type=probability, default=None,
                    help="DropConnect on the recurrent weights W_hh, one mask per chunk, a probability in "
                         "[0, 1) (default 0.6; the recurrent model only)")

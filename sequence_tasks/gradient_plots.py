@@ -7,7 +7,7 @@ import math
 
 def plot_gradients(exp, cells: dict, linear: list[dict]) -> str:
     """Left: ||dJ^(t)/dh^(t-l)|| against l for each cell (solid at initialisation, dashed after
-    training). Right: the linear RNN's measured norms (dots) on the closed form (lines)."""
+    training; an LSTM's ||dJ^(t)/dc^(t-l)|| dotted, dash-dotted after training). Right: the linear RNN's measured norms (dots) on the closed form (lines)."""
     plt, path = exp.figure("gradients.png")
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
     for i, (name, entry) in enumerate(cells.items()):
@@ -15,6 +15,9 @@ def plot_gradients(exp, cells: dict, linear: list[dict]) -> str:
         left.semilogy(entry["init"], color=color, label=f"{name} (init)")
         if "trained" in entry:
             left.semilogy(entry["trained"], "--", color=color, label=f"{name} (trained)")
+        for when, style in (("init", ":"), ("trained", "-.")):  # an LSTM's memory cell, dJ/dc^(t-l)
+            if f"memory_{when}" in entry:
+                left.semilogy(entry[f"memory_{when}"], style, color=color, label=f"{name}: dJ/dc ({when})")
     left.set(xlabel="lag l", ylabel="||dJ^(t) / dh^(t-l)||", title="hand-written cells, copy task")
     for i, case in enumerate(linear):
         lags = range(len(case["measured"]))

@@ -7,12 +7,18 @@ Three measurements, each the lecture's argument made visible:
    ``gru_cell``: what is differentiated can be read there), on a copy task whose
    answer depends on a distant input: random symbols in, and at the last step
    t the symbol read --max-lag steps before is the answer (cross-entropy J^(t)).
+   Each sequence starts with --burn-in random steps before that symbol, so that lags 0 to
+   --max-lag are measured in the middle of a sequence, not at its zero start (whose first
+   states differ from later ones: with the start right behind lag --max-lag, an LSTM's
+   norm there comes out larger than at lag 1).
    Each curve is the mean over --batch sequences of the gradient's norm, at the
    backbone's initialisation (torch's: weights uniform in +-1/sqrt(H), so the
    LSTM's forget gates start near sigma(0) = 0.5) and, with --train-steps, after
-   that many Adam steps on the task. The LSTM is measured once for each value of
+   that many Adam steps on the task (lr 1e-2, the gradient clipped to norm --train-clip
+   before each step). The LSTM is measured once for each value of
    --forget-bias ("none": the backbone's default; 3: the forget gates start at
-   sigma(3) = 0.95, as the suite's Recall-v0 recipe starts them).
+   sigma(3) = 0.95, as the suite's Recall-v0 recipe starts them). For the LSTM the norm of
+   dJ^(t)/dc^(t-l) is measured too: its memory cell, the path the LSTM argument is about.
 2. The linear RNN of the lecture's proof sketch, h^(t) = W_h h^(t-1) + W_x x^(t)
    (sigma the identity), with W_h a random matrix scaled to each spectral radius
    of --radii: the gradient autograd measures against the closed form
@@ -66,6 +72,12 @@ def _cell(text: str) -> str:
     return text
 
 
+def _threshold(text: str) -> float | None:
+    if text == "none":
+        return None
+    return number(float, lo=0, lo_open=True)(text)
+
+
 def _forget_bias(text: str) -> float | None:
     if text == "none":
         return None
@@ -79,6 +91,9 @@ def add_arguments(p):
     p.add_argument("--max-lag", type=number(int, lo=1, hi=MAX_LAG), default=50,
                    help=f"the copy task's delay: the gradient is measured at lags 0 to this, 1 to {MAX_LAG} "
                         f"(default 50)")
+    p.add_argument("--burn-in", type=number(int, lo=0, hi=MAX_LAG), default=100,
+                   help=f"random steps before the answer's symbol in every sequence, 0 to {MAX_LAG}, so that "
+                        f"even lag --max-lag is not the start of the sequence (default 100)")
     p.add_argument("--hidden", type=size, default=64, help=f"units of each cell, 1 to {MAX_HIDDEN} (default 64)")
     p.add_argument("--vocab", type=number(int, lo=2, hi=256), default=8,
                    help="symbols of the copy task, 2 to 256 (default 8)")
@@ -88,8 +103,11 @@ def add_arguments(p):
                    help="the LSTM is measured once for each initial forget-gate bias listed; none is the "
                         "backbone's default (torch's init) (default none,3)")
     p.add_argument("--train-steps", type=number(int, lo=0, hi=MAX_STEPS), default=0,
-                   help="also measure after this many Adam steps (lr 1e-2) on the copy task (default 0: at "
-                        "initialisation only)")
+                   help="also measure after this many Adam steps (lr 1e-2, clipped at --train-clip) on the copy "
+                        "task (default 0: at initialisation only)")
+    p.add_argument("--train-clip", type=_threshold, default=1.0,
+                   help="--train-steps: clip the gradient to this norm before each Adam step, a positive number "
+                        "or none (default 1)")
     p.add_argument("--radii", type=_listed(number(float, lo=0, lo_open=True, hi=10), "spectral radii"),
                    default=[0.9, 1.0, 1.1], help="the linear RNN's spectral radii of W_h (default 0.9,1,1.1)")
     p.add_argument("--explode-radius", type=number(float, lo=0, lo_open=True, hi=10), default=1.5,
@@ -108,9 +126,9 @@ def check(args) -> dict:
     """Each option is checked by its type; here, whether the largest unrolled graph fits in memory."""
     from gymlab.sequence_tasks.common import activations, check_memory, flags
 
-    steps = max(args.max_lag, args.explode_delay) + 1
+    steps = max(args.burn_in + args.max_lag, args.explode_delay) + 1
     numbers = activations("lstm", steps, args.batch, args.hidden, 1, impl="cells") + 8 * args.hidden ** 2
-    check_memory(8 * numbers, flags(args, "hidden", "batch", "max_lag"), "the unrolled hand-written cells")
+    check_memory(8 * numbers, flags(args, "hidden", "batch", "max_lag", "burn_in"), "the unrolled hand-written cells")
     return {}
 
 
@@ -121,14 +139,17 @@ def linear_cell(x, h, w_ih, w_hh, b_ih, b_hh):
 # --8<-- [end:linear_cell]
 
 
-def unroll(kind: str, weights, x: torch.Tensor) -> list[torch.Tensor]:
+def unroll(kind: str, weights, x: torch.Tensor, memory: list | None = None) -> list[torch.Tensor]:
     """The hidden states h^(1) .. h^(T) of one layer of ``kind`` (``linear`` or a backbone kind)
-    over x (T, B, V) from a zero state, each a node of the graph (so dJ/dh^(t) can be asked for)."""
+    over x (T, B, V) from a zero state, each a node of the graph (so dJ/dh^(t) can be asked for);
+    an LSTM's memory cells c^(1) .. c^(T) are appended to ``memory`` if it is given."""
     h = x.new_zeros(x.shape[1], weights[1].shape[1])
     c, states = torch.zeros_like(h), []
     for x_t in x:
         if kind == "lstm":
             h, c = lstm_cell(x_t, h, c, *weights)
+            if memory is not None:
+                memory.append(c)
         elif kind == "gru":
             h = gru_cell(x_t, h, *weights)
         elif kind == "rnn":
@@ -139,11 +160,11 @@ def unroll(kind: str, weights, x: torch.Tensor) -> list[torch.Tensor]:
     return states
 
 
-def copy_task(vocab: int, delay: int, batch: int, generator: torch.Generator):
-    """Random symbols (delay + 1, batch) as one-hot inputs, and the answer at the last step: the
-    symbol read ``delay`` steps before it (the first)."""
-    ids = torch.randint(0, vocab, (delay + 1, batch), generator=generator)
-    return nn.functional.one_hot(ids, vocab).to(torch.get_default_dtype()), ids[0]
+def copy_task(vocab: int, delay: int, batch: int, generator: torch.Generator, burn_in: int = 0):
+    """Random symbols (burn_in + delay + 1, batch) as one-hot inputs, and the answer at the last
+    step: the symbol read ``delay`` steps before it (after ``burn_in`` steps of others)."""
+    ids = torch.randint(0, vocab, (burn_in + delay + 1, batch), generator=generator)
+    return nn.functional.one_hot(ids, vocab).to(torch.get_default_dtype()), ids[burn_in]
 
 
 class CopyNet(nn.Module):
@@ -156,8 +177,8 @@ class CopyNet(nn.Module):
                                   forget_bias=forget_bias)
         self.head = nn.Linear(hidden, vocab)
 
-    def states(self, x):
-        return unroll(self.kind, self.core.rnn._weights(0), x)
+    def states(self, x, memory: list | None = None):
+        return unroll(self.kind, self.core.rnn._weights(0), x, memory)
 
     def loss(self, x, answer, states=None):
         """J^(t): the summed cross-entropy at the last step (each sequence's gradient unscaled)."""
@@ -166,24 +187,29 @@ class CopyNet(nn.Module):
 
 
 # --8<-- [start:lag_norms]
-def lag_norms(net: CopyNet, x, answer) -> np.ndarray:
-    """||dJ^(t)/dh^(t-l)|| for l = 0 .. T-1, each the mean over the batch of one sequence's norm."""
-    states = net.states(x)
-    grads = torch.autograd.grad(net.loss(x, answer, states), states)  # one backward pass: every lag
-    return np.array([float(g.norm(dim=-1).mean()) for g in reversed(grads)])
+def lag_norms(net: CopyNet, x, answer, lags: int | None = None, wrt: str = "h") -> np.ndarray:
+    """||dJ^(t)/dh^(t-l)|| (``wrt="c"``: an LSTM's memory cell, ||dJ^(t)/dc^(t-l)||) for l = 0 ..
+    ``lags`` (default T-1), each the mean over the batch of one sequence's norm."""
+    memory = []
+    states = net.states(x, memory)
+    if wrt == "c" and not memory:
+        raise ValueError(f"only the LSTM has a memory cell, not {net.kind}")
+    grads = torch.autograd.grad(net.loss(x, answer, states), states if wrt == "h" else memory)  # every lag
+    return np.array([float(g.norm(dim=-1).mean()) for g in reversed(grads)])[:None if lags is None else lags + 1]
 # --8<-- [end:lag_norms]
 
 
 def train_copy(net: CopyNet, args, generator: torch.Generator) -> float:
-    """``--train-steps`` Adam steps on fresh copy-task batches; the last batch's mean loss."""
+    """``--train-steps`` Adam steps on fresh copy-task batches, each after the gradient is clipped to
+    norm ``--train-clip`` (``clip_by_norm``; None: not clipped); the last batch's mean loss."""
     opt = torch.optim.Adam(net.parameters(), lr=1e-2)
     loss = math.nan
     for _ in range(args.train_steps):
-        x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator)
+        x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator, args.burn_in)
         value = net.loss(x, answer) / args.batch
         opt.zero_grad()
         value.backward()
-        nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        clip_by_norm(list(net.parameters()), args.train_clip)
         opt.step()
         loss = value.item()
     return loss
@@ -266,17 +292,21 @@ def run(exp, args) -> dict:
     # numbers depend on --seed, not on what the other part was asked to do
     cell_seed, linear_seed = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(exp.seed).spawn(2))
     generator = torch.Generator().manual_seed(cell_seed)
-    x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator)  # one batch, every cell
+    x, answer = copy_task(args.vocab, args.max_lag, args.batch, generator, args.burn_in)  # one batch, every cell
     cells = {}
     for kind in args.cells:
         for bias in (args.forget_bias if kind == "lstm" else [None]):
             name = kind if bias is None else f"{kind} forget-bias {bias:g}"
             torch.manual_seed(exp.seed)  # each cell's weights from the same seed
             net = CopyNet(kind, args.vocab, args.hidden, forget_bias=bias)
-            entry = {"kind": kind, "forget_bias": bias, "init": lag_norms(net, x, answer).tolist()}
+            entry = {"kind": kind, "forget_bias": bias, "init": lag_norms(net, x, answer, args.max_lag).tolist()}
+            if kind == "lstm":
+                entry["memory_init"] = lag_norms(net, x, answer, args.max_lag, wrt="c").tolist()
             if args.train_steps:
                 entry["train_loss"] = train_copy(net, args, generator)
-                entry["trained"] = lag_norms(net, x, answer).tolist()
+                entry["trained"] = lag_norms(net, x, answer, args.max_lag).tolist()
+                if kind == "lstm":
+                    entry["memory_trained"] = lag_norms(net, x, answer, args.max_lag, wrt="c").tolist()
             cells[name] = entry
     generator = torch.Generator().manual_seed(linear_seed)
     linear = [linear_case(r, args.hidden, args.max_lag, args.vocab, args.batch, generator) for r in args.radii]
@@ -284,13 +314,22 @@ def run(exp, args) -> dict:
     figures = [plot_gradients(exp, cells, linear), plot_clipping(exp, runs, args)]
 
     lags = [lag for lag in (*SHOWN_LAGS, args.max_lag) if lag <= args.max_lag]
-    print(f"||dJ^(t)/dh^(t-l)||, mean over {args.batch} sequences (seed {exp.seed}, hidden {args.hidden}):")
+    print(f"||dJ^(t)/dh^(t-l)||, mean over {args.batch} sequences of {args.burn_in + args.max_lag + 1} steps "
+          f"(seed {exp.seed}, hidden {args.hidden}):")
+    def line(name, when, n):
+        print(f"  {name:<24} {when:<8}" + "".join(f"  l={lag}: {n[lag]:.3g}" for lag in lags)
+              + f"  (l={args.max_lag} / l=1: {n[args.max_lag] / n[1]:.2g})" * (args.max_lag > 1))
+
     for name, entry in cells.items():
         for when in ("init", "trained"):
             if when in entry:
-                n = entry[when]
-                print(f"  {name:<24} {when:<8}" + "".join(f"  l={lag}: {n[lag]:.3g}" for lag in lags)
-                      + f"  (l={args.max_lag} / l=1: {n[args.max_lag] / n[1]:.2g})" * (args.max_lag > 1))
+                line(name, when, entry[when])
+    memories = [(name, when, entry[f"memory_{when}"]) for name, entry in cells.items() for when in ("init", "trained")
+                if f"memory_{when}" in entry]
+    if memories:
+        print("||dJ^(t)/dc^(t-l)||, the LSTM's memory cell, on the same sequences:")
+        for name, when, n in memories:
+            line(name, when, n)
     for case in linear:
         print(f"  linear, radius {case['radius']:g}: l={args.max_lag}: {case['measured'][-1]:.3g} "
               f"(closed form {case['closed_form'][-1]:.3g}; worst relative difference {case['max_rel_error']:.1e})")
@@ -304,5 +343,5 @@ def run(exp, args) -> dict:
         else:
             print(f"  training, {how}: loss {r['losses'][0]:.3g} at step 1, {r['last_loss']:.3g} at step "
                   f"{len(r['losses'])}, finite throughout (largest gradient norm {max(r['grad_norms']):.3g})")
-    return {"max_lag": args.max_lag, "hidden": args.hidden, "batch": args.batch, "vocab": args.vocab,
+    return {"max_lag": args.max_lag, "burn_in": args.burn_in, "train_clip": args.train_clip, "hidden": args.hidden, "batch": args.batch, "vocab": args.vocab,
             "cells": cells, "linear": linear, "training": runs, "figures": figures}

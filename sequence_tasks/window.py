@@ -6,6 +6,10 @@ The lecture's picture, one prediction per position t, from the last n characters
     h = tanh(W e + b_1)                  one hidden layer
     y = softmax(U h + b_2 (+ D e))       the next character (D: Bengio's optional direct connections)
 
+The names are the lecture's; Bengio et al. write y = b + W x + U tanh(d + H x), so their H, d,
+b and W are our W, b_1, b_2 and D (their x our e). Our n (``--window``) counts the characters
+read; Bengio's n counts the n-gram, the predicted word included, so our n is his n - 1.
+
 Its limits are the lecture's: the window is too small, enlarging it enlarges W, and each
 position of the window has its own weights in W (no symmetry in how the inputs are
 processed). ``python -m sequence_tasks chars --model window --window 8`` trains it
@@ -16,6 +20,11 @@ Like ``CharModel`` it reads (T, B) ids, time first, and returns a "state": here 
 n - 1 characters read, so that chunk after chunk (truncated BPTT, scoring, sampling) each
 window reaches back into the previous chunk. Before the text starts, the window is padded
 with an extra "nothing yet" symbol that has its own embedding.
+
+``input_dropout`` p drops whole characters, as the recurrent model's does: each character of the
+text is dropped with probability p (in training) and then read as zeros by every window that
+holds it, the next chunk's windows included (a dropped character is carried in the state as
+``DROPPED``); the characters kept are scaled by 1 / (1 - p), the padding is never dropped.
 
     >>> import torch
     >>> model = WindowLM(vocab_size=5, window=3, embed=2, hidden=4)
@@ -30,6 +39,9 @@ import torch
 from torch import nn
 
 from gymlab.sequence_tasks.models import Sampling
+
+
+DROPPED = -1  # in a training state: a character input dropout removed (still removed in the next chunk)
 
 
 class WindowLM(Sampling, nn.Module):
@@ -51,12 +63,14 @@ class WindowLM(Sampling, nn.Module):
         """ids: (T, B) int64 -> logits (T, B, V), the last window - 1 ids read (the next call's state)."""
         if state is None:  # the start of the text: nothing before it
             state = ids.new_full((self.window - 1, ids.shape[1]), self.vocab_size)
+        dropping = self.training and self.input_dropout > 0
+        if dropping:  # whole characters: each one dropped (or kept) in every window that reads it
+            ids = ids.masked_fill(torch.rand(ids.shape, device=ids.device) < self.input_dropout, DROPPED)
         context = torch.cat([state, ids])  # (window - 1 + T, B)
         windows = context.unfold(0, self.window, 1)  # (T, B, window): x^(t-n+1) .. x^(t)
-        e = self.embed(windows)  # (T, B, window, embed)
-        if self.training and self.input_dropout > 0:  # whole characters, each (window slot, step, stream) alone
-            keep = torch.rand(e.shape[:-1] + (1,), device=e.device) >= self.input_dropout
-            e = e * keep / (1.0 - self.input_dropout)
+        e = self.embed(windows.clamp(min=0)) * (windows != DROPPED).unsqueeze(-1)  # (T, B, window, embed)
+        if dropping:  # the characters kept scaled by 1 / (1 - p), the padding not
+            e = torch.where((windows < self.vocab_size).unsqueeze(-1), e / (1.0 - self.input_dropout), e)
         e = e.flatten(2)  # e = [C x^(t-n+1); ...; C x^(t)]
         h = torch.tanh(self.hidden(e))  # h = tanh(W e + b_1)
         logits = self.out(self.dropout(h))  # U h + b_2
@@ -79,7 +93,8 @@ def add_arguments(p) -> None:
                    help="recurrent: the backbone (--kind, --layers, --weight-drop; default); window: the "
                         "fixed-window neural LM of Bengio et al. 2003 (--window, --embed, --direct)")
     p.add_argument("--window", type=number(int, lo=1, hi=MAX_WINDOW), default=None,
-                   help=f"--model window: the characters it reads, 1 to {MAX_WINDOW} (default 8)")
+                   help=f"--model window: the characters it reads before predicting the next (Bengio et al.'s "
+                        f"n - 1), 1 to {MAX_WINDOW} (default 8)")
     p.add_argument("--embed", type=number(int, lo=1, hi=MAX_EMBED), default=None,
                    help=f"--model window: each character's embedding size, 1 to {MAX_EMBED} (default 16)")
     p.add_argument("--direct", action="store_true", default=None,

@@ -53,10 +53,45 @@ def test_unroll_is_the_backbones_hand_written_cells(kind):
 
 
 def norms(kind, forget_bias=None, seed=1000):
+    """Lags 0 to 50, measured after a burn-in of 100 steps (not at the start of the sequence)."""
     torch.manual_seed(seed)
     net = G.CopyNet(kind, 8, 64, forget_bias=forget_bias)
-    x, answer = G.copy_task(8, 50, 8, torch.Generator().manual_seed(seed))
-    return G.lag_norms(net, x, answer)
+    x, answer = G.copy_task(8, 50, 8, torch.Generator().manual_seed(seed), burn_in=100)
+    return G.lag_norms(net, x, answer, lags=50)
+
+
+def test_copy_task_burn_in_comes_before_the_answer():
+    """burn_in random steps come first; the answer is the symbol read ``delay`` steps before the last."""
+    x, answer = G.copy_task(5, 7, 3, torch.Generator().manual_seed(0), burn_in=4)
+    assert x.shape == (4 + 7 + 1, 3, 5)
+    assert torch.equal(x[4].argmax(-1), answer)
+
+
+def test_the_measured_lags_are_not_the_start_of_the_sequence(tmp_path, monkeypatch):
+    """The command measures lags 0 to --max-lag on sequences --burn-in steps longer (default 100), so
+    that even the largest lag is not the state right after the zero start."""
+    lengths, states = [], G.CopyNet.states
+
+    def recording(self, x, *memory):
+        if self.kind != "linear":  # (the training runs' linear RNN is not measured)
+            lengths.append(len(x))
+        return states(self, x, *memory)
+
+    monkeypatch.setattr(G.CopyNet, "states", recording)
+    assert main(["gradients", "--run-dir", str(tmp_path / "r"), "--max-lag", "6", "--hidden", "4", "--batch", "2",
+                 "--explode-steps", "1", "--cells", "rnn", "--no-progress"]) == 0
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert lengths and set(lengths) == {100 + 6 + 1}
+    assert len(s["cells"]["rnn"]["init"]) == 7 and s["burn_in"] == 100
+
+
+@pytest.mark.parametrize("seed", [1000, 1001, 1002])
+def test_open_lstm_keeps_its_gradient_past_the_start_effect(seed):
+    """After the burn-in, over 50 steps: the Elman gradient falls below 1e-8 of lag 1's, the LSTM's with
+    forget gates at sigma(3) stays within a factor 10 (at three seeds)."""
+    rnn, lstm = norms("rnn", seed=seed), norms("lstm", forget_bias=3.0, seed=seed)
+    assert len(rnn) == len(lstm) == 51
+    assert rnn[50] / rnn[1] < 1e-8 and lstm[50] / lstm[1] > 0.1
 
 
 def test_elman_gradient_vanishes_where_an_open_lstm_does_not():
@@ -132,3 +167,82 @@ def test_the_linear_part_does_not_depend_on_the_cells_part(tmp_path):
     a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
     assert a["linear"] == b["linear"]
     assert a["cells"]["rnn"]["init"] == b["cells"]["rnn"]["init"]
+
+
+def test_lag_norms_are_the_mean_of_one_sequence_at_a_time():
+    """An absolute check, not a ratio: each lag's value is the mean over the batch of the norms computed
+    with one sequence at a time (the norm of the whole batch's gradient would be sqrt(B) too large for
+    equal rows, and is no mean)."""
+    torch.manual_seed(0)
+    net = G.CopyNet("rnn", 5, 6)
+    x, answer = G.copy_task(5, 7, 4, torch.Generator().manual_seed(0))
+    alone = np.mean([G.lag_norms(net, x[:, i:i + 1], answer[i:i + 1]) for i in range(4)], axis=0)
+    np.testing.assert_allclose(G.lag_norms(net, x, answer), alone, rtol=1e-5)
+
+
+class TrainArgs:
+    vocab, max_lag, batch, burn_in, train_steps = 4, 5, 3, 2, 3
+
+
+@pytest.mark.parametrize("clip", [None, 0.05, 1.0])
+def test_train_copy_clips_the_gradient_at_train_clip(clip):
+    """--train-clip: each Adam step of train_copy follows the gradient clipped to that norm (None: not
+    clipped), against a loop written out with torch's own clip_grad_norm_."""
+    args = type("Args", (TrainArgs,), {"train_clip": clip})
+    torch.manual_seed(0)
+    net = G.CopyNet("gru", 4, 6)
+    torch.manual_seed(0)
+    ref = G.CopyNet("gru", 4, 6)
+    G.train_copy(net, args, torch.Generator().manual_seed(1))
+    gen, opt, clipped = torch.Generator().manual_seed(1), torch.optim.Adam(ref.parameters(), lr=1e-2), []
+    for _ in range(3):
+        x, answer = G.copy_task(4, 5, 3, gen, burn_in=2)
+        loss = ref.loss(x, answer) / 3
+        opt.zero_grad()
+        loss.backward()
+        if clip is not None:
+            clipped.append(float(torch.nn.utils.clip_grad_norm_(ref.parameters(), clip)) > clip)
+        opt.step()
+    assert clip != 0.05 or all(clipped)  # the small threshold does clip, every step
+    for p, q in zip(net.parameters(), ref.parameters()):
+        torch.testing.assert_close(p, q, rtol=1e-5, atol=1e-6)
+
+
+def test_lstm_memory_cell_gradient_is_finite_differences():
+    """||dJ/dc^(t-l)||, the LSTM's memory cell, at every lag against central differences of J with
+    c^(t-l) of one sequence nudged (float64), the mean over the batch of each sequence's norm."""
+    torch.manual_seed(0)
+    net = G.CopyNet("lstm", 4, 3, forget_bias=1.0).double()
+    x, answer = G.copy_task(4, 5, 2, torch.Generator().manual_seed(0), burn_in=1)
+    x = x.double()
+    weights = net.core.rnn._weights(0)
+
+    def J(step, seq, unit, delta):
+        """The loss with c^(step) of sequence ``seq`` moved by ``delta`` (so h^(step) reads it too)."""
+        w_ih, w_hh, b_ih, b_hh = weights
+        h = x.new_zeros(2, 3)
+        c = torch.zeros_like(h)
+        for t, x_t in enumerate(x):
+            i, f, g, o = (x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, dim=-1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            if t == step:
+                c = c.clone()
+                c[seq, unit] += delta
+            h = torch.sigmoid(o) * torch.tanh(c)
+        return float(net.loss(x, answer, [h]).detach())
+
+    eps, T = 1e-6, len(x)
+    by_hand = [np.mean([np.linalg.norm([(J(T - 1 - lag, b, k, eps) - J(T - 1 - lag, b, k, -eps)) / (2 * eps)
+                                        for k in range(3)]) for b in range(2)]) for lag in range(T)]
+    np.testing.assert_allclose(G.lag_norms(net, x, answer, wrt="c"), by_hand, rtol=1e-6)
+    assert len(G.lag_norms(net, x, answer, lags=5, wrt="c")) == 6
+
+
+def test_command_reports_the_lstm_memory_cell(tmp_path, capsys):
+    assert main(["gradients", "--run-dir", str(tmp_path / "r"), "--max-lag", "4", "--hidden", "3", "--batch", "2",
+                 "--burn-in", "2", "--explode-steps", "1", "--cells", "rnn,lstm", "--forget-bias", "3",
+                 "--train-steps", "1", "--no-progress"]) == 0
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    lstm = s["cells"]["lstm forget-bias 3"]
+    assert len(lstm["memory_init"]) == len(lstm["memory_trained"]) == 5 and "memory_init" not in s["cells"]["rnn"]
+    assert "dJ^(t)/dc^(t-l)" in capsys.readouterr().out

@@ -124,3 +124,68 @@ def test_an_option_of_the_other_model_is_refused(tmp_path, capsys, flags, named)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0]
     assert not (tmp_path / "r").exists()
+
+
+def test_bits_per_char_carries_the_window_between_scoring_chunks():
+    """Scored 3 characters at a time or all at once: the same bits/char, and the hand computation from
+    one pass (a scorer that forgot the window between chunks would pad each chunk's start)."""
+    from gymlab.sequence_tasks.chars import bits_per_char
+
+    torch.manual_seed(0)
+    model = WindowLM(6, window=4, embed=3, hidden=8)
+    ids = np.random.default_rng(0).integers(0, 6, 61)
+    with torch.no_grad():
+        logits, _ = model.eval()(torch.from_numpy(ids[:-1]).view(-1, 1))
+        hand = float(nn.functional.cross_entropy(logits[:, 0], torch.from_numpy(ids[1:]))) / np.log(2)
+    assert bits_per_char(model, ids, chunk=3) == pytest.approx(hand, rel=1e-5)
+    assert bits_per_char(model, ids, chunk=4096) == pytest.approx(hand, rel=1e-5)
+
+
+def test_training_chunks_carry_the_window(tmp_path, monkeypatch):
+    """chars' training loop: each chunk's logits equal, with the weights of that moment, the last
+    logits of one pass over every character of the streams so far (a loop that dropped the window
+    at each chunk would pad every chunk's start instead)."""
+    from gymlab.sequence_tasks import window as window_module
+
+    forward, seen, gaps = window_module.WindowLM.forward, [], []
+
+    def recording(self, ids, state=None):
+        logits, new_state = forward(self, ids, state)
+        if self.training:
+            seen.append(ids)
+            with torch.no_grad():
+                whole, _ = forward(self, torch.cat(seen))
+            gaps.append(float((whole[-len(ids):] - logits.detach()).abs().max()))
+        return logits, new_state
+
+    monkeypatch.setattr(window_module.WindowLM, "forward", recording)
+    (tmp_path / "t.txt").write_text("abcab" * 200)
+    assert main(["chars", "--model", "window", "--window", "3", "--embed", "2", "--hidden", "4", "--text",
+                 str(tmp_path / "t.txt"), "--run-dir", str(tmp_path / "run"), "--iterations", "4", "--batch", "2",
+                 "--seq-len", "5", "--eval-every", "4", "--dropout", "0", "--input-dropout", "0",
+                 "--sample-len", "5", "--no-progress"]) == 0
+    assert len(gaps) == 4 and max(gaps) < 1e-6
+
+
+def test_input_dropout_drops_a_character_everywhere_it_is_read():
+    """--input-dropout p on the window model: each character of the text is dropped (its embedding
+    zeroed) with probability p in every window slot that reads it, in this chunk and in the next one's
+    windows that reach back into it; kept characters are scaled by 1 / (1 - p), the padding never."""
+    torch.manual_seed(0)
+    n, p = 4, 0.3
+    model = WindowLM(5, window=n, embed=2, hidden=3, input_dropout=p).train()
+    with torch.no_grad():
+        model.embed.weight.fill_(1.0)
+    seen = []
+    model.hidden.register_forward_pre_hook(lambda _, args: seen.append(args[0].detach().view(*args[0].shape[:2], n, 2)))
+    ids = torch.randint(0, 5, (400, 3))
+    _, state = model(ids[:200])
+    model(ids[200:], state)
+    slots = torch.cat(seen)[..., 0]  # (T, B, n): the value each window slot read
+    assert torch.all((slots == 0) | (slots == 1) | torch.isclose(slots, torch.tensor(1 / (1 - p))))
+    assert torch.all(slots[0, :, :n - 1] == 1.0)  # the padding before the text: neither dropped nor scaled
+    dropped = slots == 0
+    for pos in range(400):  # text position pos is read by window t at slot n - 1 - (t - pos), t = pos .. pos + n - 1
+        reads = [dropped[t, :, n - 1 - (t - pos)] for t in range(pos, min(pos + n, 400))]
+        assert all(torch.equal(r, reads[0]) for r in reads), pos
+    assert 0.25 < float(dropped[:, :, -1].float().mean()) < 0.35  # about p of the characters
