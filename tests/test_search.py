@@ -174,3 +174,17 @@ def test_a_search_resumes_its_study_and_remeasures_the_best_on_unused_seeds(tmp_
     assert sorted(r.info.run_name for r in runs) == sorted(
         [Path(t["run_dir"]).name for t in trials] + [Path(t["run_dir"]).name for t in sub["trials"]])
     assert all(r.info.status == "FINISHED" and math.isfinite(r.data.metrics["eval/return_mean"]) for r in runs)
+
+
+def test_loguniform_is_uniform_in_the_exponent():
+    """learning_rate=loguniform:1e-4:1e-2 through OptunaSearch: log10 of the samples uniform on [-4, -2],
+    so about half below 1e-3 and their mean log10 near -3 (uniform sampling: 9% below, mean near -2.4)."""
+    space = search.parse_space(["learning_rate=loguniform:1e-4:1e-2"], agents.get("dqn"))
+    from ray.tune.search.optuna import OptunaSearch
+
+    searcher = OptunaSearch(space={"params": search.tune_space(space)}, metric="eval_return", mode="max", seed=0)
+    logs = [math.log10(search.decode(space, searcher.suggest(f"t{i}")["params"])["learning_rate"])
+            for i in range(200)]
+    assert all(-4 <= x <= -2 for x in logs)
+    assert 0.35 < sum(x < -3 for x in logs) / len(logs) < 0.65 and abs(sum(logs) / len(logs) + 3) < 0.15
+
