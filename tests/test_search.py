@@ -188,3 +188,21 @@ def test_loguniform_is_uniform_in_the_exponent():
     assert all(-4 <= x <= -2 for x in logs)
     assert 0.35 < sum(x < -3 for x in logs) / len(logs) < 0.65 and abs(sum(logs) / len(logs) + 3) < 0.15
 
+
+def test_the_remeasure_runs_the_best_on_the_report_seeds_not_the_searchs(tmp_path, monkeypatch):
+    """The sweep train.py hands over, then its re-measure: seeds 1000-1009 (default) or --remeasure-seeds,
+    never the search's tuning seed; the one best setting, every seed to its end, in RUN_DIR/remeasure."""
+    from gymlab import sweep
+
+    handed = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda cfg: handed.append(cfg) or 0)
+    for extra, want in (([], list(range(1000, 1010))), (["--remeasure-seeds", "1003-1005"], [1003, 1004, 1005])):
+        assert train.main(Q + ["--search", "optuna", "--space", *SPACE, "--seed", "7", "--samples", "3",
+                               "--scheduler", "asha", "--run-dir", str(tmp_path / f"s{len(handed)}"), *extra]) == 0
+        cfg = handed[-1]
+        assert cfg.seeds == [7] and cfg.remeasure_seeds == want
+        best = {"learning_rate": 0.5, "gamma": 0.9, "use_action_mask": False}
+        sub = search.remeasure_config(cfg, best, cfg.run_dir)
+        assert sub.seeds == want and not set(sub.seeds) & set(cfg.seeds)
+        assert sub.grid == {k: [v] for k, v in best.items()} and sub.scheduler is None and sub.search is None
+        assert sub.run_dir == cfg.run_dir / "remeasure" and sub.remeasure_seeds == [] and sub.base == cfg.base
