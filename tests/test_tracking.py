@@ -129,3 +129,20 @@ def test_a_run_that_does_not_ask_imports_no_mlflow_optuna_or_ray(tmp_path, flags
     proc = subprocess.run([sys.executable, "-c", code, *flags, "--run-dir", str(tmp_path / "r")], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr[-1000:]
+
+
+def test_params_are_the_resolved_config_not_the_flags_given(tmp_path, monkeypatch):
+    """A local sqlite store (no server): the params hold every Config field as the run trained with it, from
+    the command line (gamma), our file's entry (learning_rate, epsilon_end) and the Config (the rest)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)  # (the default artifact place, should the store pick it)
+    run_dir = tmp_path / "run"
+    assert train.main([*Q, "--gamma", "0.95", "--run-dir", str(run_dir), "--track", "mlflow"]) == 0
+    params = MlflowClient(uri).get_run(json.loads((run_dir / tracking.RUN_FILE).read_text())["run_id"]).data.params
+    want = {"learning_rate": "1.0", "gamma": "0.95", "epsilon_start": "1.0", "epsilon_end": "0.1",
+            "exploration_fraction": "0.5", "use_action_mask": "True"}  # q.yml's CliffWalking-v1, QConfig's defaults
+    assert {k: params.get(k) for k in want} == want
+    assert (params["agent"], params["env_id"], params["budget.steps"]) == ("q", "CliffWalking-v1", "1000")
