@@ -206,3 +206,17 @@ def test_the_remeasure_runs_the_best_on_the_report_seeds_not_the_searchs(tmp_pat
         assert sub.seeds == want and not set(sub.seeds) & set(cfg.seeds)
         assert sub.grid == {k: [v] for k, v in best.items()} and sub.scheduler is None and sub.search is None
         assert sub.run_dir == cfg.run_dir / "remeasure" and sub.remeasure_seeds == [] and sub.base == cfg.base
+
+
+def test_a_sampled_point_decodes_to_values_the_config_takes():
+    """Tune hands an int as a number of its own: decoded it is a Python int (the Config refuses 2.0 for n_step),
+    a float a float, a choice its value; the setting is named as a grid names it."""
+    space = search.parse_space(["n_step=int:1:5", "gamma=uniform:0.9:0.99", "hidden=choice:64,64/256"],
+                               agents.get("dqn"))
+    import numpy as np
+
+    point = search.decode(space, {"n_step": np.int64(3), "gamma": np.float64(0.95), "hidden": "256"})
+    assert point == {"n_step": 3, "gamma": 0.95, "hidden": (256,)}
+    assert type(point["n_step"]) is int and type(point["gamma"]) is float
+    assert agents.get("dqn").Config(**point).n_step == 3
+    assert search.setting_name(point) == "gamma=0.95,hidden=256,n_step=3"
