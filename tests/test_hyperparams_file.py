@@ -193,3 +193,14 @@ def test_a_users_default_is_not_used_for_an_env_it_has_an_entry_for(tmp_path):
     assert budget == {"steps": 3000}  # ours: the user's entry gives none, their default's is not for rooms
     assert record["user_entry"] == "rooms" and record["fields"]["gamma"] == f"{mine}:rooms"
     assert record["fields"]["exploration_fraction"] == "default" and record["fields"]["steps"] == OURS
+
+
+def test_floats_without_a_dot_are_numbers_as_in_yaml_1_2(tmp_path):
+    """``5e-1`` and ``1e0`` (PyYAML's YAML 1.1 reads them as text), ``.25``, ``!!float 4e3``: all numbers."""
+    from gymlab import resolved
+    from gymlab.agents.q_learning import QLearning
+
+    mine = user_file(tmp_path, "rooms:\n  learning_rate: 5e-1\n  gamma: 1e0\n  epsilon_end: .25\n"
+                               "  n_timesteps: !!float 4e3\n")
+    cfg, budget, _ = resolved.settings(QLearning, "gymlab/Rooms-v0", {}, {}, str(mine))
+    assert (cfg.learning_rate, cfg.gamma, cfg.epsilon_end, budget) == (0.5, 1.0, 0.25, {"steps": 4000})
