@@ -178,3 +178,29 @@ def test_hostile_files_are_one_line(make, words, tmp_path):
     proc = run("--env", "rooms", "--agent", "q", "--hyperparams", path, "--run-dir", tmp_path / "r")
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert f"--hyperparams {path}" in proc.stderr and all(w in proc.stderr for w in words), proc.stderr
+
+
+def test_a_users_default_is_not_used_for_an_env_it_has_an_entry_for(tmp_path):
+    """As rl-zoo: the env's own entry, alone; the file's ``default`` (its gamma, its exploration_fraction) is
+    only for envs without one, and is not laid under the entry either."""
+    from gymlab import resolved
+    from gymlab.agents.q_learning import QLearning
+
+    mine = user_file(tmp_path, "default:\n  gamma: 0.5\n  exploration_fraction: 0.2\n  n_timesteps: 900\n"
+                               "rooms:\n  gamma: 0.9\n")
+    cfg, budget, record = resolved.settings(QLearning, "gymlab/Rooms-v0", {}, {}, str(mine))
+    assert (cfg.gamma, cfg.exploration_fraction, cfg.epsilon_end) == (0.9, 0.5, 1.0)  # entry, Config, ours
+    assert budget == {"steps": 3000}  # ours: the user's entry gives none, their default's is not for rooms
+    assert record["user_entry"] == "rooms" and record["fields"]["gamma"] == f"{mine}:rooms"
+    assert record["fields"]["exploration_fraction"] == "default" and record["fields"]["steps"] == OURS
+
+
+def test_floats_without_a_dot_are_numbers_as_in_yaml_1_2(tmp_path):
+    """``5e-1`` and ``1e0`` (PyYAML's YAML 1.1 reads them as text), ``.25``, ``!!float 4e3``: all numbers."""
+    from gymlab import resolved
+    from gymlab.agents.q_learning import QLearning
+
+    mine = user_file(tmp_path, "rooms:\n  learning_rate: 5e-1\n  gamma: 1e0\n  epsilon_end: .25\n"
+                               "  n_timesteps: !!float 4e3\n")
+    cfg, budget, _ = resolved.settings(QLearning, "gymlab/Rooms-v0", {}, {}, str(mine))
+    assert (cfg.learning_rate, cfg.gamma, cfg.epsilon_end, budget) == (0.5, 1.0, 0.25, {"steps": 4000})

@@ -67,3 +67,31 @@ def test_reinforce_entropy_is_sb3s_entropy_loss(tmp_path):
     tags = scalars(run_dir)
     assert tags["losses/entropy"] and same(tags["train/entropy_loss"], [(s, -v) for s, v in tags["losses/entropy"]])
     assert same(tags["train/policy_gradient_loss"], tags["losses/policy_loss"])
+
+
+def test_ep_rew_mean_is_over_the_last_100_episodes_only():
+    """150 episodes (episode i: return i, i + 1 steps): SB3's window, by hand, once the run is past it
+    (the run above stops short of 100 episodes)."""
+    from gymlab.agents.logger import RunLogger
+
+    class Recorder:
+        def __init__(self):
+            self.got = defaultdict(list)
+
+        def metric(self, key, value, step):
+            self.got[key].append(value)
+
+        def flush(self):
+            pass
+
+    tracker = Recorder()
+    logger = RunLogger(progress=False, tracker=tracker)
+    for i in range(150):
+        for t in range(i + 1):
+            logger.step(float(i) if t == 0 else 0.0, done=t == i)
+    logger.close()
+    rew, length = tracker.got["rollout/ep_rew_mean"], tracker.got["rollout/ep_len_mean"]
+    assert len(rew) == len(length) == 150
+    assert rew[9] == pytest.approx(4.5) and rew[99] == pytest.approx(49.5)  # (0 + ... + 99) / 100
+    assert rew[149] == pytest.approx(sum(range(50, 150)) / 100) and length[149] == pytest.approx(100.5)
+    assert tracker.got["time/episodes"][-1] == 150

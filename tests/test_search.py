@@ -174,3 +174,49 @@ def test_a_search_resumes_its_study_and_remeasures_the_best_on_unused_seeds(tmp_
     assert sorted(r.info.run_name for r in runs) == sorted(
         [Path(t["run_dir"]).name for t in trials] + [Path(t["run_dir"]).name for t in sub["trials"]])
     assert all(r.info.status == "FINISHED" and math.isfinite(r.data.metrics["eval/return_mean"]) for r in runs)
+
+
+def test_loguniform_is_uniform_in_the_exponent():
+    """learning_rate=loguniform:1e-4:1e-2 through OptunaSearch: log10 of the samples uniform on [-4, -2],
+    so about half below 1e-3 and their mean log10 near -3 (uniform sampling: 9% below, mean near -2.4)."""
+    space = search.parse_space(["learning_rate=loguniform:1e-4:1e-2"], agents.get("dqn"))
+    from ray.tune.search.optuna import OptunaSearch
+
+    searcher = OptunaSearch(space={"params": search.tune_space(space)}, metric="eval_return", mode="max", seed=0)
+    logs = [math.log10(search.decode(space, searcher.suggest(f"t{i}")["params"])["learning_rate"])
+            for i in range(200)]
+    assert all(-4 <= x <= -2 for x in logs)
+    assert 0.35 < sum(x < -3 for x in logs) / len(logs) < 0.65 and abs(sum(logs) / len(logs) + 3) < 0.15
+
+
+def test_the_remeasure_runs_the_best_on_the_report_seeds_not_the_searchs(tmp_path, monkeypatch):
+    """The sweep train.py hands over, then its re-measure: seeds 1000-1009 (default) or --remeasure-seeds,
+    never the search's tuning seed; the one best setting, every seed to its end, in RUN_DIR/remeasure."""
+    from gymlab import sweep
+
+    handed = []
+    monkeypatch.setattr(sweep, "run_sweep", lambda cfg: handed.append(cfg) or 0)
+    for extra, want in (([], list(range(1000, 1010))), (["--remeasure-seeds", "1003-1005"], [1003, 1004, 1005])):
+        assert train.main(Q + ["--search", "optuna", "--space", *SPACE, "--seed", "7", "--samples", "3",
+                               "--scheduler", "asha", "--run-dir", str(tmp_path / f"s{len(handed)}"), *extra]) == 0
+        cfg = handed[-1]
+        assert cfg.seeds == [7] and cfg.remeasure_seeds == want
+        best = {"learning_rate": 0.5, "gamma": 0.9, "use_action_mask": False}
+        sub = search.remeasure_config(cfg, best, cfg.run_dir)
+        assert sub.seeds == want and not set(sub.seeds) & set(cfg.seeds)
+        assert sub.grid == {k: [v] for k, v in best.items()} and sub.scheduler is None and sub.search is None
+        assert sub.run_dir == cfg.run_dir / "remeasure" and sub.remeasure_seeds == [] and sub.base == cfg.base
+
+
+def test_a_sampled_point_decodes_to_values_the_config_takes():
+    """Tune hands an int as a number of its own: decoded it is a Python int (the Config refuses 2.0 for n_step),
+    a float a float, a choice its value; the setting is named as a grid names it."""
+    space = search.parse_space(["n_step=int:1:5", "gamma=uniform:0.9:0.99", "hidden=choice:64,64/256"],
+                               agents.get("dqn"))
+    import numpy as np
+
+    point = search.decode(space, {"n_step": np.int64(3), "gamma": np.float64(0.95), "hidden": "256"})
+    assert point == {"n_step": 3, "gamma": 0.95, "hidden": (256,)}
+    assert type(point["n_step"]) is int and type(point["gamma"]) is float
+    assert agents.get("dqn").Config(**point).n_step == 3
+    assert search.setting_name(point) == "gamma=0.95,hidden=256,n_step=3"

@@ -129,3 +129,48 @@ def test_a_run_that_does_not_ask_imports_no_mlflow_optuna_or_ray(tmp_path, flags
     proc = subprocess.run([sys.executable, "-c", code, *flags, "--run-dir", str(tmp_path / "r")], cwd=ROOT,
                           capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stdout[-500:] + proc.stderr[-1000:]
+
+
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory):
+    """A local sqlite tracking store, made once for the module (making one costs seconds)."""
+    return f"sqlite:///{tmp_path_factory.mktemp('store') / 'mlflow.db'}"
+
+
+def test_params_are_the_resolved_config_not_the_flags_given(tmp_path, monkeypatch, sqlite_store):
+    """A local sqlite store (no server): the params hold every Config field as the run trained with it, from
+    the command line (gamma), our file's entry (learning_rate, epsilon_end) and the Config (the rest)."""
+    from mlflow.tracking import MlflowClient
+
+    uri = sqlite_store
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "params-test")
+    monkeypatch.chdir(tmp_path)  # (the default artifact place, should the store pick it)
+    run_dir = tmp_path / "run"
+    assert train.main([*Q, "--gamma", "0.95", "--run-dir", str(run_dir), "--track", "mlflow"]) == 0
+    params = MlflowClient(uri).get_run(json.loads((run_dir / tracking.RUN_FILE).read_text())["run_id"]).data.params
+    want = {"learning_rate": "1.0", "gamma": "0.95", "epsilon_start": "1.0", "epsilon_end": "0.1",
+            "exploration_fraction": "0.5", "use_action_mask": "True"}  # q.yml's CliffWalking-v1, QConfig's defaults
+    assert {k: params.get(k) for k in want} == want
+    assert (params["agent"], params["env_id"], params["budget.steps"]) == ("q", "CliffWalking-v1", "1000")
+
+
+def test_a_resumed_run_goes_on_in_its_own_mlflow_run(tmp_path, sqlite_store):
+    """``tracking.start`` again on a run directory that names its MLflow run (``--resume``): that run, running
+    again, with what it had logged; no second run, no params logged twice."""
+    from mlflow.tracking import MlflowClient
+
+    uri = sqlite_store
+    spec = {"env": "rooms", "env_id": "gymlab/Rooms-v0", "agent": "q", "seed": 3, "budget": {"steps": 100},
+            "config": {"gamma": 0.8}, "track": {"to": "mlflow", "uri": uri, "experiment": "resume-test"}}
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    first = tracking.start(spec, run_dir)
+    first.metric("charts/episodic_return", 1.0, 10)
+    first.flush()  # then killed: no finish
+    again = tracking.start(spec, run_dir)
+    client = MlflowClient(uri)
+    runs = client.search_runs([client.get_experiment_by_name("resume-test").experiment_id])
+    assert again.run_id == first.run_id and [r.info.run_id for r in runs] == [first.run_id]
+    assert runs[0].info.status == "RUNNING" and runs[0].data.params["gamma"] == "0.8"
+    assert [(m.step, m.value) for m in client.get_metric_history(first.run_id, "charts/episodic_return")] == [(10, 1.0)]
