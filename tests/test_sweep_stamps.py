@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -104,9 +103,9 @@ def test_a_trial_reports_when_its_measurement_began(tmp_path, monkeypatch):
     monkeypatch.setattr(tune, "report", lambda metrics, **kw: seen.append(metrics))
     base = RunConfig(env="CliffWalking-v1", agent="q", steps=300, max_episode_steps=100, eval_every=0,
                      eval_episodes=1, progress=False)
-    before = time.strftime("%Y-%m-%d %H:%M:%S")
+    before = provenance.now()
     sweep._trial({**sweep.trial_config(sweep.SweepConfig(base, [0], {}, tmp_path)), "setting": "defaults", "seed": 0})
-    after = time.strftime("%Y-%m-%d %H:%M:%S")
+    after = provenance.now()
     assert seen[-1]["final"] and before <= seen[-1]["when"] <= after
 
 
