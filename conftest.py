@@ -12,27 +12,30 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 SLOW_FIRST = ("tests/test_sweep.py::", "tests/test_wheel.py::", "tests/test_tracking.py::", "tests/test_search.py::")
 
 
+# Tests that take minutes run in .ci/run's later steps, only when their marker is asked for by -m.
+SEPARATE = {
+    "site": "builds the documentation site or opens it in Chromium",
+    "course": "runs a course page's short command (tens of seconds)",
+    "server": "starts a server (an MLflow server, a Ray search with its re-measure) and takes minutes",
+    "install": "installs gymlab's wheel beside other packages in a fresh venv, from the registry",
+}
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "server: starts a server (an MLflow server, a Ray search with its re-measure) "
-                                       "and takes minutes; run with -m server (.ci/run does), skipped otherwise")
-    config.addinivalue_line("markers", "site: builds the documentation site or opens it in Chromium; left out of "
-                                       "the default run, run by `python -m pytest -q -m site` (.ci/run's second step)")
+    for name, what in SEPARATE.items():
+        config.addinivalue_line("markers", f"{name}: {what}; left out of the default run, run with -m {name} "
+                                           f"(.ci/run's later steps)")
 
 
 def pytest_collection_modifyitems(config, items):
-    if "site" not in (config.getoption("markexpr", "") or ""):  # the site tests run only when asked for by -m
-        kept = [item for item in items if item.get_closest_marker("site") is None]
-        if len(kept) != len(items):
-            config.hook.pytest_deselected(items=[item for item in items if item.get_closest_marker("site")])
-            items[:] = kept
+    asked = config.getoption("markexpr", "") or ""
+    left_out = [item for item in items if any(item.get_closest_marker(m) is not None and m not in asked
+                                              for m in SEPARATE)]
+    if left_out:  # the main suite stays within minutes
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if item not in set(left_out)]
     items.sort(key=lambda item: not any(item.nodeid.startswith(s) for s in SLOW_FIRST))  # stable: order kept
-    if "server" not in (config.getoption("markexpr", "") or ""):  # the main suite stays within minutes
-        import pytest
 
-        skip = pytest.mark.skip(reason="starts a server and takes minutes: run with -m server")
-        for item in items:
-            if "server" in item.keywords:
-                item.add_marker(skip)
 
 # tests/mutants.py is a script (it plants bugs in a copy of the tree and runs pytest there), not a test module.
 collect_ignore = ["tests/mutants.py"]

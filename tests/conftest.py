@@ -10,11 +10,6 @@ import pytest
 from children import Children
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "course: runs a course page's short command (tens of seconds; "
-                                       "-m 'not course' leaves them out)")
-
-
 @pytest.fixture
 def spawn():
     """``spawn(args, **popen_kwargs) -> Popen``: the one way a test starts a child it will signal

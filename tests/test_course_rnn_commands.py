@@ -1,7 +1,7 @@
 """The recurrent-network course pages (docs/course/08 to 13): their short commands, read from the
 pages' ```bash blocks (so the two cannot drift), run, and their printed figures held to loose
 bounds that a broken model fails; the page's own shown output is held to the same bounds. The
-runs are marked ``course`` (about 60-80 s of CPU together; ``-m "not course"`` leaves them out);
+runs are marked ``course`` (about 60-80 s of CPU together; run by ``-m course``, .ci/run's site step);
 the checks of the pages' parts are fast and unmarked."""
 
 from __future__ import annotations

@@ -198,6 +198,7 @@ def stop(proc) -> None:
     proc.wait(timeout=30)
 
 
+@pytest.mark.install
 def test_beside_gymnasium_and_sb3_extras_one_pygame_renders(wheels, tmp_path):
     """The user's venv has ``gymnasium[classic-control]`` and ``stable-baselines3[extra]`` (both pull
     pygame-ce); our wheel goes in with its dependencies resolved by pip, and must not bring the plain
