@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=path_arg, metavar="RUN_DIR", help="a run directory, or a checkpoint file in one")
     p.add_argument("--onnx", type=path_arg, metavar="FILE", required=True, help="the ONNX file to write")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists (never the run's checkpoint)")
     return p
 
 
@@ -125,6 +126,10 @@ def export(args) -> int:
     path = checkpoint_path(args.run)
     if args.onnx.is_dir():
         raise UsageError(f"--onnx {args.onnx} is a directory; give the file to write")
+    if args.onnx.exists() and args.onnx.resolve() == path.resolve():
+        raise UsageError(f"--onnx {args.onnx} is the run's checkpoint: give another file to write")
+    if args.onnx.exists() and not args.force:
+        raise UsageError(f"--onnx {args.onnx} exists: give --force to replace it, or another file")
     try:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401

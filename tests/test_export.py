@@ -147,3 +147,20 @@ def test_supervised_predictions_agree_on_sine(tmp_path, capsys):
     env = gym.make("gymlab/SinePredict-v0")
     agent = build("supervised", env, hidden=(16,), scale=0.5)
     check(agent, env, tmp_path, capsys, memory=["h", "c"])
+
+
+def test_nothing_a_user_has_is_overwritten(tmp_path, capsys):
+    """The review: `gymlab export RUN --onnx RUN/checkpoint.npz` replaced the trained weights with the
+    graph, exit 0; any file there was overwritten without a word (train.py asks for --force)."""
+    build("dqn", gym.make("CartPole-v1")).save(tmp_path / "dqn" / "checkpoint.npz")
+    weights = (tmp_path / "dqn" / "checkpoint.npz").read_bytes()
+    for force in ([], ["--force"]):
+        err = refused([tmp_path / "dqn", "--onnx", tmp_path / "dqn" / "checkpoint.npz", *force], capsys)
+        assert "checkpoint" in err
+    assert (tmp_path / "dqn" / "checkpoint.npz").read_bytes() == weights
+    mine = tmp_path / "mine.onnx"
+    mine.write_text("a user's own file")
+    assert "--force" in refused([tmp_path / "dqn", "--onnx", mine], capsys)
+    assert mine.read_text() == "a user's own file"
+    assert cli.main(["export", str(tmp_path / "dqn"), "--onnx", str(mine), "--force"]) == 0
+    assert mine.read_bytes() != b"a user's own file"
