@@ -96,6 +96,7 @@ def run(cfg: RunConfig) -> RunResult:
         make_env(env_id, {**env_kwargs, **eval_kwargs}, cfg.max_episode_steps, frame_stack=cfg.frame_stack).close()
     check_video(cfg)
     track = tracking.target(cfg.track)  # resolved here: a sweep's trials and --resume log to the same store
+    tracking.prepare(track)  # reached now, before --force clears anything
     if cfg.record_video:  # one frame drawn now, rather than a failure after training
         from gymlab import video
 

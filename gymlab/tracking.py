@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -145,30 +146,45 @@ def params_of(spec: dict) -> dict[str, str]:
 
 
 class Tracker:
-    """One MLflow run: ``metric`` buffers, ``flush`` sends; ``finish`` logs the artifacts and ends it."""
+    """One MLflow run: ``metric`` buffers, ``flush`` sends; ``finish`` logs the artifacts and ends it.
+    A store that fails during the run (a server gone away) stops the tracking, said in one warning;
+    the training goes on and keeps its run directory."""
 
     def __init__(self, client, run_id: str):
         self.client, self.run_id = client, run_id
-        self._metrics, self._sent = [], time.monotonic()
+        self._metrics, self._sent, self.failed = [], time.monotonic(), False
+
+    def _send(self, call, *args, **kwargs) -> None:
+        if self.failed:
+            return
+        try:
+            call(self.run_id, *args, **kwargs)
+        except Exception as err:  # noqa: BLE001  (whatever the store raises: one line, and tracking stops)
+            self.failed = True
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+            print(f"train.py: warning: --track mlflow: the tracking store failed ({first}): tracking stops, "
+                  f"the training goes on", file=sys.stderr)
 
     def params(self, params: dict[str, str]) -> None:
         from mlflow.entities import Param
 
         items = [Param(k, v) for k, v in params.items()]
         for i in range(0, len(items), 100):  # MLflow's limit of params in one batch
-            self.client.log_batch(self.run_id, params=items[i:i + 100])
+            self._send(self.client.log_batch, params=items[i:i + 100])
 
     def metric(self, key: str, value: float, step: int) -> None:
         from mlflow.entities import Metric
 
+        if self.failed:
+            return
         self._metrics.append(Metric(key, float(value), int(time.time() * 1000), int(step)))
         if len(self._metrics) >= BATCH or time.monotonic() - self._sent > FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
-        while self._metrics:
+        while self._metrics and not self.failed:
             batch, self._metrics = self._metrics[:BATCH], self._metrics[BATCH:]
-            self.client.log_batch(self.run_id, metrics=batch)
+            self._send(self.client.log_batch, metrics=batch)
         self._sent = time.monotonic()
 
     def finish(self, run_dir: Path, summary: dict) -> None:
@@ -176,10 +192,10 @@ class Tracker:
         for name in ["summary.json", summary.get("checkpoint") or "checkpoint.npz",
                      *sorted(p.name for p in Path(run_dir).glob("*.png"))]:
             if (Path(run_dir) / name).is_file():
-                self.client.log_artifact(self.run_id, str(Path(run_dir) / name))
+                self._send(self.client.log_artifact, str(Path(run_dir) / name))
         if (Path(run_dir) / "videos").is_dir():
-            self.client.log_artifacts(self.run_id, str(Path(run_dir) / "videos"), "videos")
-        self.client.set_terminated(self.run_id, "KILLED" if summary["interrupted"] else "FINISHED")
+            self._send(self.client.log_artifacts, str(Path(run_dir) / "videos"), "videos")
+        self._send(self.client.set_terminated, "KILLED" if summary["interrupted"] else "FINISHED")
 
 
 def finish(tracker: Tracker | None, run_dir: Path, summary: dict) -> None:

@@ -174,3 +174,40 @@ def test_a_resumed_run_goes_on_in_its_own_mlflow_run(tmp_path, sqlite_store):
     assert again.run_id == first.run_id and [r.info.run_id for r in runs] == [first.run_id]
     assert runs[0].info.status == "RUNNING" and runs[0].data.params["gamma"] == "0.8"
     assert [(m.step, m.value) for m in client.get_metric_history(first.run_id, "charts/episodic_return")] == [(10, 1.0)]
+
+
+def test_a_store_that_fails_mid_run_stops_the_tracking_not_the_training(tmp_path, monkeypatch, capsys, sqlite_store):
+    """The review: a store that went away during training (here: every send raises, as MLflow does)
+    ended the run as 'internal error', exit 70, the training lost. Now one warning, and the run ends
+    as it would have."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_store)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "failing-test")
+    monkeypatch.chdir(tmp_path)
+    log_batch = MlflowClient.log_batch
+
+    def gone_once_training(self, run_id, metrics=(), **k):
+        if metrics:  # (the params at the start went through)
+            raise MlflowException("the server went away")
+        return log_batch(self, run_id, metrics=metrics, **k)
+
+    monkeypatch.setattr(MlflowClient, "log_batch", gone_once_training)
+    run_dir = tmp_path / "run"
+    assert train.main([*Q, "--run-dir", str(run_dir), "--track", "mlflow"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("tracking stops") == 1 and "the server went away" in err, err
+    assert json.loads((run_dir / "summary.json").read_text())["env_steps"] == 1000
+
+
+def test_an_unreachable_store_is_refused_before_force_removes_the_old_run(tmp_path, monkeypatch, capsys):
+    """The review: --force removed the earlier run's files, then the store was found unreachable."""
+    run_dir = tmp_path / "r"
+    assert train.main(Q + ["--run-dir", str(run_dir)]) == 0
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    capsys.readouterr()
+    assert train.main(Q + ["--run-dir", str(run_dir), "--track", "mlflow", "--force"]) == 2
+    assert "cannot use the tracking store" in capsys.readouterr().err
+    assert (run_dir / "summary.json").is_file() and (run_dir / "checkpoint.npz").is_file()
