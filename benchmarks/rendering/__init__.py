@@ -30,7 +30,7 @@ BLOCKS = {
     "env_speed": Block("env_speed.json", speed.env_speed),
     "rooms_table": Block("rooms_table.json", more.rooms_table),
     "replay_memory": Block("replay_memory.json", more.replay_memory),
-    "pong_pixels": Block("pong_pixels.json", more.pending("python benchmarks/pong_pixels.py (issue 27 builds it)")),
+    "pong_pixels": Block("pong_pixels.json", more.pending("python benchmarks/pong_pixels.py", to_build="issue 27")),
     "rl_vs_supervised": Block("rl_vs_supervised.json",
                               more.pending("python benchmarks/rl_vs_supervised.py --work-dir runs/rl_vs_supervised")),
     "memory": Block("memory.json", more.pending("python benchmarks/memory.py --work-dir runs/memory --plot docs/memory.png")),

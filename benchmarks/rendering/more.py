@@ -41,13 +41,16 @@ def replay_memory(d: dict) -> str:
     return blocks(table(headers, lines, "llrrrr"), provenance(good, d.get("command"), d.get("commit")))
 
 
-def pending(command: str):
-    """A block whose family is not re-measured yet: the line naming its command. Once stamped rows
-    exist it refuses (``KeyError``, named by the renderer) until a table function is written."""
+def pending(command: str, to_build: str | None = None):
+    """A block whose family is not re-measured yet: the line naming its command (``to_build``: the
+    command does not exist yet, and this says who builds it). Once stamped rows exist it refuses
+    (``KeyError``, named by the renderer) until a table function is written."""
     def render(d: dict) -> str:
         good, _ = split(d.get("rows", []))
         if good:
             raise KeyError("a table renderer for this block (stamped rows exist; write one in rendering/more.py)")
+        if to_build:
+            return f"Not yet measured: its benchmark, `{command}`, is still to be written ({to_build})."
         return not_measured(command)
 
     render.__doc__ = f"Not re-measured yet: ``{command}``."
