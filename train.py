@@ -236,18 +236,19 @@ def search_args(args, agent_cls):
             raise UsageError(f"{', '.join(given)} go{'es' * (len(given) == 1)} with --search optuna")
         return {}, [], None, seeds
     from gymlab import search
+    from gymlab.flags import REPORT_SEED_START
 
     search.require_optuna()
     if args.grid is not None or args.seeds is not None:
         raise UsageError("--search optuna trains each sample on one tuning seed (--seed) and proposes its own "
                          "settings: --grid and --seeds do not go with it")
-    if args.seed >= 1000:
-        raise UsageError(f"--seed {args.seed}: a search tunes on a tuning seed below 1000 (seeds 1000 and up are "
-                         f"report seeds, for the re-measure)")
+    if args.seed >= REPORT_SEED_START:
+        raise UsageError(f"--seed {args.seed}: a search tunes on a tuning seed below {REPORT_SEED_START} (seeds "
+                         f"{REPORT_SEED_START} and up are report seeds, for the re-measure)")
     remeasure = args.remeasure_seeds or search.REMEASURE_SEEDS
-    if min(remeasure) < 1000:
-        raise UsageError(f"--remeasure-seeds: the re-measure is on report seeds, 1000 and up (got {min(remeasure)}); "
-                         f"e.g. --remeasure-seeds 1000-1009")
+    if min(remeasure) < REPORT_SEED_START:
+        raise UsageError(f"--remeasure-seeds: the re-measure is on report seeds, {REPORT_SEED_START} and up (got "
+                         f"{min(remeasure)}); e.g. --remeasure-seeds 1000-1009")
     space = search.parse_space(args.space, agent_cls)
     return space, remeasure, search.corners(space), seeds
 

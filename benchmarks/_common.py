@@ -35,10 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 from gymlab.provenance import config_hash, load, provenance, this_command  # noqa: E402,F401
 
 
-# Reported figures are measured on these seeds; tuning (every entry of agents/hyperparams.py, every
-# probe that chose a default) uses seeds below 1000. One convention, so a report never scores a
-# setting on the seeds it was chosen on: ``report_seeds(10)`` is 1000..1009.
-REPORT_SEED_START = 1000
+from gymlab.flags import REPORT_SEED_START  # noqa: E402  (one convention: report_seeds(10) is 1000..1009)
 
 
 def report_seeds(n: int) -> list[int]:

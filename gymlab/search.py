@@ -29,9 +29,10 @@ import dataclasses
 import typing
 
 from gymlab.cli import UsageError
+from gymlab.flags import REPORT_SEED_START
 
 KINDS = ("loguniform", "uniform", "int", "choice")
-REMEASURE_SEEDS = list(range(1000, 1010))  # report seeds (issue 24): never a tuning seed
+REMEASURE_SEEDS = list(range(REPORT_SEED_START, REPORT_SEED_START + 10))  # report seeds: never a tuning seed
 INSTALL = 'pip install "ray[tune]" optuna  (or: pip install -e ".[search]")'
 
 
