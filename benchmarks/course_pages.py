@@ -8,8 +8,8 @@ A page's short command is every line of its ```bash blocks that no ``<!-- not-ru
 line precedes; the pages are the one place the commands are written, so that the tests
 (tests/test_course_rnn_commands.py) and this script run what a reader reads. A command's run
 directory is under ``runs/course/``; run from here (and in the tests) that folder is replaced
-by a temporary one. ``PAGES`` says, for each page, which figure of its run directory the page
-shows (copied, shrunk, to ``docs/course/img/``) and which printed numbers the tests bound.
+by a temporary one. ``PAGES`` says, for each page, which figures of its run directories the page
+shows (copied, shrunk, to ``docs/course/img/``); the tests say which printed numbers they bound.
 """
 
 from __future__ import annotations
@@ -36,13 +36,14 @@ class Page(NamedTuple):
     image: str | None   # its name under docs/course/img/
 
 
-PAGES = {
-    "08-cells.md": Page("08-state-memory.png", "08-state-memory.png"),
-    "09-training-rnns.md": Page("09-elman-chars/training.png", "09-elman-chars.png"),
-    "10-sine-cosine.md": Page("10-cosine/best_and_worst.png", "10-cosine.png"),
-    "11-characters.md": Page("11-chars/training.png", "11-chars.png"),
-    "12-word-vectors.md": Page(None, None),
-    "13-memory.md": Page("13-recall/learning_curve.png", "13-recall.png"),
+PAGES = {  # a page's figures: (file under runs/course/, name under docs/course/img/)
+    "08-cells.md": (Page("08-state-memory.png", "08-state-memory.png"),),
+    "09-training-rnns.md": (Page("09-gradients/gradients.png", "09-gradients.png"),
+                            Page("09-elman-chars/training.png", "09-elman-chars.png")),
+    "10-sine-cosine.md": (Page("10-cosine/best_and_worst.png", "10-cosine.png"),),
+    "11-characters.md": (Page("11-chars/training.png", "11-chars.png"),),
+    "12-word-vectors.md": (Page("12-words/rhyme_svd.png", "12-rhyme-svd.png"),),
+    "13-memory.md": (Page("13-recall/learning_curve.png", "13-recall.png"),),
 }
 
 FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.S | re.M)
@@ -75,11 +76,6 @@ def run(command: str, runs: Path, timeout: float = 600) -> str:
     """Run one of a page's commands from the repository root; its stdout and stderr. ``RuntimeError``
     (with the output) if it fails."""
     return _child(argv(command, runs), command, timeout)
-
-
-def run_python(code: str, runs: Path, timeout: float = 600) -> str:
-    """Run a page's ```python block as a script from the repository root (``runs``: unused, for symmetry)."""
-    return _child([sys.executable, "-c", code], "a python block", timeout)
 
 
 def _child(args: list[str], what: str, timeout: float) -> str:
@@ -165,14 +161,15 @@ def main(argv_=None) -> int:
         print(f"written: {args.out}")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
-        for page, spec in PAGES.items():
+        for page, figures in PAGES.items():
             if args.runs is None:
                 for command in commands(page):
                     print(f"{page}: {command}", flush=True)
                     print(run(command, Path(tmp)), flush=True)
-            if spec.figure:
-                shrink((args.runs or Path(tmp)) / spec.figure, IMG / spec.image)
-                print(f"written: {IMG / spec.image}", flush=True)
+            for spec in figures:
+                if spec.figure:
+                    shrink((args.runs or Path(tmp)) / spec.figure, IMG / spec.image)
+                    print(f"written: {IMG / spec.image}", flush=True)
     return 0
 
 
