@@ -250,18 +250,25 @@ def iqm_cell(res: dict) -> str:
     return f"{res['iqm']:.4g} [{low:.4g}, {high:.4g}]"
 
 
+def seed_options(p, default: list[int], tuned_on: str, quick: str = "") -> None:
+    """``--seeds`` (default ``default``, report seeds; ``quick``: what --quick takes instead) and
+    ``--allow-tuning-seeds`` (``tuned_on``: which seeds the settings were tuned on), as every
+    benchmark that reports learned figures has them."""
+    p.add_argument("--seeds", type=seeds_argument, default=default, metavar="N|A-B|S,S",
+                   help=f"a count N is the first N report seeds ({REPORT_SEED_START}..); or a range or list "
+                        f"(default {seeds_flag(default)}{'; with --quick ' + quick if quick else ''})")
+    p.add_argument("--allow-tuning-seeds", action="store_true",
+                   help=f"run seeds {tuned_on}, marked on_tuning_seeds (else refused)")
+
+
 def sweep_arguments(p, envs, seeds: int) -> None:
     """The options every table of sweeps shares: ``--only ENV``, ``--seeds N``, ``--steps``,
     ``--json`` and ``--work-dir``."""
     p.add_argument("--only", choices=sorted(envs), help="one env only")
-    p.add_argument("--seeds", type=seeds_argument, default=report_seeds(seeds), metavar="N|A-B|S,S",
-                   help=f"a count N is the first N report seeds ({REPORT_SEED_START}..); or a range or list "
-                        f"(default {seeds}: {seeds_flag(report_seeds(seeds))})")
+    seed_options(p, report_seeds(seeds), "its entry was tuned on")
     p.add_argument("--steps", type=int, help="every row's budget (a quick look; default: each row's own)")
     p.add_argument("--json", type=Path)
     p.add_argument("--work-dir", type=Path, help="keep each row's sweep here, and read back rows already swept")
-    p.add_argument("--allow-tuning-seeds", action="store_true",
-                   help="run rows on seeds their entry was tuned on, marked on_tuning_seeds (else refused)")
 
 
 def recipe_of(agent: str, env: str) -> str:

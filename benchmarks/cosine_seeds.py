@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks import heldout  # noqa: E402
-from benchmarks._common import RESULTS, provenance, report_seeds, seeds_argument, this_command, write_json  # noqa: E402
+from benchmarks._common import RESULTS, provenance, report_seeds, seed_options, this_command, write_json  # noqa: E402
 from benchmarks.rendering.sequence import cosine  # noqa: E402
 from gymlab import stats  # noqa: E402
 
@@ -49,11 +49,7 @@ def run_seed(seed: int, extra: list[str]) -> dict:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=seeds_argument, default=DEFAULT_SEEDS, metavar="N|A-B|S,S",
-                   help="a count N is the first N report seeds (1000..); or a range or list (default 1000-1009; "
-                        "with --quick 1000)")
-    p.add_argument("--allow-tuning-seeds", action="store_true",
-                   help="run seeds below 1000 (the recipe's tuning seeds are not recorded), marked on_tuning_seeds")
+    seed_options(p, DEFAULT_SEEDS, "below 1000 (the recipe's tuning seeds are not recorded)", quick="1000")
     p.add_argument("--quick", action="store_true", help="tiny sizes, a check that it runs: not figures")
     p.add_argument("--json", type=Path, help="default results/cosine_seeds.json (--quick: *_quick.json, untracked)")
     return p

@@ -69,7 +69,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from benchmarks import _speed, heldout  # noqa: E402
-from benchmarks._common import RESULTS, provenance, report_seeds, seeds_argument, this_command, write_json  # noqa: E402
+from benchmarks._common import RESULTS, provenance, report_seeds, seed_options, this_command, write_json  # noqa: E402
 from benchmarks.rendering.sequence import sine_tables  # noqa: E402
 from gymlab import stats  # noqa: E402
 from gymlab.sequence_tasks.common import time_major  # noqa: E402
@@ -346,11 +346,7 @@ def compare(ours: dict, lecture: dict) -> list[dict]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=seeds_argument, default=DEFAULT_SEEDS, metavar="N|A-B|S,S",
-                   help="a count N is the first N report seeds (1000..); or a range or list (default 1000-1009; "
-                        "with --quick 1000)")
-    p.add_argument("--allow-tuning-seeds", action="store_true",
-                   help="run seeds the recipe was tuned on (0-2), marked on_tuning_seeds (else refused)")
+    seed_options(p, DEFAULT_SEEDS, "the recipe was tuned on (0-2)", quick="1000")
     p.add_argument("--quick", action="store_true", help="toy sizes, every code path in about a minute: not figures")
     p.add_argument("--lecture-steps", type=int, help="the most LBFGS steps of the lecture's code (default 12; "
                                                      "it stops early once the test MSE is at or under 1e-5)")
