@@ -142,10 +142,10 @@ CHECKS = {
     "06-action-masks.md": check_masks,
     "07-pong-pixels.md": check_pong,
 }
-SLOW = {"04-reinforce.md", "05-dqn.md", "07-pong-pixels.md"}
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.course) if n in SLOW else n for n in PAGES])
+@pytest.mark.course  # (every page's command: .ci/run's site step)
+@pytest.mark.parametrize("name", PAGES)
 def test_the_page_command_prints_what_a_working_agent_prints(name, tmp_path):
     CHECKS[name](*run_page(name, tmp_path))
 
@@ -173,6 +173,7 @@ def test_the_checks_fail_a_broken_agent():
                    "evaluation over 2 episodes (deterministic actions): return -3.00 +- 0.00")
 
 
+@pytest.mark.course
 @pytest.mark.parametrize("name", PAGES)
 def test_the_python_blocks_of_a_page_run(name):
     """A page's ```python blocks (the action-mask page's checks of DQN's masked acting) run as written."""

@@ -71,6 +71,7 @@ def run_block(block: Block, cwd: Path, env: dict, n: int) -> None:
 PAGES = pages()
 
 
+@pytest.mark.site  # (a later CI step: the pages' commands take a minute or more of CPU together)
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_every_block_of_the_page_runs(page, tmp_path):
     found = [p for b in blocks(page) for p in problems(b)]
