@@ -16,7 +16,7 @@ SLOW_FIRST = ("tests/test_sweep.py::", "tests/test_wheel.py::", "tests/test_trac
 SEPARATE = {
     "site": "builds the documentation site or opens it in Chromium",
     "course": "runs a course page's short command (tens of seconds)",
-    "server": "starts a server (an MLflow server, a Ray search with its re-measure) and takes minutes",
+    "server": "starts a server (an MLflow server, Ray's processes for a sweep or a search) and takes a minute or more",
     "install": "installs gymlab's wheel beside other packages in a fresh venv, from the registry",
 }
 

@@ -70,6 +70,7 @@ def summary(path: Path) -> dict:
     return out
 
 
+@pytest.mark.server  # (starts Ray's processes: tens of seconds; .ci/run's server step)
 def test_a_sweep_reports_failures_survives_ctrl_c_and_resumes(tmp_path, spawn):
     """One local sweep (Ray started in-process), 2 settings x 2 seeds, in a subprocess:
 
@@ -142,6 +143,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.server  # (starts Ray's processes: tens of seconds; .ci/run's server step)
 def test_a_sweep_on_a_multi_process_ray_cluster(tmp_path):
     """A Ray head started the way a cluster is (``ray start --head``, its own processes, token
     authentication as Ray >= 2.59 sets it up), and a sweep pointed at it with --ray-address."""
