@@ -77,6 +77,7 @@ finally:
 def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentParser:
     from gymlab import agents, envs
     from gymlab.cli import Parser, number, path_arg
+    from gymlab.search import SAMPLES as SEARCH_SAMPLES
 
     p = Parser(
         prog=command("train.py"), description=__doc__.split("\n\n")[0], add_help=for_help,
@@ -141,8 +142,8 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     sweep.add_argument("--search", choices=("optuna",), help="settings proposed by Optuna (Ray Tune's OptunaSearch, "
                        "TPE) in --space, --samples of them, each trained on the tuning seed --seed; then the best "
                        "re-measured on --remeasure-seeds (pip install -e \".[search]\")")
-    sweep.add_argument("--samples", type=number(int, lo=1, hi=100_000), default=12, help="with --search: how many "
-                       "settings to try (default 12)")
+    sweep.add_argument("--samples", type=number(int, lo=1, hi=100_000), default=None, help="with --search: how "
+                       f"many settings to try (default {SEARCH_SAMPLES})")
     sweep.add_argument("--space", nargs="+", metavar="FIELD=KIND:...", default=None,
                        help="with --search: a distribution per field: loguniform:LO:HI, uniform:LO:HI, int:LO:HI "
                             "(ends included), choice:A,B,C (e.g. learning_rate=loguniform:1e-4:1e-2 n_step=int:1:5)")
@@ -195,7 +196,7 @@ def run_sweep(args, agent_cls, argv: list[str] | None = None) -> int:
                          "least 1")
     experiment.check_video(base)  # before Ray starts, not in every trial
     grid = parse_grid(args.grid, agent_cls)
-    space, remeasure, checked, seeds = search_args(args, agent_cls)
+    space, remeasure, checked, seeds, samples = search_args(args, agent_cls)
     env_id, env_kwargs = resolved.env(args.env, base.env_kwargs)
     label = "--space: setting" if space else "--grid setting"
     for name, values in (checked or sweep.settings(grid)).items():  # each setting's config, refused here, not in a trial
@@ -217,24 +218,26 @@ def run_sweep(args, agent_cls, argv: list[str] | None = None) -> int:
         raise UsageError(str(err)) from err
     typed_line = None if argv is None else f"{typed(command('train.py'))} {shlex.join(argv)}"  # for its stamp
     cfg = sweep.SweepConfig(base, seeds, grid, run_dir, args.ray_address, args.cpus_per_trial, args.scheduler,
-                            typed_line, search=args.search, space=space, samples=args.samples if space else 0,
+                            typed_line, search=args.search, space=space, samples=samples,
                             remeasure_seeds=remeasure)
     print(f"gymlab: sweep of {agent_cls.name!r} on {args.env}: " + (
         f"{len(sweep.settings(grid))} settings x {len(seeds)} seeds" if not space else
-        f"Optuna search, {args.samples} samples on seed {seeds[0]}, then the best on seeds {remeasure[0]}-"
+        f"Optuna search, {samples} samples on seed {seeds[0]}, then the best on seeds {remeasure[0]}-"
         f"{remeasure[-1]}") + " on Ray Tune")
     return sweep.run_sweep(cfg)
 
 
 def search_args(args, agent_cls):
-    """``--search``'s flags: ``(space, remeasure seeds, settings to check, search seeds)``; the
-    search's seed a tuning seed (< 1000), the re-measure's report seeds (>= 1000)."""
+    """``--search``'s flags: ``(space, remeasure seeds, settings to check, search seeds, samples)``;
+    the search's seed a tuning seed (< 1000), the re-measure's report seeds (>= 1000). Its own flags
+    (--space, --samples, --remeasure-seeds) without --search: refused, not ignored."""
     seeds = args.seeds if args.seeds is not None else [args.seed]
     if args.search is None:
-        given = [f for f, v in (("--space", args.space), ("--remeasure-seeds", args.remeasure_seeds)) if v is not None]
+        given = [f for f, v in (("--space", args.space), ("--samples", args.samples),
+                                ("--remeasure-seeds", args.remeasure_seeds)) if v is not None]
         if given:
             raise UsageError(f"{', '.join(given)} go{'es' * (len(given) == 1)} with --search optuna")
-        return {}, [], None, seeds
+        return {}, [], None, seeds, 0
     from gymlab import search
     from gymlab.flags import REPORT_SEED_START
 
@@ -250,7 +253,7 @@ def search_args(args, agent_cls):
         raise UsageError(f"--remeasure-seeds: the re-measure is on report seeds, {REPORT_SEED_START} and up (got "
                          f"{min(remeasure)}); e.g. --remeasure-seeds 1000-1009")
     space = search.parse_space(args.space, agent_cls)
-    return space, remeasure, search.corners(space), seeds
+    return space, remeasure, search.corners(space), seeds, args.samples or search.SAMPLES
 
 
 def parse(argv: list[str]):
@@ -348,7 +351,7 @@ def _main(argv: list[str]) -> int:
         args, agent_cls, _ = parse(argv)
         if args.seeds is not None or args.grid is not None or args.search is not None:
             return run_sweep(args, agent_cls, argv)
-        search_args(args, agent_cls)  # (--space or --remeasure-seeds without --search: refused)
+        search_args(args, agent_cls)  # (--space, --samples or --remeasure-seeds without --search: refused)
         return experiment.run(config(args, agent_cls)).code
     except CheckpointError as err:
         print(f"{command('train.py')}: checkpoint error: {err}", file=sys.stderr)

@@ -32,6 +32,7 @@ from gymlab.cli import UsageError
 from gymlab.flags import REPORT_SEED_START
 
 KINDS = ("loguniform", "uniform", "int", "choice")
+SAMPLES = 12  # --samples' default: settings a search tries
 REMEASURE_SEEDS = list(range(REPORT_SEED_START, REPORT_SEED_START + 10))  # report seeds: never a tuning seed
 INSTALL = 'pip install "ray[tune]" optuna  (or: pip install -e ".[search]")'
 

@@ -86,6 +86,11 @@ def test_a_bad_space_is_one_line_exit_2(space, message, tmp_path, capsys):
     (["--search", "optuna", "--space", *SPACE, "--seeds", "3"], "--grid and --seeds do not go with it"),
     (["--search", "optuna"], "needs a --space"),
     (["--space", *SPACE], "--space goes with --search optuna"),
+    (["--samples", "5"], "--samples goes with --search optuna"),  # (a single run: else silently ignored)
+    (["--samples", "12"], "--samples goes with --search optuna"),  # (its default's value, given: still refused)
+    (["--seeds", "2", "--samples", "5"], "--samples goes with --search optuna"),  # (a grid sweep)
+    (["--remeasure-seeds", "1000-1001"], "--remeasure-seeds goes with --search optuna"),
+    (["--seeds", "2", "--samples", "5", "--space", *SPACE], "--space, --samples go with --search optuna"),
 ])
 def test_search_flags_that_do_not_fit_are_one_line(extra, message, tmp_path, capsys):
     assert train.main(Q + extra + ["--run-dir", str(tmp_path / "s")]) == 2
@@ -220,3 +225,14 @@ def test_a_sampled_point_decodes_to_values_the_config_takes():
     assert type(point["n_step"]) is int and type(point["gamma"]) is float
     assert agents.get("dqn").Config(**point).n_step == 3
     assert search.setting_name(point) == "gamma=0.95,hidden=256,n_step=3"
+
+
+def test_samples_defaults_to_twelve_with_search_only():
+    """--samples unset: a search tries search.SAMPLES settings (12); without --search it is None
+    (so that given without --search it is seen and refused)."""
+    args, agent_cls, _ = train.parse(Q + ["--search", "optuna", "--space", *SPACE])
+    assert train.search_args(args, agent_cls)[4] == search.SAMPLES == 12
+    args, agent_cls, _ = train.parse(Q + ["--search", "optuna", "--space", *SPACE, "--samples", "3"])
+    assert train.search_args(args, agent_cls)[4] == 3
+    args, agent_cls, _ = train.parse(Q)
+    assert args.samples is None and train.search_args(args, agent_cls)[4] == 0
