@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gymlab import tracking
 from gymlab.cli import EXIT_OK, UsageError, command, display_problem, typed
 from gymlab.env_setup import check_env_kwargs, check_video, evaluation_kwargs, make_env
 
@@ -51,8 +52,7 @@ class RunConfig:
     max_episode_steps: int | None = None
     frame_stack: int = 1
     render: bool = False
-    # Write the first video_episodes final evaluation episodes as videos/eval-episode-<i>.mp4 and .gif.
-    record_video: bool = False
+    record_video: bool = False  # the first video_episodes final evaluation episodes as videos/eval-episode-<i>.mp4, .gif
     video_episodes: int = 1
     progress: bool = True
     save_every_minutes: float = 10.0  # the resume state, on a wall-clock period too (0: at evaluations only)
@@ -79,7 +79,7 @@ def run(cfg: RunConfig) -> RunResult:
         agent_cls = agents.get(cfg.agent)
     except agents.UnknownAgentError as err:
         raise UsageError(str(err)) from err
-    from gymlab import resolved, runs, tracking
+    from gymlab import resolved, runs
     from gymlab.agents import SpaceError
     from gymlab.agents.base import Budget
 
@@ -246,12 +246,18 @@ def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes:
     return spec, agent, env, Budget(**spec["budget"]), done
 
 
-def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True, render: bool = False,
-            logger_state: dict | None = None, on_eval=None, save_every_minutes: float = 10.0) -> RunResult:
+def execute(spec: dict, env, agent, budget, run_dir: Path, **options) -> RunResult:
+    """``_execute`` in its MLflow run (``--track``), which ends FAILED or KILLED should the run raise."""
+    with tracking.tracked(spec, run_dir) as tracker:  # (tracker: None unless --track)
+        return _execute(spec, env, agent, budget, run_dir, tracker, **options)
+
+
+def _execute(spec: dict, env, agent, budget, run_dir: Path, tracker, progress: bool = True, render: bool = False,
+             logger_state: dict | None = None, on_eval=None, save_every_minutes: float = 10.0) -> RunResult:
     """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run;
     Ctrl-C or SIGTERM stops it at the next safe point, saved (``gymlab/signals.py``)."""
     from gymlab import resume as resume_state
-    from gymlab import runs, signals, tracking
+    from gymlab import runs, signals
     from gymlab.agents import seeding
     from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
@@ -259,7 +265,6 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     env_id, env_kwargs, seed, agent_name = spec["env_id"], spec["env_kwargs"], spec["seed"], spec["agent"]
     ckpt = run_dir / "checkpoint.npz"
     agent.env_spec = {"env": spec["env"], "env_kwargs": env_kwargs, **runs.env_shape(spec)}
-    tracker = tracking.start(spec, run_dir)  # None unless --track
     logger = RunLogger(run_dir, budget, progress=progress, desc=f"{agent_name} on {spec['env_name']}",
                        resume=logger_state, tracker=tracker)
     resumable = budget is not None and agent.resumable()

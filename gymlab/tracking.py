@@ -10,6 +10,8 @@ What is logged, into the MLflow run named after the run directory (experiment
 - artifacts: ``summary.json``, ``checkpoint.npz``, ``learning_curve.png`` and the agent's other
   figures, and ``videos/`` with ``--record-video``;
 - tags: ``gymlab.run_dir`` and, for a sweep's trial, ``gymlab.sweep`` (the sweep's directory).
+- status: FINISHED when the run ends, KILLED when Ctrl-C or SIGTERM stopped it, FAILED when it
+  raised (``tracked``): never left RUNNING.
 
 Where: ``$MLFLOW_TRACKING_URI`` (a server, ``http://HOST:PORT``, or any store MLflow takes); else
 MLflow's own default, made absolute where the run starts: ``sqlite:///<cwd>/mlflow.db``, with the
@@ -21,6 +23,7 @@ directory Ray changes) log to the same store; a resumed run goes on in its own M
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -195,7 +198,27 @@ class Tracker:
                 self._send(self.client.log_artifact, str(Path(run_dir) / name))
         if (Path(run_dir) / "videos").is_dir():
             self._send(self.client.log_artifacts, str(Path(run_dir) / "videos"), "videos")
-        self._send(self.client.set_terminated, "KILLED" if summary["interrupted"] else "FINISHED")
+        self.end("KILLED" if summary["interrupted"] else "FINISHED")
+
+    def end(self, status: str) -> None:
+        """The MLflow run ended with ``status`` (MLflow's ``RunStatus``: FINISHED, FAILED, KILLED), the
+        metrics still buffered sent first."""
+        self.flush()
+        self._send(self.client.set_terminated, status)
+
+
+@contextlib.contextmanager
+def tracked(spec: dict, run_dir: Path):
+    """Around a run: its tracker (``start``; ``None`` if it is not tracked); if the run raises, its MLflow
+    run ends FAILED (a bug) or KILLED (a Ctrl-C or SIGTERM it did not catch), not left RUNNING. A run
+    that reaches its end ends it in ``finish`` (FINISHED, or KILLED when it was interrupted)."""
+    tracker = start(spec, run_dir)
+    try:
+        yield tracker
+    except BaseException as err:
+        if tracker is not None:
+            tracker.end("KILLED" if isinstance(err, KeyboardInterrupt) else "FAILED")
+        raise
 
 
 def finish(tracker: Tracker | None, run_dir: Path, summary: dict) -> None:

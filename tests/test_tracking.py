@@ -211,3 +211,57 @@ def test_an_unreachable_store_is_refused_before_force_removes_the_old_run(tmp_pa
     assert train.main(Q + ["--run-dir", str(run_dir), "--track", "mlflow", "--force"]) == 2
     assert "cannot use the tracking store" in capsys.readouterr().err
     assert (run_dir / "summary.json").is_file() and (run_dir / "checkpoint.npz").is_file()
+
+
+FAILING_AGENTS = '''
+from gymlab.agents.q_learning import QLearning
+
+
+class CrashInLearn(QLearning):
+    """Tabular Q that raises (a bug) at env step 300, its metrics so far logged."""
+
+    def learn(self, env, budget, logger):
+        step = logger.step
+
+        def crashing(*a, **k):
+            step(*a, **k)
+            if logger.steps == 300:
+                raise RuntimeError("a bug at step 300")
+
+        logger.step = crashing
+        return super().learn(env, budget, logger)
+
+
+class InterruptInReport(QLearning):
+    """Tabular Q whose Ctrl-C comes where the run does not catch it: in its report, after training."""
+
+    def report(self, env, run_dir=None):
+        raise KeyboardInterrupt
+'''
+
+
+@pytest.mark.parametrize("agent,code,status", [
+    ("q", 0, "FINISHED"),
+    ("failing_agents_fix24:CrashInLearn", 70, "FAILED"),  # (the old code: it stayed RUNNING)
+    ("failing_agents_fix24:InterruptInReport", 130, "KILLED"),  # (the old code: it stayed RUNNING)
+])
+def test_a_run_ends_its_mlflow_run_finished_failed_or_killed(agent, code, status, tmp_path, monkeypatch, capsys,
+                                                             sqlite_store):
+    """A local sqlite store in a temporary directory (no server): the MLflow run of a run that ends ends
+    FINISHED; of one that raises, FAILED, its metrics up to the crash kept; of one stopped by a Ctrl-C it
+    does not catch, KILLED (MLflow's RunStatus names)."""
+    from mlflow.tracking import MlflowClient
+
+    (tmp_path / "failing_agents_fix24.py").write_text(FAILING_AGENTS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", sqlite_store)
+    monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", "status-test")
+    monkeypatch.chdir(tmp_path)
+    run_dir = tmp_path / "run"
+    assert train.main([*Q[:2], "--agent", agent, *Q[4:], "--eval-every", "100", "--run-dir", str(run_dir),
+                       "--track", "mlflow"]) == code, capsys.readouterr().err
+    client = MlflowClient(sqlite_store)
+    run = client.get_run(json.loads((run_dir / tracking.RUN_FILE).read_text())["run_id"])
+    assert run.info.status == status and run.info.end_time is not None
+    evals = [m.step for m in client.get_metric_history(run.info.run_id, "eval/return_mean")]
+    assert evals[:3] == [100, 200, 300]  # (sent before the run ended, whichever way)
