@@ -7,6 +7,10 @@ the row ``"on_tuning_seeds": true``). ``findings(payload)``: a results JSON's ro
 texts, and its rows that do not say which seeds they ran. Where an entry's seeds were not recorded
 (or a row runs a user's file, ``--hyperparams``), every seed below the report seeds (1000) counts as
 one it may have been tuned on: the convention is that tuning used those.
+
+A recipe travels as flags too: a row whose settings (its env's entry, then its flags) hold every
+setting of another entry of its agent (``benchmarks/memory.py``'s controls run one entry's recipe on
+another env) is checked against that entry's tuning seeds as well (``transplanted``).
 """
 
 from __future__ import annotations
@@ -39,20 +43,71 @@ def _within(seeds, tuning: set[int] | None) -> set[int]:
     return {s for s in seeds if (s < REPORT_SEED_START if tuning is None else s in tuning)}
 
 
-def _tuning(agent, env, args: argparse.Namespace) -> set[int] | None:
-    """The tuning seeds of the entry a row runs; None (every seed below 1000) when the flags do not name one,
-    or run a user's file (``--hyperparams``), which our records do not cover."""
-    from gymlab.agents.hyperparams import tuning_seeds
+def _tuning(agent, env, args: argparse.Namespace, flags: list[str] = ()) -> set[int] | None:
+    """The tuning seeds of the entry a row runs, and of every entry whose recipe its ``flags`` give
+    (``transplanted``); None (every seed below 1000) when the flags do not name one, or run a user's file
+    (``--hyperparams``), which our records do not cover, or when one of those entries has no record."""
+    from gymlab.agents.hyperparams import TABLE, tuning_seeds
     from gymlab.flags import parse_env_kwargs
 
-    return tuning_seeds(agent, env, parse_env_kwargs(args.env_kwargs)) if agent and env and not args.hyperparams \
-        else None
+    if not (agent and env) or args.hyperparams:
+        return None
+    kwargs = parse_env_kwargs(args.env_kwargs)
+    records = [tuning_seeds(agent, env, kwargs)] + [TABLE[agent][key]["tuned_on"]["seeds"]
+                                                   for key in transplanted(agent, env, kwargs, flags)]
+    return None if any(r is None for r in records) else set().union(*records)
+
+
+def given(flags: list[str]) -> dict:
+    """The settings ``flags`` give, by field: ``--hidden 64,64`` -> ``{"hidden": "64,64"}``, ``--dueling``
+    -> True, ``--no-dueling`` -> False (values as typed; the last of a flag given twice)."""
+    out = {}
+    for i, word in enumerate(flags):
+        if not word.startswith("--"):
+            continue
+        name, eq, text = word[2:].partition("=")
+        value = text if eq else flags[i + 1] if i + 1 < len(flags) and not flags[i + 1].startswith("--") else None
+        if value is None and name.startswith("no-"):
+            name, value = name[3:], False
+        out[name.replace("-", "_")] = True if value is None else value
+    return out
+
+
+def _same(value, typed) -> bool:
+    """Whether a setting typed on the command line (``typed``: text, or a switch's bool) is ``value``."""
+    if isinstance(value, bool) or isinstance(typed, bool):
+        return typed is value
+    try:
+        if isinstance(value, (tuple, list)):
+            return tuple(float(v) for v in typed.split(",") if v.strip()) == tuple(map(float, value))
+        if isinstance(value, (int, float)):
+            return float(typed) == float(value)
+    except ValueError:
+        return False
+    return str(typed) == str(value)
+
+
+def transplanted(agent: str, env: str, env_kwargs: dict, flags: list[str]) -> list[str]:
+    """The entries of ``agent``'s table whose every setting (budget aside; at least one) a row on ``env``
+    holds, its own entry's settings laid under its ``flags``: the recipes it runs, by name or by flags."""
+    from gymlab.agents.hyperparams import BUDGET_KEYS, TABLE, defaults
+
+    typed = given(flags)
+    own = defaults(agent, env, env_kwargs, policy=typed.get("policy"))[0]
+    row = {**own, **typed}
+    found = []
+    for key, entry in TABLE.get(agent, {}).items():
+        settings = {k: v for k, v in entry.items() if k not in (*BUDGET_KEYS, "tuned_on", "env_kwargs")}
+        if settings and all(k in row and (_same(v, row[k]) if k in typed else row[k] == v) for k, v in settings.items()):
+            found.append(key)
+    return found
 
 
 def check(flags: list[str], seeds) -> set[int]:
-    """The seeds among ``seeds`` that the entry ``train.py FLAGS`` runs with was tuned on."""
+    """The seeds among ``seeds`` that the entry ``train.py FLAGS`` runs with (or a recipe its flags give)
+    was tuned on."""
     args = _parse(flags)
-    return _within(seeds, _tuning(args.agent, args.env, args))
+    return _within(seeds, _tuning(args.agent, args.env, args, flags))
 
 
 def label(flags: list[str], seeds, allow: bool = False) -> dict:
@@ -109,7 +164,7 @@ def _row_overlap(row: dict, payload: dict) -> tuple[str, set, list] | None:
             [0] if "train.py" in " ".join(words[:2]) else None)  # train.py's default --seed is 0
         if seeds is None or not (agent and env):
             return None
-        return f"{agent} on {env}", _within(seeds, _tuning(agent, env, args)), []
+        return f"{agent} on {env}", _within(seeds, _tuning(agent, env, args, words)), []
     if "sequence_tasks" in words or row.get("task") in TUNED_ON:  # a sequence_tasks command, or a row of them
         name = row.get("task") or words[words.index("sequence_tasks") + 1]
         record = TUNED_ON.get(name, dict(seeds=None, texts=()))

@@ -91,6 +91,55 @@ def test_check_is_the_overlap_with_the_entrys_tuning_seeds(flags, seeds, overlap
     assert heldout.check(flags, seeds) == overlap
 
 
+def recipe_flags(agent: str, key: str) -> list[str]:
+    """An entry's recipe (every setting, its budget aside) as flags, as benchmarks/memory.py gives its
+    controls theirs."""
+    import shlex
+
+    from gymlab.agents.base import as_flags
+
+    entry = hyperparams.TABLE[agent][key]
+    return shlex.split(as_flags({k: v for k, v in entry.items() if k not in ("steps", "episodes", "tuned_on")}))
+
+
+RECALL_ON_NOVEL = ["--env", "cartpole-novel", "--agent", "reinforce", *recipe_flags("reinforce", "gymlab/Recall-v0")]
+
+
+@pytest.mark.parametrize("flags,seeds,overlap", [
+    # REINFORCE's Recall recipe (tuned on 0-2) transplanted as flags to CartPoleNoVel (whose entry: seed 0)
+    (RECALL_ON_NOVEL, [1, 2, 5, 1000], {1, 2}),
+    (RECALL_ON_NOVEL + ["--seed", "3"], [0, 2], {0, 2}),
+    # typed another way: the same values (3e-3 as 0.003, 64 as 64,), so the same recipe
+    (["--env", "cartpole-novel", "--agent", "reinforce", "--hidden", "64,", "--forget-bias", "3", "--learning-rate",
+      "1e-3", "--entropy-coef", "1e-2", "--num-envs", "16", "--batch-episodes", "16", "--policy", "lstm"], [1], {1}),
+    # one setting off the recipe (batch 8): not the Recall recipe, only the env's own entry's seeds
+    (RECALL_ON_NOVEL + ["--batch-episodes", "8"], [1, 2], set()),
+    # the recurrent DQN's recall-50 recipe (seed 0) on Recall (its own: 0, 1 and the defaults' 0-9): within
+    (["--env", "recall", "--agent", "dqn", *recipe_flags("dqn", "gymlab/Recall-v0 delay=50")], [0, 12], {0}),
+])
+def test_a_transplanted_recipe_is_checked_against_its_entrys_tuning_seeds(flags, seeds, overlap):
+    assert heldout.check(flags, seeds) == overlap
+
+
+def test_a_transplanted_recipe_on_its_tuning_seeds_is_refused_or_labelled(capsys):
+    with pytest.raises(SystemExit) as stop:
+        heldout.label(RECALL_ON_NOVEL, [1, 2])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and "seeds 1, 2" in err, err
+    assert heldout.label(RECALL_ON_NOVEL, [1, 2], allow=True) == {"on_tuning_seeds": True,
+                                                                  "tuning_seed_overlap": [1, 2]}
+    assert heldout.label(RECALL_ON_NOVEL, [1000, 1001]) == {"on_tuning_seeds": False}
+    payload = {"rows": [{"command": shlex_join(["python", "train.py", *RECALL_ON_NOVEL, "--seeds", "1,2"]),
+                         "iqm": 1}]}
+    assert heldout.findings(payload) == (["row 0: seeds [1, 2] of reinforce on cartpole-novel"], [])
+
+
+def shlex_join(words):
+    import shlex
+
+    return shlex.join(words)
+
+
 def trained(*args, **kwargs):
     raise AssertionError("the harness trained")
 
