@@ -147,9 +147,30 @@ def ratio_cell(vs: dict | None) -> str:
     return "(ref)" if vs is None else f"{vs['median']:.2f}x [{vs['min']:.2f}-{vs['max']:.2f}]"
 
 
+def parse_args(p, argv, measure, torch_threads: bool = True):
+    """``p.parse_args(argv)``, with the hidden flags ``run_child`` starts a script with: given ``--child JOB
+    --out FILE`` (this is the process ``run_child`` started), ``measure(JOB)`` is written to FILE as JSON,
+    with torch on one thread (``torch_threads``), and None returned: the script's ``main`` returns 0."""
+    import argparse
+    import json
+
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if not args.child:
+        return args
+    if torch_threads:
+        import torch
+
+        torch.set_num_threads(1)
+    args.out.write_text(json.dumps(measure(json.loads(args.child))))
+    return None
+
+
 def run_child(script: str, job: dict, what: str) -> dict:
     """``python SCRIPT --child JOB --out FILE`` in a process of its own, one thread (so each run starts
-    alike and each peak of memory is that run's alone): the JSON it wrote, or exit naming ``what``."""
+    alike and each peak of memory is that run's alone): the JSON it wrote, or exit naming ``what``
+    (``parse_args`` is the other end, in SCRIPT)."""
     import json
     import os
     import subprocess

@@ -71,7 +71,6 @@ round, ``q_weights``, ``busy``, ``load_before``, ``load_after``, and ``_common.p
 
 import argparse
 import contextlib
-import json
 import shlex
 import sys
 import tempfile
@@ -217,14 +216,8 @@ def main(argv=None, runner=run_alone) -> int:
     p.add_argument("--only", choices=sorted(TASKS), help="one task (the other's rows are kept from the JSON)")
     p.add_argument("--json", type=Path, help="where to write the results (default benchmarks/results/dqn_speed.json, "
                                              "--quick: dqn_speed_quick.json)")
-    p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.child:  # one run, in the process run_alone started
-        import torch
-
-        torch.set_num_threads(1)
-        args.out.write_text(json.dumps(measure(json.loads(args.child))))
+    args = _speed.parse_args(p, argv, measure)
+    if args is None:  # one run, in the process run_alone started: written
         return 0
     rounds = _speed.rounds_of(args, quick_rounds=1)
     path = args.json or RESULTS / ("dqn_speed_quick.json" if args.quick else "dqn_speed.json")

@@ -24,7 +24,6 @@ JSON rows: ``key`` (task/contestant), ``buffer_size``, ``transitions_added``, ``
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -132,11 +131,8 @@ def main(argv=None, runner=run_alone) -> int:
     p.add_argument("--quick", action="store_true", help=f"buffers of {QUICK_BUFFER:,}: a check that it runs")
     p.add_argument("--json", type=Path, help="where to write the results (default benchmarks/results/"
                                              "replay_memory.json, --quick: replay_memory_quick.json)")
-    p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.child:
-        args.out.write_text(json.dumps(measure(json.loads(args.child))))
+    args = _speed.parse_args(p, argv, measure, torch_threads=False)  # (as it was: no torch in its child)
+    if args is None:  # one buffer, in the process run_alone started: written
         return 0
     path = args.json or RESULTS / ("replay_memory_quick.json" if args.quick else "replay_memory.json")
     records = []

@@ -181,14 +181,8 @@ def main(argv=None, runner=run_alone) -> int:
     p.add_argument("--only", choices=sorted(CASES), help="one case (the other's rows are kept from the JSON)")
     p.add_argument("--json", type=Path, help="where to write the results (default benchmarks/results/"
                                              "resume_state.json, --quick: resume_state_quick.json)")
-    p.add_argument("--child", help=argparse.SUPPRESS)
-    p.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    args = p.parse_args(argv)
-    if args.child:  # one phase, in the process run_alone started
-        import torch
-
-        torch.set_num_threads(1)
-        args.out.write_text(json.dumps(phase(json.loads(args.child))))
+    args = _speed.parse_args(p, argv, phase)
+    if args is None:  # one phase, in the process run_alone started: written
         return 0
     rounds = _speed.rounds_of(args, quick_rounds=1)
     path = args.json or RESULTS / ("resume_state_quick.json" if args.quick else "resume_state.json")
