@@ -91,9 +91,12 @@ def read_cpu_clocks() -> tuple[float | None, float, float]:
 cpu_clocks = read_cpu_clocks  # (what start and finish read)
 
 
-def start() -> dict:
-    """The load as the measurement starts: ``{"busy", "load_before"}``, warning when busy; and the
-    CPU clocks, so that ``finish`` sees work that began after."""
+def start(idle_wait: float = 0) -> dict:
+    """The load as the measurement starts (after waiting up to ``idle_wait`` seconds for an idle machine:
+    ``--wait-idle``): ``{"busy", "load_before"}``, warning when busy; and the CPU clocks, so that
+    ``finish`` sees work that began after."""
+    if idle_wait:
+        wait_idle(idle_wait)
     before = load()
     busy = before is not None and before[0] > IDLE_LOAD
     if busy:
@@ -118,6 +121,17 @@ def finish(state: dict) -> dict:
               f"the results are marked busy", file=sys.stderr)
         state["busy"] = True
     return {**state, "load_after": after, "others_cpu_cores": None if others is None else round(others, 3)}
+
+
+def say_verdict(state: dict, quick: bool, failures=()) -> None:
+    """The lines below a speed table that say what its figures are not: each failed check, ``--quick``
+    (not a figure), and a busy machine (not a figure of the code alone)."""
+    for line in failures:
+        print(f"CHECK FAILED: {line}")
+    if quick:
+        print(QUICK_NOTE)
+    if state["busy"]:
+        print(f"BUSY: the 1-minute load was {state['load_before'][0]} at the start: not a figure of the code alone")
 
 
 def interleave(names: list[str], rounds: int, run) -> dict[str, list]:

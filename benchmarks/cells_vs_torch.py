@@ -80,9 +80,7 @@ def main(argv=None) -> int:
     rounds = _speed.rounds_of(args, quick_rounds=2)
     steps, sizes = (QUICK_STEPS, QUICK_SIZES) if args.quick else (STEPS, SIZES)
     torch.set_num_threads(1)
-    if args.wait_idle:
-        _speed.wait_idle(args.wait_idle)
-    state = _speed.start()
+    state = _speed.start(args.wait_idle)
     records = [measure_row(kind, size, steps, rounds, args.quick) for kind in KINDS for size in sizes]
     state = _speed.finish(state)
     records = [{**r, "rounds": rounds, "quick": args.quick, **state} for r in records]
@@ -90,10 +88,7 @@ def main(argv=None) -> int:
              _speed.ratio_cell(r["vs_ref"])] for r in records]
     print(table([f"forward+backward, T={steps}, B={BATCH}", "hand-written cells (ms, median)",
                  "torch fused (ms, median)", "cells / fused time: median [min-max] of rounds"], rows))
-    if args.quick:
-        print(_speed.QUICK_NOTE)
-    if state["busy"]:
-        print(f"BUSY: the 1-minute load was {state['load_before'][0]} at the start: not a figure of the code alone")
+    _speed.say_verdict(state, args.quick)
     out = args.json or RESULTS / ("cells_vs_torch_quick.json" if args.quick else "cells_vs_torch.json")
     path = write_json("cells_vs_torch", {"steps": steps, "batch": BATCH, "rounds": rounds, "quick": args.quick,
                                          **state, "rows": records}, out)

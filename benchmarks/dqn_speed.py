@@ -221,9 +221,7 @@ def main(argv=None, runner=run_alone) -> int:
         return 0
     rounds = _speed.rounds_of(args, quick_rounds=1)
     path = args.json or RESULTS / ("dqn_speed_quick.json" if args.quick else "dqn_speed.json")
-    if args.wait_idle:
-        _speed.wait_idle(args.wait_idle)
-    state, measured, failures = _speed.start(), [], []
+    state, measured, failures = _speed.start(args.wait_idle), [], []
     for task in [args.only] if args.only else list(TASKS):
         who, runs, stamps, steps, starts = measure_task(task, rounds, args.quick, runner)
         measured.append((task, who, runs, stamps, steps, starts))
@@ -257,12 +255,7 @@ def main(argv=None, runner=run_alone) -> int:
     print(table(["env", "contestant", "differs from sb3 (same)", "Q-net weights", "gradient steps", "expected",
                  "env steps/s (median)", f"vs sb3 (same): median [min-max] of rounds (aim {TARGET:g}x)", "load"],
                 rows))
-    for line in failures:
-        print(f"CHECK FAILED: {line}")
-    if args.quick:
-        print(_speed.QUICK_NOTE)
-    if state["busy"]:
-        print(f"BUSY: the 1-minute load was {state['load_before'][0]} at the start: not a figure of the code alone")
+    _speed.say_verdict(state, args.quick, failures)
     print(f"\nwritten: {out}")
     return 1 if failures else 0
 

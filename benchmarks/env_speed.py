@@ -93,9 +93,7 @@ def main(argv=None) -> int:
         cases[("features", n)] = lambda n=n: vector_rate("gymlab/Pong-v0", {}, n, vector_steps)
         cases[("pixels", n)] = lambda n=n: vector_rate("gymlab/Pong-v0", {"obs_type": "pixels"}, n, vector_steps)
 
-    if args.wait_idle:
-        _speed.wait_idle(args.wait_idle)
-    state, stamp = _speed.start(), provenance()
+    state, stamp = _speed.start(args.wait_idle), provenance()
     samples = _speed.interleave(list(cases), rounds, lambda key, r: cases[key]())
     state = _speed.finish(state)
 

@@ -186,9 +186,7 @@ def main(argv=None, runner=run_alone) -> int:
         return 0
     rounds = _speed.rounds_of(args, quick_rounds=1)
     path = args.json or RESULTS / ("resume_state_quick.json" if args.quick else "resume_state.json")
-    if args.wait_idle:
-        _speed.wait_idle(args.wait_idle)
-    state, measured, failures = _speed.start(), [], []
+    state, measured, failures = _speed.start(args.wait_idle), [], []
     for case in [args.only] if args.only else list(CASES):
         runs, stamp, failed = measure_case(case, rounds, QUICK_BUFFER if args.quick else None, runner)
         measured.append((case, runs, stamp))
@@ -223,12 +221,7 @@ def main(argv=None, runner=run_alone) -> int:
     print(table(["case", "buffer", "items", "resume.npz MB", "phase", "seconds (median)",
                  "vs np.load + copy: median [min-max] of rounds", "memory before MB", "peak beyond buffer MB",
                  "load"], rows))
-    for line in failures:
-        print(f"CHECK FAILED: {line}")
-    if args.quick:
-        print(_speed.QUICK_NOTE)
-    if state["busy"]:
-        print(f"BUSY: the 1-minute load was {state['load_before'][0]} at the start: not a figure of the code alone")
+    _speed.say_verdict(state, args.quick, failures)
     print(f"\nwritten: {out}")
     return 1 if failures else 0
 
