@@ -31,6 +31,7 @@ import dataclasses
 import multiprocessing
 import pickle
 import signal
+import threading
 import traceback
 import zlib
 
@@ -54,6 +55,9 @@ def check_env(env, workers: int) -> None:
                          f"{env} does not ({type(err).__name__}: {err}): give --workers 1") from None
 
 
+STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
 class _Counts:
     """What ``Steps.run`` needs of a logger, in the actor: the counts the budget is checked on, and a
     call at each safe point (where the chunk may end)."""
@@ -75,8 +79,9 @@ class _Stop(Exception):
 
 def _actor(conn, env_bytes: bytes, spaces: tuple, config, seed: int, budget, resumed) -> None:
     """The actor process: a DQN agent that only acts (no replay), its own random stream."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a terminal's Ctrl-C reaches us too: the learner stops us
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for signum in STOPS:  # a terminal's Ctrl-C reaches us too: the learner stops us
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # (in case the mask came through the exec: see Actor)
     try:
         from gymlab.agents.dqn import DQN
 
@@ -145,9 +150,23 @@ class Actor:
         self.process = context.Process(target=_actor, name="gymlab-dqn-actor", daemon=True,
                                        args=(child, pickle.dumps(env), spaces, agent.config, agent.seed, budget,
                                              resumed))
-        self.process.start()
+        self.process.start() if threading.current_thread() is not threading.main_thread() else self._start()
         child.close()
         self.last_state = None  # the actor's state once it has played its last chunk
+
+    def _start(self) -> None:
+        """Started ignoring Ctrl-C and SIGTERM from birth (a child keeps an ignored disposition across
+        exec), else a Ctrl-C while it imports would kill it. Here the signals are blocked meanwhile
+        (Linux keeps a blocked signal pending even while ignored): one that comes then lands on this
+        process's own handler, as ever, once they are back."""
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+        handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOPS}
+        try:
+            self.process.start()
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def go(self, weights: dict, version: int) -> None:
         self.conn.send(("go", weights, version))
@@ -176,7 +195,7 @@ class Actor:
             pass
         self.process.join(10)
         if self.process.is_alive():
-            self.process.terminate()
+            self.process.kill()  # (SIGTERM may still be blocked in a child cut short while starting)
             self.process.join(5)
         self.conn.close()
 
