@@ -221,6 +221,7 @@ def learn_split(agent, env, budget, logger):
     actor = agent.actor = Actor(agent, env, budget, resumed)
     speed, last, learned, sent, agent.versions = steps_per_s(logger), False, 0, {}, []
     try:
+        # --8<-- [start:pipeline]
         while True:
             if not last:
                 handed = weights(agent)
@@ -241,6 +242,7 @@ def learn_split(agent, env, budget, logger):
                 actor.last_state, last = actor.receive()[1], True
             else:
                 logger.safe_point()  # both at a boundary: the resume state is whole here
+        # --8<-- [end:pipeline]
         agent.pending = None
     finally:
         actor.close()
