@@ -150,7 +150,10 @@ class Actor:
         self.process = context.Process(target=_actor, name="gymlab-dqn-actor", daemon=True,
                                        args=(child, pickle.dumps(env), spaces, agent.config, agent.seed, budget,
                                              resumed))
-        self.process.start() if threading.current_thread() is not threading.main_thread() else self._start()
+        if threading.current_thread() is threading.main_thread():
+            self._start()
+        else:  # (a sweep's trial, in a thread: no signal reaches it there)
+            self.process.start()
         child.close()
         self.last_state = None  # the actor's state once it has played its last chunk
 
@@ -174,7 +177,7 @@ class Actor:
     def receive(self):
         try:
             message = self.conn.recv()
-        except EOFError:
+        except (EOFError, ConnectionResetError):
             self.process.join(5)
             raise RuntimeError(f"the DQN actor process ended unexpectedly (exit code {self.process.exitcode})") \
                 from None
@@ -193,7 +196,7 @@ class Actor:
             self.conn.send(("stop",))
         except (BrokenPipeError, OSError):
             pass
-        self.process.join(10)
+        self.process.join(3)  # (at a boundary it stops at once; mid-chunk, after a second Ctrl-C, it is killed)
         if self.process.is_alive():
             self.process.kill()  # (SIGTERM may still be blocked in a child cut short while starting)
             self.process.join(5)
