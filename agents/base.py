@@ -238,6 +238,9 @@ class Agent:
     def learn(self: A, env: Any, budget: Budget, logger: Any = None) -> A:
         raise NotImplementedError
 
+    def check_env(self, env) -> None:
+        """Refuse (ValueError, one line) an env these settings cannot train in, before training starts."""
+
     def report(self, env, run_dir: Path | None = None) -> tuple[dict, list[str]]:
         return {}, []
 

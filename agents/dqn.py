@@ -40,8 +40,6 @@ burn-in), under the same name and flags.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from torch import nn
@@ -51,13 +49,13 @@ from gymnasium import spaces
 from gymlab.agents import action_masks
 from gymlab.agents.base import SpaceError
 from gymlab.agents.checkpoint import short_space
+from gymlab.agents.dqn_loop import learning_loop
 from gymlab.agents.dqn_config import RECURRENT, DQNConfig
 from gymlab.agents.frame_replay import (FramePrioritizedReplayBuffer, FrameReplayBuffer, push_frames, stack_frames,
                                         stacked_space)
 from gymlab.agents.networks import Network
 from gymlab.agents.replay import NStep, PrioritizedReplayBuffer, ReplayBuffer
-from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env, sub_info
-from gymlab.agents.schedules import linear
+from gymlab.agents.rollout import Steps, VectorSteps, make_vector_env
 from gymlab.agents.torch_agent import TorchAgent
 
 
@@ -129,6 +127,7 @@ class DQN(TorchAgent):
         self.epsilon = c.epsilon_start
         self.begin(None)  # the loop's state, kept between calls of learn
         self.updates, self._resumed_loop = 0, None
+        self.actor, self.resumed_split = None, None  # --workers 2: the actor process (agents/actor_learner.py)
 
     def network(self, observation_space) -> nn.Module:
         return QNetwork(observation_space, self.n_actions, self.config)
@@ -179,7 +178,16 @@ class DQN(TorchAgent):
 
     # ---------------------------------------------------------------- learning
     def learn(self, env, budget, logger):
+        if self.config.workers > 1:
+            from gymlab.agents.actor_learner import learn_split
+
+            return learn_split(self, env, budget, logger)
         return learning_loop(self, env, budget, logger)
+
+    def check_env(self, env) -> None:
+        from gymlab.agents.actor_learner import check_env
+
+        check_env(env, self.config.workers)
 
     def act_to_learn(self, obs, masks) -> np.ndarray:
         """Epsilon-greedy actions for a batch of observations (one row per env) while learning."""
@@ -230,6 +238,10 @@ class DQN(TorchAgent):
         if self.steps is not None:
             loop = {"steps": self.steps.state(), "starts": self.starts, **self.memories_state(),
                     "buffer": None if self.buffer is None else self.buffer.state()}
+            if self.actor is not None:  # --workers 2: the env(s) are the actor's
+                from gymlab.agents.actor_learner import split_state
+
+                loop = split_state(self, loop)
         return {**super().resume_state(), "epsilon": self.epsilon, "updates": self.updates, "loop": loop}
 
     def memories_state(self) -> dict:
@@ -256,6 +268,7 @@ class DQN(TorchAgent):
         if "starts" in loop:
             self.starts[:] = loop["starts"]
         self.load_memories(loop)
+        self.resumed_split = loop if "actor" in loop else None
         if loop["buffer"] is not None:
             masks = loop["buffer"].get("next_masks", loop["buffer"].get("masks"))  # (transitions, sequences)
             self.buffer = self.make_buffer(env.observation_space, masks=masks is not None)
@@ -329,55 +342,3 @@ class DQN(TorchAgent):
             for p, tp in zip(self.q.parameters(), self.q_target.parameters()):
                 tp.mul_(1.0 - tau).add_(p, alpha=tau) if tau < 1.0 else tp.copy_(p)
     # --8<-- [end:target-update]
-
-
-def learning_loop(agent, env, budget, logger):
-    """DQN's schedule, shared by :class:`DQN` and the recurrent DQN: step the env(s) with
-    ``agent.act_to_learn`` (epsilon annealed linearly over the first ``exploration_fraction`` of the
-    budget), put each transition into replay (``agent.remember``), and every ``train_freq`` env steps
-    after ``learning_starts`` take ``gradient_steps`` updates on sampled batches (the learning rate
-    annealed to 0 with --lr-anneal, PER's beta to 1); copy the target every
-    ``target_update_interval`` steps. Env steps count the steps of every env."""
-    c = agent.config
-    if agent.env is not env:  # else: going on where a resume state left off
-        agent.begin(env)
-    total = budget.total
-    progress = (lambda: logger.steps) if budget.steps is not None else (lambda: logger.episodes)
-    start, steps_before = time.perf_counter(), logger.steps
-
-    def policy(obs, masks):  # obs: a batch, one row per env
-        agent.epsilon = linear(c.epsilon_start, c.epsilon_end, c.exploration_fraction * total, progress())
-        return agent.act_to_learn(obs, masks)
-
-    if c.num_envs > 1:
-        def act_in_all(obs, starts, info):
-            return policy(obs, [sub_info(info, i).get("action_mask") for i in range(len(obs))])
-
-        env_steps = agent.steps.run(act_in_all, budget, logger)
-    else:  # one env: each of its steps as the vector env's are, a list of (env index, transition)
-        def act_in_one(obs, info):
-            return int(policy(np.asarray(obs)[None], [info.get("action_mask")])[0])
-
-        env_steps = ([(0, t)] for t in agent.steps.run(act_in_one, budget, logger))
-    for transitions in env_steps:  # a step of the env(s): a transition from each env that stepped
-        for j, (i, t) in enumerate(transitions):
-            agent.remember(i, t)
-            step = logger.steps + j + 1  # this transition's number, counting the steps of every env
-            # len(buffer): n-step transitions reach the buffer n - 1 steps late, even with --learning-starts 0
-            if step > c.learning_starts and step % c.train_freq == 0 and len(agent.buffer):
-                frac = min(1.0, progress() / total)
-                if c.lr_anneal:
-                    for group in agent.optimizer.param_groups:
-                        group["lr"] = c.learning_rate * (1.0 - frac)
-                beta = c.per_beta + (1.0 - c.per_beta) * frac
-                for _ in range(c.gradient_steps):
-                    loss = agent.update(agent.buffer.sample(c.batch_size, beta), agent.buffer)
-                    agent.updates += 1
-                if agent.updates % 100 < c.gradient_steps:
-                    logger.log("losses/td_loss", loss.item())
-                    logger.log("losses/q_values", agent.last_q_mean.mean().item())
-                    logger.log("charts/epsilon", agent.epsilon)
-                    logger.log("charts/SPS", (logger.steps - steps_before) / (time.perf_counter() - start))
-            if step % c.target_update_interval == 0:
-                agent.update_target()
-    return agent

@@ -69,6 +69,11 @@ class DQNConfig:
     value_rescaling: bool = param(False, "recurrent: learn h(Q), h(x) = sign(x)(sqrt(|x|+1)-1) + 0.001x (R2D2), "
                                          "for returns far from 1; off: small tasks' returns are about 1")
     threads: int = param(1, "torch CPU threads", THREADS)
+    workers: int = param(1, "processes for one run: 1 acts and learns in turn; 2 steps the env(s) in a second process "
+                            "(the actor, with a copy of the weights) while this one learns, the actor's weights one "
+                            "--sync-every behind (agents/actor_learner.py)", "[1, 2]")
+    sync_every: int = param(500, "--workers 2: env steps the actor plays between hand-overs (its transitions go to "
+                                 "replay, it takes the learner's new weights)", "[1, 1e9]")
 
     def __post_init__(self):
         validate(self)
@@ -79,6 +84,8 @@ class DQNConfig:
                        and getattr(self, f.name) != f.default]
             require(not changed, f"{flag(changed[0]) if changed else ''} sets the recurrent DQN's sequence replay, "
                     f"so it needs --policy lstm (or gru), not {self.policy}")
+        require(self.workers == 1 or self.policy not in RECURRENT, f"--workers {self.workers} splits the "
+                f"feed-forward DQN; --policy {self.policy} (the recurrent DQN) learns in one process: give --workers 1")
         require(self.history == 1 or self.policy not in RECURRENT, f"--history {self.history} lays frames "
                 f"side by side for a feed-forward network; --policy {self.policy} remembers them itself: give "
                 f"--history 1")

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-STREAMS = ("agent", "torch", "train_envs", "eval", "periodic_eval", "library")
+STREAMS = ("agent", "torch", "train_envs", "eval", "periodic_eval", "library", "actor")  # (new ones at the end:
+# a stream is its index, so the others stay as they were)
 
 
 def stream(seed: int, name: str) -> np.random.SeedSequence:
@@ -32,6 +33,12 @@ def _ints(seed: int, name: str, n: int, dtype=np.uint64) -> list[int]:
 def agent_rng(seed: int) -> np.random.Generator:
     """The agent's own numpy generator (exploration, sampled actions, minibatches)."""
     return np.random.default_rng(stream(seed, "agent"))
+
+
+def actor_rng(seed: int) -> np.random.Generator:
+    """The actor's own numpy generator (its epsilon-greedy draws) when another process learns
+    (``--workers 2``): the learner's minibatches keep the agent's, so neither depends on timing."""
+    return np.random.default_rng(stream(seed, "actor"))
 
 
 def torch_seed(seed: int) -> int:

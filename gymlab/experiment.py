@@ -117,6 +117,7 @@ def run(cfg: RunConfig) -> RunResult:
                                                                cfg.hyperparams)
             agent = agent_cls(env.observation_space, env.action_space, config=config, seed=cfg.seed)
             budget = Budget(**default_budget)
+            agent.check_env(env)  # (e.g. --workers 2 hands the env to a second process)
     except SpaceError as err:
         raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
     except (TypeError, ValueError) as err:

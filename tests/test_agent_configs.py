@@ -83,9 +83,10 @@ INT_BAD = {
     "episodes_per_trial": [0, 10**9], "n_step": [0, -1], "n_steps": [0, -1, 10**20], "n_epochs": [0],
     "learning_starts": [-1], "history": [0, -1, 65], "lstm_hidden_size": [0, -1, 65537],
     "n_lstm_layers": [0, -1, 65], "seq_len": [0, -1, 10001], "burn_in": [-1, 10001],
+    "workers": [0, -1, 3], "sync_every": [0, -1, 10**10],
 }
 INT_GOOD = {"learning_starts": [0], "threads": [1], "batch_episodes": [1], "num_envs": [1], "n_step": [1],
-            "history": [1, 64]}
+            "history": [1, 64], "workers": [1, 2], "sync_every": [1]}
 INT_BAD_BY_AGENT = {(name, field): [1] for name in ("sb3-ppo", "sb3-recurrent-ppo")
                     for field in ("n_steps", "batch_size")}  # advantages need two samples
 SIZES_BAD = [(0,), (-1,), (64, 0), (10**9,)]
