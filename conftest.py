@@ -18,6 +18,7 @@ SEPARATE = {
     "course": "runs a course page's short command (tens of seconds)",
     "server": "starts a server (an MLflow server, Ray's processes for a sweep or a search) and takes a minute or more",
     "install": "installs gymlab's wheel beside other packages in a fresh venv, from the registry",
+    "workers": "runs --workers 2: each run starts a second process that imports torch (a minute or more a file)",
 }
 
 

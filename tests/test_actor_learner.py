@@ -22,6 +22,8 @@ from gymlab.agents.base import Budget
 from gymlab.agents.logger import RunLogger
 from test_resume import assert_same, stop_at
 
+pytestmark = pytest.mark.workers  # each run starts a second process (conftest.py SEPARATE)
+
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "800", "--learning-starts", "200", "--hidden", "16",
          "--target-update-interval", "150", "--eval-every", "300", "--eval-episodes", "2", "--no-progress",
