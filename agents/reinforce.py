@@ -108,7 +108,11 @@ class ReinforceConfig:
 
     policy: str = param("mlp", "network: mlp, cnn (pixels), lstm or gru", choices=POLICIES, arch=True)
     hidden: tuple[int, ...] = param((64,), "hidden layer sizes, e.g. 64,64", WIDTHS, arch=True)
-    learning_rate: float = param(3e-3, "Adam's step size, eta", LEARNING_RATE)
+    activation: str = param("tanh", "the hidden layers' activation (mlp; Karpathy's pixel Pong: relu)",
+                            choices=("tanh", "relu"), arch=True)
+    optimizer: str = param("adam", "adam, or rmsprop (decay 0.99, eps 1e-5: Karpathy's pixel Pong)",
+                           choices=("adam", "rmsprop"))
+    learning_rate: float = param(3e-3, "the optimizer's step size, eta", LEARNING_RATE)
     gamma: float = param(0.99, "discount factor", "[0, 1]")
     batch_episodes: int = param(4, "episodes per update (points, with --round-batches); with --num-envs N, each env's "
                                    "first ceil(B/N), so ceil(B/N) x N", ">= 1")
@@ -203,7 +207,8 @@ class Reinforce(TorchAgent):
         c = self.config
         self.continuous = isinstance(action_space, spaces.Box)
         self.n_actions = action_space.shape[0] if self.continuous else int(action_space.n)
-        self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff,
+        act = nn.ReLU if c.activation == "relu" else nn.Tanh
+        self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff, act,
                           forget_bias=c.forget_bias or None)
         if self.continuous:  # log sigma, learned with the rest; saved with the policy's weights
             self.pi.register_parameter("log_std", nn.Parameter(torch.full((self.n_actions,), c.log_std_init)))
@@ -211,10 +216,13 @@ class Reinforce(TorchAgent):
         params = list(self.pi.parameters())
         self.value = None
         if c.baseline == "value":
-            self.value = Network(observation_space, 1, c.policy, tuple(c.hidden), c.frame_diff,
+            self.value = Network(observation_space, 1, c.policy, tuple(c.hidden), c.frame_diff, act,
                                  forget_bias=c.forget_bias or None)
             params += list(self.value.parameters())
-        self.optimizer = torch.optim.Adam(params, lr=c.learning_rate)
+        if c.optimizer == "rmsprop":  # Karpathy's: cache = 0.99 cache + 0.01 g^2, step g / (sqrt(cache) + 1e-5)
+            self.optimizer = torch.optim.RMSprop(params, lr=c.learning_rate, alpha=0.99, eps=1e-5)
+        else:
+            self.optimizer = torch.optim.Adam(params, lr=c.learning_rate)
         self.mean_return = 0.0  # the running-mean baseline
         self.updates = 0
         self.warned_first_step_only = False
