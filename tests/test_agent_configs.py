@@ -192,7 +192,7 @@ def test_no_hidden_layers_only_where_that_is_a_linear_policy(name, field):
 ALLOWED = {  # agent -> field -> the choices it accepts
     "dqn": {"policy": {"mlp", "cnn", "lstm", "gru"}},
     "reinforce": {"policy": {"mlp", "cnn", "lstm", "gru"}, "baseline": {"none", "mean", "value"},
-                  "estimator": {"common", "textbook"}},
+                  "estimator": {"common", "textbook"}, "activation": {"tanh", "relu"}, "optimizer": {"adam", "rmsprop"}},
     "hill": {"policy": {"mlp", "cnn", "lstm", "gru"}},
     "supervised": {"policy": {"mlp", "lstm", "gru"}},
     "sb3-ppo": {"activation": {"tanh", "relu"}},
