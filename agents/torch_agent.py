@@ -23,6 +23,7 @@ class Episode:
     def __init__(self):
         self.obs, self.actions, self.rewards, self.masks, self.version = [], [], [], [], None
         self.last_obs = None  # the observation after the last step
+        self.outputs, self.versions = [], []  # with Rollout.keep_outputs: each step's network outputs and weights
         self.prev_obs = None  # a round cut out of a game (--round-batches): the frame before its first
 
 
@@ -109,8 +110,9 @@ class TorchAgent(Agent):
         ``rounds``: each stretch of an episode that ends with a nonzero reward (a point in Pong)
         is a unit of its own, yielded as it ends (``Rollout.episodes``)."""
         if self.rollout is None or self.rollout.env is not env:
-            self.rollout = Rollout(env, net, choose, self.config.num_envs, self.env_seed(self.config.num_envs), version)
+            self.rollout = self.make_rollout(env, net, choose, version, rounds)
         rollout = self.rollout
+        rollout.keep_outputs = getattr(self, "keep_outputs", False)
         rollout.net, rollout.choose, rollout.version = net, choose, version or (lambda: 0)
         rollout.rounds = rounds
         return rollout.batches(self.config.batch_episodes, budget, logger)
@@ -136,8 +138,19 @@ class TorchAgent(Agent):
         """Bind the restored rollout to ``env`` (made as the saved run's was): ``learn`` goes on from there."""
         state, self._resumed_rollout = self._resumed_rollout, None
         if state is not None:
-            self.rollout = Rollout(env, None, None, self.config.num_envs, self.env_seed(self.config.num_envs))
+            self.rollout = self.make_rollout(env, None, None, None, getattr(self.config, "round_batches", False))
             self.rollout.load_state(state)
+
+    def make_rollout(self, env, net, choose, version, rounds: bool) -> "Rollout":
+        """The rollout ``episode_batches`` plays: with ``rounds`` on a vector env that can pause
+        its courts, ``agents.point_batches.WaitingRollout`` (no point thrown away), else ``Rollout``."""
+        n, seed = self.config.num_envs, self.env_seed(self.config.num_envs)
+        if rounds and n > 1:
+            from gymlab.agents.point_batches import WaitingRollout, can_wait
+
+            if can_wait(env, n):
+                return WaitingRollout(env, net, choose, n, seed, version)
+        return Rollout(env, net, choose, n, seed, version)
 
 
 class Rollout:
@@ -167,10 +180,16 @@ class Rollout:
         self.taken: list[list[Episode]] = [[] for _ in range(num_envs)]  # the batch so far, by env
         self.dropped = 0
         self.rounds = False  # cut episodes into rounds at each nonzero reward
+        self.keep_outputs, self.last_out = False, None  # record each step's outputs in its episode (tests)
 
-    def _act_vector(self, obs, starts, info):
+    def _forward(self, obs, starts):
+        """The network's outputs for the batch of observations (its memory kept in ``self.memory``)."""
         with torch.no_grad():
             out, self.memory = self.net(obs, self.memory, starts if self.memory is not None else None)
+        return out
+
+    def _act_vector(self, obs, starts, info):
+        out = self.last_out = self._forward(obs, starts)
         mask = info.get("action_mask")
         if mask is not None:  # (a sub-env that gave none: "_action_mask" False)
             mask = [m if g else None for m, g in zip(mask, info.get("_action_mask", np.ones(len(mask), bool)))]
@@ -181,6 +200,7 @@ class Rollout:
     def _act_single(self, obs, info):
         with torch.no_grad():
             out, self.memory = self.net(np.asarray(obs)[None], self.memory, None)
+        self.last_out = out
         out = out.masked_fill(~torch.as_tensor(action_masks.allowed(info.get("action_mask"), out.shape[1])),
                               -torch.inf)
         self.chosen_by = self.version()
@@ -201,6 +221,9 @@ class Rollout:
                 episode.actions.append(t.action)
                 episode.rewards.append(t.reward)
                 episode.masks.append(t.info.get("action_mask"))
+                if self.keep_outputs:
+                    episode.outputs.append(self.last_out[i if self.num_envs > 1 else 0])
+                    episode.versions.append(self.chosen_by)
                 if t.terminated or t.truncated:
                     episode.last_obs = t.next_obs
                     if self.num_envs == 1:
