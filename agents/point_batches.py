@@ -11,6 +11,11 @@ its first step to its last by the weights it trains, and every point played is i
 batch, so a waiting court's frame difference still starts from the frame it stopped at.
 
 A vector env that cannot pause its sub-envs (``supports_pause``) keeps ``Rollout``'s behaviour.
+
+The curriculum (``--curriculum-start D``, ``Curriculum``): the training courts' opponent starts at
+difficulty D and rises by ``STEP`` each time the agent has won at least ``WIN_RATE`` of the last
+``WINDOW`` points, up to the env's own difficulty. Only the training courts change: evaluations
+run in envs of their own, made from the run's arguments, so they always meet the env's opponent.
 """
 
 from __future__ import annotations
@@ -82,12 +87,47 @@ def _rows(memory, rows):
     return (None if prev is None else prev[rows]), core
 
 
+class Curriculum:
+    """The opponent's difficulty on the training courts: see the module docstring."""
+
+    WINDOW, WIN_RATE, STEP = 100, 0.5, 0.1
+
+    def __init__(self, venv, start: float):
+        self.engine = venv.unwrapped
+        self.target = float(self.engine.difficulty)  # the env's own: where the curriculum ends
+        self.level = min(float(start), self.target)
+        self.recent: list[bool] = []  # the last points: won?
+        self.engine.set_difficulty(self.level)
+
+    def point(self, won: bool, logger=None) -> None:
+        if self.level >= self.target:
+            return
+        self.recent.append(won)
+        if len(self.recent) == self.WINDOW:
+            if sum(self.recent) >= self.WIN_RATE * self.WINDOW:
+                self.level = min(round(self.level + self.STEP, 10), self.target)
+                self.engine.set_difficulty(self.level)
+                if logger is not None:
+                    logger.log("charts/difficulty", self.level)
+            self.recent = []
+
+    def state(self) -> dict:
+        return {"level": self.level, "recent": list(self.recent)}
+
+    def load_state(self, state: dict) -> None:
+        self.level, self.recent = state["level"], list(state["recent"])  # (the env's courts: its own state)
+
+
 class WaitingRollout(Rollout):
     """``Rollout`` with no point thrown away: see the module docstring."""
 
-    def __init__(self, env, net, choose, num_envs: int, seed, version=None):
+    def __init__(self, env, net, choose, num_envs: int, seed, version=None, curriculum_start: float = 1.0):
         super().__init__(env, net, choose, num_envs, seed, version)
         self.steps = WaitingSteps(self.steps.venv, seed)
+        engine = self.steps.venv.unwrapped
+        self.curriculum = None
+        if curriculum_start < getattr(engine, "difficulty", 0.0) and hasattr(engine, "set_difficulty"):
+            self.curriculum = Curriculum(self.steps.venv, curriculum_start)
 
     def _forward(self, obs, starts):
         playing = self.steps.playing
@@ -110,6 +150,8 @@ class WaitingRollout(Rollout):
         self.steps.playing = np.array([len(t) < k for t in self.taken])  # (a resumed rollout: as it was)
         for i, episode in self.episodes(budget, logger):
             self.taken[i].append(episode)  # begun by these weights: its court waited for them
+            if self.curriculum is not None and episode.rewards[-1] != 0:
+                self.curriculum.point(episode.rewards[-1] > 0, logger)
             if len(self.taken[i]) == k:
                 self.steps.playing[i] = False
             if all(len(t) == k for t in self.taken):
@@ -117,3 +159,14 @@ class WaitingRollout(Rollout):
                 self.taken = [[] for _ in range(self.num_envs)]
                 self.steps.playing[:] = True
                 yield batch
+
+    def state(self) -> dict:
+        state = super().state()
+        if self.curriculum is not None:
+            state["curriculum"] = self.curriculum.state()
+        return state
+
+    def load_state(self, state: dict) -> None:
+        super().load_state(state)
+        if self.curriculum is not None and "curriculum" in state:
+            self.curriculum.load_state(state["curriculum"])

@@ -135,6 +135,10 @@ class ReinforceConfig:
     # (the review measured it; it fades by k = 2): take --batch-episodes >= 2 x --num-envs.
     round_batches: bool = param(False, "with --point-returns: a round (a point) is a unit of the batch, so an update "
                                        "comes every --batch-episodes points, not games (feed-forward policies)")
+    curriculum_start: float = param(1.0, "with --round-batches on Pong's courts: the training opponent's "
+                                          "difficulty starts here and rises by 0.1 each time the agent wins half "
+                                          "of 100 points, up to the env's own; evaluation always meets the env's "
+                                          "(1: no curriculum)", "[0, 1]")
     normalize_advantages: bool = param(True, "divide G - b by its root mean square over the batch (a step size; "
                                              "it does not centre it, so b stays the only thing subtracted); "
                                              "--estimator common only: textbook turns it off")
@@ -172,6 +176,9 @@ class ReinforceConfig:
         require(self.point_returns or not self.round_batches,
                 "--round-batches learns from each point as it ends, which is sound only when a step's return stops "
                 "at its point: give --point-returns too")
+        require(self.curriculum_start == 1.0 or (self.round_batches and self.num_envs > 1),
+                f"--curriculum-start {self.curriculum_start:g} raises the opponent of Pong's courts as the agent "
+                f"wins points: give --round-batches and --num-envs > 1 too")
         require(not self.round_batches or self.policy not in ("lstm", "gru"),
                 f"--round-batches cuts games into points, and a recurrent policy's memory runs across them: "
                 f"use --policy mlp or cnn, not {self.policy}")

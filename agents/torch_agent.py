@@ -149,7 +149,13 @@ class TorchAgent(Agent):
             from gymlab.agents.point_batches import WaitingRollout, can_wait
 
             if can_wait(env, n):
-                return WaitingRollout(env, net, choose, n, seed, version)
+                return WaitingRollout(env, net, choose, n, seed, version,
+                                      getattr(self.config, "curriculum_start", 1.0))
+        if getattr(self.config, "curriculum_start", 1.0) != 1.0:
+            import sys
+
+            print(f"{self.name}: warning: --curriculum-start needs Pong's vector env (courts that pause and an "
+                  f"opponent whose difficulty can change); this env has none: no curriculum", file=sys.stderr)
         return Rollout(env, net, choose, n, seed, version)
 
 

@@ -18,6 +18,9 @@ registered 10 000, and ``agents.rollout.make_vector_env`` the single env's own).
 With ``opponent="external"``, ``opponent_action`` (one action, or one per court)
 moves every court's left paddle, set before each step.
 
+``set_difficulty(d)`` changes every court's opponent to difficulty ``d`` from the next step on
+(a training curriculum; an evaluation env made from the same arguments keeps its own).
+
 ``pause(mask)`` freezes the courts where ``mask`` is True for the steps that follow, until the
 next ``pause``: a frozen court is not stepped (its action is ignored, its reward is 0, it is
 neither terminated nor truncated, its observation stays as it was, a reset it is due waits), and
@@ -53,6 +56,7 @@ class PongVectorEnv(VectorEnv):
                  points_to_win: int = PongSettings.points_to_win, opponent: str = PongSettings.opponent):
         check_render_mode(render_mode, self.metadata)
         self.settings = PongSettings(obs_type, difficulty, points_to_win, opponent)
+        self.difficulty = self.settings.difficulty  # the opponent's now (set_difficulty)
         if not _positive_int(num_envs):
             raise ValueError(f"num_envs must be a positive whole number, got {num_envs!r}")
         if max_episode_steps is not None and not _positive_int(max_episode_steps):
@@ -75,6 +79,14 @@ class PongVectorEnv(VectorEnv):
         self._rngs: list[np.random.Generator] | None = None
         self._to_reset = _NONE  # courts that ended last step: reset on this one
         self._paused: np.ndarray | None = None  # courts frozen by pause() (None: every court plays)
+
+    def set_difficulty(self, difficulty: float) -> None:
+        """Every court's scripted opponent at ``difficulty`` (0 to 1) from the next step on."""
+        if not (isinstance(difficulty, (int, float)) and 0.0 <= difficulty <= 1.0):
+            raise ValueError(f"difficulty must be a number in [0, 1], got {difficulty!r}")
+        self.difficulty = float(difficulty)
+        s = self._s
+        s[:, engine.OPP_SPEED], s[:, engine.OPP_REACH], s[:, engine.OPP_AIM] = engine.opponent_settings(difficulty)
 
     def pause(self, mask) -> None:
         """Freeze the courts where ``mask`` is True (None: none) for the next steps; see the module docstring."""

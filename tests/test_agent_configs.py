@@ -61,7 +61,7 @@ ABOVE_0, AT_LEAST_0, UNIT = (lambda x: x > 0), (lambda x: x >= 0), _closed(0, 1)
 
 FLOAT_RANGES = {  # field -> accepted (finite) values; NaN and infinities are refused everywhere
     "learning_rate": _open_closed(0, 1),
-    "gamma": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT, "exploration_fraction": UNIT,
+    "gamma": UNIT, "curriculum_start": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT, "exploration_fraction": UNIT,
     "exploration_initial_eps": UNIT, "exploration_final_eps": UNIT, "per_beta": UNIT, "gae_lambda": UNIT,
     "tau": _open_closed(0, 1), "alpha": _open_closed(0, 1),
     "sigma": ABOVE_0, "clip_range": ABOVE_0,
@@ -93,6 +93,7 @@ SIZES_BAD = [(0,), (-1,), (64, 0), (10**9,)]
 
 CONTEXT = {("reinforce", "forget_bias"): {"policy": "lstm"},  # what a field needs beside it to be used
            ("reinforce", "round_batches"): {"point_returns": True},
+           ("reinforce", "curriculum_start"): {"point_returns": True, "round_batches": True, "num_envs": 2},
            **{("dqn", field): {"policy": "lstm"} for field in ("seq_len", "burn_in", "seq_overlap", "priority_eta",
                                                               "value_rescaling")},
            ("sb3-recurrent-ppo", "shared_lstm"): {"enable_critic_lstm": False}}
