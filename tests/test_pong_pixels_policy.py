@@ -60,3 +60,25 @@ def test_relu_is_an_architecture_flag_the_default_stays_tanh():
 
     meta = {f.name: f.metadata for f in fields(ReinforceConfig)}
     assert meta["activation"]["arch"] and not meta["optimizer"]["arch"]
+
+
+def test_the_sparse_first_layer_gives_the_dense_layers_outputs_and_gradients():
+    """Difference frames are mostly zeros, so the first layer multiplies the nonzero inputs only:
+    a few rows (acting), many rows (an episode in the update) and dense rows all give what
+    nn.Linear gives, outputs and weight gradients alike."""
+    from gymlab.agents.networks import SparseInputLinear
+
+    torch.manual_seed(0)
+    sparse = SparseInputLinear(6400, 20)
+    dense = torch.nn.Linear(6400, 20)
+    dense.load_state_dict(sparse.state_dict())
+    rng = np.random.default_rng(0)
+    for rows, density in ((4, 0.005), (200, 0.005), (200, 0.5), (4, 0.5)):
+        x = torch.as_tensor(rng.choice([-1.0, 1.0], (rows, 6400)) * (rng.random((rows, 6400)) < density),
+                            dtype=torch.float32)
+        for layer in (sparse, dense):
+            layer.zero_grad()
+            layer(x).pow(2).sum().backward()
+        np.testing.assert_allclose(sparse(x).detach().numpy(), dense(x).detach().numpy(), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(sparse.weight.grad.numpy(), dense.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(sparse.bias.grad.numpy(), dense.bias.grad.numpy(), rtol=1e-4, atol=1e-4)
