@@ -149,7 +149,7 @@ class WaitingRollout(Rollout):
         k = -(-batch_episodes // self.num_envs)
         self.steps.playing = np.array([len(t) < k for t in self.taken])  # (a resumed rollout: as it was)
         for i, episode in self.episodes(budget, logger):
-            self.taken[i].append(episode)  # begun by these weights: its court waited for them
+            self._take(i, episode)  # begun by these weights: its court waited for them
             if self.curriculum is not None and episode.rewards[-1] != 0:
                 self.curriculum.point(episode.rewards[-1] > 0, logger)
             if len(self.taken[i]) == k:

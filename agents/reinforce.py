@@ -154,6 +154,9 @@ class ReinforceConfig:
     log_std_init: float = param(-1.0, "Box actions: the Gaussian's initial log sigma (-1: sigma 0.37; samples are "
                                       "clipped to the bounds, so a wide start pulls the mean outside them)",
                                 "[-20, 20]")
+    workers: int = param(1, "processes: 1 plays and learns in turn; 2 plays in this one while a second adds up "
+                            "the gradient of the episodes already finished (the same gradient, up to rounding; "
+                            "--estimator common, --baseline none or mean, Discrete actions)", "[1, 2]")
     max_grad_norm: float = param(0.0, "clip the gradient to this norm (0: no clipping)", ">= 0")
     threads: int = param(1, "torch CPU threads", THREADS)
 
@@ -176,12 +179,22 @@ class ReinforceConfig:
         require(self.point_returns or not self.round_batches,
                 "--round-batches learns from each point as it ends, which is sound only when a step's return stops "
                 "at its point: give --point-returns too")
+        require(self.workers == 1 or (self.estimator == "common" and self.baseline in ("none", "mean")
+                                      and self.policy not in ("lstm", "gru")),
+                f"--workers 2 adds up the common estimator's terms episode by episode, with a baseline known "
+                f"without a network: it needs --estimator common, --baseline none or mean and a feed-forward "
+                f"policy (given --estimator {self.estimator}, --baseline {self.baseline}, --policy {self.policy})")
         require(self.curriculum_start == 1.0 or (self.round_batches and self.num_envs > 1),
                 f"--curriculum-start {self.curriculum_start:g} raises the opponent of Pong's courts as the agent "
                 f"wins points: give --round-batches and --num-envs > 1 too")
         require(not self.round_batches or self.policy not in ("lstm", "gru"),
                 f"--round-batches cuts games into points, and a recurrent policy's memory runs across them: "
                 f"use --policy mlp or cnn, not {self.policy}")
+
+
+def root_mean_square(advantage: torch.Tensor) -> torch.Tensor:
+    """What --normalize-advantages divides G_t - b by: their root mean square over the batch (+1e-8)."""
+    return advantage.pow(2).mean().sqrt() + 1e-8
 
 
 # --8<-- [start:discounted-cumsum]
@@ -213,6 +226,9 @@ class Reinforce(TorchAgent):
         super().__init__(observation_space, action_space, config, seed)
         c = self.config
         self.continuous = isinstance(action_space, spaces.Box)
+        if self.continuous and c.workers > 1:
+            raise SpaceError("--workers 2 scores a softmax over Discrete actions; a Box action space needs "
+                             "--workers 1")
         self.n_actions = action_space.shape[0] if self.continuous else int(action_space.n)
         act = nn.ReLU if c.activation == "relu" else nn.Tanh
         self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff, act,
@@ -276,6 +292,10 @@ class Reinforce(TorchAgent):
         return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
 
     def learn(self, env, budget, logger):
+        if self.config.workers > 1:
+            from gymlab.agents.reinforce_workers import learn_split
+
+            return learn_split(self, env, budget, logger)
         for batch in self.episode_batches(env, budget, logger, self.pi, self._sample, version=lambda: self.updates,
                                           rounds=self.config.round_batches):
             self.update(batch, logger)
@@ -327,15 +347,10 @@ class Reinforce(TorchAgent):
             print(f"reinforce: warning: --estimator textbook with --gamma 0 learns only from each episode's first "
                   f"step (its gamma^t is 0 after it: J = E[r_0]); to learn from every step's reward use --gamma 1, "
                   f"or --estimator common", file=sys.stderr)
-        if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean
-            self.mean_return = float(g.mean())
+        b = self.baseline(g)
         if c.baseline == "value":
             v = torch.cat(values)
             b = v.detach()  # V(s_t)
-        elif c.baseline == "mean":  # (textbook: 0 on the first batch, whose own mean would correlate with it)
-            b = 0.0 if textbook and self.updates == 0 else self.mean_return
-        else:
-            b = 0.0
         # --8<-- [start:reinforce-loss]
         advantage = g - b
         # theta <- theta + eta (G_t - b) grad log pi(a_t | s_t): descend on its negative
@@ -344,7 +359,7 @@ class Reinforce(TorchAgent):
             loss = -(logp * weight).sum() / len(batch)
         else:  # the mean over the batch's steps
             if c.normalize_advantages:  # scaled by their root mean square, not centred: b alone is subtracted
-                advantage = advantage / (advantage.pow(2).mean().sqrt() + 1e-8)  # (a std near 0 would blow up)
+                advantage = advantage / root_mean_square(advantage)  # (a std near 0 would blow up)
             loss = -(logp * advantage).mean()
         # --8<-- [end:reinforce-loss]
         loss = loss - c.entropy_coef * entropy.mean()
@@ -352,6 +367,22 @@ class Reinforce(TorchAgent):
             loss = loss + c.value_coef * nn.functional.mse_loss(v, g)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        return self.step(g, b, loss.item(), entropy.mean().item(), logger)
+
+    def baseline(self, g: torch.Tensor) -> float:
+        """b for a batch whose returns are ``g`` (``--baseline none`` or ``mean``; a value baseline's
+        V(s_t) is ``update``'s own). The running mean starts at the first batch's own mean."""
+        c = self.config
+        if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean
+            self.mean_return = float(g.mean())
+        if c.baseline == "mean":  # (textbook: 0 on the first batch, whose own mean would correlate with it)
+            return 0.0 if c.estimator == "textbook" and self.updates == 0 else self.mean_return
+        return 0.0
+
+    def step(self, g: torch.Tensor, b, loss: float, entropy: float, logger=None) -> float:
+        """The optimizer's step on the gradients in the weights' ``.grad`` (clipped first with
+        --max-grad-norm), and the batch counted: the running mean of G_t, the logs."""
+        c = self.config
         if c.max_grad_norm > 0:
             nn.utils.clip_grad_norm_([p for group in self.optimizer.param_groups for p in group["params"]],
                                      c.max_grad_norm)
@@ -360,7 +391,7 @@ class Reinforce(TorchAgent):
         self.updates += 1
         self.mean_return += (float(g.mean()) - self.mean_return) / min(self.updates, 10)
         if logger is not None:
-            logger.log("losses/policy_loss", loss.item())
-            logger.log("losses/entropy", entropy.mean().item())
+            logger.log("losses/policy_loss", loss)
+            logger.log("losses/entropy", entropy)
             logger.log("charts/baseline", float(b.mean()) if torch.is_tensor(b) else b)  # the b subtracted
-        return loss.item()
+        return loss

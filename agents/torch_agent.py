@@ -24,6 +24,7 @@ class Episode:
         self.obs, self.actions, self.rewards, self.masks, self.version = [], [], [], [], None
         self.last_obs = None  # the observation after the last step
         self.outputs, self.versions = [], []  # with Rollout.keep_outputs: each step's network outputs and weights
+        self.seq = None  # its place in the order the rollout took episodes into batches
         self.prev_obs = None  # a round cut out of a game (--round-batches): the frame before its first
 
 
@@ -187,6 +188,18 @@ class Rollout:
         self.dropped = 0
         self.rounds = False  # cut episodes into rounds at each nonzero reward
         self.keep_outputs, self.last_out = False, None  # record each step's outputs in its episode (tests)
+        self.on_taken = None  # called with each episode as it is taken into the batch (--workers 2)
+        self.taken_count = 0
+
+    def _take(self, i: int, episode: Episode) -> None:
+        episode.seq, self.taken_count = self.taken_count, self.taken_count + 1
+        self.taken[i].append(episode)
+        if self.on_taken is not None:
+            self.on_taken(episode)
+
+    def taken_in_order(self) -> list[Episode]:
+        """The batch so far, in the order its episodes were taken."""
+        return sorted((e for t in self.taken for e in t), key=lambda e: e.seq)
 
     def _forward(self, obs, starts):
         """The network's outputs for the batch of observations (its memory kept in ``self.memory``)."""
@@ -245,7 +258,7 @@ class Rollout:
         k = -(-batch_episodes // self.num_envs)
         for i, episode in self.episodes(budget, logger):
             if episode.version == self.version() and len(self.taken[i]) < k:
-                self.taken[i].append(episode)
+                self._take(i, episode)
             else:
                 self.dropped += 1
                 logger.log("charts/dropped_episodes", self.dropped)
@@ -257,19 +270,21 @@ class Rollout:
     def state(self) -> dict:
         return {"steps": self.steps.state(), "memory": self.memory, "chosen_by": self.chosen_by,
                 "running": {i: _episode_state(e) for i, e in self.running.items()},
-                "taken": [[_episode_state(e) for e in t] for t in self.taken], "dropped": self.dropped}
+                "taken": [[_episode_state(e) for e in t] for t in self.taken], "dropped": self.dropped,
+                "taken_count": self.taken_count}
 
     def load_state(self, state: dict) -> None:
         self.steps.load_state(state["steps"])
         self.memory, self.chosen_by, self.dropped = state["memory"], state["chosen_by"], state["dropped"]
         self.running = {i: _episode(e) for i, e in state["running"].items()}
         self.taken = [[_episode(e) for e in t] for t in state["taken"]]
+        self.taken_count = state.get("taken_count", 0)
 
 
 def _episode_state(e: Episode) -> dict:
     return {"obs": np.asarray(e.obs), "actions": np.asarray(e.actions), "rewards": np.asarray(e.rewards),
             "masks": list(e.masks), "version": e.version, "last_obs": e.last_obs,
-            "prev_obs": e.prev_obs}
+            "prev_obs": e.prev_obs, "seq": e.seq}
 
 
 def _episode(state: dict) -> Episode:
@@ -278,4 +293,5 @@ def _episode(state: dict) -> Episode:
     e.masks = list(state["masks"])
     e.version = state["version"] if "version" in state else state["versions"][0]  # (a list, one a step, before)
     e.last_obs, e.prev_obs = state["last_obs"], state.get("prev_obs")  # (older states' "truncated": unused)
+    e.seq = state.get("seq")
     return e
