@@ -11,7 +11,8 @@ One training run in this process (the entry's defaults unless flags follow ``--`
 - ``acting``: the forward pass and the sampling of the courts' actions (``Rollout._act_vector``,
   ``Rollout._act_single``);
 - ``env_step``: the courts' physics and drawing (``PongVectorEnv.step``, ``PongEnv.step``);
-- ``update``: the gradient step on a batch (``Reinforce.update``);
+- ``update``: the gradient step on a batch (``Reinforce.update``; with ``--workers 2``,
+  ``SplitUpdates.update``: waiting for the learner process's sums, and the step);
 - ``evaluation``: greedy evaluations (none unless the flags after ``--`` ask for them);
 - ``other``: the rest (bookkeeping of episodes and batches, logging; the engine's numba
   kernels are compiled before the profile starts).
@@ -43,7 +44,7 @@ PARTS = {
     "acting": [("agents/torch_agent.py", "_act_vector"), ("agents/torch_agent.py", "_act_single"),
                ("agents/point_batches.py", "act")],
     "env_step": [("envs/pong_vector.py", "step"), ("envs/pong.py", "step")],
-    "update": [("agents/reinforce.py", "update")],
+    "update": [("agents/reinforce.py", "update"), ("agents/reinforce_workers.py", "update")],
     "evaluation": [("agents/rollout.py", "evaluate")],  # none unless the flags ask for it
 }
 
