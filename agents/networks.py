@@ -60,6 +60,7 @@ class SparseInputLinear(nn.Linear):
     dense inputs (a quarter of the columns, or a tenth of the entries) through ``nn.Linear``. The
     same sums every way, but for the rounding."""
 
+    # --8<-- [start:sparse-first-layer]
     def forward(self, x):
         if x.dim() != 2 or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():  # (a graph: no branches)
             return super().forward(x)
@@ -72,6 +73,7 @@ class SparseInputLinear(nn.Linear):
         if cols.numel() * 4 >= x.shape[1]:
             return super().forward(x)
         return torch.addmm(self.bias, x.index_select(1, cols), self.weight.index_select(1, cols).t())
+    # --8<-- [end:sparse-first-layer]
 
 
 # --8<-- [start:cnn]

@@ -145,6 +145,7 @@ class WaitingRollout(Rollout):
         full[rows] = out
         return full
 
+    # --8<-- [start:wait]
     def batches(self, batch_episodes: int, budget, logger):
         k = -(-batch_episodes // self.num_envs)
         self.steps.playing = np.array([len(t) < k for t in self.taken])  # (a resumed rollout: as it was)
@@ -159,6 +160,7 @@ class WaitingRollout(Rollout):
                 self.taken = [[] for _ in range(self.num_envs)]
                 self.steps.playing[:] = True
                 yield batch
+    # --8<-- [end:wait]
 
     def state(self) -> dict:
         state = super().state()

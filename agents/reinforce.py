@@ -1,7 +1,7 @@
 """REINFORCE with a baseline, as in the lecture (Williams 1992).
 
     python train.py --env CartPole-v1 --agent reinforce
-    python train.py --env pong-pixels --agent reinforce            # CNN on frame differences
+    python train.py --env pong-pixels --agent reinforce            # Karpathy's MLP on frame differences
     python train.py --env gymlab/Recall-v0 --agent reinforce --policy lstm
 
 Run a batch of episodes with the stochastic policy pi_theta, then for every step

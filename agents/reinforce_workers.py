@@ -65,7 +65,7 @@ def serve(conn, net, n_actions: int, with_entropy: bool) -> None:
                 for total, grad in zip(sums[k], grads):
                     if grad is not None:
                         total += grad
-                scalars[k] += float(term)
+                scalars[k] += float(term.detach())
         elif kind == "sums":
             conn.send(([[t.numpy() for t in s] for s in sums], scalars, entropy_total))
 
@@ -108,12 +108,14 @@ class SplitUpdates:
         shift = (b - self.b0) if self.with_ones else 0.0
         entropy = sums[-1] if c.entropy_coef > 0 else None
         agent.optimizer.zero_grad(set_to_none=True)
+        # --8<-- [start:split-gradient]
         for i, p in enumerate(agent.pi.parameters()):
             grad = -(sums[0][i] - shift * sums[1][i]) / (steps * scale) if self.with_ones \
                 else -sums[0][i] / (steps * scale)
             if entropy is not None:
                 grad = grad - c.entropy_coef * entropy[i] / steps
             p.grad = torch.as_tensor(grad, dtype=p.dtype)
+        # --8<-- [end:split-gradient]
         loss = -(scalars[0] - shift * (scalars[1] if self.with_ones else 0.0)) / (steps * scale)
         mean_entropy = entropy_total / steps
         if c.entropy_coef > 0:
