@@ -12,12 +12,16 @@ reaches the parent only: the parent stops at its next safe point as it always do
 closes the child on its way out. ``close`` asks the child to stop, then terminates and at last kills
 it if it has not; a child whose parent is gone (killed outright) finds its pipe closed and exits.
 So nothing is left running however the run ends.
+
+``send`` does not wait: a thread of the parent's writes the messages to the pipe in order, so a
+large message (a point's frames) never holds the parent while the child is busy reading another.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import threading
 from typing import Any, Callable
@@ -52,15 +56,37 @@ class Worker:
             if main:
                 signal.signal(signal.SIGINT, previous)
         child_conn.close()
+        self.outbox: queue.Queue = queue.Queue()
+        self.error: BaseException | None = None
+        self.writer = threading.Thread(target=self._write, name="worker-writer", daemon=True)
+        self.writer.start()
+
+    def _write(self) -> None:
+        while True:
+            message = self.outbox.get()
+            if message is None:
+                return
+            try:
+                self.conn.send(message)
+            except BaseException as err:  # (the child has gone): said by the next send or recv
+                self.error = err
+                return
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     def send(self, message) -> None:
-        self.conn.send(message)
+        if self.error is not None:
+            raise RuntimeError(f"the worker process {self.pid} cannot be reached: {self.error}")
+        self.outbox.put(message)
 
     def recv(self):
+        while not self.conn.poll(0.5):  # (not forever: a child that died says so)
+            if self.error is not None or not self.process.is_alive():
+                break
+        if self.error is not None:
+            raise RuntimeError(f"the worker process {self.pid} cannot be reached: {self.error}")
         if not self.process.is_alive() and not self.conn.poll():
             raise RuntimeError(f"the worker process {self.pid} has stopped (exit code {self.process.exitcode})")
         return self.conn.recv()
@@ -69,11 +95,15 @@ class Worker:
         """Stop the child: asked, then terminated, then killed; waits for it each time."""
         if self.process.pid is None:
             return
-        try:
-            if self.process.is_alive():
-                self.conn.send(STOP)
-        except (BrokenPipeError, OSError):
+        try:  # what is still waiting to be written is not wanted any more
+            while True:
+                self.outbox.get_nowait()
+        except queue.Empty:
             pass
+        if self.process.is_alive() and self.writer.is_alive():
+            self.outbox.put(STOP)
+        self.outbox.put(None)
+        self.writer.join(timeout)
         self.process.join(timeout)
         if self.process.is_alive():
             self.process.terminate()
