@@ -3,7 +3,6 @@ the opponent rises as the agent wins points; the evaluations always meet the env
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pytest
 
