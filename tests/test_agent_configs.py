@@ -79,13 +79,13 @@ FLOAT_RANGES_BY_AGENT = {
 # field -> values that must be refused (ints and sizes), and edge values that must be accepted.
 INT_BAD = {
     "buffer_size": [0, -1, 10**20], "batch_size": [0, -1], "batch_episodes": [0, -5], "num_envs": [0, 10**6],
-    "threads": [0, -1, 10**6], "train_freq": [0], "gradient_steps": [0, -1], "target_update_interval": [0],
+    "workers": [0, 3], "threads": [0, -1, 10**6], "train_freq": [0], "gradient_steps": [0, -1], "target_update_interval": [0],
     "episodes_per_trial": [0, 10**9], "n_step": [0, -1], "n_steps": [0, -1, 10**20], "n_epochs": [0],
     "learning_starts": [-1], "history": [0, -1, 65], "lstm_hidden_size": [0, -1, 65537],
     "n_lstm_layers": [0, -1, 65], "seq_len": [0, -1, 10001], "burn_in": [-1, 10001],
 }
-INT_GOOD = {"learning_starts": [0], "threads": [1], "batch_episodes": [1], "num_envs": [1], "n_step": [1],
-            "history": [1, 64]}
+INT_GOOD = {"learning_starts": [0], "threads": [1], "batch_episodes": [1], "num_envs": [1], "workers": [1, 2],
+            "n_step": [1], "history": [1, 64]}
 INT_BAD_BY_AGENT = {(name, field): [1] for name in ("sb3-ppo", "sb3-recurrent-ppo")
                     for field in ("n_steps", "batch_size")}  # advantages need two samples
 SIZES_BAD = [(0,), (-1,), (64, 0), (10**9,)]
