@@ -51,6 +51,31 @@ def check_observation_space(space, policy: str) -> None:
         raise SpaceError(f"--policy cnn needs image observations (H, W, C) uint8, not {short_space(space)}")
 
 
+class SparseInputLinear(nn.Linear):
+    """``nn.Linear`` (same weights, same names) for inputs that are mostly zeros, as difference
+    frames are (a Pong difference frame has a few dozen nonzero pixels of 6400): y = W x + b from
+    the nonzero inputs only, which reads that fraction of W, not all of it (Karpathy's pixel-Pong
+    MLP spends nearly all its time in this layer). A few rows (acting: one a court) multiply the
+    columns nonzero in some row; many (an episode in the update) go through ``torch.sparse.mm``;
+    dense inputs (a quarter of the columns, or a tenth of the entries) through ``nn.Linear``. The
+    same sums every way, but for the rounding."""
+
+    # --8<-- [start:sparse-first-layer]
+    def forward(self, x):
+        if x.dim() != 2 or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export():  # (a graph: no branches)
+            return super().forward(x)
+        nonzero = x != 0
+        if x.shape[0] > 32:
+            if int(nonzero.sum()) * 10 < x.numel():
+                return torch.sparse.mm(x.to_sparse(), self.weight.t()) + self.bias
+            return super().forward(x)
+        cols = torch.nonzero(nonzero.any(0)).squeeze(1)
+        if cols.numel() * 4 >= x.shape[1]:
+            return super().forward(x)
+        return torch.addmm(self.bias, x.index_select(1, cols), self.weight.index_select(1, cols).t())
+    # --8<-- [end:sparse-first-layer]
+
+
 # --8<-- [start:cnn]
 class CNN(nn.Module):
     """Two strided convolutions and dense layers of the ``hidden`` sizes (after Mnih et al. 2013),
@@ -119,6 +144,10 @@ class Network(nn.Module):
         else:  # no hidden layers: a linear policy on the raw inputs
             n_in = self.n_obs if self.discrete_obs else int(np.prod(observation_space.shape))
             self.body = mlp([n_in, *body_hidden], activation, activation) if body_hidden else nn.Identity()
+            if frame_diff and body_hidden:  # the first layer reads difference frames: mostly zeros
+                first = self.body[0]
+                self.body[0] = SparseInputLinear(first.in_features, first.out_features)
+                self.body[0].load_state_dict(first.state_dict())  # (the same initial weights: same draws)
             width = body_hidden[-1] if body_hidden else n_in
         self.core = None
         if recurrent:

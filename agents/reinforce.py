@@ -1,7 +1,7 @@
 """REINFORCE with a baseline, as in the lecture (Williams 1992).
 
     python train.py --env CartPole-v1 --agent reinforce
-    python train.py --env pong-pixels --agent reinforce            # CNN on frame differences
+    python train.py --env pong-pixels --agent reinforce            # Karpathy's MLP on frame differences
     python train.py --env gymlab/Recall-v0 --agent reinforce --policy lstm
 
 Run a batch of episodes with the stochastic policy pi_theta, then for every step
@@ -108,7 +108,11 @@ class ReinforceConfig:
 
     policy: str = param("mlp", "network: mlp, cnn (pixels), lstm or gru", choices=POLICIES, arch=True)
     hidden: tuple[int, ...] = param((64,), "hidden layer sizes, e.g. 64,64", WIDTHS, arch=True)
-    learning_rate: float = param(3e-3, "Adam's step size, eta", LEARNING_RATE)
+    activation: str = param("tanh", "the hidden layers' activation (mlp; Karpathy's pixel Pong: relu)",
+                            choices=("tanh", "relu"), arch=True)
+    optimizer: str = param("adam", "adam, or rmsprop (decay 0.99, eps 1e-5: Karpathy's pixel Pong)",
+                           choices=("adam", "rmsprop"))
+    learning_rate: float = param(3e-3, "the optimizer's step size, eta", LEARNING_RATE)
     gamma: float = param(0.99, "discount factor", "[0, 1]")
     batch_episodes: int = param(4, "episodes per update (points, with --round-batches); with --num-envs N, each env's "
                                    "first ceil(B/N), so ceil(B/N) x N", ">= 1")
@@ -131,6 +135,10 @@ class ReinforceConfig:
     # (the review measured it; it fades by k = 2): take --batch-episodes >= 2 x --num-envs.
     round_batches: bool = param(False, "with --point-returns: a round (a point) is a unit of the batch, so an update "
                                        "comes every --batch-episodes points, not games (feed-forward policies)")
+    curriculum_start: float = param(1.0, "with --round-batches on Pong's courts: the training opponent's "
+                                          "difficulty starts here and rises by 0.1 each time the agent wins half "
+                                          "of 100 points, up to the env's own; evaluation always meets the env's "
+                                          "(1: no curriculum)", "[0, 1]")
     normalize_advantages: bool = param(True, "divide G - b by its root mean square over the batch (a step size; "
                                              "it does not centre it, so b stays the only thing subtracted); "
                                              "--estimator common only: textbook turns it off")
@@ -146,6 +154,9 @@ class ReinforceConfig:
     log_std_init: float = param(-1.0, "Box actions: the Gaussian's initial log sigma (-1: sigma 0.37; samples are "
                                       "clipped to the bounds, so a wide start pulls the mean outside them)",
                                 "[-20, 20]")
+    workers: int = param(1, "processes: 1 plays and learns in turn; 2 plays in this one while a second adds up "
+                            "the gradient of the episodes already finished (the same gradient, up to rounding; "
+                            "--estimator common, --baseline none or mean, Discrete actions)", "[1, 2]")
     max_grad_norm: float = param(0.0, "clip the gradient to this norm (0: no clipping)", ">= 0")
     threads: int = param(1, "torch CPU threads", THREADS)
 
@@ -168,9 +179,22 @@ class ReinforceConfig:
         require(self.point_returns or not self.round_batches,
                 "--round-batches learns from each point as it ends, which is sound only when a step's return stops "
                 "at its point: give --point-returns too")
+        require(self.workers == 1 or (self.estimator == "common" and self.baseline in ("none", "mean")
+                                      and self.policy not in ("lstm", "gru")),
+                f"--workers 2 adds up the common estimator's terms episode by episode, with a baseline known "
+                f"without a network: it needs --estimator common, --baseline none or mean and a feed-forward "
+                f"policy (given --estimator {self.estimator}, --baseline {self.baseline}, --policy {self.policy})")
+        require(self.curriculum_start == 1.0 or (self.round_batches and self.num_envs > 1),
+                f"--curriculum-start {self.curriculum_start:g} raises the opponent of Pong's courts as the agent "
+                f"wins points: give --round-batches and --num-envs > 1 too")
         require(not self.round_batches or self.policy not in ("lstm", "gru"),
                 f"--round-batches cuts games into points, and a recurrent policy's memory runs across them: "
                 f"use --policy mlp or cnn, not {self.policy}")
+
+
+def root_mean_square(advantage: torch.Tensor) -> torch.Tensor:
+    """What --normalize-advantages divides G_t - b by: their root mean square over the batch (+1e-8)."""
+    return advantage.pow(2).mean().sqrt() + 1e-8
 
 
 # --8<-- [start:discounted-cumsum]
@@ -202,8 +226,12 @@ class Reinforce(TorchAgent):
         super().__init__(observation_space, action_space, config, seed)
         c = self.config
         self.continuous = isinstance(action_space, spaces.Box)
+        if self.continuous and c.workers > 1:
+            raise SpaceError("--workers 2 scores a softmax over Discrete actions; a Box action space needs "
+                             "--workers 1")
         self.n_actions = action_space.shape[0] if self.continuous else int(action_space.n)
-        self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff,
+        act = nn.ReLU if c.activation == "relu" else nn.Tanh
+        self.pi = Network(observation_space, self.n_actions, c.policy, tuple(c.hidden), c.frame_diff, act,
                           forget_bias=c.forget_bias or None)
         if self.continuous:  # log sigma, learned with the rest; saved with the policy's weights
             self.pi.register_parameter("log_std", nn.Parameter(torch.full((self.n_actions,), c.log_std_init)))
@@ -211,10 +239,13 @@ class Reinforce(TorchAgent):
         params = list(self.pi.parameters())
         self.value = None
         if c.baseline == "value":
-            self.value = Network(observation_space, 1, c.policy, tuple(c.hidden), c.frame_diff,
+            self.value = Network(observation_space, 1, c.policy, tuple(c.hidden), c.frame_diff, act,
                                  forget_bias=c.forget_bias or None)
             params += list(self.value.parameters())
-        self.optimizer = torch.optim.Adam(params, lr=c.learning_rate)
+        if c.optimizer == "rmsprop":  # Karpathy's: cache = 0.99 cache + 0.01 g^2, step g / (sqrt(cache) + 1e-5)
+            self.optimizer = torch.optim.RMSprop(params, lr=c.learning_rate, alpha=0.99, eps=1e-5)
+        else:
+            self.optimizer = torch.optim.Adam(params, lr=c.learning_rate)
         self.mean_return = 0.0  # the running-mean baseline
         self.updates = 0
         self.warned_first_step_only = False
@@ -261,6 +292,10 @@ class Reinforce(TorchAgent):
         return np.minimum((p.cumsum(axis=1) < u).sum(axis=1), self.n_actions - 1)
 
     def learn(self, env, budget, logger):
+        if self.config.workers > 1:
+            from gymlab.agents.reinforce_workers import learn_split
+
+            return learn_split(self, env, budget, logger)
         for batch in self.episode_batches(env, budget, logger, self.pi, self._sample, version=lambda: self.updates,
                                           rounds=self.config.round_batches):
             self.update(batch, logger)
@@ -312,15 +347,10 @@ class Reinforce(TorchAgent):
             print(f"reinforce: warning: --estimator textbook with --gamma 0 learns only from each episode's first "
                   f"step (its gamma^t is 0 after it: J = E[r_0]); to learn from every step's reward use --gamma 1, "
                   f"or --estimator common", file=sys.stderr)
-        if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean
-            self.mean_return = float(g.mean())
+        b = self.baseline(g)
         if c.baseline == "value":
             v = torch.cat(values)
             b = v.detach()  # V(s_t)
-        elif c.baseline == "mean":  # (textbook: 0 on the first batch, whose own mean would correlate with it)
-            b = 0.0 if textbook and self.updates == 0 else self.mean_return
-        else:
-            b = 0.0
         # --8<-- [start:reinforce-loss]
         advantage = g - b
         # theta <- theta + eta (G_t - b) grad log pi(a_t | s_t): descend on its negative
@@ -329,7 +359,7 @@ class Reinforce(TorchAgent):
             loss = -(logp * weight).sum() / len(batch)
         else:  # the mean over the batch's steps
             if c.normalize_advantages:  # scaled by their root mean square, not centred: b alone is subtracted
-                advantage = advantage / (advantage.pow(2).mean().sqrt() + 1e-8)  # (a std near 0 would blow up)
+                advantage = advantage / root_mean_square(advantage)  # (a std near 0 would blow up)
             loss = -(logp * advantage).mean()
         # --8<-- [end:reinforce-loss]
         loss = loss - c.entropy_coef * entropy.mean()
@@ -337,6 +367,22 @@ class Reinforce(TorchAgent):
             loss = loss + c.value_coef * nn.functional.mse_loss(v, g)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        return self.step(g, b, loss.item(), entropy.mean().item(), logger)
+
+    def baseline(self, g: torch.Tensor) -> float:
+        """b for a batch whose returns are ``g`` (``--baseline none`` or ``mean``; a value baseline's
+        V(s_t) is ``update``'s own). The running mean starts at the first batch's own mean."""
+        c = self.config
+        if self.updates == 0:  # no earlier batch yet: the running mean starts at this batch's mean
+            self.mean_return = float(g.mean())
+        if c.baseline == "mean":  # (textbook: 0 on the first batch, whose own mean would correlate with it)
+            return 0.0 if c.estimator == "textbook" and self.updates == 0 else self.mean_return
+        return 0.0
+
+    def step(self, g: torch.Tensor, b, loss: float, entropy: float, logger=None) -> float:
+        """The optimizer's step on the gradients in the weights' ``.grad`` (clipped first with
+        --max-grad-norm), and the batch counted: the running mean of G_t, the logs."""
+        c = self.config
         if c.max_grad_norm > 0:
             nn.utils.clip_grad_norm_([p for group in self.optimizer.param_groups for p in group["params"]],
                                      c.max_grad_norm)
@@ -345,7 +391,7 @@ class Reinforce(TorchAgent):
         self.updates += 1
         self.mean_return += (float(g.mean()) - self.mean_return) / min(self.updates, 10)
         if logger is not None:
-            logger.log("losses/policy_loss", loss.item())
-            logger.log("losses/entropy", entropy.mean().item())
+            logger.log("losses/policy_loss", loss)
+            logger.log("losses/entropy", entropy)
             logger.log("charts/baseline", float(b.mean()) if torch.is_tensor(b) else b)  # the b subtracted
-        return loss.item()
+        return loss

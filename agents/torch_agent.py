@@ -23,6 +23,8 @@ class Episode:
     def __init__(self):
         self.obs, self.actions, self.rewards, self.masks, self.version = [], [], [], [], None
         self.last_obs = None  # the observation after the last step
+        self.outputs, self.versions = [], []  # with Rollout.keep_outputs: each step's network outputs and weights
+        self.seq = None  # its place in the order the rollout took episodes into batches
         self.prev_obs = None  # a round cut out of a game (--round-batches): the frame before its first
 
 
@@ -109,8 +111,9 @@ class TorchAgent(Agent):
         ``rounds``: each stretch of an episode that ends with a nonzero reward (a point in Pong)
         is a unit of its own, yielded as it ends (``Rollout.episodes``)."""
         if self.rollout is None or self.rollout.env is not env:
-            self.rollout = Rollout(env, net, choose, self.config.num_envs, self.env_seed(self.config.num_envs), version)
+            self.rollout = self.make_rollout(env, net, choose, version, rounds)
         rollout = self.rollout
+        rollout.keep_outputs = getattr(self, "keep_outputs", False)
         rollout.net, rollout.choose, rollout.version = net, choose, version or (lambda: 0)
         rollout.rounds = rounds
         return rollout.batches(self.config.batch_episodes, budget, logger)
@@ -136,8 +139,25 @@ class TorchAgent(Agent):
         """Bind the restored rollout to ``env`` (made as the saved run's was): ``learn`` goes on from there."""
         state, self._resumed_rollout = self._resumed_rollout, None
         if state is not None:
-            self.rollout = Rollout(env, None, None, self.config.num_envs, self.env_seed(self.config.num_envs))
+            self.rollout = self.make_rollout(env, None, None, None, getattr(self.config, "round_batches", False))
             self.rollout.load_state(state)
+
+    def make_rollout(self, env, net, choose, version, rounds: bool) -> "Rollout":
+        """The rollout ``episode_batches`` plays: with ``rounds`` on a vector env that can pause
+        its courts, ``agents.point_batches.WaitingRollout`` (no point thrown away), else ``Rollout``."""
+        n, seed = self.config.num_envs, self.env_seed(self.config.num_envs)
+        if rounds and n > 1:
+            from gymlab.agents.point_batches import WaitingRollout, can_wait
+
+            if can_wait(env, n):
+                return WaitingRollout(env, net, choose, n, seed, version,
+                                      getattr(self.config, "curriculum_start", 1.0))
+        if getattr(self.config, "curriculum_start", 1.0) != 1.0:
+            import sys
+
+            print(f"{self.name}: warning: --curriculum-start needs Pong's vector env (courts that pause and an "
+                  f"opponent whose difficulty can change); this env has none: no curriculum", file=sys.stderr)
+        return Rollout(env, net, choose, n, seed, version)
 
 
 class Rollout:
@@ -167,10 +187,28 @@ class Rollout:
         self.taken: list[list[Episode]] = [[] for _ in range(num_envs)]  # the batch so far, by env
         self.dropped = 0
         self.rounds = False  # cut episodes into rounds at each nonzero reward
+        self.keep_outputs, self.last_out = False, None  # record each step's outputs in its episode (tests)
+        self.on_taken = None  # called with each episode as it is taken into the batch (--workers 2)
+        self.taken_count = 0
 
-    def _act_vector(self, obs, starts, info):
+    def _take(self, i: int, episode: Episode) -> None:
+        episode.seq, self.taken_count = self.taken_count, self.taken_count + 1
+        self.taken[i].append(episode)
+        if self.on_taken is not None:
+            self.on_taken(episode)
+
+    def taken_in_order(self) -> list[Episode]:
+        """The batch so far, in the order its episodes were taken."""
+        return sorted((e for t in self.taken for e in t), key=lambda e: e.seq)
+
+    def _forward(self, obs, starts):
+        """The network's outputs for the batch of observations (its memory kept in ``self.memory``)."""
         with torch.no_grad():
             out, self.memory = self.net(obs, self.memory, starts if self.memory is not None else None)
+        return out
+
+    def _act_vector(self, obs, starts, info):
+        out = self.last_out = self._forward(obs, starts)
         mask = info.get("action_mask")
         if mask is not None:  # (a sub-env that gave none: "_action_mask" False)
             mask = [m if g else None for m, g in zip(mask, info.get("_action_mask", np.ones(len(mask), bool)))]
@@ -181,6 +219,7 @@ class Rollout:
     def _act_single(self, obs, info):
         with torch.no_grad():
             out, self.memory = self.net(np.asarray(obs)[None], self.memory, None)
+        self.last_out = out
         out = out.masked_fill(~torch.as_tensor(action_masks.allowed(info.get("action_mask"), out.shape[1])),
                               -torch.inf)
         self.chosen_by = self.version()
@@ -201,6 +240,9 @@ class Rollout:
                 episode.actions.append(t.action)
                 episode.rewards.append(t.reward)
                 episode.masks.append(t.info.get("action_mask"))
+                if self.keep_outputs:
+                    episode.outputs.append(self.last_out[i if self.num_envs > 1 else 0])
+                    episode.versions.append(self.chosen_by)
                 if t.terminated or t.truncated:
                     episode.last_obs = t.next_obs
                     if self.num_envs == 1:
@@ -216,7 +258,7 @@ class Rollout:
         k = -(-batch_episodes // self.num_envs)
         for i, episode in self.episodes(budget, logger):
             if episode.version == self.version() and len(self.taken[i]) < k:
-                self.taken[i].append(episode)
+                self._take(i, episode)
             else:
                 self.dropped += 1
                 logger.log("charts/dropped_episodes", self.dropped)
@@ -228,19 +270,21 @@ class Rollout:
     def state(self) -> dict:
         return {"steps": self.steps.state(), "memory": self.memory, "chosen_by": self.chosen_by,
                 "running": {i: _episode_state(e) for i, e in self.running.items()},
-                "taken": [[_episode_state(e) for e in t] for t in self.taken], "dropped": self.dropped}
+                "taken": [[_episode_state(e) for e in t] for t in self.taken], "dropped": self.dropped,
+                "taken_count": self.taken_count}
 
     def load_state(self, state: dict) -> None:
         self.steps.load_state(state["steps"])
         self.memory, self.chosen_by, self.dropped = state["memory"], state["chosen_by"], state["dropped"]
         self.running = {i: _episode(e) for i, e in state["running"].items()}
         self.taken = [[_episode(e) for e in t] for t in state["taken"]]
+        self.taken_count = state.get("taken_count", 0)
 
 
 def _episode_state(e: Episode) -> dict:
     return {"obs": np.asarray(e.obs), "actions": np.asarray(e.actions), "rewards": np.asarray(e.rewards),
             "masks": list(e.masks), "version": e.version, "last_obs": e.last_obs,
-            "prev_obs": e.prev_obs}
+            "prev_obs": e.prev_obs, "seq": e.seq}
 
 
 def _episode(state: dict) -> Episode:
@@ -249,4 +293,5 @@ def _episode(state: dict) -> Episode:
     e.masks = list(state["masks"])
     e.version = state["version"] if "version" in state else state["versions"][0]  # (a list, one a step, before)
     e.last_obs, e.prev_obs = state["last_obs"], state.get("prev_obs")  # (older states' "truncated": unused)
+    e.seq = state.get("seq")
     return e

@@ -17,6 +17,16 @@ refuses the same values (both build a ``PongSettings``), plus ``num_envs`` and
 registered 10 000, and ``agents.rollout.make_vector_env`` the single env's own).
 With ``opponent="external"``, ``opponent_action`` (one action, or one per court)
 moves every court's left paddle, set before each step.
+
+``set_difficulty(d)`` changes every court's opponent to difficulty ``d`` from the next step on
+(a training curriculum; an evaluation env made from the same arguments keeps its own).
+
+``pause(mask)`` freezes the courts where ``mask`` is True for the steps that follow, until the
+next ``pause``: a frozen court is not stepped (its action is ignored, its reward is 0, it is
+neither terminated nor truncated, its observation stays as it was, a reset it is due waits), and
+a court later plays on exactly as if the frozen steps had not happened. An agent that must not
+begin anything on some courts (REINFORCE's courts that have played their share of a batch, in
+``agents/point_batches.py``) uses it when the env has it (``supports_pause``).
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ class PongVectorEnv(VectorEnv):
     """``num_envs`` Pong courts; see the module docstring, and ``PongEnv`` for the game."""
 
     seeds_per_sub_env = True  # reset(seed=[...]) takes one seed a court (agents.rollout.vector_seed)
+    supports_pause = True  # pause(mask): some courts wait while the others play
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int = 1, max_episode_steps: int | None = 10_000, render_mode: str | None = None,
@@ -45,6 +56,7 @@ class PongVectorEnv(VectorEnv):
                  points_to_win: int = PongSettings.points_to_win, opponent: str = PongSettings.opponent):
         check_render_mode(render_mode, self.metadata)
         self.settings = PongSettings(obs_type, difficulty, points_to_win, opponent)
+        self.difficulty = self.settings.difficulty  # the opponent's now (set_difficulty)
         if not _positive_int(num_envs):
             raise ValueError(f"num_envs must be a positive whole number, got {num_envs!r}")
         if max_episode_steps is not None and not _positive_int(max_episode_steps):
@@ -66,6 +78,25 @@ class PongVectorEnv(VectorEnv):
         self._frames = np.zeros((num_envs, engine.PIXELS, engine.PIXELS, 1), dtype=np.uint8)
         self._rngs: list[np.random.Generator] | None = None
         self._to_reset = _NONE  # courts that ended last step: reset on this one
+        self._paused: np.ndarray | None = None  # courts frozen by pause() (None: every court plays)
+
+    def set_difficulty(self, difficulty: float) -> None:
+        """Every court's scripted opponent at ``difficulty`` (0 to 1) from the next step on."""
+        if not (isinstance(difficulty, (int, float)) and 0.0 <= difficulty <= 1.0):
+            raise ValueError(f"difficulty must be a number in [0, 1], got {difficulty!r}")
+        self.difficulty = float(difficulty)
+        s = self._s
+        s[:, engine.OPP_SPEED], s[:, engine.OPP_REACH], s[:, engine.OPP_AIM] = engine.opponent_settings(difficulty)
+
+    def pause(self, mask) -> None:
+        """Freeze the courts where ``mask`` is True (None: none) for the next steps; see the module docstring."""
+        if mask is None:
+            self._paused = None
+            return
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (self.num_envs,):
+            raise ValueError(f"pause needs one flag per court ({self.num_envs}), got shape {mask.shape}")
+        self._paused = mask.copy() if mask.any() else None
 
     def _obs(self) -> np.ndarray:
         if self.obs_type == "features":
@@ -108,6 +139,8 @@ class PongVectorEnv(VectorEnv):
             actions = _whole_numbers(actions)
         if self._external:
             self._opponent_actions[:] = self.opponent_action
+        if self._paused is not None:
+            return self._step_some(actions, ~self._paused)
         s, rngs = self._s, self._rngs
         restock, ended, bad = engine.step_courts(s, self._serves, actions, self._opponent_actions, self._features)
         if bad >= 0:  # the engine refused it before moving any court
@@ -119,6 +152,25 @@ class PongVectorEnv(VectorEnv):
             engine.write_features(s, i, self._features)
         self._to_reset = np.flatnonzero(s[:, engine.SKIP]) if ended else _NONE
         return (self._obs(), s[:, engine.REWARD].copy(), s[:, engine.DONE] != 0.0, s[:, engine.TRUNC] != 0.0, {})
+
+    def _step_some(self, actions, playing: np.ndarray):
+        """``step`` for the courts in ``playing`` only: the engine steps copies of their rows."""
+        s, rngs, rows = self._s, self._rngs, np.flatnonzero(playing)
+        sub, serves, features = s[rows], self._serves[rows], self._features[rows]
+        restock, _, bad = engine.step_courts(sub, serves, actions[rows], self._opponent_actions[rows], features)
+        if bad >= 0:
+            _refuse(actions, int(rows[bad]))
+        s[rows], self._serves[rows], self._features[rows] = sub, serves, features
+        if restock:
+            engine.refill_serves(s, self._serves, rngs)
+        for i in self._to_reset:
+            if playing[i]:  # a frozen court's reset waits for its next step
+                engine.reset_court(s, self._serves, i, rngs[i])
+                engine.write_features(s, i, self._features)
+        self._to_reset = np.flatnonzero(s[:, engine.SKIP])
+        reward = np.where(playing, s[:, engine.REWARD], 0.0)
+        return (self._obs(), reward, playing & (s[:, engine.DONE] != 0.0), playing & (s[:, engine.TRUNC] != 0.0),
+                {})
 
     def render(self):
         if self.render_mode == "rgb_array":

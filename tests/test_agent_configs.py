@@ -61,7 +61,7 @@ ABOVE_0, AT_LEAST_0, UNIT = (lambda x: x > 0), (lambda x: x >= 0), _closed(0, 1)
 
 FLOAT_RANGES = {  # field -> accepted (finite) values; NaN and infinities are refused everywhere
     "learning_rate": _open_closed(0, 1),
-    "gamma": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT, "exploration_fraction": UNIT,
+    "gamma": UNIT, "curriculum_start": UNIT, "epsilon_start": UNIT, "epsilon_end": UNIT, "exploration_fraction": UNIT,
     "exploration_initial_eps": UNIT, "exploration_final_eps": UNIT, "per_beta": UNIT, "gae_lambda": UNIT,
     "tau": _open_closed(0, 1), "alpha": _open_closed(0, 1),
     "sigma": ABOVE_0, "clip_range": ABOVE_0,
@@ -79,7 +79,7 @@ FLOAT_RANGES_BY_AGENT = {
 # field -> values that must be refused (ints and sizes), and edge values that must be accepted.
 INT_BAD = {
     "buffer_size": [0, -1, 10**20], "batch_size": [0, -1], "batch_episodes": [0, -5], "num_envs": [0, 10**6],
-    "threads": [0, -1, 10**6], "train_freq": [0], "gradient_steps": [0, -1], "target_update_interval": [0],
+    "workers": [0, 3], "threads": [0, -1, 10**6], "train_freq": [0], "gradient_steps": [0, -1], "target_update_interval": [0],
     "episodes_per_trial": [0, 10**9], "n_step": [0, -1], "n_steps": [0, -1, 10**20], "n_epochs": [0],
     "learning_starts": [-1], "history": [0, -1, 65], "lstm_hidden_size": [0, -1, 65537],
     "n_lstm_layers": [0, -1, 65], "seq_len": [0, -1, 10001], "burn_in": [-1, 10001],
@@ -94,6 +94,7 @@ SIZES_BAD = [(0,), (-1,), (64, 0), (10**9,)]
 
 CONTEXT = {("reinforce", "forget_bias"): {"policy": "lstm"},  # what a field needs beside it to be used
            ("reinforce", "round_batches"): {"point_returns": True},
+           ("reinforce", "curriculum_start"): {"point_returns": True, "round_batches": True, "num_envs": 2},
            **{("dqn", field): {"policy": "lstm"} for field in ("seq_len", "burn_in", "seq_overlap", "priority_eta",
                                                               "value_rescaling")},
            ("sb3-recurrent-ppo", "shared_lstm"): {"enable_critic_lstm": False}}
@@ -193,7 +194,7 @@ def test_no_hidden_layers_only_where_that_is_a_linear_policy(name, field):
 ALLOWED = {  # agent -> field -> the choices it accepts
     "dqn": {"policy": {"mlp", "cnn", "lstm", "gru"}},
     "reinforce": {"policy": {"mlp", "cnn", "lstm", "gru"}, "baseline": {"none", "mean", "value"},
-                  "estimator": {"common", "textbook"}},
+                  "estimator": {"common", "textbook"}, "activation": {"tanh", "relu"}, "optimizer": {"adam", "rmsprop"}},
     "hill": {"policy": {"mlp", "cnn", "lstm", "gru"}},
     "supervised": {"policy": {"mlp", "lstm", "gru"}},
     "sb3-ppo": {"activation": {"tanh", "relu"}},

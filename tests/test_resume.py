@@ -42,6 +42,17 @@ CASES = {  # name -> train.py flags (small budgets: every piece of each loop sti
                               "--env-kwargs", "points_to_win=1", "--max-episode-steps", "40"],
     "reinforce-cartpole-4envs": ["--env", "CartPole-v1", "--agent", "reinforce", "--num-envs", "4",
                                  "--batch-episodes", "4", "--steps", "3000", "--eval-every", "1000"],
+    # Points as batch units on 4 courts, full courts waiting paused for the update (agents/point_batches.py)
+    "reinforce-pong-points-4envs": ["--env", "pong-pixels", "--agent", "reinforce", "--policy", "mlp", "--hidden",
+                                    "16", "--point-returns", "--round-batches", "--num-envs", "4",
+                                    "--batch-episodes", "8", "--steps", "3000", "--eval-every", "1000",
+                                    "--env-kwargs", "points_to_win=2", "--max-episode-steps", "300"],
+    # The same on both cores: the batch so far is sent to a new learner process, in order, on resume
+    "reinforce-pong-points-2workers": ["--env", "pong-pixels", "--agent", "reinforce", "--policy", "mlp", "--hidden",
+                                       "16", "--point-returns", "--round-batches", "--num-envs", "4",
+                                       "--batch-episodes", "8", "--steps", "3000", "--eval-every", "1000",
+                                       "--env-kwargs", "points_to_win=2", "--max-episode-steps", "300",
+                                       "--workers", "2"],
     "reinforce-recall-lstm": ["--env", "gymlab/Recall-v0", "--agent", "reinforce", "--policy", "lstm",
                               "--hidden", "16", "--num-envs", "1", "--batch-episodes", "4", "--steps", "1500",
                               "--eval-every", "500"],

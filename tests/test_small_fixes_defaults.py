@@ -24,7 +24,7 @@ def test_pong_defaults_are_the_same_however_it_is_spelled():
     assert hyperparams.defaults("dqn", "gymlab/Pong-v0", {"obs_type": "features"}) == features
     assert hyperparams.defaults("dqn", "gymlab/Pong-v0", {"difficulty": 0.8}) == features  # same observations
     pixels = hyperparams.defaults("reinforce", "pong-pixels")
-    assert pixels[0]["policy"] == "cnn"
+    assert (pixels[0]["policy"], pixels[0]["hidden"]) == ("mlp", (200,))  # Karpathy's MLP (issue 27)
     assert hyperparams.defaults("reinforce", "gymlab/Pong-v0", {"obs_type": "pixels"}) == pixels
     # DQN's pixel entry is its own (a CNN on 4 stacked frames), never the features MLP.
     dqn_pixels = hyperparams.defaults("dqn", "pong-pixels")
