@@ -22,16 +22,14 @@ with its current weights, while the actor plays on: it pauses learning (not acti
 
 Ctrl-C reaches the whole process group from a terminal: the actor ignores SIGINT and SIGTERM, and
 the learner stops it (then ends it, if it does not stop) when training ends for any reason. The
-actor ends on its own when the learner is gone (its pipe closes).
+actor ends on its own when the learner is gone (its pipe closes). The process plumbing is
+``agents/workers.Worker``'s, as for REINFORCE's learner.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import pickle
-import signal
-import threading
 import traceback
 import zlib
 
@@ -41,6 +39,7 @@ import torch
 from gymlab.agents import seeding
 from gymlab.agents.dqn_loop import anneal_epsilon, learn_from, stepping, steps_per_s
 from gymlab.agents.rollout import Transition
+from gymlab.agents.workers import STOPS, Worker
 
 
 def check_env(env, workers: int) -> None:
@@ -53,9 +52,6 @@ def check_env(env, workers: int) -> None:
     except Exception as err:  # (pickle raises TypeError, AttributeError, PicklingError, ...)
         raise ValueError(f"--workers {workers} steps the env in a second process, which needs an env that pickles; "
                          f"{env} does not ({type(err).__name__}: {err}): give --workers 1") from None
-
-
-STOPS = {signal.SIGINT, signal.SIGTERM}
 
 
 class _Counts:
@@ -78,10 +74,8 @@ class _Stop(Exception):
 
 
 def _actor(conn, env_bytes: bytes, spaces: tuple, config, seed: int, budget, resumed) -> None:
-    """The actor process: a DQN agent that only acts (no replay), its own random stream."""
-    for signum in STOPS:  # a terminal's Ctrl-C reaches us too: the learner stops us
-        signal.signal(signum, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # (in case the mask came through the exec: see Actor)
+    """The actor process (a ``Worker``'s ``serve``, SIGINT and SIGTERM ignored: the learner stops it):
+    a DQN agent that only acts (no replay), its own random stream."""
     try:
         from gymlab.agents.dqn import DQN
 
@@ -110,7 +104,7 @@ def _actor(conn, env_bytes: bytes, spaces: tuple, config, seed: int, budget, res
                     return
                 if message[0] == "state":
                     conn.send(("state", state()))
-                else:
+                else:  # (STOP)
                     raise _Stop
 
         def boundary():
@@ -135,48 +129,26 @@ def _actor(conn, env_bytes: bytes, spaces: tuple, config, seed: int, budget, res
             conn.send(("error", f"{type(err).__name__}: {err}", traceback.format_exc()))
         except (BrokenPipeError, OSError):
             pass
-    finally:
-        conn.close()
 
 
-class Actor:
-    """The learner's end of the actor process."""
+class Actor(Worker):
+    """The learner's end of the actor process: a ``Worker`` (``agents/workers.py``: started and
+    stopped there) that ignores SIGINT and SIGTERM, waited for 3 s at the end, then killed (mid-chunk,
+    after a second Ctrl-C, it does not stop on its own)."""
 
     def __init__(self, agent, env, budget, resumed):
         check_env(env, 2)
-        context = multiprocessing.get_context("spawn")  # (fork would copy torch's threads and locks)
-        self.conn, child = context.Pipe()
         spaces = (agent.observation_space, agent.action_space)
-        self.process = context.Process(target=_actor, name="gymlab-dqn-actor", daemon=True,
-                                       args=(child, pickle.dumps(env), spaces, agent.config, agent.seed, budget,
-                                             resumed))
-        if threading.current_thread() is threading.main_thread():
-            self._start()
-        else:  # (a sweep's trial, in a thread: no signal reaches it there)
-            self.process.start()
-        child.close()
+        super().__init__(_actor, pickle.dumps(env), spaces, agent.config, agent.seed, budget, resumed,
+                         name="gymlab-dqn-actor", ignore=STOPS, wait=3.0)
         self.last_state = None  # the actor's state once it has played its last chunk
 
-    def _start(self) -> None:
-        """Started ignoring Ctrl-C and SIGTERM from birth (a child keeps an ignored disposition across
-        exec), else a Ctrl-C while it imports would kill it. Here the signals are blocked meanwhile
-        (Linux keeps a blocked signal pending even while ignored): one that comes then lands on this
-        process's own handler, as ever, once they are back."""
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
-        handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOPS}
-        try:
-            self.process.start()
-        finally:
-            for signum, handler in handlers.items():
-                signal.signal(signum, handler)
-            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
-
     def go(self, weights: dict, version: int) -> None:
-        self.conn.send(("go", weights, version))
+        self.send(("go", weights, version))
 
     def receive(self):
         try:
-            message = self.conn.recv()
+            message = self.recv()
         except (EOFError, ConnectionResetError):
             self.process.join(5)
             raise RuntimeError(f"the DQN actor process ended unexpectedly (exit code {self.process.exitcode})") \
@@ -188,19 +160,8 @@ class Actor:
     def state(self) -> dict:
         if self.last_state is not None:
             return self.last_state
-        self.conn.send(("state",))
+        self.send(("state",))
         return self.receive()[1]
-
-    def close(self) -> None:
-        try:
-            self.conn.send(("stop",))
-        except (BrokenPipeError, OSError):
-            pass
-        self.process.join(3)  # (at a boundary it stops at once; mid-chunk, after a second Ctrl-C, it is killed)
-        if self.process.is_alive():
-            self.process.kill()  # (SIGTERM may still be blocked in a child cut short while starting)
-            self.process.join(5)
-        self.conn.close()
 
 
 def weights(agent) -> dict:

@@ -5,12 +5,13 @@
         reply = worker.recv()
 
 The process plumbing, in one place, for any agent that hands work to a child (REINFORCE's
-gradients, ``agents/reinforce_workers.py``): the child is started with ``spawn`` (a fresh
+gradients, ``agents/reinforce_workers.py``; DQN's actor, ``agents/actor_learner.py``): the child is started with ``spawn`` (a fresh
 interpreter: no locks or thread pools of the parent's torch copied half-held), with SIGINT
+(and whatever else it is given to ignore: DQN's actor, ``agents/actor_learner.py``, SIGTERM too)
 ignored from its very start, so that a Ctrl-C, which a terminal sends to the whole process group,
 reaches the parent only: the parent stops at its next safe point as it always does (exit 130) and
-closes the child on its way out. ``close`` asks the child to stop, then terminates and at last kills
-it if it has not; a child whose parent is gone (killed outright) finds its pipe closed and exits.
+closes the child on its way out. ``close`` asks the child to stop, waits ``wait`` seconds, then
+terminates (unless it ignores SIGTERM) and at last kills it if it has not; a child whose parent is gone (killed outright) finds its pipe closed and exits.
 So nothing is left running however the run ends.
 
 ``send`` does not wait: a thread of the parent's writes the messages to the pipe in order, so a
@@ -27,10 +28,13 @@ import threading
 from typing import Any, Callable
 
 STOP = ("stop",)
+STOPS = frozenset({signal.SIGINT, signal.SIGTERM})  # what a child that only its parent may stop ignores
 
 
-def _child(serve: Callable, conn, args: tuple) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # (inherited ignored already; said again for clarity)
+def _child(serve: Callable, conn, args: tuple, ignore: frozenset) -> None:
+    for signum in ignore:  # (inherited ignored already; said again for clarity)
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, ignore)  # (the mask blocked while starting came through the exec)
     try:
         serve(conn, *args)
     except (EOFError, BrokenPipeError, ConnectionResetError, KeyboardInterrupt):
@@ -42,24 +46,39 @@ def _child(serve: Callable, conn, args: tuple) -> None:
 
 class Worker:
     """``serve(conn, *args)`` in a child process: ``send`` to it and ``recv`` from it over a pipe;
-    ``serve`` returns on ``STOP``. A context manager: leaving it closes the child."""
+    ``serve`` returns on ``STOP``. ``ignore``: the signals the child ignores from birth; ``wait``: how
+    long ``close`` waits for it before ending it. A context manager: leaving it closes the child."""
 
-    def __init__(self, serve: Callable, *args: Any):
+    def __init__(self, serve: Callable, *args: Any, name: str | None = None,
+                 ignore: frozenset = frozenset({signal.SIGINT}), wait: float = 5.0):
         ctx = multiprocessing.get_context("spawn")
         self.conn, child_conn = ctx.Pipe()
-        self.process = ctx.Process(target=_child, args=(serve, child_conn, args), daemon=True)
-        main = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-        try:  # the child starts with SIGINT ignored: a Ctrl-C during its imports prints nothing
+        self.ignore, self.wait = frozenset(ignore), wait
+        self.process = ctx.Process(target=_child, args=(serve, child_conn, args, self.ignore), name=name,
+                                   daemon=True)
+        if threading.current_thread() is threading.main_thread():
+            self._start()
+        else:  # (a sweep's trial, in a thread: no signal reaches it there; the child ignores them once running)
             self.process.start()
-        finally:
-            if main:
-                signal.signal(signal.SIGINT, previous)
         child_conn.close()
         self.outbox: queue.Queue = queue.Queue()
         self.error: BaseException | None = None
         self.writer = threading.Thread(target=self._write, name="worker-writer", daemon=True)
         self.writer.start()
+
+    def _start(self) -> None:
+        """Started ignoring ``ignore`` from birth (a child keeps an ignored disposition across exec),
+        else a Ctrl-C while it imports would kill it or print a traceback. The signals are blocked
+        meanwhile (Linux keeps a blocked signal pending even while ignored): one that comes then lands
+        on this process's own handler, as ever, once they are back."""
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, self.ignore)
+        handlers = {signum: signal.signal(signum, signal.SIG_IGN) for signum in self.ignore}
+        try:
+            self.process.start()
+        finally:
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def _write(self) -> None:
         while True:
@@ -91,8 +110,10 @@ class Worker:
             raise RuntimeError(f"the worker process {self.pid} has stopped (exit code {self.process.exitcode})")
         return self.conn.recv()
 
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the child: asked, then terminated, then killed; waits for it each time."""
+    def close(self, timeout: float | None = None) -> None:
+        """Stop the child: asked, then terminated (unless it ignores SIGTERM), then killed; waits for it
+        ``timeout`` seconds (``wait`` if not given) each time."""
+        timeout = self.wait if timeout is None else timeout
         if self.process.pid is None:
             return
         try:  # what is still waiting to be written is not wanted any more
@@ -105,7 +126,7 @@ class Worker:
         self.outbox.put(None)
         self.writer.join(timeout)
         self.process.join(timeout)
-        if self.process.is_alive():
+        if self.process.is_alive() and signal.SIGTERM not in self.ignore:
             self.process.terminate()
             self.process.join(timeout)
         if self.process.is_alive():
