@@ -16,6 +16,8 @@ from gymlab.agents.logger import RunLogger
 from gymlab.agents.reinforce import Reinforce, ReinforceConfig
 from gymlab.agents.reinforce_workers import SplitUpdates
 
+pytestmark = pytest.mark.workers  # starts a second process (conftest.py SEPARATE)
+
 KW = dict(policy="mlp", hidden=(16,), frame_diff=True, point_returns=True, round_batches=True, num_envs=4,
           batch_episodes=8, activation="relu")
 

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+pytestmark = pytest.mark.workers  # starts a second process (conftest.py SEPARATE)
+
 ROOT = Path(__file__).resolve().parents[1]
 FLAGS = ["--env", "pong-pixels", "--agent", "reinforce", "--policy", "mlp", "--hidden", "16", "--point-returns",
          "--round-batches", "--num-envs", "4", "--batch-episodes", "8", "--workers", "2", "--eval-episodes", "1",
