@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 pytestmark = pytest.mark.workers  # starts a second process (conftest.py SEPARATE)
 
 ROOT = Path(__file__).resolve().parents[1]
