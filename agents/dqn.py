@@ -319,10 +319,10 @@ class DQN(TorchAgent):
 
     def gradient_step(self, loss: torch.Tensor) -> None:
         """Adam's step on ``loss``, the gradient clipped to --max-grad-norm (0: not clipped)."""
-        self.optimizer.zero_grad(set_to_none=True)
+        fast_step.zero_grad(self.optimizer)  # (torch's own kernels, without its Python around them: fast_step)
         loss.backward()
-        if self.config.max_grad_norm > 0:  # (torch's own kernels, without its Python around them: fast_step)
-            fast_step.clip_grad_norm_(self.q.parameters(), self.config.max_grad_norm)
+        if self.config.max_grad_norm > 0:
+            fast_step.clip_grad_norm_(self.optimizer.param_groups[0]["params"], self.config.max_grad_norm)
         fast_step.adam_step(self.optimizer)
 
     # --8<-- [start:target-update]

@@ -3,7 +3,7 @@
 For a net of a few thousand weights (DQN on CartPole) a gradient step's kernels take
 microseconds, while ``torch.nn.utils.clip_grad_norm_`` and ``torch.optim.Adam.step`` spend
 longer in Python around them: grouping the tensors by device and dtype, checks, hooks and the
-profiler's wrappers, at every call. ``clip_grad_norm_`` and ``adam_step`` here call the same
+profiler's wrappers, at every call. ``zero_grad``, ``clip_grad_norm_`` and ``adam_step`` here call the same
 kernels with the same arguments in the same order, for the one case DQN makes (float32 weights
 on the CPU, one parameter group, fused Adam without AMSGrad, weight decay or maximize), so the
 weights and Adam's moments come out bit for bit as torch's own would make them
@@ -31,6 +31,13 @@ def clip_grad_norm_(parameters, max_norm: float) -> None:
     with torch.no_grad():
         total = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads, 2.0)), 2.0)
         torch._foreach_mul_(grads, torch.clamp(float(max_norm) / (total + 1e-6), max=1.0))
+
+
+def zero_grad(optimizer) -> None:
+    """``optimizer.zero_grad(set_to_none=True)``: every gradient dropped."""
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            p.grad = None
 
 
 def _fused_plain(optimizer) -> bool:

@@ -52,6 +52,14 @@ def test_adam_step_is_torchs_fused_adam():
             assert torch.equal(sa[i][key], sb[i][key]), (i, key)
 
 
+def test_zero_grad_drops_every_gradient():
+    net = _net()
+    opt = torch.optim.Adam(net.parameters(), fused=True)
+    _grads(net, 0, 1.0)
+    fast_step.zero_grad(opt)
+    assert all(p.grad is None for p in net.parameters())
+
+
 def test_adam_step_hands_other_optimizers_to_torch():
     a, b = _net(), _net()
     opt_a, opt_b = (torch.optim.Adam(n.parameters(), lr=1e-2, amsgrad=True) for n in (a, b))
@@ -108,6 +116,7 @@ def test_a_run_with_the_fast_parts_is_the_run_with_torchs_own(monkeypatch, overr
 
     fast = _tiny_run("CartPole-v1", overrides, 400)
     monkeypatch.setattr(fast_step, "adam_step", lambda opt: opt.step())
+    monkeypatch.setattr(fast_step, "zero_grad", lambda opt: opt.zero_grad(set_to_none=True))
     monkeypatch.setattr(fast_step, "clip_grad_norm_",
                         lambda params, m: torch.nn.utils.clip_grad_norm_(params, m, foreach=True))
     monkeypatch.setattr(dqn, "masked", reference_masked)
