@@ -47,6 +47,7 @@ class RunConfig:
     load: Path | None = None
     eval_episodes: int = 10
     eval_every: int | None = None
+    stop_at: float | str | None = None  # stop at a periodic evaluation's mean >= this ("off": no rule; gymlab/stopping.py)
     eval_env_kwargs: dict = field(default_factory=dict)
     max_episode_steps: int | None = None
     frame_stack: int = 1
@@ -79,7 +80,7 @@ def run(cfg: RunConfig) -> RunResult:
         agent_cls = agents.get(cfg.agent)
     except agents.UnknownAgentError as err:
         raise UsageError(str(err)) from err
-    from gymlab import resolved, runs, tracking
+    from gymlab import resolved, runs, stopping, tracking
     from gymlab.agents import SpaceError
     from gymlab.agents.base import Budget
 
@@ -111,11 +112,12 @@ def run(cfg: RunConfig) -> RunResult:
     try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)
         if cfg.load is not None:
             agent = agent_cls.load(cfg.load, env.observation_space, env.action_space, seed=cfg.seed, **overrides)
-            budget, record = None, resolved.loaded_record(agent.config, overrides)
+            budget, record, entry_rule = None, resolved.loaded_record(agent.config, overrides), {}
         else:
             config, default_budget, record = resolved.settings(agent_cls, env_id, env_kwargs, overrides,
                                                                cfg.hyperparams)
             agent = agent_cls(env.observation_space, env.action_space, config=config, seed=cfg.seed)
+            entry_rule = {k: default_budget.pop(k) for k in stopping.KEYS if k in default_budget}
             budget = Budget(**default_budget)
     except SpaceError as err:
         raise UsageError(f"agent {agent_cls.name!r} cannot act in {env_id}: {err}") from err
@@ -135,6 +137,9 @@ def run(cfg: RunConfig) -> RunResult:
     warning = budget_warning(agent.config, budget)
     if warning:
         print(f"train.py: warning: {warning}", file=sys.stderr)
+    stop_at, eval_every, eval_unit, sources = stopping.settings(cfg.stop_at, cfg.eval_every, entry_rule, budget)
+    record["fields"] = {**{k: v for k, v in record["fields"].items() if k not in stopping.KEYS or k in sources},
+                        **{k: "command line" for k, v in sources.items() if v == "command line"}}
 
     # 2. The run directory: refused if it holds an earlier run (unless --force).
     env_name = cfg.env if "/" not in cfg.env else env_id
@@ -142,15 +147,11 @@ def run(cfg: RunConfig) -> RunResult:
         run_dir = runs.prepare_run_dir(cfg.run_dir, (env_name, agent_cls.name, cfg.seed), force=cfg.force)
     except runs.RunDirError as err:
         raise UsageError(str(err)) from err
-    eval_every, eval_unit = cfg.eval_every, "steps"
-    if eval_every is None and budget is not None:  # a tenth of the budget, in its own unit
-        eval_every, eval_unit = budget.total // 10, budget.unit
-    eval_every = eval_every or 0
     spec = {  # everything --resume needs to rebuild this run, and its identity (run.json)
         "run_id": runs.new_run_id(), "env": resolved.recorded_env(cfg.env, env_id), "env_id": env_id, "env_name": env_name,
         "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": cfg.agent, "config": dataclasses.asdict(agent.config),
         "seed": cfg.seed, "budget": None if budget is None else {budget.unit: budget.total},
-        "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,
+        "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes, "stop_at": stop_at,
         "max_episode_steps": cfg.max_episode_steps, "record_video": cfg.record_video,
         "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
         "loaded_from": None if cfg.load is None else str(cfg.load), "hyperparams": record, "track": track,
@@ -214,7 +215,7 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
 def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes: int | None):
     """The run a resume state describes: ``(spec, agent, env, budget, done)``, the budget grown
     to ``--steps``/``--episodes`` when given."""
-    from gymlab import agents, envs, runs
+    from gymlab import agents, envs, runs, stopping
     from gymlab.agents.base import Budget
 
     spec = dict(meta["run"])
@@ -229,8 +230,10 @@ def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes:
         if new_total < done[unit]:
             raise UsageError(f"--{unit} {new_total} is less than the {done[unit]} {unit} the run has done")
         total = new_total
-    summary = run_dir / "summary.json"
-    if done[unit] >= total and summary.is_file() and not runs.read_json(summary).get("interrupted", True):
+    summary = runs.read_json(run_dir / "summary.json") if (run_dir / "summary.json").is_file() else None
+    if stopping.finished(spec, tree["logger"]["evals"], summary):  # (it reached its --stop-at score)
+        raise UsageError(f"--resume {run_dir}: {stopping.finished(spec, tree['logger']['evals'], summary)}")
+    if done[unit] >= total and summary is not None and not summary.get("interrupted", True):
         raise UsageError(f"{run_dir} has finished its budget of {total} {unit}; give a larger --{unit} to train "
                          f"on")
     spec["budget"] = {unit: total}
@@ -251,7 +254,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
     """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run;
     Ctrl-C or SIGTERM stops it at the next safe point, saved (``gymlab/signals.py``)."""
     from gymlab import resume as resume_state
-    from gymlab import runs, signals, tracking
+    from gymlab import runs, signals, stopping, tracking
     from gymlab.agents import seeding
     from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
@@ -264,6 +267,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
                        resume=logger_state, tracker=tracker)
     resumable = budget is not None and agent.resumable()
     resume_due = False  # a periodic evaluation asks for a resume state at the next safe point
+    rule = stopping.StopRule(spec.get("stop_at"), budget, logger.evals)  # (a resumed run's evaluations looked at again)
 
     def make(render_mode=None):  # an evaluation env
         kwargs = {**env_kwargs, **spec.get("eval_env_kwargs", {})}
@@ -278,6 +282,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
             episodes = min(5, spec["eval_episodes"] or 5)
             returns, _ = evaluate(agent, periodic_env, episodes, seed=seeding.periodic_eval_seeds(seed, episodes))
             logger.log_eval(float(returns.mean()))
+            rule.seen(logger.steps, float(returns.mean()))  # reached: the budget is spent from here
             agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
             resume_due = resumable
             if on_eval is not None:
@@ -362,7 +367,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
             "return_std": None if len(eval_returns) == 0 else round(float(_std(eval_returns)), 6),
             "length_mean": _mean(eval_lengths),
         },
-        "interrupted": interrupted,
+        "interrupted": interrupted, "stopped": rule.summary(interrupted),
         "checkpoint": ckpt.name,
         **({"videos": videos} if record else {}),
         **figures,
@@ -372,7 +377,7 @@ def execute(spec: dict, env, agent, budget, run_dir: Path, progress: bool = True
 
     if budget is not None:
         print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {wall_time:.2f} s "
-              f"({summary['env_steps_per_s']} steps/s of training, periodic evaluations aside)")
+              f"({summary['env_steps_per_s']} steps/s of training, periodic evaluations aside){rule.said()}")
     if len(eval_returns):
         print(f"evaluation over {len(eval_returns)} episodes (deterministic actions): return "
               f"{summary['eval']['return_mean']:.2f} +- {summary['eval']['return_std']:.2f}")
