@@ -7,7 +7,9 @@ and on pong-pixels, in one run (issue 27: "measure each").
 
 Each task runs once, as ``benchmarks/dqn_speed.py`` runs its ``dqn (as sb3)`` contestant (SB3's
 algorithm and network: ``--no-double-q --no-dueling``, the task's other defaults, the same budget and
-learning start, ``--eval-every 0``, one torch thread) in a process of its own under cProfile.
+learning start, ``--eval-every 0``, one torch thread) in a process of its own under cProfile, after a
+tiny run of 200 steps in that process (so that imports and Pong's JIT compiles, paid once, are not
+in the profile).
 A part's seconds are the cumulative time cProfile gives the functions that are that part
 (``PARTS``), read where the learning loop calls them; ``other`` is what ``learning_loop`` spent
 beyond them all (its loop, the n-step window, the step counting and logging). cProfile's own
@@ -43,6 +45,7 @@ PARTS = {
     "update backward": [("torch/_tensor.py", "backward", "agents/dqn.py:gradient_step")],
     "update optimizer": [(None, "wrapper", "agents/dqn.py:gradient_step"),
                          (None, "zero_grad", "agents/dqn.py:gradient_step"),
+                         (None, "adam_step", "agents/dqn.py:gradient_step"),
                          (None, "clip_grad_norm_", "agents/dqn.py:gradient_step"),
                          (None, "_no_grad_wrapper", "agents/dqn.py:gradient_step")],
     "target copy": [("agents/dqn.py", "update_target", None)],
@@ -105,6 +108,9 @@ def profile(job: dict) -> dict:
     overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in job["overrides"].items()}
     prof = cProfile.Profile()
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(sys.stderr):
+        warm = {**overrides, "learning_starts": 100}  # first: a tiny run, so imports and JIT compiles are not profiled
+        run(RunConfig(env=job["env"], agent="dqn", overrides=warm, steps=200, seed=SEED, run_dir=Path(tmp) / "warm",
+                      eval_episodes=0, eval_every=0, progress=False))
         cfg = RunConfig(env=job["env"], agent="dqn", overrides=overrides, steps=job["steps"], seed=SEED,
                         run_dir=Path(tmp) / "run", eval_episodes=0, eval_every=0, progress=False)
         prof.enable()
