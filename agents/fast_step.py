@@ -1,4 +1,5 @@
-"""A small network's gradient step without torch's per-call Python around its kernels.
+"""A small network's gradient step, and an MLP's forward pass, without torch's per-call Python around
+its kernels.
 
 For a net of a few thousand weights (DQN on CartPole) a gradient step's kernels take
 microseconds, while ``torch.nn.utils.clip_grad_norm_`` and ``torch.optim.Adam.step`` spend
@@ -7,7 +8,8 @@ profiler's wrappers, at every call. ``zero_grad``, ``clip_grad_norm_`` and ``ada
 kernels with the same arguments in the same order, for the one case DQN makes (float32 weights
 on the CPU, one parameter group, fused Adam without AMSGrad, weight decay or maximize), so the
 weights and Adam's moments come out bit for bit as torch's own would make them
-(``tests/test_fast_step.py``); any other case is handed to torch's own.
+(``tests/test_fast_step.py``); any other case is handed to torch's own. ``mlp_forward`` runs an MLP's
+layers by the functions their modules' ``forward`` calls, for the same reason.
 """
 
 from __future__ import annotations
@@ -71,3 +73,52 @@ def adam_step(optimizer) -> None:
                            [s["exp_avg_sq"] for s in states], [], steps, amsgrad=False, lr=group["lr"],
                            beta1=float(beta1), beta2=float(beta2), weight_decay=group["weight_decay"],
                            eps=group["eps"], maximize=False, grad_scale=None, found_inf=None)
+
+
+# --------------------------------------------------------------------------- an MLP's forward pass
+_ACTIVATIONS = {torch.nn.ReLU: torch.relu, torch.nn.Tanh: torch.tanh}
+
+
+def mlp_plan(net) -> list | None:
+    """For a ``Network`` (``agents/networks.py``) that is an MLP, with a linear or dueling head: its layers
+    as ``(function, module)`` in order (the head last, a ``DuelingHead`` as its two streams), so that
+    ``mlp_forward`` can call ``F.linear`` and the activations itself, the very functions each module's
+    ``forward`` calls, without ``nn.Module.__call__``'s hook machinery at every layer (forward hooks
+    on these layers are then not called). None for any other network (a CNN, a recurrent core)."""
+    from gymlab.agents.networks import DuelingHead
+
+    def layers(seq):
+        out = []
+        for m in seq if isinstance(seq, torch.nn.Sequential) else [seq]:
+            if isinstance(m, torch.nn.Linear):
+                out.append((torch.nn.functional.linear, m))
+            elif type(m) in _ACTIVATIONS:
+                out.append((_ACTIVATIONS[type(m)], None))
+            elif not isinstance(m, torch.nn.Identity):
+                return None
+        return out
+
+    if net.core is not None or net.frame_diff or net.policy != "mlp":
+        return None
+    body = layers(net.body)
+    head = (layers(net.head.value), layers(net.head.advantage)) if isinstance(net.head, DuelingHead) \
+        else layers(net.head)
+    if body is None or head is None or (isinstance(head, tuple) and None in head):
+        return None
+    return [body, head]
+
+
+def _run(layers, x):
+    for fn, m in layers:
+        x = fn(x, m.weight, m.bias) if m is not None else fn(x)
+    return x
+
+
+def mlp_forward(plan, x: torch.Tensor) -> torch.Tensor:
+    """``net.head(net.body(x))`` by ``mlp_plan``'s layers: the same operations in the same order."""
+    body, head = plan
+    h = _run(body, x)
+    if isinstance(head, tuple):  # DuelingHead.forward: V(h) + A(h, a) - mean_b A(h, b)
+        advantage = _run(head[1], h)
+        return _run(head[0], h) + advantage - advantage.mean(dim=-1, keepdim=True)
+    return _run(head, h)

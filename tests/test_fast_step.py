@@ -91,6 +91,36 @@ def test_prepare_scales_frames_as_before():
     assert torch.equal(net.prepare(x), torch.as_tensor(x).float() / 255.0)
 
 
+@pytest.mark.parametrize("space, config", [
+    (spaces.Box(-1, 1, (4,), np.float32), {}),  # the defaults: dueling streams
+    (spaces.Box(-1, 1, (4,), np.float32), {"dueling": False, "hidden": (8, 8, 8)}),
+    (spaces.Box(-1, 1, (3, 2), np.float32), {"dueling": False, "hidden": (8,)}),  # flattened
+    (spaces.Discrete(5), {"hidden": (8,)}),  # one-hot
+])
+def test_an_mlps_forward_by_functions_is_its_modules(space, config):
+    from gymlab.agents.dqn import DQNConfig, QNetwork
+
+    torch.manual_seed(0)
+    q = QNetwork(space, 3, DQNConfig(**config))
+    assert q.plan is not None
+    obs = np.stack([space.sample() for _ in range(7)])
+    fast = q(obs)
+    plain = q.net.head(q.net.body(q.net.prepare(obs)))
+    assert torch.equal(fast, plain)
+    grads = []
+    for out in (fast, plain):  # the same gradients too
+        q.zero_grad(set_to_none=True)
+        (out ** 2).sum().backward()
+        grads.append([p.grad.clone() for p in q.parameters()])
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+def test_a_cnn_goes_through_its_modules():
+    from gymlab.agents.dqn import DQNConfig, QNetwork
+
+    assert QNetwork(spaces.Box(0, 255, (36, 36, 3), np.uint8), 3, DQNConfig(policy="cnn")).plan is None
+
+
 def _tiny_run(env_id, overrides, steps):
     import gymnasium as gym
 
@@ -120,6 +150,7 @@ def test_a_run_with_the_fast_parts_is_the_run_with_torchs_own(monkeypatch, overr
     monkeypatch.setattr(fast_step, "clip_grad_norm_",
                         lambda params, m: torch.nn.utils.clip_grad_norm_(params, m, foreach=True))
     monkeypatch.setattr(dqn, "masked", reference_masked)
+    monkeypatch.setattr(fast_step, "mlp_plan", lambda net: None)  # every forward pass through the modules
     monkeypatch.setattr(torch, "inference_mode", torch.no_grad)
     plain = _tiny_run("CartPole-v1", overrides, 400)
     assert fast.updates == plain.updates > 0
