@@ -78,6 +78,7 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     from gymlab import agents, envs
     from gymlab.cli import Parser, number, path_arg
     from gymlab.search import SAMPLES as SEARCH_SAMPLES
+    from gymlab.stopping import score as stopping_score
 
     p = Parser(
         prog=command("train.py"), description=__doc__.split("\n\n")[0], add_help=for_help,
@@ -155,6 +156,10 @@ def build_parser(agent_cls=None, for_help: bool = True) -> argparse.ArgumentPars
     p.add_argument("--eval-every", type=number(int, lo=0), metavar="STEPS",
                    help="evaluate (5 greedy episodes) and checkpoint every STEPS env steps "
                         "(default: a tenth of a step budget; 0: never)")
+    p.add_argument("--stop-at", type=stopping_score, metavar="SCORE",
+                   help="stop training at the first periodic evaluation whose mean return reaches SCORE (the budget "
+                        "is then the most it may take; summary.json's 'stopped' says why it ended); default: the "
+                        "env's entry in gymlab/hyperparams/<agent>.yml, if it has one; off: none")
     p.add_argument("--max-episode-steps", type=number(int, lo=1),
                    help="time limit per episode (default: the env's own, else 1000)")
     p.add_argument("--frame-stack", type=number(int, lo=1, hi=1024), default=1, metavar="K",
@@ -316,7 +321,7 @@ def config(args, agent_cls):
                      overrides=overrides, seed=args.seed, steps=args.steps, episodes=args.episodes,
                      hyperparams=None if args.hyperparams is None else str(args.hyperparams.resolve()),
                      run_dir=args.run_dir, force=args.force, load=args.load, eval_episodes=args.eval_episodes,
-                     eval_every=args.eval_every, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
+                     eval_every=args.eval_every, stop_at=args.stop_at, eval_env_kwargs=parse_env_kwargs(args.eval_env_kwargs),
                      max_episode_steps=args.max_episode_steps, frame_stack=args.frame_stack, render=args.render,
                      record_video=args.record_video, video_episodes=args.video_episodes,
                      progress=not args.no_progress, save_every_minutes=args.save_every_minutes, track=args.track)

@@ -184,6 +184,7 @@ class Budget:
 
     steps: int | None = None
     episodes: int | None = None
+    done_early: bool = field(default=False, init=False, compare=False, repr=False)  # stop(): the work is done
 
     def __post_init__(self):
         if (self.steps is None) == (self.episodes is None):
@@ -201,7 +202,14 @@ class Budget:
     def unit(self) -> str:
         return "steps" if self.steps is not None else "episodes"
 
+    def stop(self) -> None:
+        """The work is done before the budget (``gymlab/stopping.py``): spent from now on, for every agent's
+        loop (each looks at ``spent`` between its steps)."""
+        self.done_early = True
+
     def spent(self, steps: int, episodes: int) -> bool:
+        if self.done_early:
+            return True
         return steps >= self.steps if self.steps is not None else episodes >= self.total
 
 

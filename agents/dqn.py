@@ -46,7 +46,7 @@ from torch import nn
 
 from gymnasium import spaces
 
-from gymlab.agents import action_masks
+from gymlab.agents import action_masks, fast_step
 from gymlab.agents.base import SpaceError
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.dqn_loop import learning_loop
@@ -66,8 +66,11 @@ class QNetwork(nn.Module):
         super().__init__()
         self.net = Network(observation_space, n_actions, config.policy, tuple(config.hidden), activation=nn.ReLU,
                            dueling=config.dueling)
+        self.plan = fast_step.mlp_plan(self.net)  # an MLP: its layers called as functions (None: as modules)
 
     def forward(self, obs) -> torch.Tensor:
+        if self.plan is not None:
+            return fast_step.mlp_forward(self.plan, self.net.prepare(obs))
         return self.net.head(self.net.body(self.net.prepare(obs)))
 
 
@@ -85,6 +88,8 @@ def masked(q: torch.Tensor, masks) -> torch.Tensor:
     """Q-values with disallowed actions pushed to -inf, so max and argmax skip them. A mask that
     allows nothing restricts nothing (as for every agent here): the agent still acts in that state,
     and max over an all -inf row would make the target -inf, and 0 * -inf = NaN after a terminal."""
+    if masks is None or (isinstance(masks, list) and all(m is None for m in masks)):
+        return q  # nothing masked (spared building a mask of all ones)
     return q.masked_fill(~torch.as_tensor(action_masks.allowed(masks, q.shape[-1])), -torch.inf)
 # --8<-- [end:masked]
 
@@ -161,8 +166,9 @@ class DQN(TorchAgent):
         """Epsilon-greedy for each row of ``obs`` (an env's observation, its frames stacked), the greedy
         rows in one forward pass."""
         def greedy_actions(rows):
-            with torch.no_grad():
-                return masked(self.q(obs[rows]), [masks[i] for i in rows]).argmax(dim=1).numpy()
+            seen = obs if len(rows) == len(obs) else obs[rows]  # (every row greedy: no copy)
+            with torch.inference_mode():
+                return masked(self.q(seen), [masks[i] for i in rows]).argmax(dim=1).numpy()
 
         return self.epsilon_greedy(masks, explore, greedy_actions)
 
@@ -329,11 +335,11 @@ class DQN(TorchAgent):
 
     def gradient_step(self, loss: torch.Tensor) -> None:
         """Adam's step on ``loss``, the gradient clipped to --max-grad-norm (0: not clipped)."""
-        self.optimizer.zero_grad(set_to_none=True)
+        fast_step.zero_grad(self.optimizer)  # (torch's own kernels, without its Python around them: fast_step)
         loss.backward()
         if self.config.max_grad_norm > 0:
-            nn.utils.clip_grad_norm_(self.q.parameters(), self.config.max_grad_norm, foreach=True)
-        self.optimizer.step()
+            fast_step.clip_grad_norm_(self.optimizer.param_groups[0]["params"], self.config.max_grad_norm)
+        fast_step.adam_step(self.optimizer)
 
     # --8<-- [start:target-update]
     def update_target(self) -> None:

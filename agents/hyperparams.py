@@ -161,7 +161,7 @@ def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str
             continue
         where, entry, _ = layer
         for name, value in entry.items():
-            if name in BUDGET_KEYS or name == "tuned_on":
+            if name in BUDGET_KEYS or name in hyperparams_files.STOP_KEYS or name == "tuned_on":
                 continue
             if layer is ours and pick is not None and pick not in POLICY_ONLY.get(name, (pick,)):
                 continue
@@ -169,7 +169,8 @@ def resolve(agent: str, env_id: str, env_kwargs: dict | None = None, policy: str
     layers = [layer for layer in (theirs, ours, _layer(label, {"*": table.get("*", {})}, names, "*")) if layer]
     for where, entry, _ in layers:  # the budget: the user's entry's, ours, our default's
         budget = {k: entry[k] for k in BUDGET_KEYS if k in entry}
-        if budget:
+        if budget:  # with the entry's rule to stop early, if it has one (gymlab/stopping.py)
+            budget.update({k: entry[k] for k in hyperparams_files.STOP_KEYS if k in entry})
             sources.update({k: where for k in budget})
             break
     else:

@@ -2,13 +2,15 @@
 shipped in the package) and a user's (``train.py --hyperparams FILE``), by one reader.
 
 A file is one agent's: a mapping from an env id or alias (or ``default``: any other env) to an entry.
-An entry holds the agent's Config fields by name, and three keys of its own::
+An entry holds the agent's Config fields by name, and keys of its own::
 
     CartPole-v1:
       learning_rate: 2.3e-3          # a Config field (train.py --agent A --help lists them)
       hidden: [256, 256]             # sizes: a list
       n_timesteps: !!float 5e4       # the budget in env steps, as the zoo names it (n_episodes: in episodes)
       env_kwargs: {obs_type: pixels} # the env arguments that make the task the entry is for
+      stop_at: 10                    # stop at a periodic evaluation's mean >= 10 (gymlab/stopping.py)
+      eval_every: 10000              # the periodic evaluation's period, in env steps
       tuned_on: {seeds: [0, 1], how: "..."}  # which seeds chose it (ours always say; seeds: null, not recorded)
 
 ``read(path, label, task_of, config_cls)`` returns a ``File``: its entries by task key (``*`` for
@@ -30,7 +32,8 @@ from pathlib import Path
 
 DEFAULT = "default"  # the zoo's key for any env without an entry of its own; "*" in the table
 BUDGETS = {"n_timesteps": "steps", "n_episodes": "episodes"}  # the file's name of a budget -> the table's
-OWN_KEYS = ("env_kwargs", "tuned_on", *BUDGETS)  # an entry's keys that are not Config fields
+STOP_KEYS = ("stop_at", "eval_every")  # a budget that stops when the work is done (gymlab/stopping.py)
+OWN_KEYS = ("env_kwargs", "tuned_on", *BUDGETS, *STOP_KEYS)  # an entry's keys that are not Config fields
 
 
 class FileError(ValueError):
@@ -135,11 +138,24 @@ def _entry(entry: dict, where: str, config_cls, record_required: bool) -> dict:
             if not whole:
                 raise FileError(f"{where}: {name} must be a whole number >= 1, got {value!r}")
             out[BUDGETS[name]] = int(value)
+        elif name in STOP_KEYS:
+            out[name] = _stop_key(name, value, where)
         else:
             out[name] = _field(config_cls, name, value, where)
     if record_required and "tuned_on" not in out:
         raise FileError(f"{where}: says nothing of what it was tuned on (tuned_on: seeds, how)")
     return out
+
+
+def _stop_key(name: str, value, where: str):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if name == "stop_at":
+        if not number:
+            raise FileError(f"{where}: stop_at must be a finite number (a mean return), got {value!r}")
+        return float(value)
+    if not (number and value == int(value) and value >= 0):
+        raise FileError(f"{where}: eval_every must be a whole number >= 0 (env steps; 0: none), got {value!r}")
+    return int(value)
 
 
 def _field(config_cls, name, value, where: str):

@@ -166,9 +166,9 @@ class Network(nn.Module):
         x = torch.as_tensor(np.asarray(obs) if not torch.is_tensor(obs) else obs)
         if self.discrete_obs:
             return nn.functional.one_hot(x.long(), self.n_obs).float()
+        if self.image:  # (uint8: .float() makes a new tensor, scaled in place)
+            return x.float().div_(255.0) if self.policy == "cnn" else x.float().div_(255.0).flatten(1)
         x = x.float()
-        if self.image:
-            x = x / 255.0
         return x if self.policy == "cnn" else x.flatten(1)
 
     def forward(self, obs, state=None, starts=None):

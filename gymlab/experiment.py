@@ -49,6 +49,7 @@ class RunConfig:
     load: Path | None = None
     eval_episodes: int = 10
     eval_every: int | None = None
+    stop_at: float | str | None = None  # stop at a periodic evaluation's mean >= this ("off": no rule; gymlab/stopping.py)
     eval_env_kwargs: dict = field(default_factory=dict)
     max_episode_steps: int | None = None
     frame_stack: int = 1
@@ -80,7 +81,7 @@ def run(cfg: RunConfig) -> RunResult:
         agent_cls = agents.get(cfg.agent)
     except agents.UnknownAgentError as err:
         raise UsageError(str(err)) from err
-    from gymlab import resolved, runs
+    from gymlab import resolved, runs, stopping
     from gymlab.agents import SpaceError
     from gymlab.agents.base import Budget
 
@@ -112,11 +113,12 @@ def run(cfg: RunConfig) -> RunResult:
     try:  # a config can rule a pairing out too (e.g. a recurrent policy for an agent without one)
         if cfg.load is not None:
             agent = agent_cls.load(cfg.load, env.observation_space, env.action_space, seed=cfg.seed, **overrides)
-            budget, record = None, resolved.loaded_record(agent.config, overrides)
+            budget, record, entry_rule = None, resolved.loaded_record(agent.config, overrides), {}
         else:
             config, default_budget, record = resolved.settings(agent_cls, env_id, env_kwargs, overrides,
                                                                cfg.hyperparams)
             agent = agent_cls(env.observation_space, env.action_space, config=config, seed=cfg.seed)
+            entry_rule = {k: default_budget.pop(k) for k in stopping.KEYS if k in default_budget}
             budget = Budget(**default_budget)
             agent.check_env(env)  # (e.g. --workers 2 hands the env to a second process)
     except SpaceError as err:
@@ -137,6 +139,9 @@ def run(cfg: RunConfig) -> RunResult:
     warning = budget_warning(agent.config, budget)
     if warning:
         print(f"train.py: warning: {warning}", file=sys.stderr)
+    stop_at, eval_every, eval_unit, sources = stopping.settings(cfg.stop_at, cfg.eval_every, entry_rule, budget)
+    record["fields"] = {**{k: v for k, v in record["fields"].items() if k not in stopping.KEYS or k in sources},
+                        **{k: "command line" for k, v in sources.items() if v == "command line"}}
 
     # 2. The run directory: refused if it holds an earlier run (unless --force).
     env_name = cfg.env if "/" not in cfg.env else env_id
@@ -144,15 +149,11 @@ def run(cfg: RunConfig) -> RunResult:
         run_dir = runs.prepare_run_dir(cfg.run_dir, (env_name, agent_cls.name, cfg.seed), force=cfg.force)
     except runs.RunDirError as err:
         raise UsageError(str(err)) from err
-    eval_every, eval_unit = cfg.eval_every, "steps"
-    if eval_every is None and budget is not None:  # a tenth of the budget, in its own unit
-        eval_every, eval_unit = budget.total // 10, budget.unit
-    eval_every = eval_every or 0
     spec = {  # everything --resume needs to rebuild this run, and its identity (run.json)
         "run_id": runs.new_run_id(), "env": resolved.recorded_env(cfg.env, env_id), "env_id": env_id, "env_name": env_name,
         "env_kwargs": env_kwargs, "eval_env_kwargs": eval_kwargs, "agent": cfg.agent, "config": dataclasses.asdict(agent.config),
         "seed": cfg.seed, "budget": None if budget is None else {budget.unit: budget.total},
-        "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes,
+        "eval_every": eval_every, "eval_unit": eval_unit, "eval_episodes": cfg.eval_episodes, "stop_at": stop_at,
         "max_episode_steps": cfg.max_episode_steps, "record_video": cfg.record_video,
         "video_episodes": cfg.video_episodes, "frame_stack": cfg.frame_stack,
         "loaded_from": None if cfg.load is None else str(cfg.load), "hyperparams": record, "track": track,
@@ -176,7 +177,7 @@ def _execute(spec: dict, env, agent, budget, run_dir: Path, tracker, progress: b
     """Train (from the start, or from a resume state's ``logger_state``), evaluate and report one run;
     Ctrl-C or SIGTERM stops it at the next safe point, saved (``gymlab/signals.py``)."""
     from gymlab import resume as resume_state
-    from gymlab import runs, signals
+    from gymlab import runs, signals, stopping
     from gymlab.agents import seeding
     from gymlab.agents.logger import RunLogger
     from gymlab.agents.rollout import evaluate
@@ -188,6 +189,7 @@ def _execute(spec: dict, env, agent, budget, run_dir: Path, tracker, progress: b
                        resume=logger_state, tracker=tracker)
     resumable = budget is not None and agent.resumable()
     resume_due = False  # a periodic evaluation asks for a resume state at the next safe point
+    rule = stopping.StopRule(spec.get("stop_at"), budget, logger.evals)  # (a resumed run's evaluations looked at again)
 
     def make(render_mode=None):  # an evaluation env
         kwargs = {**env_kwargs, **spec.get("eval_env_kwargs", {})}
@@ -202,6 +204,7 @@ def _execute(spec: dict, env, agent, budget, run_dir: Path, tracker, progress: b
             episodes = min(5, spec["eval_episodes"] or 5)
             returns, _ = evaluate(agent, periodic_env, episodes, seed=seeding.periodic_eval_seeds(seed, episodes))
             logger.log_eval(float(returns.mean()))
+            rule.seen(logger.steps, float(returns.mean()))  # reached: the budget is spent from here
             agent.save(ckpt)  # atomic: an interrupted run keeps its last good checkpoint
             resume_due = resumable
             if on_eval is not None:
@@ -213,11 +216,11 @@ def _execute(spec: dict, env, agent, budget, run_dir: Path, tracker, progress: b
     with signals.DeferredStop() if resumable else contextlib.nullcontext() as stop:
         def at_safe_point():
             nonlocal resume_due, saved_at
-            stopping = stop.requested  # looked at once: a signal landing between two looks stopped unsaved
-            if resume_due or stopping or 0 < save_every_minutes * 60 <= time.monotonic() - saved_at:
+            asked = stop.requested  # looked at once: a signal landing between two looks stopped unsaved
+            if resume_due or asked or 0 < save_every_minutes * 60 <= time.monotonic() - saved_at:
                 write_resume()  # (on a wall-clock period too: a huge budget is resumable within minutes)
                 resume_due, saved_at = False, time.monotonic()
-            if stopping:
+            if asked:
                 stop.raise_now()
 
         logger.on_safe_point = at_safe_point if resumable else None
@@ -286,7 +289,7 @@ def _execute(spec: dict, env, agent, budget, run_dir: Path, tracker, progress: b
             "return_std": None if len(eval_returns) == 0 else round(float(_std(eval_returns)), 6),
             "length_mean": _mean(eval_lengths),
         },
-        "interrupted": interrupted,
+        "interrupted": interrupted, "stopped": rule.summary(interrupted),
         "checkpoint": ckpt.name,
         **({"videos": videos} if record else {}),
         **figures,
@@ -296,7 +299,7 @@ def _execute(spec: dict, env, agent, budget, run_dir: Path, tracker, progress: b
 
     if budget is not None:
         print(f"trained {logger.steps} env steps ({logger.episodes} episodes) in {wall_time:.2f} s "
-              f"({summary['env_steps_per_s']} steps/s of training, periodic evaluations aside)")
+              f"({summary['env_steps_per_s']} steps/s of training, periodic evaluations aside){rule.said()}")
     if len(eval_returns):
         print(f"evaluation over {len(eval_returns)} episodes (deterministic actions): return "
               f"{summary['eval']['return_mean']:.2f} +- {summary['eval']['return_std']:.2f}")

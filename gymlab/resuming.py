@@ -64,7 +64,7 @@ def resume(run_dir: Path, steps: int | None = None, episodes: int | None = None,
 def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes: int | None):
     """The run a resume state describes: ``(spec, agent, env, budget, done)``, the budget grown
     to ``--steps``/``--episodes`` when given."""
-    from gymlab import agents, envs, runs
+    from gymlab import agents, envs, runs, stopping
     from gymlab.agents.base import Budget
 
     spec = dict(meta["run"])
@@ -79,8 +79,10 @@ def _rebuild(meta: dict, tree: dict, run_dir: Path, steps: int | None, episodes:
         if new_total < done[unit]:
             raise UsageError(f"--{unit} {new_total} is less than the {done[unit]} {unit} the run has done")
         total = new_total
-    summary = run_dir / "summary.json"
-    if done[unit] >= total and summary.is_file() and not runs.read_json(summary).get("interrupted", True):
+    summary = runs.read_json(run_dir / "summary.json") if (run_dir / "summary.json").is_file() else None
+    if stopping.finished(spec, tree["logger"]["evals"], summary):  # (it reached its --stop-at score)
+        raise UsageError(f"--resume {run_dir}: {stopping.finished(spec, tree['logger']['evals'], summary)}")
+    if done[unit] >= total and summary is not None and not summary.get("interrupted", True):
         raise UsageError(f"{run_dir} has finished its budget of {total} {unit}; give a larger --{unit} to train "
                          f"on")
     spec["budget"] = {unit: total}

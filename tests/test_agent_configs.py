@@ -249,7 +249,8 @@ def test_every_tuned_setting_is_valid():
 
     for name, table in hyperparams.TABLE.items():
         for env, settings_ in table.items():
-            not_config = (*hyperparams.BUDGET_KEYS, "tuned_on")  # the budget, what it was tuned on
+            not_config = (*hyperparams.BUDGET_KEYS, *hyperparams.hyperparams_files.STOP_KEYS, "tuned_on")  # the budget
+            # (with its stop rule) and what it was tuned on
             agents.get(name).Config(**{k: v for k, v in settings_.items() if k not in not_config})
 
 

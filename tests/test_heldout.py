@@ -53,8 +53,8 @@ def test_the_probes_behind_config_defaults_are_recorded():
 
 @pytest.mark.parametrize("agent,env,kwargs,seeds", [
     ("dqn", "CartPole-v1", None, set(range(10))),          # 12 variants on 0-3, kept after Acrobot 0-9
-    ("dqn", "pong-pixels", None, set(range(10))),          # its probe on seed 0, and the recipe it inherits
-    ("dqn", "gymlab/Pong-v0", {"obs_type": "pixels"}, set(range(10))),
+    ("dqn", "pong-pixels", None, set(range(10)) | {100}),  # its probes on seeds 0 and 100, and the recipe it inherits
+    ("dqn", "gymlab/Pong-v0", {"obs_type": "pixels"}, set(range(10)) | {100}),
     ("dqn", "gymlab/Pong-v0", None, None),                 # features: tuned on seeds nobody wrote down
     ("reinforce", "recall", None, {0, 1, 2}),              # sets lr and batch: inherits no default's probe
     ("reinforce", "cartpole-novel", None, {0}),

@@ -129,7 +129,7 @@ def test_installed_beside_a_rival_both_work(wheels, tmp_path):
     assert "site-packages" in got["gymlab"] and str(ROOT) not in got["gymlab"]
     assert got["agents"] == "agents" and got["train"] == "train" and got["envs"] is True
     assert got["q"] == "gymlab.agents.q_learning" and got["text"] > 40_000
-    assert got["yml"] == {"steps": 150_000}  # the entry read from the installed gymlab/hyperparams/dqn.yml
+    assert got["yml"] == {"steps": 150_000, "stop_at": 10.0, "eval_every": 10_000}  # the installed dqn.yml's entry
     assert all(m.startswith("gymlab.agents.") for m in got["all"]), got["all"]  # every agent, SB3's too
 
     run_dir = tmp_path / "run"
