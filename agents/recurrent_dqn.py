@@ -71,6 +71,7 @@ from gymlab.agents.dqn import DQN, masked
 from gymlab.agents.dqn_config import RECURRENT, DQNConfig
 from gymlab.agents.networks import Network
 from gymlab.agents.sequence_replay import PrioritizedSequenceReplayBuffer, SequenceReplayBuffer, SequenceWriter
+from gymlab.sequence_tasks.backbone import detach_state
 
 RESCALING_EPS = 1e-3  # R2D2's epsilon in h(x)
 
@@ -185,10 +186,6 @@ class RecurrentQNetwork(nn.Module):
         out = tuple(s.index_copy(1, rows, p) for s, p in zip(parts, news))
         return out if self.lstm else out[0]
 
-    @staticmethod
-    def detach(state):
-        return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-
 
 class RecurrentDQN(DQN):
     """Made by ``DQN(...)`` when ``config.policy`` is lstm or gru; its checkpoints name agent ``dqn``.
@@ -276,15 +273,17 @@ class RecurrentDQN(DQN):
         return {"replay_bytes": self.buffer.nbytes, "replay_sequences": len(self.buffer)}, []
 
     # ---------------------------------------------------------------- the update
-    def layout(self, batch) -> tuple[np.ndarray, int]:
-        """Per sequence, the slot its episode begins on (0: at or before slot 0, the stored state then
-        holds), and ``stop``: one past the last slot any sequence needs (its last step's next
-        observation); later slots are padding in every sequence and are not run."""
+    def layout(self, batch) -> tuple[np.ndarray, torch.Tensor, int]:
+        """Per sequence, the slot its episode begins on (0 if before slot 0) and the state it starts
+        there with (zero where the episode begins, else the stored state); and ``stop``: one past the
+        last slot any sequence needs (its last step's next observation), later slots being padding in
+        every sequence, not run."""
         l, length = self.config.burn_in, batch.valid.shape[1]
         head = np.asarray(batch.starts)[:, :l + 1]  # (an episode never begins after slot l)
-        first = np.where(head.any(axis=1), head.argmax(axis=1), 0)
+        begins = head.any(axis=1)
+        first = np.where(begins, head.argmax(axis=1), 0)
         last = length - 1 - np.asarray(batch.valid)[:, ::-1].argmax(axis=1)  # each sequence's last step
-        return first, int(min(length, last.max() + 2))
+        return first, np.asarray(batch.stored_state) * ~begins[:, None, None], int(min(length, last.max() + 2))
 
     @staticmethod
     def _obs(batch) -> torch.Tensor:
@@ -292,14 +291,15 @@ class RecurrentDQN(DQN):
 
     # --8<-- [start:burn_in]
     @torch.no_grad()
-    def burn_in(self, net: RecurrentQNetwork, batch, first=None):
+    def burn_in(self, net: RecurrentQNetwork, batch, first=None, stored=None):
         """R2D2's burn-in: each sequence's stored state run through its l burn-in slots, without gradient,
         to refresh a state the acting network computed with older weights. A sequence near its episode's
         start is padded before it: its memory starts at zero on the episode's first slot instead, and
         the padding is not run (one pass per first slot: with a period of at least l, two at most)."""
         l = self.config.burn_in
-        first = self.layout(batch)[0] if first is None else first
-        state = net.from_rows(np.asarray(batch.stored_state) * (first == 0)[:, None, None])
+        if first is None:
+            first, stored, _ = self.layout(batch)
+        state = net.from_rows(stored)
         obs = self._obs(batch)
         for k in np.unique(first[first < l]):
             rows = torch.from_numpy(np.flatnonzero(first == k))
@@ -308,26 +308,26 @@ class RecurrentDQN(DQN):
         return state
     # --8<-- [end:burn_in]
 
-    def unroll(self, net: RecurrentQNetwork, batch, stop=None, first=None) -> torch.Tensor:
+    def unroll(self, net: RecurrentQNetwork, batch, stop=None, first=None, stored=None) -> torch.Tensor:
         """Q-values at slots l .. stop-1 of each sequence (B, stop - l, n_actions; ``stop`` default L), from
         its burned-in state, with gradient through the trained slots only (the look-ahead's are only read)."""
         l, m = self.config.burn_in, self.config.seq_len
         stop = batch.valid.shape[1] if stop is None else stop
         obs, cut = self._obs(batch), min(stop, l + m)
-        out, state = net.core(net.features(obs[:, l:cut]), self.burn_in(net, batch, first))
+        out, state = net.core(net.features(obs[:, l:cut]), self.burn_in(net, batch, first, stored))
         q = net.head(out)
         if cut < stop:  # the look-ahead: on from the trained part's last state, without gradient
             with torch.no_grad():
-                more, _ = net.core(net.features(obs[:, cut:stop]), net.detach(state))
+                more, _ = net.core(net.features(obs[:, cut:stop]), detach_state(state))
                 more = net.head(more)
             q = torch.cat([q, more], dim=1)
         return q
 
     @torch.no_grad()
-    def replay(self, net: RecurrentQNetwork, batch, first, stop: int) -> torch.Tensor:
+    def replay(self, net: RecurrentQNetwork, batch, first, stored, stop: int) -> torch.Tensor:
         """The target network's Q-values at slots l .. stop-1: burn-in and unroll in one pass per first slot."""
         l = self.config.burn_in
-        state, obs = net.from_rows(np.asarray(batch.stored_state) * (first == 0)[:, None, None]), self._obs(batch)
+        state, obs = net.from_rows(stored), self._obs(batch)
         q = torch.empty(len(first), stop - l, self.n_actions)
         for k in np.unique(first):
             rows = torch.from_numpy(np.flatnonzero(first == k))
@@ -366,9 +366,9 @@ class RecurrentDQN(DQN):
         slots past every sequence's end), and which of those hold a step (1) or padding (0)."""
         c = self.config
         l, m = c.burn_in, c.seq_len
-        first, stop = self.layout(batch)
-        q = self.unroll(self.q, batch, stop, first)  # Q_w(s_t, .) for t = l .. stop-1
-        q_target = self.replay(self.q_target, batch, first, stop)
+        first, stored, stop = self.layout(batch)
+        q = self.unroll(self.q, batch, stop, first, stored)  # Q_w(s_t, .) for t = l .. stop-1
+        q_target = self.replay(self.q_target, batch, first, stored, stop)
         m_run = min(m, stop - l)  # trained slots run: later ones are padding in every sequence
         # --8<-- [start:loss]
         actions = torch.as_tensor(batch.actions[:, l:l + m_run, None])

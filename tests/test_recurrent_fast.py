@@ -125,3 +125,17 @@ def test_acting_is_the_one_step_pass_without_a_sequence_pass(policy, monkeypatch
         np.testing.assert_allclose(agent.acting_state, expected_rows, rtol=1e-5, atol=1e-6)
         np.testing.assert_array_equal(actions, q[:, 0].argmax(1).numpy())
         agent.starts = rng.random(3) < 0.3
+
+
+def test_without_burn_in_a_sequence_that_begins_its_episode_starts_from_zero():
+    """--burn-in 0: an episode beginning on slot 0 zeroes the memory there, whatever state is stored."""
+    agent = recurrent(OBS, ACTIONS, seed=2, burn_in=0, seq_len=5, n_step=2)
+    rng = np.random.default_rng(3)
+    batch = writer_batch(agent, rng, size=8, first=[0] * 8)
+    starts = batch.starts.copy()
+    starts[::2, 0] = True
+    batch = batch._replace(starts=starts, stored_state=rng.normal(size=batch.stored_state.shape).astype(np.float32))
+    loss, td, valid = agent.loss(batch)
+    ref_loss, ref_td, _ = old_loss(agent, batch)
+    assert loss.item() == pytest.approx(ref_loss.item(), rel=1e-5)
+    np.testing.assert_allclose((td * valid).numpy(), (ref_td * valid).numpy(), rtol=1e-5, atol=1e-6)
