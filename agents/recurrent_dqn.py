@@ -54,9 +54,10 @@ the feed-forward DQN keep its CartPole recipe (learning rate 1e-3, not 1e-4; gam
 per_alpha 0.6 and per_beta 0.4 annealed to 1, not 0.9 and 0.6; hidden 64,64, not an LSTM of
 512); the flags of its own (seq_len 80, burn_in 40, overlap 1/2, eta 0.9) are R2D2's. They are
 sized for long episodes: on Recall (delay 10: 12-step episodes) a sequence is then one episode
-padded to 123 steps, 31 env steps/s here before issue 27 stopped running the padding (it learned
-the task by step 3600 all the same), where ``--seq-len 16 --burn-in 4 --hidden 32 --batch-size 32
---train-freq 4 --learning-rate 3e-3`` ran at about 300 steps/s and solve it too (1.00 over 100 greedy episodes, seeds 0 and 1).
+padded to 123 steps: 31 env steps/s here before issue 27 stopped running the padding (it learned
+the task by step 3600 all the same); ``--seq-len 16 --burn-in 4 --hidden 32 --batch-size 32
+--train-freq 4 --learning-rate 3e-3`` ran at about 300 steps/s and solve it too (1.00 over 100
+greedy episodes, seeds 0 and 1).
 """
 
 from __future__ import annotations
