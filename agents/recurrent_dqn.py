@@ -28,6 +28,9 @@ The update, on a batch of sequences (``loss``; slot t counted in each sequence):
     burn-in:  h = the stored state run through slots 0 .. l-1, without gradient, for Q_w and Q_w-
               (it refreshes a state the acting network computed with older weights)
     unroll:   Q_w(s_t, .) and Q_w-(s_t, .) for t = l .. l+m+n-1, both from their burned-in h
+              (padding is never run: a sequence whose episode begins on slot k <= l starts there
+              from zero, and slots past every sequence's last step are left out; Q_w- burns in
+              and unrolls in one pass; the n look-ahead slots of Q_w carry no gradient)
     target:   y_t = sum_{k<K} gamma^k r_t+k + gamma^K Q_w-(s_t+K, argmax_a Q_w(s_t+K, a))
               K = n, or fewer where the episode ends first: after a terminal step the Q term
               is 0; after a time-limit truncation it is bootstrapped from the final observation;
@@ -51,9 +54,10 @@ the feed-forward DQN keep its CartPole recipe (learning rate 1e-3, not 1e-4; gam
 per_alpha 0.6 and per_beta 0.4 annealed to 1, not 0.9 and 0.6; hidden 64,64, not an LSTM of
 512); the flags of its own (seq_len 80, burn_in 40, overlap 1/2, eta 0.9) are R2D2's. They are
 sized for long episodes: on Recall (delay 10: 12-step episodes) a sequence is then one episode
-padded to 123 steps, 31 env steps/s here (it learned the task by step 3600 all the same), where
-``--seq-len 16 --burn-in 4 --hidden 32 --batch-size 32 --train-freq 4 --learning-rate 3e-3``
-run at about 300 steps/s and solve it too (1.00 over 100 greedy episodes, seeds 0 and 1).
+padded to 123 steps: 31 env steps/s here before issue 27 stopped running the padding (it learned
+the task by step 3600 all the same); ``--seq-len 16 --burn-in 4 --hidden 32 --batch-size 32
+--train-freq 4 --learning-rate 3e-3`` ran at about 300 steps/s and solve it too (1.00 over 100
+greedy episodes, seeds 0 and 1).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ from gymlab.agents.dqn import DQN, masked
 from gymlab.agents.dqn_config import RECURRENT, DQNConfig
 from gymlab.agents.networks import Network
 from gymlab.agents.sequence_replay import PrioritizedSequenceReplayBuffer, SequenceReplayBuffer, SequenceWriter
+from gymlab.sequence_tasks.backbone import detach_state
 
 RESCALING_EPS = 1e-3  # R2D2's epsilon in h(x)
 
@@ -122,10 +127,36 @@ class RecurrentQNetwork(nn.Module):
 
     def forward(self, obs, state):
         """``obs`` (B, T, ...) -> Q-values (B, T, n_actions), and the state after the last step."""
+        out, state = self.net.core(self.features(obs), state)
+        return self.head(out), state
+
+    def features(self, obs) -> torch.Tensor:
+        """The body's features of ``obs`` (B, T, ...), time first: (T, B, width), as the core reads them."""
         b, t = obs.shape[:2]
         x = self.net.prepare(obs.reshape(b * t, *obs.shape[2:]))
-        out, state = self.net.core(self.net.body(x).view(b, t, -1).transpose(0, 1), state)  # the core: (T, B, .)
-        return self.net.head(out.transpose(0, 1)), state
+        return self.net.body(x).view(b, t, -1).transpose(0, 1)
+
+    def head(self, out: torch.Tensor) -> torch.Tensor:
+        """The core's outputs (T, B, hidden) -> Q-values (B, T, n_actions)."""
+        return self.net.head(out.transpose(0, 1))
+
+    @property
+    def core(self):
+        return self.net.core
+
+    # --8<-- [start:step]
+    def step(self, obs, state):
+        """One step for a batch (``obs`` (B, ...)): Q-values (B, n_actions) and the next state, with the
+        core's cell called on its own weights (one step needs none of the sequence pass's set-up)."""
+        x = self.net.body(self.net.prepare(obs))
+        rnn = self.net.core.rnn
+        weights = (rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0)
+        if self.lstm:
+            h, c = torch.lstm_cell(x, (state[0][0], state[1][0]), *weights)
+            return self.net.head(h), (h[None], c[None])
+        h = torch.gru_cell(x, state[0], *weights)
+        return self.net.head(h), h[None]
+    # --8<-- [end:step]
 
     def initial_state(self, batch: int):
         return self.net.core.initial_state(batch)
@@ -145,6 +176,16 @@ class RecurrentQNetwork(nn.Module):
         rows = torch.as_tensor(rows)
         return (rows[None, :, 0].contiguous(), rows[None, :, 1].contiguous()) if self.lstm \
             else rows[None, :, 0].contiguous()
+
+    def select(self, state, rows: torch.Tensor):
+        """The state of the batch entries ``rows`` (indices)."""
+        return tuple(s[:, rows] for s in state) if self.lstm else state[:, rows]
+
+    def place(self, state, rows: torch.Tensor, part):
+        """``state`` with the entries ``rows`` replaced by ``part`` (a new state; ``state`` is left as it is)."""
+        parts, news = (state, part) if self.lstm else ((state,), (part,))
+        out = tuple(s.index_copy(1, rows, p) for s, p in zip(parts, news))
+        return out if self.lstm else out[0]
 
 
 class RecurrentDQN(DQN):
@@ -180,11 +221,12 @@ class RecurrentDQN(DQN):
     def act_to_learn(self, obs, masks) -> np.ndarray:
         """Epsilon-greedy actions for a batch of observations (one row per env), each env's memory
         carried on (and reset where an episode begins); the state it read them with is kept."""
-        with torch.no_grad():
-            state = self.q.reset(self.memory, self.starts)  # each env's memory as it reads obs
-            q, self.memory = self.q(np.asarray(obs)[:, None], state)
+        with torch.no_grad():  # each env's memory as it reads obs: zeroed where an episode begins
+            state = self.memory if self.memory is not None and not self.starts.any() \
+                else self.q.reset(self.memory, self.starts)
+            q, self.memory = self.q.step(np.asarray(obs), state)
         self.acting_state = self.q.rows(state)  # kept with each step: a sequence stores its first's
-        return self.choose(q[:, 0], masks, explore=True)
+        return self.choose(q, masks, explore=True)
     # --8<-- [end:act]
 
     def begin_memories(self) -> None:
@@ -232,40 +274,78 @@ class RecurrentDQN(DQN):
         return {"replay_bytes": self.buffer.nbytes, "replay_sequences": len(self.buffer)}, []
 
     # ---------------------------------------------------------------- the update
+    def layout(self, batch) -> tuple[np.ndarray, torch.Tensor, int]:
+        """Per sequence, the slot its episode begins on (0 if before slot 0) and the state it starts
+        there with (zero where the episode begins, else the stored state); and ``stop``: one past the
+        last slot any sequence needs (its last step's next observation), later slots being padding in
+        every sequence, not run."""
+        l, length = self.config.burn_in, batch.valid.shape[1]
+        head = np.asarray(batch.starts)[:, :l + 1]  # (an episode never begins after slot l)
+        begins = head.any(axis=1)
+        first = np.where(begins, head.argmax(axis=1), 0)
+        last = length - 1 - np.asarray(batch.valid)[:, ::-1].argmax(axis=1)  # each sequence's last step
+        return first, np.asarray(batch.stored_state) * ~begins[:, None, None], int(min(length, last.max() + 2))
+
+    @staticmethod
+    def _obs(batch) -> torch.Tensor:
+        return batch.obs if torch.is_tensor(batch.obs) else torch.from_numpy(np.asarray(batch.obs))
+
     # --8<-- [start:burn_in]
-    def burn_in(self, net: RecurrentQNetwork, batch):
+    @torch.no_grad()
+    def burn_in(self, net: RecurrentQNetwork, batch, first=None, stored=None):
         """R2D2's burn-in: each sequence's stored state run through its l burn-in slots, without gradient,
         to refresh a state the acting network computed with older weights. A sequence near its episode's
-        start is padded before it: its memory starts at zero on the episode's first slot instead. (Rows
-        that begin on the same slot run in one pass; with a period of at least l, all do.)"""
+        start is padded before it: its memory starts at zero on the episode's first slot instead, and
+        the padding is not run (one pass per first slot: with a period of at least l, two at most)."""
         l = self.config.burn_in
-        states = np.array(batch.stored_state)
-        if l == 0:
-            return net.from_rows(states)
-        begin = np.where(batch.starts[:, :l], np.arange(l), 0).max(axis=1)  # the episode's first slot, else 0
-        with torch.no_grad():
-            for k in np.unique(begin):
-                rows = begin == k
-                state = net.from_rows(states[rows]) if k == 0 else net.initial_state(int(rows.sum()))
-                _, state = net(torch.as_tensor(batch.obs)[torch.as_tensor(rows), k:l], state)
-                states[rows] = net.rows(state)
-        return net.from_rows(states)
+        if first is None:
+            first, stored, _ = self.layout(batch)
+        state = net.from_rows(stored)
+        obs = self._obs(batch)
+        for k in np.unique(first[first < l]):
+            rows = torch.from_numpy(np.flatnonzero(first == k))
+            _, burned = net.core(net.features(obs[rows, k:l]), net.select(state, rows))
+            state = net.place(state, rows, burned)
+        return state
     # --8<-- [end:burn_in]
 
-    def unroll(self, net: RecurrentQNetwork, batch) -> torch.Tensor:
-        """Q-values at slots l .. L-1 of each sequence, (B, m + n, n_actions), from its burned-in state
-        (zeroed where an episode begins on slot l: none begins after it)."""
-        l = self.config.burn_in
-        q, _ = net(batch.obs[:, l:], net.reset(self.burn_in(net, batch), batch.starts[:, l]))
+    def unroll(self, net: RecurrentQNetwork, batch, stop=None, first=None, stored=None) -> torch.Tensor:
+        """Q-values at slots l .. stop-1 of each sequence (B, stop - l, n_actions; ``stop`` default L), from
+        its burned-in state, with gradient through the trained slots only (the look-ahead's are only read)."""
+        l, m = self.config.burn_in, self.config.seq_len
+        stop = batch.valid.shape[1] if stop is None else stop
+        obs, cut = self._obs(batch), min(stop, l + m)
+        out, state = net.core(net.features(obs[:, l:cut]), self.burn_in(net, batch, first, stored))
+        q = net.head(out)
+        if cut < stop:  # the look-ahead: on from the trained part's last state, without gradient
+            with torch.no_grad():
+                more, _ = net.core(net.features(obs[:, cut:stop]), detach_state(state))
+                more = net.head(more)
+            q = torch.cat([q, more], dim=1)
         return q
 
     @torch.no_grad()
-    def targets(self, batch, q_online: torch.Tensor) -> torch.Tensor:
-        """y_t at each trained slot (B, m), from the online net's Q-values at slots l .. L-1."""
+    def replay(self, net: RecurrentQNetwork, batch, first, stored, stop: int) -> torch.Tensor:
+        """The target network's Q-values at slots l .. stop-1: burn-in and unroll in one pass per first slot."""
+        l = self.config.burn_in
+        state, obs = net.from_rows(stored), self._obs(batch)
+        q = torch.empty(len(first), stop - l, self.n_actions)
+        for k in np.unique(first):
+            rows = torch.from_numpy(np.flatnonzero(first == k))
+            out, _ = net.core(net.features(obs[rows, k:stop]), net.select(state, rows))
+            q[rows] = net.head(out[l - k:])
+        return q
+
+    @torch.no_grad()
+    def targets(self, batch, q_online: torch.Tensor, q_target=None) -> torch.Tensor:
+        """y_t at each trained slot (B, m'), from the online and target nets' Q-values at slots l .. stop-1
+        (m' = min(m, stop - l): the slots after are padding everywhere); ``q_target`` default: unrolled."""
         c = self.config
         l = c.burn_in
-        q_target = self.unroll(self.q_target, batch)  # Q_w-(s_t, .), from its own burned-in state
-        masks = None if batch.masks is None else batch.masks[:, l:]  # the actions allowed in s_t
+        q_target = self.unroll(self.q_target, batch) if q_target is None else q_target
+        span = q_target.shape[1]
+        m = min(c.seq_len, span)
+        masks = None if batch.masks is None else batch.masks[:, l:l + span]  # the actions allowed in s_t
         # --8<-- [start:double_q]
         if c.double_q:  # the online net selects the action, the target net evaluates it
             values = q_target.gather(2, masked(q_online.detach(), masks).argmax(2, keepdim=True)).squeeze(2)
@@ -274,28 +354,36 @@ class RecurrentDQN(DQN):
         # --8<-- [end:double_q]
         if c.value_rescaling:
             values = unrescale(values)
+        if span < m + c.n_step:  # slots past stop: never bootstrapped from
+            values = nn.functional.pad(values, (0, m + c.n_step - span))
         # y_t = sum_{k<K} gamma^k r_t+k + gamma^K Q_w-(s_t+K, argmax_a Q_w(s_t+K, a)), K = n or to the episode's end
-        target = n_step_targets(batch.rewards[:, l:], batch.terminated[:, l:], batch.valid[:, l:], values,
-                                c.n_step, c.gamma, c.seq_len)
+        end = l + m + c.n_step
+        target = n_step_targets(batch.rewards[:, l:end], batch.terminated[:, l:end], batch.valid[:, l:end], values,
+                                c.n_step, c.gamma, m)
         return rescale(target) if c.value_rescaling else target
 
     def loss(self, batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The loss on a batch of sequences; the TD errors y_t - Q_w(s_t, a_t) at its trained slots, and
-        which of those hold a step (1) or padding (0)."""
+        """The loss on a batch of sequences; the TD errors y_t - Q_w(s_t, a_t) at its trained slots (0 at
+        slots past every sequence's end), and which of those hold a step (1) or padding (0)."""
         c = self.config
         l, m = c.burn_in, c.seq_len
-        q = self.unroll(self.q, batch)  # Q_w(s_t, .) for t = l .. L-1
+        first, stored, stop = self.layout(batch)
+        q = self.unroll(self.q, batch, stop, first, stored)  # Q_w(s_t, .) for t = l .. stop-1
+        q_target = self.replay(self.q_target, batch, first, stored, stop)
+        m_run = min(m, stop - l)  # trained slots run: later ones are padding in every sequence
         # --8<-- [start:loss]
-        q_taken = q[:, :m].gather(2, torch.as_tensor(batch.actions[:, l:l + m, None])).squeeze(2)  # Q_w(s_t, a_t)
-        target = self.targets(batch, q)
-        valid = torch.as_tensor(batch.valid[:, l:l + m]).float()  # padding past an episode's end: no loss
+        actions = torch.as_tensor(batch.actions[:, l:l + m_run, None])
+        q_taken = q[:, :m_run].gather(2, actions).squeeze(2)  # Q_w(s_t, a_t)
+        target = self.targets(batch, q, q_target)
+        valid = torch.as_tensor(batch.valid[:, l:l + m_run]).float()  # padding past an episode's end: no loss
         loss_fn = nn.functional.smooth_l1_loss if c.huber else nn.functional.mse_loss
         weights = torch.as_tensor(batch.weights).view(-1, 1)  # importance weights (1 for uniform replay)
         loss = (weights * valid * loss_fn(q_taken, target, reduction="none")).sum() / valid.sum().clamp(min=1.0)
         # --8<-- [end:loss]
         q_logged = unrescale(q_taken.detach()) if c.value_rescaling else q_taken.detach()  # (logged as Q, not h(Q))
         self.last_q_mean = (q_logged * valid).sum() / valid.sum().clamp(min=1.0)
-        return loss, (target - q_taken).detach(), valid
+        td = nn.functional.pad((target - q_taken).detach(), (0, m - m_run))
+        return loss, td, torch.as_tensor(batch.valid[:, l:l + m]).float()
 
     def update(self, batch, buffer) -> torch.Tensor:
         """One gradient step on a batch of sequences; returns the loss (a tensor: .item() only when logged)."""
