@@ -92,3 +92,41 @@ def test_a_recurrent_policy_keeps_one_pass_per_episode():
     episodes = [(rng.normal(size=(n, 4)).astype(np.float32), None) for n in (5, 3)]
     with torch.no_grad():  # a single pass over the 8 steps would carry the memory from one episode into the next
         assert torch.equal(batched_pass.batch_outputs(agent.pi, episodes), per_episode(agent.pi, episodes))
+
+
+class _Conn:
+    """A pipe end for ``serve`` run in this process: it reads ``messages`` and keeps what is sent."""
+
+    def __init__(self, messages):
+        self.messages, self.sent = list(messages), []
+
+    def recv(self):
+        return self.messages.pop(0)
+
+    def send(self, x):
+        self.sent.append(x)
+
+
+@pytest.mark.parametrize("pass_steps", [1, 300, 10 ** 9])  # 1: one pass a point, as before; 10^9: one a batch
+def test_the_learner_adds_up_groups_of_points_as_it_added_them_one_by_one(monkeypatch, pass_steps):
+    from gymlab.agents import reinforce_workers
+
+    env = gym.make("gymlab/Pong-v0", obs_type="pixels", points_to_win=3)
+    batch = _batch(env, PONG)
+    agent = Reinforce(env.observation_space, env.action_space, ReinforceConfig(**PONG), seed=7)
+    arrays = {k: v.detach().numpy().copy() for k, v in agent.pi.state_dict().items()}
+    messages = [("weights", arrays, 0.25, True)]
+    messages += [("episode", np.asarray(ep.obs), ep.prev_obs, list(ep.masks), np.asarray(ep.actions),
+                  agent._returns(ep).astype(np.float32)) for ep in batch]
+    messages += [("sums",), ("stop",)]
+    results = []
+    for steps in (1, pass_steps):
+        monkeypatch.setattr(reinforce_workers, "PASS_STEPS", steps)
+        conn = _Conn(messages)
+        reinforce_workers.serve(conn, agent.pi, env.action_space.n, True)
+        results.append(conn.sent[0])
+    (sums1, scalars1, h1), (sums2, scalars2, h2) = results
+    assert h2 == pytest.approx(h1, rel=1e-5) and scalars2 == pytest.approx(scalars1, rel=1e-5, abs=1e-6)
+    for a, b in zip(sums1, sums2):  # S_G, S_1, S_H: each weight's sum
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(y, x, rtol=1e-4, atol=1e-5)
