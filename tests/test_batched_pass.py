@@ -58,6 +58,8 @@ def test_a_batch_of_points_in_one_pass_gives_each_points_outputs():
     assert one.shape == many.shape == (sum(len(ep.obs) for ep in batch), env.action_space.n)
     np.testing.assert_allclose(one.numpy(), many.numpy(), rtol=1e-5, atol=1e-6)
     inputs = torch.cat([batched_pass.step_inputs(agent.pi, *e) for e in episodes])
+    sparse = batched_pass.sparse_differences(agent.pi, episodes)  # built from the uint8 frames: the same floats
+    assert torch.equal(sparse.to_dense(), inputs) and sparse._nnz() == int((inputs != 0).sum())
     first = 0
     for obs, prev in episodes:  # the difference frames themselves: exact (the same subtractions)
         x = agent.pi.prepare(obs)
