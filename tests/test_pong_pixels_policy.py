@@ -106,3 +106,17 @@ def test_the_sparse_first_layer_stores_its_weight_input_by_input_with_the_same_o
     copy(x).sum().backward()
     opt.step()
     assert copy.weight.t().is_contiguous() and not torch.equal(copy.weight, sparse.weight)
+
+
+def test_the_columns_the_few_rows_path_picks_are_the_nonzero_ones():
+    """A column's |x| summed is 0 exactly when every entry is 0 (-0.0, tiny and NaN entries too)."""
+    from gymlab.agents.networks import SparseInputLinear
+
+    layer = SparseInputLinear(64, 3)
+    x = torch.zeros(4, 64)
+    x[0, 3], x[1, 7], x[2, 9], x[3, 11], x[0, 20] = 1e-45, -0.0, float("nan"), -2.0, 1 / 255
+    with torch.no_grad():
+        out = layer(x)
+        expected = torch.addmm(layer.bias, x[:, [3, 9, 11, 20]], layer.weight[:, [3, 9, 11, 20]].t())
+    assert torch.equal(torch.nonzero(x.abs().sum(0)).squeeze(1), torch.tensor([3, 9, 11, 20]))
+    assert torch.equal(out[[0, 1, 3]], expected[[0, 1, 3]]) and torch.isnan(out[2]).all()
