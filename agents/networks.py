@@ -76,7 +76,7 @@ class SparseInputLinear(nn.Linear):
             if int((x != 0).sum()) * 10 < x.numel():
                 return torch.sparse.mm(x.to_sparse(), self.weight.t()) + self.bias
             return super().forward(x)
-        cols = torch.nonzero(x.abs().sum(0)).squeeze(1)  # (a column's |x| sum is 0 only if all are: ~4x (x != 0).any(0))
+        cols = torch.nonzero(x.abs().sum(0)).squeeze(1)  # (|x| sums to 0 only where all are 0: ~4x any(0))
         if cols.numel() * 4 >= x.shape[1]:
             return super().forward(x)
         return torch.addmm(self.bias, x.index_select(1, cols), self.weight.t().index_select(0, cols))
