@@ -93,7 +93,7 @@ from gymnasium import spaces
 from gymlab.agents.base import LEARNING_RATE, THREADS, WIDTHS, SpaceError, param, require, validate
 from gymlab.agents.checkpoint import short_space
 from gymlab.agents.networks import POLICIES, Network, check_observation_space
-from gymlab.agents import action_masks
+from gymlab.agents.batched_pass import batch_outputs, masked_logits
 from gymlab.agents.torch_agent import Episode, TorchAgent
 
 BASELINES = ("none", "mean", "value")
@@ -321,25 +321,19 @@ class Reinforce(TorchAgent):
 
     def update(self, batch: list[Episode], logger=None) -> float:
         c = self.config
-        logps, entropies, returns, discounts, values = [], [], [], [], []
-        for ep in batch:
-            obs = np.asarray(ep.obs)
-            logits = self.pi.sequence(obs, ep.prev_obs)
-            if not self.continuous:  # the softmax the actions were drawn from: over the allowed ones
-                logits = logits.masked_fill(~torch.as_tensor(action_masks.allowed(ep.masks, self.n_actions)), -1e9)
-            dist = self.dist(logits)
-            logp = dist.log_prob(torch.as_tensor(np.asarray(ep.actions)))
-            entropy = dist.entropy()
-            if self.continuous:  # independent dimensions: log-probabilities and entropies add up
-                logp, entropy = logp.sum(-1), entropy.sum(-1)
-            logps.append(logp)
-            entropies.append(entropy)
-            returns.append(self._returns(ep))
-            # textbook: gamma^t with the reward to go; with the whole return G_0 at every step, none
-            discounts.append(c.gamma ** np.arange(len(ep.rewards)) if c.reward_to_go else np.ones(len(ep.rewards)))
-            if self.value is not None:
-                values.append(self.value.sequence(obs, ep.prev_obs).squeeze(-1))
-        logp, entropy = torch.cat(logps), torch.cat(entropies)
+        episodes = [(np.asarray(ep.obs), ep.prev_obs) for ep in batch]
+        logits = batch_outputs(self.pi, episodes)  # one pass over all the batch's steps (feed-forward)
+        if not self.continuous:  # the softmax the actions were drawn from: over the allowed ones
+            logits = masked_logits(logits, [ep.masks for ep in batch], self.n_actions)
+        dist = self.dist(logits)
+        logp = dist.log_prob(torch.as_tensor(np.concatenate([np.asarray(ep.actions) for ep in batch])))
+        entropy = dist.entropy()
+        if self.continuous:  # independent dimensions: log-probabilities and entropies add up
+            logp, entropy = logp.sum(-1), entropy.sum(-1)
+        returns = [self._returns(ep) for ep in batch]
+        # textbook: gamma^t with the reward to go; with the whole return G_0 at every step, none
+        discounts = [c.gamma ** np.arange(len(ep.rewards)) if c.reward_to_go else np.ones(len(ep.rewards))
+                     for ep in batch]
         g = torch.as_tensor(np.concatenate(returns), dtype=torch.float32)
         textbook = c.estimator == "textbook"
         if textbook and c.gamma == 0 and not self.warned_first_step_only and max(len(ep.rewards) for ep in batch) > 1:
@@ -349,7 +343,7 @@ class Reinforce(TorchAgent):
                   f"or --estimator common", file=sys.stderr)
         b = self.baseline(g)
         if c.baseline == "value":
-            v = torch.cat(values)
+            v = batch_outputs(self.value, episodes).squeeze(-1)
             b = v.detach()  # V(s_t)
         # --8<-- [start:reinforce-loss]
         advantage = g - b

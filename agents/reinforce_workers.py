@@ -19,6 +19,9 @@ next batch is played: every step is played and scored by the same weights (on-po
 
 The learner adds the episodes up in the order they were taken (``Episode.seq``), which the
 resume state keeps: a resumed run sends the batch so far again, in that order, and goes on exactly.
+It adds them up a group at a time, one forward and backward pass over a group's steps
+(``agents/batched_pass.py``): a group closes at ``PASS_STEPS`` steps or at the batch's end, a
+count that depends on the episodes only, so the grouping (and the rounding) is the same again.
 """
 
 from __future__ import annotations
@@ -26,8 +29,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gymlab.agents import action_masks
+from gymlab.agents.batched_pass import batch_outputs, masked_logits
 from gymlab.agents.workers import STOP, Worker
+
+
+# Episodes the learner adds up in one pass: it holds them until they have this many steps (or the
+# batch ends), a count that depends on the episodes alone, not on timing, so a run and its resumed
+# copy group (and round) the same way.
+PASS_STEPS = 1024
 
 
 def serve(conn, net, n_actions: int, with_entropy: bool) -> None:
@@ -36,6 +45,32 @@ def serve(conn, net, n_actions: int, with_entropy: bool) -> None:
     params = list(net.parameters())
     sums = scalars = None
     b0, with_ones, entropy_total = 0.0, False, 0.0
+    pending = []
+
+    def add_up():  # the pending episodes' terms, in one pass over all their steps
+        nonlocal entropy_total
+        if not pending:
+            return
+        logits = batch_outputs(net, [(obs, prev_obs) for obs, prev_obs, *_ in pending])
+        logits = masked_logits(logits, [masks for _, _, masks, _, _ in pending], n_actions)
+        dist = torch.distributions.Categorical(logits=logits)
+        logp = dist.log_prob(torch.as_tensor(np.concatenate([actions for *_, actions, _ in pending])))
+        entropy = dist.entropy()
+        g = torch.as_tensor(np.concatenate([g for *_, g in pending]))
+        pending.clear()
+        entropy_total += float(entropy.detach().sum())
+        terms = [((g - b0) * logp).sum()]
+        if with_ones:
+            terms.append(logp.sum())
+        if with_entropy:
+            terms.append(entropy.sum())
+        for k, term in enumerate(terms):
+            grads = torch.autograd.grad(term, params, retain_graph=k < len(terms) - 1, allow_unused=True)
+            for total, grad in zip(sums[k], grads):
+                if grad is not None:
+                    total += grad
+            scalars[k] += float(term.detach())
+
     while True:
         message = conn.recv()
         kind = message[0]
@@ -47,26 +82,13 @@ def serve(conn, net, n_actions: int, with_entropy: bool) -> None:
             terms = 1 + with_ones + with_entropy
             sums = [[torch.zeros_like(p) for p in params] for _ in range(terms)]
             scalars, entropy_total = [0.0] * terms, 0.0
+            pending.clear()
         elif kind == "episode":
-            _, obs, prev_obs, masks, actions, g = message
-            logits = net.sequence(obs, prev_obs)
-            logits = logits.masked_fill(~torch.as_tensor(action_masks.allowed(masks, n_actions)), -1e9)
-            dist = torch.distributions.Categorical(logits=logits)
-            logp = dist.log_prob(torch.as_tensor(actions))
-            entropy = dist.entropy()
-            entropy_total += float(entropy.detach().sum())
-            terms = [((torch.as_tensor(g) - b0) * logp).sum()]
-            if with_ones:
-                terms.append(logp.sum())
-            if with_entropy:
-                terms.append(entropy.sum())
-            for k, term in enumerate(terms):
-                grads = torch.autograd.grad(term, params, retain_graph=k < len(terms) - 1, allow_unused=True)
-                for total, grad in zip(sums[k], grads):
-                    if grad is not None:
-                        total += grad
-                scalars[k] += float(term.detach())
+            pending.append(message[1:])  # (obs, prev_obs, masks, actions, g)
+            if sum(len(p[0]) for p in pending) >= PASS_STEPS:
+                add_up()
         elif kind == "sums":
+            add_up()
             conn.send(([[t.numpy() for t in s] for s in sums], scalars, entropy_total))
 
 

@@ -82,3 +82,41 @@ def test_the_sparse_first_layer_gives_the_dense_layers_outputs_and_gradients():
         np.testing.assert_allclose(sparse(x).detach().numpy(), dense(x).detach().numpy(), rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(sparse.weight.grad.numpy(), dense.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
         np.testing.assert_allclose(sparse.bias.grad.numpy(), dense.bias.grad.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_the_sparse_first_layer_stores_its_weight_input_by_input_with_the_same_outputs():
+    """The weight's layout (W.t() contiguous, for the acting gather) changes no value: the same
+    state_dict as nn.Linear's, exactly the outputs of the column-picking sum on W itself, and it
+    survives a state_dict round trip and an optimizer step."""
+    from gymlab.agents.networks import SparseInputLinear
+
+    torch.manual_seed(0)
+    sparse = SparseInputLinear(6400, 20)
+    assert sparse.weight.shape == (20, 6400) and sparse.weight.t().is_contiguous()
+    w = sparse.weight.detach().contiguous()
+    rng = np.random.default_rng(1)
+    x = torch.as_tensor(rng.choice([-1.0, 1.0], (16, 6400)) * (rng.random((16, 6400)) < 0.004), dtype=torch.float32)
+    cols = torch.nonzero((x != 0).any(0)).squeeze(1)
+    with torch.no_grad():  # the old sum: columns of W picked from its (out, in) storage
+        assert torch.equal(sparse(x), torch.addmm(sparse.bias, x.index_select(1, cols), w.index_select(1, cols).t()))
+    copy = SparseInputLinear(6400, 20)
+    copy.load_state_dict(sparse.state_dict())
+    assert torch.equal(copy.weight, sparse.weight) and copy.weight.t().is_contiguous()
+    opt = torch.optim.RMSprop(copy.parameters(), lr=1e-3)
+    copy(x).sum().backward()
+    opt.step()
+    assert copy.weight.t().is_contiguous() and not torch.equal(copy.weight, sparse.weight)
+
+
+def test_the_columns_the_few_rows_path_picks_are_the_nonzero_ones():
+    """A column's |x| summed is 0 exactly when every entry is 0 (-0.0, tiny and NaN entries too)."""
+    from gymlab.agents.networks import SparseInputLinear
+
+    layer = SparseInputLinear(64, 3)
+    x = torch.zeros(4, 64)
+    x[0, 3], x[1, 7], x[2, 9], x[3, 11], x[0, 20] = 1e-45, -0.0, float("nan"), -2.0, 1 / 255
+    with torch.no_grad():
+        out = layer(x)
+        expected = torch.addmm(layer.bias, x[:, [3, 9, 11, 20]], layer.weight[:, [3, 9, 11, 20]].t())
+    assert torch.equal(torch.nonzero(x.abs().sum(0)).squeeze(1), torch.tensor([3, 9, 11, 20]))
+    assert torch.equal(out[[0, 1, 3]], expected[[0, 1, 3]]) and torch.isnan(out[2]).all()

@@ -88,8 +88,10 @@ def watch_acting_and_scoring(agent):
     def watched_update(batch, logger=None):
         scored.clear()
         result = update(batch, logger)
-        assert len(scored) == len(batch)
-        for ep, lp in zip(batch, scored):
+        assert len(scored) == 1  # one pass over the batch's steps (agents/batched_pass.py), episode after episode
+        lps = torch.split(scored[0], [len(ep.obs) for ep in batch])
+        assert len(lps) == len(batch) and sum(map(len, lps)) == len(scored[0])
+        for ep, lp in zip(batch, lps):
             lp = lp.sum(-1) if agent.continuous else lp
             played = [acting.get(np.asarray(o).tobytes()) for o in ep.obs]
             assert None not in played, "an episode step the current weights did not play"
