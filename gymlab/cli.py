@@ -184,7 +184,11 @@ def progress_bar(total: int | None, desc: str, initial: int = 0, unit: str = "it
 def guarded(prog: str, body) -> int:
     """Run ``body()`` (which returns an exit code) under the suite's exit-code rules: no
     traceback reaches the user, whatever happens."""
-    from gymlab import runs, signals
+    try:
+        from gymlab import runs, signals
+    except KeyboardInterrupt:  # a Ctrl-C while these import is one like any later: exit 130, one line
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
     runs.current_run_dir = None  # set once this command has made its run directory
     stdout = sys.stdout
