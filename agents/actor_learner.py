@@ -180,6 +180,9 @@ def learn_split(agent, env, budget, logger):
     actor's weights were those the learner handed over)."""
     if agent.env is not env:  # else: going on where a resume state left off
         agent.begin(env)
+    elif agent.resumed_split is None:  # a second learn(): the actor would start its envs afresh
+        raise ValueError("learn() again with --workers 2 would restart the actor's envs beside the learner's "
+                         "state: go on with train.py --resume RUN --steps MORE, or use --workers 1")
     resumed, agent.resumed_split = agent.resumed_split, None
     agent.pending = _chunk(resumed["pending"]) if resumed is not None else None
     actor = agent.actor = Actor(agent, env, budget, resumed)
@@ -196,8 +199,13 @@ def learn_split(agent, env, budget, logger):
                 learn_from(agent, step, budget, logger, speed)
                 for i, t in step:
                     logger.step(t.reward, t.terminated or t.truncated, env=i)
+                if budget.done_early:  # (--stop-at reached: here, where one process stops too)
+                    break
             if agent.pending is not None:
                 learned += 1
+            if budget.done_early and not last:  # the chunk in play is not learned from: the work is done
+                kind = actor.receive()[0]  # (its last chunk, should the budget end with it: its state follows)
+                actor.last_state, last = actor.receive()[1] if kind == "last" else actor.state(), True
             if last:
                 break
             kind, agent.pending, version, acted_crc = actor.receive()

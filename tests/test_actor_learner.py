@@ -156,3 +156,34 @@ def test_an_env_that_does_not_pickle_is_one_line(tmp_path, monkeypatch, capsys):
     assert len(err.strip().splitlines()) == 1 and "--workers 2" in err and "pickle" in err, err
     assert "Traceback" not in err
     assert train.main(flags + ["--workers", "1", "--eval-episodes", "1"]) == 0  # (one process runs it)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_stop_at_ends_the_run_at_the_evaluation_that_reached_it(workers, tmp_path):
+    """--stop-at (Budget.stop) with --workers 2 stops where one process stops: the actor's own copy
+    of the budget never sees it (the review's finding: it ran on to the whole budget, 1000 steps)."""
+    argv = ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "1000", "--learning-starts", "100", "--hidden", "8",
+            "--eval-every", "200", "--eval-episodes", "1", "--stop-at", "1", "--no-progress", "--seed", "3",
+            "--workers", workers, "--sync-every", "100", "--run-dir", str(tmp_path / "r")]
+    assert train.main(argv) == 0
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert (summary["env_steps"], "stop_at" in json.dumps(summary["stopped"])) == (200, True)
+
+
+def test_stop_at_on_the_actors_last_chunk_still_ends_cleanly(tmp_path):
+    """The score reached in the chunk before the actor's last: that last chunk and its final state
+    are taken, and the run ends at the evaluation's step."""
+    argv = ["--env", "CartPole-v1", "--agent", "dqn", "--steps", "400", "--learning-starts", "100", "--hidden", "8",
+            "--eval-every", "300", "--eval-episodes", "1", "--stop-at", "1", "--no-progress", "--seed", "3",
+            "--workers", "2", "--sync-every", "100", "--run-dir", str(tmp_path / "r")]
+    assert train.main(argv) == 0
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["env_steps"] == 300
+
+
+def test_a_second_learn_with_two_workers_is_refused_not_restarted():
+    """From Python, learn() again on the same agent and env would restart the actor's envs, counts
+    and stream beside the learner's own (an n-step return across two trajectories): refused, in one
+    sentence that says what does go on (--resume, or --workers 1)."""
+    agent = agent_after(2, steps=300)
+    with pytest.raises(ValueError, match="--workers 1"):
+        agent.learn(agent.env, Budget(steps=600), RunLogger(progress=False))
