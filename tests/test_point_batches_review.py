@@ -23,7 +23,8 @@ def _agent(max_steps, curriculum_start=1.0):
 
 def _play(env, agent, steps, on_batch=lambda batch: None):
     logger = RunLogger(progress=False)
-    for batch in agent.episode_batches(env, Budget(steps=steps), logger, agent.pi, agent._sample, rounds=True):
+    for batch in agent.episode_batches(env, Budget(steps=steps), logger, agent.pi, agent._sample,
+                                       version=lambda: agent.updates, rounds=True):
         on_batch(batch)
         agent.update(batch)
     return logger
@@ -56,3 +57,29 @@ def test_a_time_limit_cut_is_logged_and_spent_but_never_enters_a_batch():
     logger = _play(env, agent, 2000, lambda batch: units.extend(batch))
     assert units and all(e.rewards[-1] != 0 for e in units), [len(e.rewards) for e in units if e.rewards[-1] == 0]
     assert logger.episodes >= 2000 // 60 - 4  # the cut games are counted as episodes all the same
+
+
+def test_no_point_under_way_crosses_an_update(monkeypatch):
+    """Each court's steps, with the weights' version that chose each action (read from the rollout as
+    it acts, not from keep_outputs): every step of a point is chosen by its first step's version."""
+    run = pb.WaitingSteps.run
+    steps = []  # (court, version, reward, done) in play order
+
+    def spy_run(self, act, budget, logger):
+        for batch in run(self, act, budget, logger):
+            version = agent.rollout.chosen_by  # the version that chose this step's actions
+            steps.extend((i, version, t.reward, t.terminated or t.truncated) for i, t in batch)
+            yield batch
+
+    monkeypatch.setattr(pb.WaitingSteps, "run", spy_run)
+    env, agent = _agent(10_000)
+    _play(env, agent, 3000)
+    first = {}  # court -> the version of its point's first step
+    points = 0
+    for i, version, reward, done in steps:
+        first.setdefault(i, version)
+        assert version == first[i], f"court {i}: a point begun by version {first[i]} played on by {version}"
+        if reward != 0 or done:
+            del first[i]
+            points += 1
+    assert points >= 32 and len({v for _, v, _, _ in steps}) >= 3  # several updates, many points
