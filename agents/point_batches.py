@@ -14,7 +14,8 @@ A vector env that cannot pause its sub-envs (``supports_pause``) keeps ``Rollout
 
 The curriculum (``--curriculum-start D``, ``Curriculum``): the training courts' opponent starts at
 difficulty D and rises by ``STEP`` each time the agent has won at least ``WIN_RATE`` of the last
-``WINDOW`` points, up to the env's own difficulty. Only the training courts change: evaluations
+``WINDOW`` points, up to the env's own difficulty. The courts meet the new level at the next update,
+when every court is between points, so no point and no batch is played against two opponents. Only the training courts change: evaluations
 run in envs of their own, made from the run's arguments, so they always meet the env's opponent.
 """
 
@@ -105,21 +106,36 @@ class Curriculum:
         self.recent.append(won)
         if len(self.recent) == self.WINDOW:
             if sum(self.recent) >= self.WIN_RATE * self.WINDOW:
-                self.level = min(round(self.level + self.STEP, 10), self.target)
-                self.engine.set_difficulty(self.level)
-                if logger is not None:
-                    logger.log("charts/difficulty", self.level)
+                self.level = min(round(self.level + self.STEP, 10), self.target)  # the courts': at apply()
             self.recent = []
+
+    def apply(self, logger=None) -> None:
+        """The courts' opponent to ``level``: called only when every court is between points and
+        every batch unit taken is in an update, so no point and no batch meets two opponents."""
+        if self.engine.difficulty != self.level:
+            self.engine.set_difficulty(self.level)
+            if logger is not None:
+                logger.log("charts/difficulty", self.level)
 
     def state(self) -> dict:
         return {"level": self.level, "recent": list(self.recent)}
 
     def load_state(self, state: dict) -> None:
-        self.level, self.recent = state["level"], list(state["recent"])  # (the env's courts: its own state)
+        self.level, self.recent = state["level"], list(state["recent"])  # (the courts' opponent: the env's state)
 
 
 class WaitingRollout(Rollout):
-    """``Rollout`` with no point thrown away: see the module docstring."""
+    """``Rollout`` with no point thrown away: see the module docstring.
+
+    A piece a time limit cuts (it ends with no point: reward 0 at its last step) is logged and spent
+    from the budget like any step, but left out of the batch, and its court plays on: its return is 0
+    at every step only because the point's end was never seen, so taken in it would push every action
+    down by the baseline. Leaving it out selects: the cut falls more often in a long point (a long
+    rally) than in a short one, so long points are a little under-represented. Each game loses at most
+    the one point under way at its cut, and the cut comes at the game's step count, not at anything
+    the policy chose in that point, so the points kept are still played start to end by the weights
+    they train; the bias is that share of long rallies, small when the limit is many points long.
+    """
 
     def __init__(self, env, net, choose, num_envs: int, seed, version=None, curriculum_start: float = 1.0):
         super().__init__(env, net, choose, num_envs, seed, version)
@@ -150,8 +166,10 @@ class WaitingRollout(Rollout):
         k = -(-batch_episodes // self.num_envs)
         self.steps.playing = np.array([len(t) < k for t in self.taken])  # (a resumed rollout: as it was)
         for i, episode in self.episodes(budget, logger):
+            if episode.rewards[-1] == 0:  # a time-limit cut, not a point: see the class docstring
+                continue
             self._take(i, episode)  # begun by these weights: its court waited for them
-            if self.curriculum is not None and episode.rewards[-1] != 0:
+            if self.curriculum is not None:
                 self.curriculum.point(episode.rewards[-1] > 0, logger)
             if len(self.taken[i]) == k:
                 self.steps.playing[i] = False
@@ -159,6 +177,8 @@ class WaitingRollout(Rollout):
                 batch = [episode for t in self.taken for episode in t]
                 self.taken = [[] for _ in range(self.num_envs)]
                 self.steps.playing[:] = True
+                if self.curriculum is not None:
+                    self.curriculum.apply(logger)  # every court between points, the batch whole
                 yield batch
     # --8<-- [end:wait]
 

@@ -30,13 +30,17 @@ def test_the_opponent_starts_easier_and_rises_as_the_agent_wins_half_the_points(
     _expect(venv, 0.2)
     for _ in range(100):  # 49 won of 100: not yet
         curriculum.point(len(curriculum.recent) < 49)
+    curriculum.apply()
     _expect(venv, 0.2)
     for k in range(100):  # 50 won of 100: one step up
         curriculum.point(k % 2 == 0)
+    _expect(venv, 0.2)  # the courts meet the new level only at apply() (at the update)
+    curriculum.apply()
     _expect(venv, 0.3)
     for _ in range(1000):  # all won: up to the env's own, never past it
         curriculum.point(True)
     assert curriculum.level == 0.5
+    curriculum.apply()
     _expect(venv, 0.5)
 
 

@@ -120,3 +120,35 @@ def test_the_columns_the_few_rows_path_picks_are_the_nonzero_ones():
         expected = torch.addmm(layer.bias, x[:, [3, 9, 11, 20]], layer.weight[:, [3, 9, 11, 20]].t())
     assert torch.equal(torch.nonzero(x.abs().sum(0)).squeeze(1), torch.tensor([3, 9, 11, 20]))
     assert torch.equal(out[[0, 1, 3]], expected[[0, 1, 3]]) and torch.isnan(out[2]).all()
+
+
+def test_the_sparse_first_layers_gradient_at_the_real_scale_relative_to_its_size():
+    """The gradients the first layer really gets are ~1e-5 (the loss a mean over a batch's ~6000
+    steps, on Pong's difference frames), so an absolute tolerance of 1e-4 would pass a broken
+    backward: here real difference frames, a mean loss, and every entry checked against the dense
+    layer's to 1e-4 of the gradient's own largest entry."""
+    from gymlab.agents.networks import SparseInputLinear
+    from gymlab.envs.pong_vector import PongVectorEnv
+
+    venv = PongVectorEnv(num_envs=4, obs_type="pixels")
+    frames = [venv.reset(seed=5)[0].reshape(4, -1).astype(np.float32)]
+    rng = np.random.default_rng(5)
+    for _ in range(60):
+        frames.append(venv.step(rng.integers(0, 3, 4))[0].reshape(4, -1).astype(np.float32))
+    diffs = np.concatenate([b - a for a, b in zip(frames, frames[1:])]) / 255.0  # 240 rows, as the net scales them
+    torch.manual_seed(0)
+    sparse = SparseInputLinear(diffs.shape[1], 200)
+    dense = torch.nn.Linear(diffs.shape[1], 200)
+    dense.load_state_dict(sparse.state_dict())
+    for rows in (4, 32, 240):  # acting (the few-rows path), and an update (torch.sparse.mm)
+        x = torch.as_tensor(diffs[:rows])
+        assert 0 < int((x != 0).sum()) * 10 < x.numel()  # difference frames: sparse
+        weights = torch.as_tensor(0.1 * rng.standard_normal((rows, 200)), dtype=torch.float32)  # ~ 2nd layer
+        for layer in (sparse, dense):
+            layer.zero_grad()
+            (torch.relu(layer(x)) * weights).sum().div(6000).backward()  # a mean over ~6000 steps
+        want = dense.weight.grad.numpy()
+        assert 0 < np.abs(want).max() < 1e-3  # the real scale: an absolute 1e-4 would pass a broken backward
+        np.testing.assert_allclose(sparse.weight.grad.numpy(), want, rtol=0, atol=1e-4 * np.abs(want).max())
+        np.testing.assert_allclose(sparse.bias.grad.numpy(), dense.bias.grad.numpy(), rtol=0,
+                                   atol=1e-4 * np.abs(dense.bias.grad.numpy()).max())
