@@ -21,13 +21,10 @@ run in envs of their own, made from the run's arguments, so they always meet the
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
-
 import numpy as np
 import torch
 
-from gymlab.agents.base import Budget
-from gymlab.agents.rollout import Transition, VectorSteps, sub_info, vector_seed
+from gymlab.agents.rollout import VectorSteps
 from gymlab.agents.torch_agent import Rollout  # (torch_agent imports this module only when it makes one)
 
 
@@ -52,35 +49,10 @@ class WaitingSteps(VectorSteps):
         super().__init__(venv, seed)
         self.playing = np.ones(venv.num_envs, dtype=bool)
 
-    def run(self, act: Callable[..., np.ndarray], budget: Budget, logger) -> Iterator[list[tuple[int, Transition]]]:
-        if self.obs is None:
-            self.obs, self.info = self.venv.reset(seed=vector_seed(self.venv, self.seed))
-        while True:
-            self._finish(logger)
-            logger.safe_point()
-            if budget.spent(logger.steps, logger.episodes):
-                return
-            playing = self.playing.copy()
-            actions = act(self.obs, self.starts, self.info)
-            self.venv.unwrapped.pause(None if playing.all() else ~playing)
-            next_obs, rewards, terminated, truncated, next_info = self.venv.step(actions)
-            done = terminated | truncated
-            live = np.flatnonzero(playing & ~self.resetting)  # a resetting sub-env ignored its action
-            self.pending = (rewards, done, next_obs, next_info, live, playing)
-            yield [(int(i), Transition(self.obs[i], actions[i], float(rewards[i]), next_obs[i], bool(terminated[i]),
-                                       bool(truncated[i]), sub_info(self.info, i), sub_info(next_info, i)))
-                   for i in live]
-
-    def _finish(self, logger) -> None:
-        if self.pending is None:
-            return
-        rewards, done, next_obs, next_info, live, playing = self.pending
-        self.pending = None
-        self.starts = np.where(playing, self.resetting, self.starts)  # a paused sub-env's stay as they were
-        self.resetting = np.where(playing, done, self.resetting)
-        self.obs, self.info = next_obs, next_info
-        for i in live:
-            logger.step(float(rewards[i]), bool(done[i]), env=int(i))
+    def playing_now(self):
+        playing = self.playing.copy()
+        self.venv.unwrapped.pause(None if playing.all() else ~playing)
+        return playing
 
 
 def _rows(memory, rows):

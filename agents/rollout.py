@@ -154,10 +154,11 @@ class VectorSteps:
             if budget.spent(logger.steps, logger.episodes):
                 return
             actions = act(self.obs, self.starts, self.info)
+            playing = self.playing_now()  # (None: every sub-env)
             next_obs, rewards, terminated, truncated, next_info = self.venv.step(actions)
             done = terminated | truncated
-            live = np.flatnonzero(~self.resetting)  # a resetting sub-env ignored its action
-            self.pending = (rewards, done, next_obs, next_info, live)
+            live = np.flatnonzero(~self.resetting if playing is None else playing & ~self.resetting)  # a resetting
+            self.pending = (rewards, done, next_obs, next_info, live, playing)  # sub-env ignored its action
             yield [(int(i), Transition(self.obs[i], actions[i], float(rewards[i]), next_obs[i], bool(terminated[i]),
                                        bool(truncated[i]), sub_info(self.info, i), sub_info(next_info, i)))
                    for i in live]
@@ -165,11 +166,20 @@ class VectorSteps:
     def _finish(self, logger) -> None:
         if self.pending is None:
             return
-        rewards, done, next_obs, next_info, live = self.pending
+        rewards, done, next_obs, next_info, live, playing = self.pending
         self.pending = None
-        self.starts, self.resetting, self.obs, self.info = self.resetting, done, next_obs, next_info
+        if playing is None:
+            self.starts, self.resetting = self.resetting, done
+        else:  # a paused sub-env's stay as they were
+            self.starts, self.resetting = np.where(playing, self.resetting, self.starts), np.where(playing, done,
+                                                                                                  self.resetting)
+        self.obs, self.info = next_obs, next_info
         for i in live:
             logger.step(float(rewards[i]), bool(done[i]), env=int(i))
+
+    def playing_now(self):
+        """Which sub-envs step this time (a bool mask), or None for all: ``WaitingSteps`` pauses some."""
+        return None
 
     def state(self) -> dict:
         assert self.pending is None, "saved between steps only"

@@ -40,7 +40,7 @@ PARTS = {
     "acting": [("agents/dqn.py", "act_to_learn", None)],
     "env step": [(None, "step", "agents/rollout.py:run")],
     "replay store": [("agents/dqn.py", "remember", None)],
-    "replay sample": [(None, "sample", "agents/dqn.py:learning_loop")],
+    "replay sample": [(None, "sample", "agents/dqn_loop.py:learn_from")],
     "update forward": [(None, "_wrapped_call_impl", "agents/dqn.py:update")],
     "update backward": [("torch/_tensor.py", "backward", "agents/dqn.py:gradient_step")],
     "update optimizer": [(None, "wrapper", "agents/dqn.py:gradient_step"),
@@ -51,7 +51,7 @@ PARTS = {
     "target copy": [("agents/dqn.py", "update_target", None)],
 }
 UPDATE = ("agents/dqn.py", "update")  # its remainder: the target, the loss and their tensors
-TOTAL = ("agents/dqn.py", "learning_loop")
+TOTAL = ("agents/dqn_loop.py", "learning_loop")
 
 
 def _matches(func: tuple, file_end: str | None, name: str) -> bool:
