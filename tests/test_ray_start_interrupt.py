@@ -9,6 +9,15 @@ import pytest
 from gymlab import signals as gymlab_signals
 
 
+@pytest.fixture(autouse=True)
+def python_default_sigint():
+    """Python's own Ctrl-C handler for the test, whatever the runner was started with (a shell's
+    background job starts with SIGINT ignored, and Python then installs none)."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def test_an_interrupt_swallowed_while_ray_starts_is_raised_again_when_the_start_returns():
     with pytest.raises(KeyboardInterrupt):
         with gymlab_signals.interrupt_kept():
